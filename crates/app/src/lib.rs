@@ -1,0 +1,139 @@
+//! The app layer: Pishkhan's use cases.
+//!
+//! One function per verb of the system. Each checks who may do it, calls domain rules, and writes
+//! through the store. Web handlers and the command line call these; nothing here knows HTTP.
+
+pub mod config;
+mod nodes;
+mod secret;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pishkhan_store::{PoolSettings, Store, StoreError};
+
+pub use config::{Config, ConfigError};
+pub use nodes::NodeIdentity;
+pub use secret::Secret;
+
+/// The program's version, as built.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How long a readiness check may wait for the database before it answers "not ready".
+pub const READINESS_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// A started Pishkhan: configuration and the store, shared by every request. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    store: Store,
+}
+
+/// Why Pishkhan could not start. Each message is one line an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("data folder {path} {problem}: {source}")]
+    DataDir {
+        path: PathBuf,
+        problem: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Why the process is not ready to serve.
+#[derive(Debug, thiserror::Error)]
+pub enum Unready {
+    #[error("the database did not answer within {0:?}")]
+    DatabaseTimeout(Duration),
+    #[error("the database is unreachable: {0}")]
+    Database(StoreError),
+}
+
+impl App {
+    /// Prepares the data folder, opens the database and brings its schema up to date.
+    pub async fn start(config: Config) -> Result<App, StartError> {
+        prepare_data_dir(&config.data_dir)?;
+        let location = config.database_location()?;
+        let settings = PoolSettings {
+            max_connections: config.db_max_connections,
+            ..PoolSettings::default()
+        };
+        let store = Store::connect(&location, settings).await?;
+        store.migrate().await?;
+        Ok(App::with_store(config, store))
+    }
+
+    /// An app on a store that is already open and migrated (tests, and tools that share one).
+    pub fn with_store(config: Config, store: Store) -> App {
+        App {
+            inner: Arc::new(Inner { config, store }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Is the database reachable right now? Answers within [`READINESS_TIMEOUT`].
+    pub async fn readiness(&self) -> Result<(), Unready> {
+        match tokio::time::timeout(READINESS_TIMEOUT, self.inner.store.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Unready::Database(e)),
+            Err(_) => Err(Unready::DatabaseTimeout(READINESS_TIMEOUT)),
+        }
+    }
+}
+
+/// Creates the data folder if needed and proves it is writable, before anything is stored there.
+fn prepare_data_dir(path: &Path) -> Result<(), StartError> {
+    let error = |problem, source| StartError::DataDir {
+        path: path.to_owned(),
+        problem,
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(|e| error("cannot be created", e))?;
+    let probe = path.join(format!(".write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"ok").map_err(|e| error("is not writable", e))?;
+    std::fs::remove_file(&probe).map_err(|e| error("is not writable", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_folder_inside_a_file_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = prepare_data_dir(&file.join("data")).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("data folder "), "{message}");
+        assert!(message.contains("cannot be created"), "{message}");
+    }
+
+    #[test]
+    fn a_fresh_data_folder_is_created_and_left_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a/b");
+        prepare_data_dir(&data).unwrap();
+        assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0);
+    }
+}

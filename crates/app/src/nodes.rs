@@ -1,0 +1,79 @@
+//! This process as a node of the province's deployment: registered at start, kept alive by a
+//! heartbeat, marked stopped at a clean shutdown. Several nodes may share one PostgreSQL database.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pishkhan_store::{NodeRecord, StoreError};
+
+use crate::{App, VERSION};
+
+/// How often a node records that it is alive.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
+
+/// This process's identity as a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeIdentity {
+    pub id: String,
+}
+
+impl App {
+    /// Registers this process as a node listening on `listen`.
+    pub async fn register_node(&self, listen: &str) -> Result<NodeIdentity, StoreError> {
+        let now = Utc::now();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.store()
+            .register_node(&NodeRecord {
+                id: id.clone(),
+                hostname: hostname(),
+                listen: listen.to_owned(),
+                version: VERSION.to_owned(),
+                started_at: now,
+                last_seen_at: now,
+                stopped_at: None,
+            })
+            .await?;
+        Ok(NodeIdentity { id })
+    }
+
+    /// Records a heartbeat for the node now.
+    pub async fn heartbeat(&self, node: &NodeIdentity) -> Result<bool, StoreError> {
+        self.store().touch_node(&node.id, Utc::now()).await
+    }
+
+    /// Records the node's clean stop.
+    pub async fn stop_node(&self, node: &NodeIdentity) -> Result<bool, StoreError> {
+        self.store().stop_node(&node.id, Utc::now()).await
+    }
+
+    /// Nodes that sent a heartbeat within the last three intervals and have not stopped.
+    pub async fn live_nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
+        self.store().live_nodes(live_since(Utc::now())).await
+    }
+
+    /// Sends heartbeats until the task is dropped. A failed heartbeat is logged, not fatal: the
+    /// database may be away for a while, and readiness reports that.
+    pub async fn run_heartbeats(self, node: NodeIdentity) {
+        let mut ticker = tokio::time::interval(HEARTBEAT_INTERVAL);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            if let Err(e) = self.heartbeat(&node).await {
+                tracing::warn!(error = %e, "node heartbeat failed");
+            }
+        }
+    }
+}
+
+fn live_since(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - HEARTBEAT_INTERVAL * 3
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}

@@ -1,0 +1,285 @@
+//! `pishkhan`: the one program a province runs.
+//!
+//! Commands: `serve` (the web server), `migrate` (bring the database schema up to date),
+//! `demo` (serve with demo data in its own folder), `nodes` (which processes serve this database).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use pishkhan_app::config::{CONFIG_FILE_ENV, LogFormat, Overrides, Sources};
+use pishkhan_app::{App, Config, Secret, StartError};
+use pishkhan_web::WebState;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(
+    name = "pishkhan",
+    version,
+    about = "Pishkhan: a province's e-government services portal"
+)]
+struct Cli {
+    /// A TOML configuration file (also PISHKHAN_CONFIG). Environment variables PISHKHAN_* and
+    /// flags override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (migrates the database first).
+    Serve(ServerArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Load the demo data into a demo folder (./pishkhan-demo unless --data-dir) and serve it.
+    Demo(ServerArgs),
+    /// List the Pishkhan processes currently serving this database.
+    Nodes(DatabaseArgs),
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// Folder for Pishkhan's files and its SQLite database [default: ./pishkhan-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// PostgreSQL URL (postgres://…) instead of SQLite (also PISHKHAN_DATABASE_URL).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServerArgs {
+    /// Address and port to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Where `demo` keeps its data unless told otherwise, apart from a real installation's.
+const DEMO_DATA_DIR: &str = "pishkhan-demo";
+
+/// Why the program stops: one line for the operator, and the exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn config(message: impl ToString) -> Failure {
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+
+    fn runtime(message: impl ToString) -> Failure {
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Failure {
+        match e {
+            StartError::Config(e) => Failure::config(e),
+            other => Failure::runtime(other),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("pishkhan: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("pishkhan: error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let config_file = cli
+        .config
+        .clone()
+        .or_else(|| std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from));
+    let load = |overrides: Overrides| {
+        Config::load(&Sources {
+            file: config_file.clone(),
+            env: std::env::vars()
+                .filter(|(k, _)| k.starts_with("PISHKHAN_"))
+                .collect(),
+            overrides,
+        })
+        .map_err(Failure::config)
+    };
+    match cli.command {
+        Command::Serve(args) => serve(load(server_overrides(args, None))?, false).await,
+        Command::Demo(args) => {
+            serve(load(server_overrides(args, Some(DEMO_DATA_DIR)))?, true).await
+        }
+        Command::Migrate(args) => {
+            let config = load(database_overrides(args))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            println!("Database is up to date: {}", app.store().describe());
+            app.store().close().await;
+            Ok(())
+        }
+        Command::Nodes(args) => {
+            let config = load(database_overrides(args))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let nodes = app.live_nodes().await.map_err(Failure::runtime)?;
+            println!("{} node(s) serving {}", nodes.len(), app.store().describe());
+            for node in nodes {
+                println!(
+                    "{}  {}  {}  version {}  started {}  last seen {}",
+                    node.id,
+                    node.hostname,
+                    node.listen,
+                    node.version,
+                    node.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    node.last_seen_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                );
+            }
+            app.store().close().await;
+            Ok(())
+        }
+    }
+}
+
+fn database_overrides(args: DatabaseArgs) -> Overrides {
+    Overrides {
+        listen: None,
+        data_dir: args.data_dir,
+        database_url: args.database_url.map(Secret::new),
+    }
+}
+
+fn server_overrides(args: ServerArgs, default_data_dir: Option<&str>) -> Overrides {
+    let mut overrides = database_overrides(args.database);
+    overrides.listen = args.listen;
+    if overrides.data_dir.is_none() {
+        overrides.data_dir = default_data_dir.map(str::to_owned);
+    }
+    overrides
+}
+
+async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
+    init_logging(&config);
+    // Take the port before touching the database: a busy port fails fast and changes nothing.
+    let listener = bind(config.listen).await?;
+    let address = listener.local_addr().map_err(Failure::runtime)?;
+    let app = App::start(config).await?;
+    let state = WebState::new(app.clone()).map_err(Failure::runtime)?;
+    let node = app
+        .register_node(&address.to_string())
+        .await
+        .map_err(Failure::runtime)?;
+    let heartbeats = tokio::spawn(app.clone().run_heartbeats(node.clone()));
+
+    println!(
+        "Pishkhan {} is serving http://{address}",
+        pishkhan_app::VERSION
+    );
+    println!("  database:    {}", app.store().describe());
+    println!("  data folder: {}", app.config().data_dir.display());
+    if demo {
+        // Demo accounts and catalogue arrive with the capabilities that use them.
+        println!("  demo accounts: none yet");
+    }
+    println!("Stop with Ctrl+C.");
+    tracing::info!(%address, node = %node.id, "serving");
+
+    let served = axum::serve(listener, pishkhan_web::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    heartbeats.abort();
+    if let Err(e) = app.stop_node(&node).await {
+        tracing::warn!(error = %e, "could not record the node's stop");
+    }
+    app.store().close().await;
+    served.map_err(|e| Failure::runtime(format!("the server stopped: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, Failure> {
+    TcpListener::bind(address).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "the address is already in use; stop the other program or choose another \
+                 address with --listen"
+                    .to_owned()
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                "this machine has no such address; choose another with --listen".to_owned()
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "permission denied (ports below 1024 need privileges); choose another with --listen"
+                    .to_owned()
+            }
+            _ => e.to_string(),
+        };
+        Failure::runtime(format!("cannot listen on {address}: {why}"))
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl+C: the server then stops taking connections and finishes the
+/// requests in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl+C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{level},sqlx=warn",
+        level = config.log_level.as_str()
+    ));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Only the first call installs a subscriber; later ones (never in the program) are ignored.
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

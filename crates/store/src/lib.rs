@@ -1,0 +1,176 @@
+//! The store: the only place in Pishkhan with SQL.
+//!
+//! One [`Store`] serves the rest of the code on either backend: SQLite (embedded, the default) or
+//! PostgreSQL (several app nodes on one database). Each backend has its own typed connection pool
+//! and its own migrations; queries are written once in portable SQL (`$1` placeholders work on both)
+//! and run through [`on_pool!`], which expands the same code for each pool. Where the two dialects
+//! differ, a method matches on the pool and says so.
+//!
+//! Must not live here: business rules (domain), authorization (app), HTTP (web).
+
+mod error;
+mod location;
+mod nodes;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub use error::StoreError;
+pub use location::DatabaseLocation;
+pub use nodes::NodeRecord;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Pool sizing and waiting, the same knobs on both backends.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection (and the first connection at start).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same block against whichever pool the store holds, binding it to `$pool`.
+/// Each arm is type-checked on its own, so typed rows and binds work on both backends.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// The database behind Pishkhan. Cheap to clone: clones share one pool.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+    /// Where it points, without credentials: safe to log and show.
+    description: Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .field("at", &self.description)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens a pool on the database (creating an SQLite file if missing) and checks that one
+    /// connection can be made. Does not migrate: see [`Store::migrate`].
+    pub async fn connect(
+        location: &DatabaseLocation,
+        settings: PoolSettings,
+    ) -> Result<Store, StoreError> {
+        let description: Arc<str> = location.describe().into();
+        let connect_error = |source| StoreError::Connect {
+            target: description.to_string(),
+            source,
+        };
+        let pool = match location {
+            DatabaseLocation::SqliteFile(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // Anything acknowledged to a person survives a power cut.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                Pool::Sqlite(pool)
+            }
+            DatabaseLocation::Postgres(options) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with((**options).clone())
+                    .await
+                    .map_err(connect_error)?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Store { pool, description })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Where the store points, without credentials (for logs and the operator).
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Applies every migration not yet applied. Safe to run from several nodes at once: on
+    /// PostgreSQL the migrator holds an advisory lock while it works.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// One round trip to the database: is it reachable and answering?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Closes every connection; waits for those in use to be returned.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}

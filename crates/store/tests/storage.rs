@@ -1,0 +1,177 @@
+//! The storage test suite: every case runs on SQLite, and again on PostgreSQL when
+//! `PISHKHAN_TEST_DATABASE_URL` names a server. Each case gets its own fresh database.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use pishkhan_store::testing::{fresh_postgres, fresh_sqlite, schema_columns, sqlite_pragmas};
+use pishkhan_store::{NodeRecord, Store};
+
+/// Generates `NAME::sqlite` and `NAME::postgres` tests that run `NAME(store)`.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = pishkhan_store::testing::fresh_sqlite().await;
+                assert_eq!(db.store.backend(), pishkhan_store::Backend::Sqlite);
+                super::$name(db.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
+                assert_eq!(db.store.backend(), pishkhan_store::Backend::Postgres);
+                super::$name(db.store.clone()).await;
+            }
+        }
+    )+};
+}
+
+on_both_backends!(
+    migrations_are_idempotent,
+    ping_answers,
+    a_registered_node_reads_back_whole,
+    heartbeats_keep_a_node_live,
+    a_stopped_node_is_not_live,
+    a_duplicate_node_is_refused_and_the_first_kept,
+    concurrent_writers_all_land,
+    instants_keep_millisecond_precision,
+);
+
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_764_000_000 + secs, 0).unwrap()
+}
+
+fn node(id: &str, started: DateTime<Utc>) -> NodeRecord {
+    NodeRecord {
+        id: id.to_owned(),
+        hostname: "host-1".to_owned(),
+        listen: "127.0.0.1:8080".to_owned(),
+        version: "0.1.0".to_owned(),
+        started_at: started,
+        last_seen_at: started,
+        stopped_at: None,
+    }
+}
+
+async fn migrations_are_idempotent(store: Store) {
+    // The fresh database is migrated already; running again changes nothing and fails nothing.
+    store.migrate().await.unwrap();
+    store.register_node(&node("n1", at(0))).await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(store.node("n1").await.unwrap().is_some());
+}
+
+async fn ping_answers(store: Store) {
+    store.ping().await.unwrap();
+}
+
+async fn a_registered_node_reads_back_whole(store: Store) {
+    let mut record = node("n-fa", at(10));
+    record.hostname = "سرور-استان".to_owned();
+    store.register_node(&record).await.unwrap();
+    assert_eq!(store.node("n-fa").await.unwrap(), Some(record));
+    assert_eq!(store.node("missing").await.unwrap(), None);
+}
+
+async fn heartbeats_keep_a_node_live(store: Store) {
+    store.register_node(&node("old", at(0))).await.unwrap();
+    store.register_node(&node("new", at(5))).await.unwrap();
+    assert!(store.touch_node("old", at(100)).await.unwrap());
+    assert!(!store.touch_node("nobody", at(100)).await.unwrap());
+
+    let ids = |nodes: Vec<NodeRecord>| nodes.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.live_nodes(at(50)).await.unwrap()),
+        ["old"],
+        "only the node seen since t=50"
+    );
+    assert_eq!(
+        ids(store.live_nodes(at(0)).await.unwrap()),
+        ["old", "new"],
+        "ordered by start"
+    );
+}
+
+async fn a_stopped_node_is_not_live(store: Store) {
+    store.register_node(&node("n1", at(0))).await.unwrap();
+    assert!(store.stop_node("n1", at(30)).await.unwrap());
+    assert!(!store.stop_node("n1", at(31)).await.unwrap(), "stops once");
+    assert!(
+        !store.touch_node("n1", at(40)).await.unwrap(),
+        "no heartbeat after stop"
+    );
+    assert!(store.live_nodes(at(0)).await.unwrap().is_empty());
+    let stored = store.node("n1").await.unwrap().unwrap();
+    assert_eq!(stored.stopped_at, Some(at(30)));
+    assert_eq!(stored.last_seen_at, at(30));
+}
+
+async fn a_duplicate_node_is_refused_and_the_first_kept(store: Store) {
+    let first = node("same", at(0));
+    store.register_node(&first).await.unwrap();
+    let mut second = node("same", at(9));
+    second.hostname = "intruder".to_owned();
+    assert!(store.register_node(&second).await.is_err());
+    assert_eq!(store.node("same").await.unwrap(), Some(first));
+}
+
+async fn concurrent_writers_all_land(store: Store) {
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let id = format!("c{i:02}");
+                store.register_node(&node(&id, at(i))).await?;
+                store.touch_node(&id, at(i + 1000)).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap());
+    }
+    assert_eq!(store.live_nodes(at(1000)).await.unwrap().len(), 40);
+}
+
+async fn instants_keep_millisecond_precision(store: Store) {
+    let started = at(0) + Duration::milliseconds(123);
+    store.register_node(&node("ms", started)).await.unwrap();
+    let stored = store.node("ms").await.unwrap().unwrap();
+    assert_eq!(stored.started_at, started);
+}
+
+/// Both backends' migrations must build the same tables with the same columns.
+#[tokio::test]
+async fn both_backends_have_the_same_schema() {
+    let Some(pg) = fresh_postgres().await else {
+        return;
+    };
+    let lite = fresh_sqlite().await;
+    let sqlite_columns = schema_columns(&lite.store).await.unwrap();
+    let postgres_columns = schema_columns(&pg.store).await.unwrap();
+    assert!(sqlite_columns.contains(&("nodes".to_owned(), "last_seen_at".to_owned())));
+    assert_eq!(
+        sqlite_columns.iter().collect::<BTreeSet<_>>(),
+        postgres_columns.iter().collect::<BTreeSet<_>>(),
+        "tables and columns differ between migrations/sqlite and migrations/postgres"
+    );
+}
+
+/// Every SQLite connection is durable (WAL + synchronous=FULL) and enforces foreign keys.
+#[tokio::test]
+async fn sqlite_connections_are_durable_and_enforce_foreign_keys() {
+    let db = fresh_sqlite().await;
+    // Several connections at once, so the pool must open more than one.
+    let (a, b, c) = tokio::join!(
+        sqlite_pragmas(&db.store),
+        sqlite_pragmas(&db.store),
+        sqlite_pragmas(&db.store)
+    );
+    for pragmas in [a, b, c] {
+        assert_eq!(pragmas, Some(("wal".to_owned(), 2, 1)));
+    }
+}

@@ -1,0 +1,18 @@
+//! The web layer: thin. Parse the request, call the app layer, render HTML or JSON.
+//!
+//! Every route is listed in [`router`]. HTML pages are askama templates (checked when compiling),
+//! in Persian by default with an English switch, and work without JavaScript.
+
+mod assets;
+mod error;
+mod i18n;
+mod metrics;
+mod ops;
+mod page;
+mod pages;
+mod router;
+mod state;
+
+pub use error::WebError;
+pub use router::{router, routes, with_middleware};
+pub use state::{WebInitError, WebState};

@@ -1,0 +1,45 @@
+//! Operations endpoints for load balancers and monitoring: liveness and readiness.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::state::WebState;
+
+fn no_store(status: StatusCode, body: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(body),
+    )
+        .into_response()
+}
+
+/// `GET /healthz`: the process is up and answering.
+pub async fn healthz() -> Response {
+    no_store(
+        StatusCode::OK,
+        json!({ "status": "ok", "version": pishkhan_app::VERSION }),
+    )
+}
+
+/// `GET /readyz`: the database answers. 503 (within a second) while it does not, and 200 again as
+/// soon as it does, without a restart.
+pub async fn readyz(State(state): State<WebState>) -> Response {
+    let backend = state.app.store().backend().name();
+    match state.app.readiness().await {
+        Ok(()) => no_store(
+            StatusCode::OK,
+            json!({ "status": "ready", "database": backend }),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            no_store(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": "unready", "database": backend, "problem": "database unreachable" }),
+            )
+        }
+    }
+}
