@@ -3,6 +3,7 @@
 //! Commands: `serve` (the web server), `migrate` (bring the database schema up to date),
 //! `demo` (serve with demo data in its own folder), `nodes` (which processes serve this database).
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -276,6 +277,7 @@ fn init_logging(config: &Config) {
     ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // Only the first call installs a subscriber; later ones (never in the program) are ignored.
     let _ = match config.log_format {

@@ -1,0 +1,231 @@
+//! The `pishkhan` program as an operator runs it: start-up failures are one clear line and a
+//! non-zero exit; a server answers, stops cleanly on SIGTERM, and several share one PostgreSQL.
+
+use std::time::Duration;
+
+use pishkhan_store::testing::PostgresDatabase;
+use pishkhan_store::{DatabaseLocation, PoolSettings, Store};
+
+use crate::support::{Finished, Server, pishkhan, run};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// The program failed with exactly one line on stderr, and no panic; returns that line.
+fn one_line_failure(finished: &Finished, code: i32) -> String {
+    assert_eq!(finished.code, Some(code), "stderr: {}", finished.stderr);
+    let lines: Vec<&str> = finished
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "one line, got: {:?}", finished.stderr);
+    assert!(!finished.stderr.contains("panicked"));
+    assert!(lines[0].starts_with("pishkhan: error: "), "{}", lines[0]);
+    lines[0].to_owned()
+}
+
+#[test]
+fn a_wrong_setting_stops_the_program_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = pishkhan(dir.path());
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    command.env("PISHKHAN_LOG_FORMAT", "xml");
+    let line = one_line_failure(&run(command, LIMIT), 2);
+    assert!(line.contains("log_format"), "{line}");
+    assert!(line.contains("PISHKHAN_LOG_FORMAT"), "{line}");
+    assert!(line.contains("text, json"), "{line}");
+    assert!(
+        !dir.path().join("pishkhan-data").exists(),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn a_config_file_with_an_unknown_setting_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pishkhan.toml");
+    std::fs::write(&file, "listn = \"127.0.0.1:9\"\n").unwrap();
+    let mut command = pishkhan(dir.path());
+    command.args(["--config", file.to_str().unwrap(), "migrate"]);
+    let line = one_line_failure(&run(command, LIMIT), 2);
+    assert!(line.contains("unknown setting `listn`"), "{line}");
+    assert!(line.contains("listen"), "lists the known settings: {line}");
+}
+
+#[test]
+fn a_busy_port_stops_the_program_before_it_touches_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let mut command = pishkhan(dir.path());
+    command.args(["serve", "--listen", &address, "--data-dir", "data"]);
+    let line = one_line_failure(&run(command, LIMIT), 1);
+    assert!(
+        line.contains(&format!("cannot listen on {address}")),
+        "{line}"
+    );
+    assert!(line.contains("already in use"), "{line}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "no data folder was created"
+    );
+}
+
+#[test]
+fn an_unusable_data_folder_stops_the_program() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), b"x").unwrap();
+    let mut command = pishkhan(dir.path());
+    command.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        "a-file/data",
+    ]);
+    let line = one_line_failure(&run(command, LIMIT), 1);
+    assert!(
+        line.contains("data folder a-file/data cannot be created"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_bad_or_unreachable_database_stops_the_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wrong_kind = pishkhan(dir.path());
+    wrong_kind.args([
+        "migrate",
+        "--database-url",
+        "mysql://root:hunter2@localhost/x",
+    ]);
+    let line = one_line_failure(&run(wrong_kind, LIMIT), 2);
+    assert!(line.contains("--database-url"), "{line}");
+    assert!(!line.contains("hunter2"), "never repeats a secret: {line}");
+
+    let mut unreachable = pishkhan(dir.path());
+    unreachable.args([
+        "migrate",
+        "--database-url",
+        "postgres://app:hunter2@127.0.0.1:1/x",
+    ]);
+    let line = one_line_failure(&run(unreachable, LIMIT), 1);
+    assert!(
+        line.contains("cannot connect to PostgreSQL at 127.0.0.1:1/x"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "{line}");
+}
+
+#[test]
+fn migrate_prepares_an_sqlite_database_in_the_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = pishkhan(dir.path());
+    command.args(["migrate", "--data-dir", "data"]);
+    let finished = run(command, LIMIT);
+    assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+    assert!(
+        finished
+            .stdout
+            .contains("Database is up to date: SQLite file data/pishkhan.sqlite3")
+    );
+    assert!(dir.path().join("data/pishkhan.sqlite3").exists());
+}
+
+#[tokio::test]
+async fn a_server_answers_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = pishkhan(dir.path());
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", "data"]);
+    let server = Server::start(command);
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains("SQLite file data/pishkhan.sqlite3"))
+    );
+
+    let (status, body) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"<html lang="fa" dir="rtl">"#));
+    assert_eq!(server.get("/readyz").0, 200);
+
+    let exit = server.terminate();
+    assert!(exit.success(), "{exit:?}");
+
+    // The node recorded its clean stop.
+    let store = Store::connect(
+        &DatabaseLocation::SqliteFile(dir.path().join("data/pishkhan.sqlite3")),
+        PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    let epoch = chrono::DateTime::UNIX_EPOCH;
+    assert!(store.live_nodes(epoch).await.unwrap().is_empty());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn demo_serves_from_its_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = pishkhan(dir.path());
+    command.args(["demo", "--listen", "127.0.0.1:0"]);
+    let server = Server::start(command);
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains("data folder: pishkhan-demo"))
+    );
+    assert_eq!(server.get("/readyz").0, 200);
+    assert!(server.terminate().success());
+    assert!(dir.path().join("pishkhan-demo/pishkhan.sqlite3").exists());
+}
+
+#[tokio::test]
+async fn two_servers_share_one_postgresql_database() {
+    let Some(database) = PostgresDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut command = pishkhan(dir.path());
+        command.args(["serve", "--listen", "127.0.0.1:0"]);
+        command.env("PISHKHAN_DATABASE_URL", &database.url);
+        command
+    };
+    // Both start at once: migrations from two processes must not collide.
+    let (first, second) = std::thread::scope(|s| {
+        let a = s.spawn(|| Server::start(start()));
+        let b = s.spawn(|| Server::start(start()));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_ne!(first.address, second.address);
+    for server in [&first, &second] {
+        assert!(
+            server
+                .banner
+                .iter()
+                .any(|l| l.contains("database:    PostgreSQL at"))
+        );
+        assert_eq!(server.get("/readyz").0, 200);
+        assert_eq!(server.get("/").0, 200);
+    }
+
+    let nodes = |expected: &str| {
+        let mut command = pishkhan(dir.path());
+        command.args(["nodes", "--database-url", &database.url]);
+        let finished = run(command, LIMIT);
+        assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+        assert!(finished.stdout.starts_with(expected), "{}", finished.stdout);
+        assert!(
+            !finished.stdout.contains("postgres@"),
+            "no credentials shown"
+        );
+    };
+    nodes("2 node(s) serving PostgreSQL at");
+    assert!(first.terminate().success());
+    nodes("1 node(s) serving PostgreSQL at");
+    assert!(second.terminate().success());
+    nodes("0 node(s) serving PostgreSQL at");
+}

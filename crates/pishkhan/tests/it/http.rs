@@ -1,0 +1,268 @@
+//! The real router, in process, on SQLite and on PostgreSQL.
+
+use axum::routing::get as get_route;
+use pishkhan_store::Store;
+use pishkhan_web::WebError;
+
+use crate::support::{get, on_both_backends, router_on, state_on};
+
+on_both_backends!(
+    the_home_page_is_persian_and_right_to_left,
+    the_language_switch_sets_a_cookie_and_returns,
+    the_language_switch_never_leaves_the_site,
+    unknown_paths_get_the_not_found_page_in_the_visitors_language,
+    internal_errors_show_an_incident_id_and_no_details,
+    every_response_carries_a_request_id_and_security_headers,
+    static_assets_are_cached_and_compressed,
+    health_and_readiness_answer,
+    metrics_count_requests_by_route,
+);
+
+async fn the_home_page_is_persian_and_right_to_left(store: Store) {
+    let router = router_on(store);
+    let reply = get(&router, "/", &[]).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("content-type").starts_with("text/html"));
+    assert!(reply.body.contains(r#"<html lang="fa" dir="rtl">"#));
+    assert!(
+        reply
+            .body
+            .contains("<h1>خدمات دستگاه‌های اجرایی استان، در یک جا</h1>")
+    );
+    assert!(
+        reply
+            .body
+            .contains(r##"<a class="skip-link" href="#main">"##)
+    );
+    assert!(
+        reply
+            .body
+            .contains(r#"href="/static/fonts/Vazirmatn-Regular.woff2""#)
+    );
+    assert!(
+        reply.body.contains(r#"href="/lang/en?next=%2F""#),
+        "switch to English"
+    );
+}
+
+async fn the_language_switch_sets_a_cookie_and_returns(store: Store) {
+    let router = router_on(store);
+    let reply = get(&router, "/lang/en?next=%2F", &[]).await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(reply.header("location"), "/");
+    assert!(reply.header("set-cookie").starts_with("lang=en;"));
+    assert!(reply.header("set-cookie").contains("SameSite=Lax"));
+
+    let english = get(&router, "/", &[("cookie", "lang=en")]).await;
+    assert!(english.body.contains(r#"<html lang="en" dir="ltr">"#));
+    assert!(
+        english
+            .body
+            .contains("Every agency&#39;s services in the province, in one place")
+    );
+    assert!(
+        english.body.contains(r#"href="/lang/fa?next=%2F""#),
+        "switch back to Persian"
+    );
+
+    let back = get(&router, "/lang/fa?next=%2F", &[("cookie", "lang=en")]).await;
+    assert!(back.header("set-cookie").starts_with("lang=fa;"));
+}
+
+async fn the_language_switch_never_leaves_the_site(store: Store) {
+    let router = router_on(store);
+    for next in [
+        "%2F%2Fevil.example%2F",
+        "https%3A%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+    ] {
+        let reply = get(&router, &format!("/lang/en?next={next}"), &[]).await;
+        assert_eq!(reply.status, 303);
+        assert_eq!(reply.header("location"), "/", "next={next}");
+    }
+    let unknown = get(&router, "/lang/xx?next=%2F", &[]).await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.header("set-cookie").is_empty());
+}
+
+async fn unknown_paths_get_the_not_found_page_in_the_visitors_language(store: Store) {
+    let router = router_on(store);
+    let persian = get(&router, "/no/such/page", &[]).await;
+    assert_eq!(persian.status, 404);
+    assert!(persian.header("content-type").starts_with("text/html"));
+    assert!(persian.body.contains("<h1>این صفحه پیدا نشد</h1>"));
+    assert!(
+        persian.body.contains(r#"dir="rtl""#),
+        "in the site's layout"
+    );
+    assert!(
+        !persian.body.contains("شناسهٔ رخداد"),
+        "no incident id for a 404"
+    );
+
+    let english = get(&router, "/no/such/page", &[("cookie", "lang=en")]).await;
+    assert!(english.body.contains("<h1>Page not found</h1>"));
+    // The switch on an error page returns to the page that was asked for.
+    assert!(english.body.contains("next=%2Fno%2Fsuch%2Fpage"));
+}
+
+async fn internal_errors_show_an_incident_id_and_no_details(store: Store) {
+    let routes = pishkhan_web::routes()
+        .route(
+            "/fails",
+            get_route(|| async { Err::<(), _>(WebError::internal("secret detail: table xyz")) }),
+        )
+        .route("/panics", get_route(panicking_handler));
+    let router = pishkhan_web::with_middleware(routes, state_on(store));
+    for path in ["/fails", "/panics"] {
+        let reply = get(&router, path, &[]).await;
+        assert_eq!(reply.status, 500, "{path}");
+        let incident = reply.header("x-request-id");
+        assert!(!incident.is_empty());
+        assert!(
+            reply.body.contains("<h1>متأسفیم، مشکلی پیش آمد</h1>"),
+            "{path}"
+        );
+        assert!(
+            reply
+                .body
+                .contains(&format!(r#"<code dir="ltr">{incident}</code>"#)),
+            "{path}"
+        );
+        assert!(!reply.body.contains("secret detail"));
+        assert!(!reply.body.contains("a bug in a handler"));
+    }
+}
+
+async fn panicking_handler() -> &'static str {
+    panic!("a bug in a handler")
+}
+
+async fn every_response_carries_a_request_id_and_security_headers(store: Store) {
+    let router = router_on(store);
+    let mut ids = Vec::new();
+    for path in ["/", "/static/app.css", "/nope", "/readyz", "/lang/en"] {
+        let reply = get(&router, path, &[]).await;
+        let id = reply.header("x-request-id").to_owned();
+        assert_eq!(id.len(), 36, "{path}: a UUID request id, got {id:?}");
+        ids.push(id);
+        assert!(
+            reply
+                .header("content-security-policy")
+                .contains("default-src 'self'")
+        );
+        assert!(
+            reply
+                .header("content-security-policy")
+                .contains("frame-ancestors 'none'")
+        );
+        assert_eq!(reply.header("x-content-type-options"), "nosniff");
+        assert_eq!(reply.header("x-frame-options"), "DENY");
+        assert!(!reply.header("referrer-policy").is_empty());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "each request gets its own id");
+}
+
+async fn static_assets_are_cached_and_compressed(store: Store) {
+    let router = router_on(store);
+    let home = get(&router, "/", &[]).await;
+    let href = home
+        .body
+        .split(r#"<link rel="stylesheet" href=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(href.starts_with("/static/app.css?v="), "{href}");
+
+    let css = get(&router, &href, &[]).await;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), "text/css; charset=utf-8");
+    assert!(css.body.contains("font-family: \"Vazirmatn\""));
+    let etag = css.header("etag").to_owned();
+    assert!(etag.starts_with('"'));
+    assert!(css.header("cache-control").contains("max-age"));
+
+    let again = get(&router, &href, &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+
+    let gzipped = get(&router, &href, &[("accept-encoding", "gzip")]).await;
+    assert_eq!(gzipped.header("content-encoding"), "gzip");
+
+    let font = get(
+        &router,
+        "/static/fonts/Vazirmatn-Regular.woff2",
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(font.status, 200);
+    assert_eq!(font.header("content-type"), "font/woff2");
+    assert_eq!(
+        font.header("content-encoding"),
+        "",
+        "woff2 is compressed already"
+    );
+
+    let licence = get(&router, "/static/fonts/OFL.txt", &[]).await;
+    assert!(licence.body.contains("SIL Open Font License"));
+
+    let missing = get(&router, "/static/nope.css", &[]).await;
+    assert_eq!(missing.status, 404);
+}
+
+async fn health_and_readiness_answer(store: Store) {
+    let backend = store.backend().name();
+    let router = router_on(store);
+    let health = get(&router, "/healthz", &[]).await;
+    assert_eq!(health.status, 200);
+    assert!(health.body.contains(r#""status":"ok""#));
+    let ready = get(&router, "/readyz", &[]).await;
+    assert_eq!(ready.status, 200);
+    let json: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+    assert_eq!(json["status"], "ready");
+    assert_eq!(json["database"], backend);
+    assert_eq!(ready.header("cache-control"), "no-store");
+}
+
+async fn metrics_count_requests_by_route(store: Store) {
+    let router = router_on(store);
+    get(&router, "/", &[]).await;
+    get(&router, "/", &[]).await;
+    get(&router, "/static/app.css", &[]).await;
+    get(&router, "/random-1", &[]).await;
+    get(&router, "/random-2", &[]).await;
+    let metrics = get(&router, "/metrics", &[]).await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let body = metrics.body;
+    assert!(
+        body.contains(r#"http_requests_total{method="GET",route="/",status="200"} 2"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            r#"http_requests_total{method="GET",route="/static/{*path}",status="200"} 1"#
+        ),
+        "{body}"
+    );
+    // Unmatched paths share one label: random URLs cannot multiply the series.
+    assert!(
+        body.contains(r#"http_requests_total{method="GET",route="(unmatched)",status="404"} 2"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"http_request_duration_seconds_bucket{method="GET",route="/",le="0.005"}"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"http_request_duration_seconds_count{method="GET",route="/"} 2"#),
+        "{body}"
+    );
+}

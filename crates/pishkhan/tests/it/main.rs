@@ -1,0 +1,10 @@
+//! Pishkhan's integration tests, in one test binary: the real router driven in process on both
+//! databases, and the real `pishkhan` program started as a person would start it.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod http;
+mod readiness;
+mod support;

@@ -1,0 +1,101 @@
+// The browser test harness: starts the real `pishkhan` program on a free port with a fresh data
+// folder, drives Debian's Chromium through playwright-core, and runs axe-core in the page.
+// Later capabilities add their journeys as more *.test.mjs files beside this one.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** The program under test: the debug build unless PISHKHAN_BIN names another. */
+export const binary = process.env.PISHKHAN_BIN ?? path.join(root, 'target/debug/pishkhan');
+
+/** Screenshots for a person to look at (not compared). */
+export const artifacts = path.join(import.meta.dirname, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+/**
+ * Starts `pishkhan <args>` on 127.0.0.1 with a free port and its own data folder; resolves when
+ * it prints where it serves.
+ */
+export async function startServer(args = ['serve']) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pishkhan-browser-'));
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PISHKHAN_')) delete env[name];
+  }
+  env.PISHKHAN_LOG_LEVEL = 'warn';
+  const child = spawn(
+    binary,
+    [...args, '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'data')],
+    { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60_000);
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`the server exited with code ${code}`)));
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = line.match(/is serving (http:\/\/\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium, headless, with the flags this machine's closed network needs. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA, and best practices) on the page and returns its violations.
+ * The script goes in through DevTools, so the page's CSP, which forbids inline scripts, stays on.
+ */
+export async function axeViolations(page) {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  });
+}
