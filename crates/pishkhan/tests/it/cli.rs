@@ -165,6 +165,35 @@ async fn a_server_answers_and_stops_cleanly_on_sigterm() {
     store.close().await;
 }
 
+#[test]
+fn logs_are_json_lines_when_configured_and_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = pishkhan(dir.path());
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", "data"]);
+    command.env("PISHKHAN_LOG_FORMAT", "json");
+    let server = Server::start_capturing_log(command);
+    assert_eq!(server.get("/no-such-page").0, 404);
+    let (status, log) = server.terminate_reading_log();
+    assert!(status.success());
+
+    let entries: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(entries.iter().any(|e| e["fields"]["message"] == "serving"));
+    let request = entries
+        .iter()
+        .find(|e| e["span"]["path"] == "/no-such-page")
+        .expect("the request was logged");
+    assert_eq!(request["span"]["request_id"].as_str().unwrap().len(), 36);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["fields"]["message"] == "shutting down")
+    );
+}
+
 #[tokio::test]
 async fn demo_serves_from_its_own_folder() {
     let dir = tempfile::tempdir().unwrap();

@@ -162,17 +162,30 @@ pub struct Server {
     pub address: String,
     /// Everything it printed on stdout, the first line included.
     pub banner: Vec<String>,
+    /// Its stderr (the log), when started with [`Server::start_capturing_log`].
+    pub log: Option<std::process::ChildStderr>,
 }
 
 impl Server {
     /// Starts the command (which must listen on port 0 or a free port) and waits for its
     /// "is serving http://…" line.
-    pub fn start(mut command: Command) -> Server {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+    pub fn start(command: Command) -> Server {
+        Server::spawn(command, false)
+    }
+
+    /// Like [`Server::start`], keeping the program's log (stderr) for the test to read.
+    pub fn start_capturing_log(command: Command) -> Server {
+        Server::spawn(command, true)
+    }
+
+    fn spawn(mut command: Command, capture_log: bool) -> Server {
+        let log = if capture_log {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        };
+        let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
+        let log = child.stderr.take();
         let stdout = child.stdout.take().unwrap();
         let (lines_tx, lines_rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -201,11 +214,30 @@ impl Server {
             child,
             address,
             banner,
+            log,
         }
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
         http_get(&self.address, path)
+    }
+
+    /// Sends SIGTERM, waits for the program to end, and returns its captured log (empty unless
+    /// started with [`Server::start_capturing_log`]).
+    pub fn terminate_reading_log(mut self) -> (std::process::ExitStatus, String) {
+        let mut log = String::new();
+        let reader = self.log.take().map(|mut stderr| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                stderr.read_to_string(&mut text).ok();
+                text
+            })
+        });
+        let status = self.terminate();
+        if let Some(reader) = reader {
+            log = reader.join().unwrap();
+        }
+        (status, log)
     }
 
     /// Sends SIGTERM and waits for the program to end.
