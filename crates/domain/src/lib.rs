@@ -3,6 +3,14 @@
 //! Nothing here does IO, awaits, reads the clock or draws random numbers: time and randomness come
 //! in as parameters, so every rule is testable on its own. Each rule has its unit tests beside it.
 
+pub mod business_days;
+pub mod id;
+pub mod jalali;
 pub mod language;
+pub mod money;
+pub mod text;
 
+pub use business_days::{Holiday, HolidayCalendar, HolidayKind};
+pub use jalali::JalaliDate;
 pub use language::Language;
+pub use money::Rials;
