@@ -1,6 +1,6 @@
 //! Utility and fine bills: bill ID (شناسه قبض) and payment ID (شناسه پرداخت).
 
-use super::{Invalid, Notice, digits_only};
+use super::{Invalid, digits_only};
 
 /// What a bill is for, from the bill ID's second-to-last digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +117,22 @@ impl BillId {
                 "This bill ID is not valid: its check digit does not match.",
             ));
         }
-        Ok(BillId(digits))
+        let bill = BillId(digits);
+        if bill.service_type().is_none() {
+            return Err(Invalid::new(
+                "unknown_service_type",
+                "شناسه قبض درست نیست: رقم نوع خدمت آن (یکی مانده به آخر) به هیچ خدمتی تعلق ندارد.",
+                "This bill ID is not valid: its service-type digit (second to last) names no service.",
+            ));
+        }
+        Ok(bill)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The service type, if its digit is one in use.
+    /// The service type (always known for a parsed bill ID).
     pub fn service_type(&self) -> Option<BillServiceType> {
         let digit = self.0.as_bytes()[self.0.len() - 2];
         BillServiceType::from_digit(u32::from(digit - b'0'))
@@ -138,17 +146,6 @@ impl BillId {
     /// The subscriber's file number (what remains before the company code).
     pub fn file_number(&self) -> &str {
         &self.0[..self.0.len() - 5]
-    }
-
-    pub fn notices(&self) -> Vec<Notice> {
-        match self.service_type() {
-            Some(_) => Vec::new(),
-            None => vec![Notice::new(
-                "unknown_service_type",
-                "نوع خدمت این قبض را نمی‌شناسیم.",
-                "We do not know this bill's service type.",
-            )],
-        }
     }
 }
 
@@ -279,6 +276,11 @@ mod tests {
     fn says_what_is_wrong() {
         assert_eq!(BillId::parse("7748317800143").unwrap_err().code, "checksum");
         assert_eq!(BillId::parse("12345").unwrap_err().code, "wrong_length");
+        // Check digit right (m11 of 1234567 is 4), but service type 7 is not in use.
+        assert_eq!(
+            BillId::parse("12345674").unwrap_err().code,
+            "unknown_service_type"
+        );
         assert_eq!(PaymentId::parse("1770150").unwrap_err().code, "checksum");
         let check = inspect_bill("", "1770160");
         assert_eq!(check.bill.unwrap_err().code, "empty");

@@ -70,11 +70,12 @@ impl MobileNumber {
     /// with Persian digits, spaces, dashes or parentheses.
     pub fn parse(input: &str) -> Result<MobileNumber, Invalid> {
         let mut cleaned = String::with_capacity(input.len());
-        for (i, c) in input.trim().chars().enumerate() {
+        for c in input.chars() {
             if c.is_whitespace() || is_separator(c) || is_bidi_control(c) || c == '(' || c == ')' {
                 continue;
             }
-            if c == '+' && i == 0 {
+            // A plus sign only as the first thing typed (invisible marks and spaces aside).
+            if c == '+' && cleaned.is_empty() {
                 cleaned.push('+');
                 continue;
             }
@@ -161,6 +162,7 @@ mod tests {
             "۰۹۱۲ ۱۲۳ ۴۵۶۷",
             "0912-123-4567",
             "(0912) 1234567",
+            "\u{200F}+989121234567",
         ] {
             let number = MobileNumber::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(number.e164(), "+989121234567", "{input}");
