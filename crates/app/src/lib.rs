@@ -4,6 +4,7 @@
 //! through the store. Web handlers and the command line call these; nothing here knows HTTP.
 
 pub mod config;
+pub mod holidays;
 mod nodes;
 mod secret;
 
@@ -74,7 +75,9 @@ impl App {
         };
         let store = Store::connect(&location, settings).await?;
         store.migrate().await?;
-        Ok(App::with_store(config, store))
+        let app = App::with_store(config, store);
+        app.seed_holidays().await?;
+        Ok(app)
     }
 
     /// An app on a store that is already open and migrated (tests, and tools that share one).

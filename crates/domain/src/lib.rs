@@ -4,6 +4,7 @@
 //! in as parameters, so every rule is testable on its own. Each rule has its unit tests beside it.
 
 pub mod business_days;
+pub mod holiday_table;
 pub mod id;
 pub mod jalali;
 pub mod language;
@@ -11,6 +12,7 @@ pub mod money;
 pub mod text;
 
 pub use business_days::{Holiday, HolidayCalendar, HolidayKind};
+pub use holiday_table::{HolidayYear, LineError, parse_holiday_csv};
 pub use jalali::JalaliDate;
 pub use language::Language;
 pub use money::Rials;

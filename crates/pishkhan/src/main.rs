@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use pishkhan_app::config::{CONFIG_FILE_ENV, LogFormat, Overrides, Sources};
+use pishkhan_app::holidays::ImportError;
 use pishkhan_app::{App, Config, Secret, StartError};
 use pishkhan_web::WebState;
 use tokio::net::TcpListener;
@@ -39,6 +40,29 @@ enum Command {
     Demo(ServerArgs),
     /// List the Pishkhan processes currently serving this database.
     Nodes(DatabaseArgs),
+    /// The official holidays that deadlines skip.
+    #[command(subcommand)]
+    Holidays(HolidaysCommand),
+}
+
+#[derive(Subcommand)]
+enum HolidaysCommand {
+    /// Replace the years in a CSV file (checked whole first: all of it is imported, or nothing).
+    /// Lines: `date,kind,name_fa,name_en` (kind: solar or lunar), and `covered,YEAR,,` for a
+    /// year whose whole list is in the file.
+    Import {
+        /// The CSV file (UTF-8).
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Show one year's holidays.
+    List {
+        /// A Jalali year, such as 1404.
+        year: i32,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Args)]
@@ -141,6 +165,72 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let app = App::start(config).await?;
             println!("Database is up to date: {}", app.store().describe());
             app.store().close().await;
+            Ok(())
+        }
+        Command::Holidays(HolidaysCommand::Import { file, database }) => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::config(format!("cannot read {}: {e}", file.display())))?;
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let source = file
+                .file_name()
+                .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned());
+            let result = app.import_holidays(&text, &source).await;
+            app.store().close().await;
+            match result {
+                Ok(years) => {
+                    for year in years {
+                        println!(
+                            "{}: {} holiday(s), {}",
+                            year.year,
+                            year.holidays.len(),
+                            if year.covered {
+                                "complete list"
+                            } else {
+                                "list not complete"
+                            }
+                        );
+                    }
+                    Ok(())
+                }
+                Err(ImportError::Invalid(errors)) => {
+                    for error in &errors {
+                        eprintln!("{}", error.message_fa());
+                    }
+                    Err(Failure::config(format!(
+                        "{} has {} problem(s) (listed above, in Persian); nothing was imported",
+                        file.display(),
+                        errors.len()
+                    )))
+                }
+                Err(other) => Err(Failure::runtime(other)),
+            }
+        }
+        Command::Holidays(HolidaysCommand::List { year, database }) => {
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let calendar = app.holiday_calendar().await.map_err(Failure::runtime)?;
+            app.store().close().await;
+            println!(
+                "{year}: {}",
+                if calendar.covers(year) {
+                    "complete list"
+                } else {
+                    "list not complete"
+                }
+            );
+            for holiday in calendar.holidays_in(year) {
+                println!(
+                    "{}  {:<9} {:<5} {}  ({})",
+                    holiday.date,
+                    holiday.date.weekday().name_en(),
+                    holiday.kind.code(),
+                    holiday.name_fa,
+                    holiday.name_en
+                );
+            }
             Ok(())
         }
         Command::Nodes(args) => {

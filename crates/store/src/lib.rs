@@ -9,6 +9,7 @@
 //! Must not live here: business rules (domain), authorization (app), HTTP (web).
 
 mod error;
+mod holidays;
 mod location;
 mod nodes;
 #[cfg(feature = "testing")]
@@ -22,6 +23,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use error::StoreError;
+pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
 

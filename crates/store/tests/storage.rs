@@ -7,8 +7,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use pishkhan_domain::{Holiday, HolidayKind, HolidayYear, JalaliDate};
 use pishkhan_store::testing::{fresh_postgres, fresh_sqlite, schema_columns, sqlite_pragmas};
-use pishkhan_store::{NodeRecord, Store};
+use pishkhan_store::{NodeRecord, Replace, Store};
 
 /// Generates `NAME::sqlite` and `NAME::postgres` tests that run `NAME(store)`.
 macro_rules! on_both_backends {
@@ -40,6 +41,10 @@ on_both_backends!(
     a_duplicate_node_is_refused_and_the_first_kept,
     concurrent_writers_all_land,
     instants_keep_millisecond_precision,
+    holiday_years_are_replaced_whole_and_read_back_in_order,
+    the_seed_never_overwrites_an_edited_year,
+    a_failed_holiday_import_changes_nothing,
+    nodes_seeding_at_once_write_each_year_once,
 );
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -174,4 +179,186 @@ async fn sqlite_connections_are_durable_and_enforce_foreign_keys() {
     for pragmas in [a, b, c] {
         assert_eq!(pragmas, Some(("wal".to_owned(), 2, 1)));
     }
+}
+
+fn holiday(date: &str, name: &str) -> Holiday {
+    Holiday {
+        date: JalaliDate::parse(date).unwrap(),
+        name_fa: name.to_owned(),
+        name_en: format!("{name} (en)"),
+        kind: HolidayKind::Lunar,
+    }
+}
+
+fn year(year: i32, covered: bool, holidays: Vec<Holiday>) -> HolidayYear {
+    HolidayYear {
+        year,
+        covered,
+        holidays,
+    }
+}
+
+async fn holiday_years_are_replaced_whole_and_read_back_in_order(store: Store) {
+    let years = [
+        year(
+            1405,
+            false,
+            vec![holiday("1405/01/02", "دوم"), holiday("1405/01/01", "اول")],
+        ),
+        year(1404, true, vec![holiday("1404/12/29", "نفت")]),
+    ];
+    let written = store
+        .replace_holiday_years(&years, "test", Replace::All, at(0))
+        .await
+        .unwrap();
+    assert_eq!(written, [1405, 1404]);
+    let dates: Vec<String> = store
+        .holidays()
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.date.format_numeric())
+        .collect();
+    assert_eq!(dates, ["1404/12/29", "1405/01/01", "1405/01/02"]);
+    let records = store.holiday_years().await.unwrap();
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| (r.year, r.covered))
+            .collect::<Vec<_>>(),
+        [(1404, true), (1405, false)]
+    );
+
+    // Replacing 1405 drops its old days and keeps 1404.
+    store
+        .replace_holiday_years(
+            &[year(1405, true, vec![holiday("1405/03/06", "قربان")])],
+            "admin.csv",
+            Replace::All,
+            at(5),
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = store
+        .holidays()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.name_fa)
+        .collect();
+    assert_eq!(names, ["نفت", "قربان"]);
+    let y1405 = store.holiday_years().await.unwrap().pop().unwrap();
+    assert_eq!(
+        (y1405.covered, y1405.source.as_str(), y1405.updated_at),
+        (true, "admin.csv", at(5))
+    );
+}
+
+async fn the_seed_never_overwrites_an_edited_year(store: Store) {
+    store
+        .replace_holiday_years(
+            &[year(1404, true, vec![holiday("1404/01/01", "ویرایش‌شده")])],
+            "admin.csv",
+            Replace::All,
+            at(0),
+        )
+        .await
+        .unwrap();
+    let seed = [
+        year(1404, true, vec![holiday("1404/01/01", "بذر")]),
+        year(1405, false, vec![holiday("1405/01/01", "بذر")]),
+    ];
+    let written = store
+        .replace_holiday_years(&seed, "seed", Replace::MissingOnly, at(1))
+        .await
+        .unwrap();
+    assert_eq!(written, [1405], "only the year with no list");
+    let names: Vec<(String, String)> = store
+        .holidays()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.date.format_numeric(), h.name_fa))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("1404/01/01".to_owned(), "ویرایش‌شده".to_owned()),
+            ("1405/01/01".to_owned(), "بذر".to_owned())
+        ]
+    );
+}
+
+async fn a_failed_holiday_import_changes_nothing(store: Store) {
+    store
+        .replace_holiday_years(
+            &[year(1404, true, vec![holiday("1404/01/01", "نوروز")])],
+            "first",
+            Replace::All,
+            at(0),
+        )
+        .await
+        .unwrap();
+    // The second year repeats a (date, name): the database refuses it, and the whole import,
+    // 1404 included, is rolled back.
+    let broken = [
+        year(1404, false, vec![holiday("1404/01/02", "جایگزین")]),
+        year(
+            1405,
+            true,
+            vec![
+                holiday("1405/01/01", "تکراری"),
+                holiday("1405/01/01", "تکراری"),
+            ],
+        ),
+    ];
+    assert!(
+        store
+            .replace_holiday_years(&broken, "broken", Replace::All, at(1))
+            .await
+            .is_err()
+    );
+    let holidays = store.holidays().await.unwrap();
+    assert_eq!(holidays.len(), 1);
+    assert_eq!(holidays[0].name_fa, "نوروز");
+    let years = store.holiday_years().await.unwrap();
+    assert_eq!(years.len(), 1);
+    assert_eq!(
+        (years[0].covered, years[0].source.as_str()),
+        (true, "first")
+    );
+}
+
+async fn nodes_seeding_at_once_write_each_year_once(store: Store) {
+    let seed = vec![
+        year(
+            1404,
+            true,
+            vec![
+                holiday("1404/01/01", "نوروز"),
+                holiday("1404/01/02", "نوروز ۲"),
+            ],
+        ),
+        year(1405, false, vec![holiday("1405/01/01", "نوروز")]),
+    ];
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let seed = seed.clone();
+            tokio::spawn(async move {
+                store
+                    .replace_holiday_years(&seed, "seed", Replace::MissingOnly, at(0))
+                    .await
+            })
+        })
+        .collect();
+    let mut writers = 0;
+    for task in tasks {
+        let written = task.await.unwrap().unwrap();
+        if !written.is_empty() {
+            writers += 1;
+        }
+    }
+    assert_eq!(writers, 1, "exactly one seeding wrote the years");
+    assert_eq!(store.holidays().await.unwrap().len(), 3);
 }

@@ -3,6 +3,7 @@
 //! Every route is listed in [`router`]. HTML pages are askama templates (checked when compiling),
 //! in Persian by default with an English switch, and work without JavaScript.
 
+mod api;
 mod assets;
 mod error;
 mod i18n;

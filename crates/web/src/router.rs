@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate};
@@ -16,7 +16,7 @@ use tracing::Level;
 
 use crate::pages::{errors, home, language};
 use crate::state::WebState;
-use crate::{assets, metrics, ops};
+use crate::{api, assets, metrics, ops};
 
 /// The routes, without middleware.
 pub fn routes() -> Router<WebState> {
@@ -25,6 +25,16 @@ pub fn routes() -> Router<WebState> {
         .route("/", get(home::show))
         .route("/lang/{tag}", get(language::switch))
         .route("/static/{*path}", get(assets::serve))
+        // Public API
+        .route("/api/v1/checks/{kind}", post(api::checks::check))
+        .route("/api/v1/bills/inspect", post(api::bills::inspect))
+        .route(
+            "/api/v1/calendar/business-days",
+            get(api::calendar::business_days),
+        )
+        .route("/api/v1/calendar/holidays", get(api::calendar::holidays))
+        .route("/api/v1/openapi.json", get(api::openapi::document))
+        .route("/api/{*rest}", axum::routing::any(api::not_found))
         // Operations
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -258,3 +258,62 @@ async fn two_servers_share_one_postgresql_database() {
     assert!(second.terminate().success());
     nodes("0 node(s) serving PostgreSQL at");
 }
+
+#[test]
+fn holidays_are_imported_whole_or_not_at_all_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("1405.csv");
+    std::fs::write(&good, "covered,1405,,\n1405/01/01,solar,آغاز نوروز,Nowruz\n1405/03/06,lunar,عید سعید قربان,Eid al-Adha\n").unwrap();
+    let mut import = pishkhan(dir.path());
+    import.args([
+        "holidays",
+        "import",
+        good.to_str().unwrap(),
+        "--data-dir",
+        "data",
+    ]);
+    let finished = run(import, LIMIT);
+    assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+    assert_eq!(finished.stdout.trim(), "1405: 2 holiday(s), complete list");
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "1405/12/30,solar,x,y\n1405/01/02,moon,x,y\n").unwrap();
+    let mut import = pishkhan(dir.path());
+    import.args([
+        "holidays",
+        "import",
+        bad.to_str().unwrap(),
+        "--data-dir",
+        "data",
+    ]);
+    let finished = run(import, LIMIT);
+    assert_eq!(finished.code, Some(2));
+    assert!(
+        finished.stderr.contains("سطر ۱، ستون تاریخ"),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        finished.stderr.contains("سطر ۲، ستون نوع"),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        finished.stderr.contains("2 problem(s)"),
+        "{}",
+        finished.stderr
+    );
+
+    let mut list = pishkhan(dir.path());
+    list.args(["holidays", "list", "1405", "--data-dir", "data"]);
+    let finished = run(list, LIMIT);
+    assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+    let lines: Vec<&str> = finished.stdout.lines().collect();
+    assert_eq!(lines[0], "1405: complete list");
+    assert_eq!(
+        lines.len(),
+        3,
+        "the good import stands, the bad one changed nothing: {lines:?}"
+    );
+    assert!(lines[2].starts_with("1405/03/06"));
+}

@@ -64,6 +64,10 @@ pub struct Reply {
 }
 
 impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
     pub fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
@@ -74,13 +78,27 @@ impl Reply {
 
 /// Sends one GET through the router, in process.
 pub async fn get(router: &Router, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = Request::get(path);
+    send(router, Request::get(path), headers, Body::empty()).await
+}
+
+/// Sends one POST with a JSON body through the router, in process.
+pub async fn post_json(router: &Router, path: &str, json: &str, headers: &[(&str, &str)]) -> Reply {
+    let request = Request::post(path).header("content-type", "application/json");
+    send(router, request, headers, Body::from(json.to_owned())).await
+}
+
+async fn send(
+    router: &Router,
+    mut request: http::request::Builder,
+    headers: &[(&str, &str)],
+    body: Body,
+) -> Reply {
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let response = router
         .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
+        .oneshot(request.body(body).unwrap())
         .await
         .unwrap();
     let status = response.status();

@@ -1,0 +1,80 @@
+//! The holiday table: seeded at start with the years that could be sourced, replaced by the
+//! governorate's imports, and read as a [`HolidayCalendar`] for every deadline.
+
+use chrono::Utc;
+use pishkhan_domain::{HolidayCalendar, HolidayYear, LineError, parse_holiday_csv};
+use pishkhan_store::{HolidayYearRecord, Replace, StoreError};
+
+use crate::App;
+
+/// The holidays shipped with Pishkhan (see the file's header for its sources).
+pub const SEED_CSV: &str = include_str!("../data/holidays.csv");
+
+/// Why an import was refused; nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file has {} problem(s); nothing was imported", .0.len())]
+    Invalid(Vec<LineError>),
+    #[error("the file holds no holidays")]
+    Empty,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl App {
+    /// Stores the shipped holiday years that have no list yet; never overwrites an edited year.
+    pub async fn seed_holidays(&self) -> Result<Vec<i32>, StoreError> {
+        // The seed is checked by a unit test; a broken one seeds nothing rather than stopping.
+        let years = parse_holiday_csv(SEED_CSV).unwrap_or_default();
+        self.store()
+            .replace_holiday_years(&years, "seed", Replace::MissingOnly, Utc::now())
+            .await
+    }
+
+    /// Replaces the years in `csv` (all of them, or none if any line is wrong).
+    pub async fn import_holidays(
+        &self,
+        csv: &str,
+        source: &str,
+    ) -> Result<Vec<HolidayYear>, ImportError> {
+        let years = parse_holiday_csv(csv).map_err(ImportError::Invalid)?;
+        if years.is_empty() {
+            return Err(ImportError::Empty);
+        }
+        self.store()
+            .replace_holiday_years(&years, source, Replace::All, Utc::now())
+            .await?;
+        Ok(years)
+    }
+
+    /// The holidays in force, for deadline arithmetic.
+    pub async fn holiday_calendar(&self) -> Result<HolidayCalendar, StoreError> {
+        let holidays = self.store().holidays().await?;
+        let years = self.store().holiday_years().await?;
+        Ok(HolidayCalendar::new(
+            holidays,
+            years.into_iter().filter(|y| y.covered).map(|y| y.year),
+        ))
+    }
+
+    /// What is stored about each year's list.
+    pub async fn holiday_years(&self) -> Result<Vec<HolidayYearRecord>, StoreError> {
+        self.store().holiday_years().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_seed_is_valid_and_1404_is_complete() {
+        let years = parse_holiday_csv(SEED_CSV).unwrap();
+        let y1404 = years.iter().find(|y| y.year == 1404).unwrap();
+        assert!(y1404.covered);
+        let days: std::collections::BTreeSet<_> = y1404.holidays.iter().map(|h| h.date).collect();
+        assert_eq!(days.len(), 26, "the official count of days off in 1404");
+        let y1405 = years.iter().find(|y| y.year == 1405).unwrap();
+        assert!(!y1405.covered, "1405 could not be sourced whole");
+    }
+}
