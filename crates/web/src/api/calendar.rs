@@ -1,24 +1,29 @@
 //! The calendar API: deadlines in business days, and the holiday table in use.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use pishkhan_domain::id::Invalid;
 use pishkhan_domain::{JalaliDate, Language};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ErrorBody, Problem, caller_language};
+use super::{ApiError, ApiQuery, ErrorBody, Problem, caller_language};
 use crate::state::WebState;
 
 /// The most business days one request may count forward (about fifteen years).
 const MAX_DAYS: u32 = 4000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BusinessDaysQuery {
-    /// Jalali start date, `1404-01-01` or `1404/01/01` (Persian digits accepted).
+    /// Jalali start date, `1404-01-01` or `1404/01/01`. Also accepted beyond the pattern: Persian
+    /// digits, and days 30 and 31 in the months that have them.
+    #[param(required = true, value_type = String, example = "1404-01-01",
+        pattern = r"^1[0-9]{3}[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|1[0-9]|2[0-9])$")]
     start: Option<String>,
     /// How many business days later (0 to 4000; 0 gives the first business day on or after start).
+    #[param(required = true, value_type = u32, minimum = 0, maximum = 4000, example = 10)]
     days: Option<String>,
 }
 
@@ -63,7 +68,7 @@ fn invalid(code: &'static str, fa: &str, en: &str, lang: Language) -> ApiError {
 pub async fn business_days(
     State(state): State<WebState>,
     headers: HeaderMap,
-    Query(query): Query<BusinessDaysQuery>,
+    ApiQuery(query): ApiQuery<BusinessDaysQuery>,
 ) -> Result<Json<BusinessDaysResponse>, ApiError> {
     let lang = caller_language(&headers);
     let start = query.start.as_deref().unwrap_or("");
@@ -138,8 +143,10 @@ pub async fn business_days(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HolidaysQuery {
     /// Jalali year, such as 1404.
+    #[param(required = true, value_type = i32, minimum = 1000, maximum = 1999, example = 1404)]
     year: Option<String>,
 }
 
@@ -177,7 +184,7 @@ pub struct HolidaysResponse {
 pub async fn holidays(
     State(state): State<WebState>,
     headers: HeaderMap,
-    Query(query): Query<HolidaysQuery>,
+    ApiQuery(query): ApiQuery<HolidaysQuery>,
 ) -> Result<Json<HolidaysResponse>, ApiError> {
     let lang = caller_language(&headers);
     let year: i32 = query

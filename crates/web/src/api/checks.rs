@@ -38,22 +38,39 @@ pub struct CheckResponse {
     pub details: Value,
 }
 
-/// The kinds of value the API checks.
-pub const KINDS: [&str; 7] = [
-    "national-id",
-    "legal-id",
-    "mobile",
-    "postal-code",
-    "sheba",
-    "plate",
-    "jalali-date",
-];
+/// What `{kind}` may be; anything else answers 404.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    NationalId,
+    LegalId,
+    Mobile,
+    PostalCode,
+    Sheba,
+    Plate,
+    JalaliDate,
+}
+
+impl CheckKind {
+    fn from_path(kind: &str) -> Option<CheckKind> {
+        Some(match kind {
+            "national-id" => CheckKind::NationalId,
+            "legal-id" => CheckKind::LegalId,
+            "mobile" => CheckKind::Mobile,
+            "postal-code" => CheckKind::PostalCode,
+            "sheba" => CheckKind::Sheba,
+            "plate" => CheckKind::Plate,
+            "jalali-date" => CheckKind::JalaliDate,
+            _ => return None,
+        })
+    }
+}
 
 #[utoipa::path(
     post,
     path = "/api/v1/checks/{kind}",
     tag = "checks",
-    params(("kind" = String, Path, description = "national-id, legal-id, mobile, postal-code, sheba, plate or jalali-date")),
+    params(("kind" = CheckKind, Path, description = "What the value is")),
     request_body = CheckRequest,
     responses(
         (status = 200, description = "The verdict (valid or not)", body = CheckResponse),
@@ -67,14 +84,14 @@ pub async fn check(
     body: Result<ApiJson<CheckRequest>, ApiError>,
 ) -> Response {
     let lang = caller_language(&headers);
-    if !KINDS.contains(&kind.as_str()) {
+    let Some(kind) = CheckKind::from_path(&kind) else {
         return ApiError::not_found(lang).into_response();
-    }
+    };
     let ApiJson(request) = match body {
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
-    Json(verdict(&kind, &request.value, lang)).into_response()
+    Json(verdict(kind, &request.value, lang)).into_response()
 }
 
 fn problems(notices: &[Notice], lang: Language) -> Vec<Problem> {
@@ -104,13 +121,15 @@ fn accepted(normalized: String, warnings: Vec<Problem>, details: Value) -> Check
     }
 }
 
-fn verdict(kind: &str, value: &str, lang: Language) -> CheckResponse {
+fn verdict(kind: CheckKind, value: &str, lang: Language) -> CheckResponse {
     let result = match kind {
-        "national-id" => {
+        CheckKind::NationalId => {
             NationalId::parse(value).map(|id| accepted(id.to_string(), vec![], json!({})))
         }
-        "legal-id" => LegalId::parse(value).map(|id| accepted(id.to_string(), vec![], json!({}))),
-        "mobile" => MobileNumber::parse(value).map(|number| {
+        CheckKind::LegalId => {
+            LegalId::parse(value).map(|id| accepted(id.to_string(), vec![], json!({})))
+        }
+        CheckKind::Mobile => MobileNumber::parse(value).map(|number| {
             let operator = number
                 .operator()
                 .map(|o| json!({ "name_fa": o.name_fa(), "name_en": o.name_en() }));
@@ -120,14 +139,14 @@ fn verdict(kind: &str, value: &str, lang: Language) -> CheckResponse {
                 json!({ "local": number.local(), "operator": operator }),
             )
         }),
-        "postal-code" => PostalCode::parse(value).map(|code| {
+        CheckKind::PostalCode => PostalCode::parse(value).map(|code| {
             accepted(
                 code.as_str().to_owned(),
                 problems(&code.notices(), lang),
                 json!({ "grouped": code.grouped() }),
             )
         }),
-        "sheba" => Sheba::parse(value).map(|sheba| {
+        CheckKind::Sheba => Sheba::parse(value).map(|sheba| {
             let bank = sheba
                 .bank()
                 .map(|(fa, en)| json!({ "name_fa": fa, "name_en": en }));
@@ -137,7 +156,7 @@ fn verdict(kind: &str, value: &str, lang: Language) -> CheckResponse {
                 json!({ "bank_code": sheba.bank_code(), "bank": bank }),
             )
         }),
-        "plate" => VehiclePlate::parse(value).map(|plate| {
+        CheckKind::Plate => VehiclePlate::parse(value).map(|plate| {
             let category = plate.category();
             accepted(
                 plate.canonical(),
@@ -153,7 +172,7 @@ fn verdict(kind: &str, value: &str, lang: Language) -> CheckResponse {
                 }),
             )
         }),
-        _ => JalaliDate::parse(value).map(|date| {
+        CheckKind::JalaliDate => JalaliDate::parse(value).map(|date| {
             let weekday = date.weekday();
             accepted(
                 date.format_numeric(),

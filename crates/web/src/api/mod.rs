@@ -148,6 +148,43 @@ where
     }
 }
 
+/// Query parameters whose problems (a repeated or malformed parameter) answer 400 in JSON.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, ApiError> {
+        let lang = caller_language(&parts.headers);
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => {
+                let detail = rejection.body_text();
+                let message = match lang {
+                    Language::Persian => {
+                        format!("پارامترهای نشانی درست نیستند (هر پارامتر یک بار): {detail}")
+                    }
+                    Language::English => {
+                        format!("The query parameters are not right (each one once): {detail}")
+                    }
+                };
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_query",
+                    message,
+                ))
+            }
+        }
+    }
+}
+
 /// The fallback for `/api/...` paths no route matches: JSON, not the HTML page.
 pub async fn not_found(headers: HeaderMap) -> ApiError {
     ApiError::not_found(caller_language(&headers))

@@ -18,6 +18,7 @@ use super::{ErrorBody, Problem, bills, calendar, checks};
     components(schemas(
         Problem,
         ErrorBody,
+        checks::CheckKind,
         checks::CheckRequest,
         checks::CheckResponse,
         bills::BillRequest,
