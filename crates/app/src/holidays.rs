@@ -6,6 +6,7 @@ use pishkhan_domain::{HolidayCalendar, HolidayYear, LineError, parse_holiday_csv
 use pishkhan_store::{HolidayYearRecord, Replace, StoreError};
 
 use crate::App;
+use crate::audit::Actor;
 
 /// The holidays shipped with Pishkhan (see the file's header for its sources).
 pub const SEED_CSV: &str = include_str!("../data/holidays.csv");
@@ -31,9 +32,11 @@ impl App {
             .await
     }
 
-    /// Replaces the years in `csv` (all of them, or none if any line is wrong).
+    /// Replaces the years in `csv` (all of them, or none if any line is wrong), and records who
+    /// did it in the audit log.
     pub async fn import_holidays(
         &self,
+        actor: &Actor,
         csv: &str,
         source: &str,
     ) -> Result<Vec<HolidayYear>, ImportError> {
@@ -44,6 +47,19 @@ impl App {
         self.store()
             .replace_holiday_years(&years, source, Replace::All, Utc::now())
             .await?;
+        for year in &years {
+            self.record(
+                actor,
+                "holidays.import",
+                ("holiday_year", &year.year.to_string()),
+                serde_json::json!({
+                    "file": source,
+                    "holidays": year.holidays.len(),
+                    "covered": year.covered,
+                }),
+            )
+            .await?;
+        }
         Ok(years)
     }
 

@@ -3,6 +3,7 @@
 //! One function per verb of the system. Each checks who may do it, calls domain rules, and writes
 //! through the store. Web handlers and the command line call these; nothing here knows HTTP.
 
+pub mod audit;
 pub mod config;
 pub mod holidays;
 mod nodes;

@@ -3,6 +3,7 @@
 //! Nothing here does IO, awaits, reads the clock or draws random numbers: time and randomness come
 //! in as parameters, so every rule is testable on its own. Each rule has its unit tests beside it.
 
+pub mod audit;
 pub mod business_days;
 pub mod holiday_table;
 pub mod id;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use pishkhan_app::audit::Actor;
 use pishkhan_app::config::{CONFIG_FILE_ENV, LogFormat, Overrides, Sources};
 use pishkhan_app::holidays::ImportError;
 use pishkhan_app::{App, Config, Secret, StartError};
@@ -43,6 +44,15 @@ enum Command {
     /// The official holidays that deadlines skip.
     #[command(subcommand)]
     Holidays(HolidaysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; name the first entry that was edited or deleted.
+    Verify(DatabaseArgs),
 }
 
 #[derive(Subcommand)]
@@ -176,7 +186,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let source = file
                 .file_name()
                 .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned());
-            let result = app.import_holidays(&text, &source).await;
+            let result = app
+                .import_holidays(&Actor::command_line(), &text, &source)
+                .await;
             app.store().close().await;
             match result {
                 Ok(years) => {
@@ -231,6 +243,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     holiday.name_en
                 );
             }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let config = load(database_overrides(args))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let result = app.verify_audit().await;
+            app.store().close().await;
+            let entries = result.map_err(Failure::runtime)?;
+            println!("The audit log is intact: {entries} entries, each linked to the one before.");
             Ok(())
         }
         Command::Nodes(args) => {

@@ -8,6 +8,7 @@
 //!
 //! Must not live here: business rules (domain), authorization (app), HTTP (web).
 
+mod audit;
 mod error;
 mod holidays;
 mod location;
@@ -22,6 +23,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub use audit::NewAuditEntry;
 pub use error::StoreError;
 pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;

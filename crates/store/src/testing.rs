@@ -214,6 +214,14 @@ pub async fn schema_columns(store: &Store) -> Result<Vec<(String, String)>, crat
     Ok(columns)
 }
 
+/// Runs SQL directly, as someone with access to the database could (tamper tests).
+pub async fn execute_raw(store: &Store, sql: &'static str) -> Result<u64, crate::StoreError> {
+    let affected = crate::on_pool!(store, pool => {
+        sqlx::raw_sql(sql).execute(pool).await?.rows_affected()
+    });
+    Ok(affected)
+}
+
 /// The SQLite settings every connection must carry: (journal mode, synchronous, foreign keys).
 pub async fn sqlite_pragmas(store: &Store) -> Option<(String, i64, i64)> {
     let crate::Pool::Sqlite(pool) = &store.pool else {

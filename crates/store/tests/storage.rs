@@ -7,9 +7,12 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use pishkhan_domain::audit::{ChainBreak, verify_chain};
 use pishkhan_domain::{Holiday, HolidayKind, HolidayYear, JalaliDate};
-use pishkhan_store::testing::{fresh_postgres, fresh_sqlite, schema_columns, sqlite_pragmas};
-use pishkhan_store::{NodeRecord, Replace, Store};
+use pishkhan_store::testing::{
+    execute_raw, fresh_postgres, fresh_sqlite, schema_columns, sqlite_pragmas,
+};
+use pishkhan_store::{Backend, NewAuditEntry, NodeRecord, Replace, Store};
 
 /// Generates `NAME::sqlite` and `NAME::postgres` tests that run `NAME(store)`.
 macro_rules! on_both_backends {
@@ -45,6 +48,11 @@ on_both_backends!(
     the_seed_never_overwrites_an_edited_year,
     a_failed_holiday_import_changes_nothing,
     nodes_seeding_at_once_write_each_year_once,
+    concurrent_audit_appends_form_one_intact_chain,
+    the_audit_log_refuses_changes_through_the_database,
+    an_edited_audit_entry_is_named,
+    a_deleted_audit_entry_is_named,
+    deleted_last_audit_entries_are_noticed,
 );
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -361,4 +369,107 @@ async fn nodes_seeding_at_once_write_each_year_once(store: Store) {
     }
     assert_eq!(writers, 1, "exactly one seeding wrote the years");
     assert_eq!(store.holidays().await.unwrap().len(), 3);
+}
+
+fn audit_entry(n: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        at: at(n),
+        actor: format!("user-{n}"),
+        action: "holidays.import".to_owned(),
+        target_kind: "holiday_year".to_owned(),
+        target_id: format!("{}", 1400 + n),
+        source: "127.0.0.1".to_owned(),
+        details: format!("{{\"n\":{n}}}"),
+    }
+}
+
+async fn verify(store: &Store) -> Result<i64, ChainBreak> {
+    let (entries, head) = store.audit_chain().await.unwrap();
+    verify_chain(entries, head)
+}
+
+/// What someone with direct database access would do first: remove the append-only guard.
+async fn drop_the_guard(store: &Store) {
+    let sql = match store.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+        Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log;",
+    };
+    execute_raw(store, sql).await.unwrap();
+}
+
+async fn appended(store: &Store, n: i64) {
+    for i in 1..=n {
+        store.append_audit(&audit_entry(i)).await.unwrap();
+    }
+    assert_eq!(verify(store).await, Ok(n));
+}
+
+async fn concurrent_audit_appends_form_one_intact_chain(store: Store) {
+    let tasks: Vec<_> = (1..=30)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.append_audit(&audit_entry(i)).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap().unwrap());
+    }
+    seqs.sort();
+    assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+    assert_eq!(verify(&store).await, Ok(30));
+}
+
+async fn the_audit_log_refuses_changes_through_the_database(store: Store) {
+    appended(&store, 2).await;
+    assert!(
+        execute_raw(&store, "UPDATE audit_log SET actor = 'x' WHERE seq = 1")
+            .await
+            .is_err()
+    );
+    assert!(
+        execute_raw(&store, "DELETE FROM audit_log WHERE seq = 2")
+            .await
+            .is_err()
+    );
+    assert_eq!(verify(&store).await, Ok(2));
+}
+
+async fn an_edited_audit_entry_is_named(store: Store) {
+    appended(&store, 5).await;
+    drop_the_guard(&store).await;
+    execute_raw(
+        &store,
+        "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3",
+    )
+    .await
+    .unwrap();
+    assert_eq!(verify(&store).await, Err(ChainBreak::Contents { seq: 3 }));
+}
+
+async fn a_deleted_audit_entry_is_named(store: Store) {
+    appended(&store, 5).await;
+    drop_the_guard(&store).await;
+    execute_raw(&store, "DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        verify(&store).await,
+        Err(ChainBreak::Gap {
+            expected: 2,
+            found: 3
+        })
+    );
+}
+
+async fn deleted_last_audit_entries_are_noticed(store: Store) {
+    appended(&store, 5).await;
+    drop_the_guard(&store).await;
+    execute_raw(&store, "DELETE FROM audit_log WHERE seq >= 4")
+        .await
+        .unwrap();
+    assert_eq!(
+        verify(&store).await,
+        Err(ChainBreak::Truncated { last: 3, head: 5 })
+    );
 }

@@ -278,7 +278,12 @@ async fn the_holiday_table_is_served_and_imports_replace_it(store: Store) {
     assert_eq!(y1404["holidays"][0]["gregorian"], "2025-03-21");
 
     // The governorate completes 1405: the new list replaces the seed, and deadlines use it.
+    let admin = pishkhan_app::audit::Actor {
+        id: "admin-1".to_owned(),
+        source: "127.0.0.1".to_owned(),
+    };
     app.import_holidays(
+        &admin,
         "covered,1405,,\n1405/09/10,lunar,روز آزمون,Test day\n",
         "admin.csv",
     )
@@ -302,10 +307,21 @@ async fn the_holiday_table_is_served_and_imports_replace_it(store: Store) {
 
     // A file with a mistake imports nothing.
     let error = app
-        .import_holidays("covered,1405,,\n1405/12/30,lunar,x,y\n", "bad.csv")
+        .import_holidays(&admin, "covered,1405,,\n1405/12/30,lunar,x,y\n", "bad.csv")
         .await
         .unwrap_err();
     assert!(error.to_string().contains("1 problem"), "{error}");
+    // The good import is on the record, by its actor; the refused one is not.
+    assert_eq!(app.verify_audit().await.unwrap(), 1);
+    let (entries, _) = app.store().audit_chain().await.unwrap();
+    assert_eq!(
+        (
+            entries[0].fields.actor.as_str(),
+            entries[0].fields.action.as_str(),
+            entries[0].fields.target_id.as_str()
+        ),
+        ("admin-1", "holidays.import", "1405")
+    );
     let still = get(&router, "/api/v1/calendar/holidays?year=1405", &[])
         .await
         .json();

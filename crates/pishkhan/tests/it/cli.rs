@@ -317,3 +317,62 @@ fn holidays_are_imported_whole_or_not_at_all_from_the_command_line() {
     );
     assert!(lines[2].starts_with("1405/03/06"));
 }
+
+#[tokio::test]
+async fn audit_verify_names_an_entry_edited_behind_the_programs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h.csv");
+    std::fs::write(
+        &file,
+        "1404/01/01,solar,نوروز,Nowruz\n1405/01/01,solar,نوروز,Nowruz\n",
+    )
+    .unwrap();
+    let mut import = pishkhan(dir.path());
+    import.args([
+        "holidays",
+        "import",
+        file.to_str().unwrap(),
+        "--data-dir",
+        "data",
+    ]);
+    import.env("USER", "maryam");
+    assert_eq!(run(import, LIMIT).code, Some(0));
+
+    let verify = || {
+        let mut command = pishkhan(dir.path());
+        command.args(["audit", "verify", "--data-dir", "data"]);
+        run(command, LIMIT)
+    };
+    let intact = verify();
+    assert_eq!(intact.code, Some(0), "{}", intact.stderr);
+    assert!(
+        intact.stdout.contains("intact: 2 entries"),
+        "{}",
+        intact.stdout
+    );
+
+    // Someone with the database file removes the guard and rewrites who did it.
+    let store = Store::connect(
+        &DatabaseLocation::SqliteFile(dir.path().join("data/pishkhan.sqlite3")),
+        PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    let (entries, _) = store.audit_chain().await.unwrap();
+    assert_eq!(entries[0].fields.actor, "cli:maryam");
+    pishkhan_store::testing::execute_raw(&store, "DROP TRIGGER audit_log_no_update")
+        .await
+        .unwrap();
+    pishkhan_store::testing::execute_raw(
+        &store,
+        "UPDATE audit_log SET actor = 'cli:someone' WHERE seq = 2",
+    )
+    .await
+    .unwrap();
+    store.close().await;
+
+    let broken = verify();
+    let line = one_line_failure(&broken, 1);
+    assert!(line.contains("entry #2"), "{line}");
+    assert!(line.contains("edited"), "{line}");
+}

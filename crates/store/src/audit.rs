@@ -1,0 +1,123 @@
+//! The audit log: appended in order under the head row's lock, read back for verification.
+
+use chrono::{DateTime, Utc};
+use pishkhan_domain::audit::{AuditFields, StoredEntry, entry_hash, from_hex, to_hex};
+
+use crate::{Store, StoreError, on_pool};
+
+/// One thing to record; the store gives it its place in the chain.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub source: String,
+    /// JSON text.
+    pub details: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    seq: i64,
+    at_ms: i64,
+    actor: String,
+    action: String,
+    target_kind: String,
+    target_id: String,
+    source: String,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl Store {
+    /// Appends an entry to the chain and returns its sequence number. Concurrent appends are
+    /// serialised by the head row (updated first, so the write lock is taken at once on SQLite
+    /// and the row lock on PostgreSQL).
+    pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            let (seq, previous): (i64, String) =
+                sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let previous = from_hex(&previous).ok_or_else(|| {
+                StoreError::Database(sqlx::Error::Decode("the audit head's hash is not valid".into()))
+            })?;
+            let fields = AuditFields {
+                seq,
+                at_ms: entry.at.timestamp_millis(),
+                actor: entry.actor.clone(),
+                action: entry.action.clone(),
+                target_kind: entry.target_kind.clone(),
+                target_id: entry.target_id.clone(),
+                source: entry.source.clone(),
+                details: entry.details.clone(),
+            };
+            let hash = to_hex(&entry_hash(&previous, &fields));
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, details, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(seq)
+            .bind(fields.at_ms)
+            .bind(&fields.actor)
+            .bind(&fields.action)
+            .bind(&fields.target_kind)
+            .bind(&fields.target_id)
+            .bind(&fields.source)
+            .bind(&fields.details)
+            .bind(to_hex(&previous))
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(seq)
+        })
+    }
+
+    /// Every entry in chain order, and the number of entries the head says were written.
+    pub async fn audit_chain(&self) -> Result<(Vec<StoredEntry>, i64), StoreError> {
+        let (rows, head): (Vec<EntryRow>, (i64,)) = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let head = sqlx::query_as("SELECT seq FROM audit_head WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+            let rows = sqlx::query_as(
+                "SELECT seq, at_ms, actor, action, target_kind, target_id, source, details, prev_hash, hash \
+                 FROM audit_log ORDER BY seq",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            (rows, head)
+        });
+        let entries = rows
+            .into_iter()
+            .map(|row| StoredEntry {
+                fields: AuditFields {
+                    seq: row.seq,
+                    at_ms: row.at_ms,
+                    actor: row.actor,
+                    action: row.action,
+                    target_kind: row.target_kind,
+                    target_id: row.target_id,
+                    source: row.source,
+                    details: row.details,
+                },
+                prev_hash: row.prev_hash,
+                hash: row.hash,
+            })
+            .collect();
+        Ok((entries, head.0))
+    }
+}
