@@ -200,6 +200,11 @@ impl JalaliDate {
         .unwrap_or_default()
     }
 
+    /// The Gregorian date as ISO 8601, `2025-03-21`: the form other systems exchange.
+    pub fn format_gregorian_iso(self) -> String {
+        self.to_gregorian().format("%Y-%m-%d").to_string()
+    }
+
     fn to_icu(self) -> Date<Persian> {
         // The fields were checked when the date was made.
         Date::try_new_persian(self.year, self.month, self.day)

@@ -135,7 +135,7 @@ pub async fn business_days(
         days,
         date: date.format_numeric(),
         date_long_fa: date.format_long_fa(),
-        gregorian: date.to_gregorian().format("%Y-%m-%d").to_string(),
+        gregorian: date.format_gregorian_iso(),
         weekday_fa: date.weekday().name_fa().to_owned(),
         skipped,
         warnings,
@@ -217,7 +217,7 @@ pub async fn holidays(
         .holidays_in(year)
         .map(|h| HolidayEntry {
             date: h.date.format_numeric(),
-            gregorian: h.date.to_gregorian().format("%Y-%m-%d").to_string(),
+            gregorian: h.date.format_gregorian_iso(),
             weekday_fa: h.date.weekday().name_fa().to_owned(),
             kind: h.kind.code().to_owned(),
             name_fa: h.name_fa.clone(),

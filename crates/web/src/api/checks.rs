@@ -178,7 +178,7 @@ fn verdict(kind: CheckKind, value: &str, lang: Language) -> CheckResponse {
                 date.format_numeric(),
                 vec![],
                 json!({
-                    "gregorian": date.to_gregorian().format("%Y-%m-%d").to_string(),
+                    "gregorian": date.format_gregorian_iso(),
                     "weekday_fa": weekday.name_fa(),
                     "weekday_en": weekday.name_en(),
                     "long_fa": date.format_long_fa(),
