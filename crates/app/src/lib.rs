@@ -8,6 +8,7 @@ pub mod config;
 pub mod holidays;
 mod nodes;
 mod secret;
+pub mod users;
 
 use std::io;
 use std::path::{Path, PathBuf};

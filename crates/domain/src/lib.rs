@@ -7,9 +7,11 @@ pub mod audit;
 pub mod business_days;
 pub mod holiday_table;
 pub mod id;
+pub mod identity;
 pub mod jalali;
 pub mod language;
 pub mod money;
+pub mod password;
 pub mod text;
 
 pub use business_days::{Holiday, HolidayCalendar, HolidayKind};

@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand};
 use pishkhan_app::audit::Actor;
 use pishkhan_app::config::{CONFIG_FILE_ENV, LogFormat, Overrides, Sources};
 use pishkhan_app::holidays::ImportError;
+use pishkhan_app::users::{UserError, generate_password};
 use pishkhan_app::{App, Config, Secret, StartError};
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_web::WebState;
 use tokio::net::TcpListener;
 
@@ -47,6 +49,34 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Accounts (the first administrator, above all).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account holding one role within a scope. Without --password-stdin a strong
+    /// password is generated and shown once.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// The person's name, as the screens show it.
+        #[arg(long)]
+        name: String,
+        /// citizen, operator, centre-manager, agency-clerk, agency-editor, agency-admin,
+        /// governorate-admin, noc, commission, system.
+        #[arg(long)]
+        role: String,
+        /// self, centre:CODE, agency:CODE[/UNIT], province:CODE or national.
+        #[arg(long)]
+        scope: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -244,6 +274,58 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 );
             }
             Ok(())
+        }
+        Command::User(UserCommand::Create {
+            username,
+            name,
+            role,
+            scope,
+            password_stdin,
+            database,
+        }) => {
+            let role = Role::from_code(role.trim()).map_err(|e| Failure::config(e.en))?;
+            let scope = Scope::parse(&scope).map_err(|e| Failure::config(e.en))?;
+            let grant = RoleGrant::new(role, scope).map_err(|e| Failure::config(e.en))?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| Failure::config(format!("cannot read the password: {e}")))?;
+                (
+                    Secret::new(line.trim_end_matches(['\r', '\n']).to_owned()),
+                    false,
+                )
+            } else {
+                (generate_password(), true)
+            };
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let result = app
+                .create_user(
+                    &Actor::command_line(),
+                    &username,
+                    &name,
+                    &password,
+                    vec![grant.clone()],
+                )
+                .await;
+            app.store().close().await;
+            match result {
+                Ok(_) => {
+                    println!(
+                        "Created {username} ({} in {}).",
+                        grant.role().code(),
+                        grant.scope()
+                    );
+                    if generated {
+                        println!("Password (shown only now): {}", password.expose());
+                    }
+                    Ok(())
+                }
+                Err(UserError::Store(e)) => Err(Failure::runtime(e)),
+                Err(e) => Err(Failure::config(e)),
+            }
         }
         Command::Audit(AuditCommand::Verify(args)) => {
             let config = load(database_overrides(args))?;

@@ -15,6 +15,7 @@ mod location;
 mod nodes;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub use error::StoreError;
 pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
+pub use users::{CreateUserError, NewUser, UserRecord};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

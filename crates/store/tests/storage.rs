@@ -8,11 +8,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pishkhan_domain::audit::{ChainBreak, verify_chain};
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::{Holiday, HolidayKind, HolidayYear, JalaliDate};
 use pishkhan_store::testing::{
     execute_raw, fresh_postgres, fresh_sqlite, schema_columns, sqlite_pragmas,
 };
-use pishkhan_store::{Backend, NewAuditEntry, NodeRecord, Replace, Store};
+use pishkhan_store::{
+    Backend, CreateUserError, NewAuditEntry, NewUser, NodeRecord, Replace, Store,
+};
 
 /// Generates `NAME::sqlite` and `NAME::postgres` tests that run `NAME(store)`.
 macro_rules! on_both_backends {
@@ -53,6 +56,8 @@ on_both_backends!(
     an_edited_audit_entry_is_named,
     a_deleted_audit_entry_is_named,
     deleted_last_audit_entries_are_noticed,
+    a_user_and_their_grants_read_back,
+    a_taken_username_is_refused_and_nothing_half_written,
 );
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -472,4 +477,81 @@ async fn deleted_last_audit_entries_are_noticed(store: Store) {
         verify(&store).await,
         Err(ChainBreak::Truncated { last: 3, head: 5 })
     );
+}
+
+fn grant(role: &str, scope: &str) -> RoleGrant {
+    RoleGrant::new(Role::from_code(role).unwrap(), Scope::parse(scope).unwrap()).unwrap()
+}
+
+fn new_user(id: &str, username: &str, grants: Vec<RoleGrant>) -> NewUser {
+    NewUser {
+        id: id.to_owned(),
+        username: username.to_owned(),
+        display_name: "مریم احمدی".to_owned(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        grants,
+        at: at(0),
+    }
+}
+
+async fn a_user_and_their_grants_read_back(store: Store) {
+    let grants = vec![
+        grant("governorate-admin", "province:tehran"),
+        grant("agency-editor", "agency:civil-registry/unit-2"),
+    ];
+    let user = new_user("u1", "m.ahmadi", grants);
+    assert!(
+        !format!("{user:?}").contains("argon2id"),
+        "no hash in Debug"
+    );
+    store.create_user(&user).await.unwrap();
+    let stored = store.user_by_username("m.ahmadi").await.unwrap().unwrap();
+    assert_eq!(stored.id, "u1");
+    assert_eq!(stored.display_name, "مریم احمدی");
+    assert!(!stored.disabled);
+    let mut expected = vec![
+        grant("agency-editor", "agency:civil-registry/unit-2"),
+        grant("governorate-admin", "province:tehran"),
+    ];
+    expected.sort();
+    let mut got = stored.grants.clone();
+    got.sort();
+    assert_eq!(got, expected);
+    assert_eq!(
+        store.password_hash("u1").await.unwrap().unwrap(),
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+    );
+    assert!(store.user_by_username("nobody").await.unwrap().is_none());
+}
+
+async fn a_taken_username_is_refused_and_nothing_half_written(store: Store) {
+    store
+        .create_user(&new_user(
+            "u1",
+            "clerk",
+            vec![grant("agency-clerk", "agency:tax")],
+        ))
+        .await
+        .unwrap();
+    let taken = store
+        .create_user(&new_user(
+            "u2",
+            "clerk",
+            vec![grant("noc", "province:fars")],
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, CreateUserError::UsernameTaken(ref name) if name == "clerk"));
+
+    // A grant that fails (the same grant twice) takes the new account with it.
+    let twice = grant("operator", "centre:shiraz-1");
+    assert!(
+        store
+            .create_user(&new_user("u3", "operator", vec![twice.clone(), twice]))
+            .await
+            .is_err()
+    );
+    assert!(store.user_by_username("operator").await.unwrap().is_none());
+    let first = store.user_by_username("clerk").await.unwrap().unwrap();
+    assert_eq!(first.grants, vec![grant("agency-clerk", "agency:tax")]);
 }

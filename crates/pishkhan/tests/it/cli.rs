@@ -376,3 +376,116 @@ async fn audit_verify_names_an_entry_edited_behind_the_programs_back() {
     assert!(line.contains("entry #2"), "{line}");
     assert!(line.contains("edited"), "{line}");
 }
+
+#[tokio::test]
+async fn the_first_administrator_is_created_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |username: &str, role: &str, scope: &str, password: Option<&str>| {
+        let mut command = pishkhan(dir.path());
+        command.args([
+            "user",
+            "create",
+            "--username",
+            username,
+            "--name",
+            "مریم احمدی",
+            "--role",
+            role,
+            "--scope",
+            scope,
+            "--data-dir",
+            "data",
+        ]);
+        if password.is_some() {
+            command.arg("--password-stdin");
+        }
+        command.env("USER", "installer");
+        let mut child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            if let Some(password) = password {
+                writeln!(stdin, "{password}").unwrap();
+            }
+        }
+        let output = child.wait_with_output().unwrap();
+        Finished {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    };
+
+    let created = create("m.ahmadi", "governorate-admin", "province:tehran", None);
+    assert_eq!(created.code, Some(0), "{}", created.stderr);
+    assert!(
+        created
+            .stdout
+            .starts_with("Created m.ahmadi (governorate-admin in province:tehran).")
+    );
+    let password = created
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown only now): "))
+        .unwrap();
+    assert_eq!(password.len(), 19);
+
+    let taken = create(
+        "m.ahmadi",
+        "noc",
+        "province:tehran",
+        Some("another-long-phrase-here"),
+    );
+    assert!(one_line_failure(&taken, 2).contains("taken"));
+    let weak = create("clerk", "agency-clerk", "agency:tax", Some("password1234"));
+    assert!(one_line_failure(&weak, 2).contains("easy to guess"));
+    let mismatch = create(
+        "op",
+        "operator",
+        "province:tehran",
+        Some("another-long-phrase-here"),
+    );
+    assert!(one_line_failure(&mismatch, 2).contains("centre:CODE"));
+    let chosen = create(
+        "clerk",
+        "agency-clerk",
+        "agency:tax/unit-2",
+        Some("bazaar-of-tabriz-at-dawn"),
+    );
+    assert_eq!(chosen.code, Some(0), "{}", chosen.stderr);
+    assert!(
+        !chosen.stdout.contains("Password"),
+        "a chosen password is never echoed"
+    );
+
+    // Stored with an argon2id hash, never the password; both creations are on the record.
+    let store = Store::connect(
+        &DatabaseLocation::SqliteFile(dir.path().join("data/pishkhan.sqlite3")),
+        PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    let user = store.user_by_username("m.ahmadi").await.unwrap().unwrap();
+    let hash = store.password_hash(&user.id).await.unwrap().unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(password));
+    let (entries, _) = store.audit_chain().await.unwrap();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.fields.action.as_str(), e.fields.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("user.create", "cli:installer"),
+            ("user.create", "cli:installer")
+        ]
+    );
+    assert!(!entries.iter().any(|e| e.fields.details.contains(password)));
+    store.close().await;
+}
