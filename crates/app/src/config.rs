@@ -7,6 +7,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use pishkhan_store::DatabaseLocation;
 
@@ -28,7 +29,34 @@ pub struct Config {
     pub log_level: LogLevel,
     /// Most connections the pool opens to the database.
     pub db_max_connections: u32,
+    /// Mark cookies `Secure` (and use the `__Host-` prefix): set when Pishkhan is served over TLS.
+    pub secure_cookies: bool,
+    /// A session unused this long ends.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however busy.
+    pub session_absolute_timeout: Duration,
+    /// Where text messages go.
+    pub sms: SmsSettings,
 }
+
+/// How text messages (one-time codes, notifications) are sent.
+#[derive(Debug, Clone)]
+pub enum SmsSettings {
+    /// Development: each message is appended as one JSON line to `sms-outbox.jsonl` in the data
+    /// folder, where the demo's user and the tests read it.
+    File,
+    /// A generic HTTP SMS gateway: `template` is the request body with `{to}`, `{text}` and
+    /// `{code}` filled in (JSON-escaped when the body is JSON, URL-encoded otherwise); `{key}` may
+    /// appear in the URL, and the key is also sent as `Authorization: Bearer KEY`.
+    Http {
+        url: String,
+        key: Secret<String>,
+        template: String,
+    },
+}
+
+/// The default body sent to an HTTP SMS gateway.
+pub const DEFAULT_SMS_TEMPLATE: &str = r#"{"to":"{to}","text":"{text}"}"#;
 
 #[derive(Debug, Clone)]
 pub enum DatabaseChoice {
@@ -132,13 +160,56 @@ const DB_MAX_CONNECTIONS: Setting = Setting {
     secret: false,
 };
 
-const SETTINGS: [&Setting; 6] = [
+const SECURE_COOKIES: Setting = Setting {
+    key: "secure_cookies",
+    env: "PISHKHAN_SECURE_COOKIES",
+    secret: false,
+};
+const SESSION_IDLE_TIMEOUT: Setting = Setting {
+    key: "session_idle_timeout",
+    env: "PISHKHAN_SESSION_IDLE_TIMEOUT",
+    secret: false,
+};
+const SESSION_ABSOLUTE_TIMEOUT: Setting = Setting {
+    key: "session_absolute_timeout",
+    env: "PISHKHAN_SESSION_ABSOLUTE_TIMEOUT",
+    secret: false,
+};
+const SMS_PROVIDER: Setting = Setting {
+    key: "sms_provider",
+    env: "PISHKHAN_SMS_PROVIDER",
+    secret: false,
+};
+const SMS_URL: Setting = Setting {
+    key: "sms_url",
+    env: "PISHKHAN_SMS_URL",
+    secret: false,
+};
+const SMS_KEY: Setting = Setting {
+    key: "sms_key",
+    env: "PISHKHAN_SMS_KEY",
+    secret: true,
+};
+const SMS_TEMPLATE: Setting = Setting {
+    key: "sms_template",
+    env: "PISHKHAN_SMS_TEMPLATE",
+    secret: false,
+};
+
+const SETTINGS: [&Setting; 13] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
     &LOG_FORMAT,
     &LOG_LEVEL,
     &DB_MAX_CONNECTIONS,
+    &SECURE_COOKIES,
+    &SESSION_IDLE_TIMEOUT,
+    &SESSION_ABSOLUTE_TIMEOUT,
+    &SMS_PROVIDER,
+    &SMS_URL,
+    &SMS_KEY,
+    &SMS_TEMPLATE,
 ];
 
 /// Environment variables with our prefix that are not settings of the file: the config file's
@@ -315,6 +386,72 @@ impl Config {
             }
         };
 
+        let secure_cookies = match lookup(&SECURE_COOKIES, None) {
+            None => false,
+            Some(raw) => match &raw.value {
+                toml::Value::Boolean(b) => *b,
+                toml::Value::String(s) if s.trim() == "true" => true,
+                toml::Value::String(s) if s.trim() == "false" => false,
+                _ => return Err(invalid(&SECURE_COOKIES, &raw, "must be true or false")),
+            },
+        };
+        let duration = |setting: &'static Setting, default: Duration| match lookup(setting, None) {
+            None => Ok(default),
+            Some(raw) => {
+                let text = string(setting, &raw)?;
+                parse_duration(&text).ok_or_else(|| {
+                    invalid(
+                        setting,
+                        &raw,
+                        "must be a duration such as 45s, 30m or 12h (from 1s to 30 days)",
+                    )
+                })
+            }
+        };
+        let session_idle_timeout = duration(&SESSION_IDLE_TIMEOUT, Duration::from_secs(30 * 60))?;
+        let session_absolute_timeout =
+            duration(&SESSION_ABSOLUTE_TIMEOUT, Duration::from_secs(12 * 3600))?;
+
+        let optional = |setting: &'static Setting| -> Result<Option<(String, Raw)>, ConfigError> {
+            match lookup(setting, None) {
+                None => Ok(None),
+                Some(raw) => Ok(Some((string(setting, &raw)?.trim().to_owned(), raw))),
+            }
+        };
+        let sms = match optional(&SMS_PROVIDER)? {
+            None => SmsSettings::File,
+            Some((name, _)) if name == "file" => SmsSettings::File,
+            Some((name, raw)) if name == "http" => {
+                let Some((url, url_raw)) = optional(&SMS_URL)? else {
+                    return Err(invalid(
+                        &SMS_PROVIDER,
+                        &raw,
+                        "is `http`, which needs `sms_url` (the gateway's address) too",
+                    ));
+                };
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(invalid(
+                        &SMS_URL,
+                        &url_raw,
+                        "must be an http:// or https:// address",
+                    ));
+                }
+                let key = optional(&SMS_KEY)?.map(|(k, _)| k).unwrap_or_default();
+                let template = optional(&SMS_TEMPLATE)?
+                    .map(|(t, _)| t)
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| DEFAULT_SMS_TEMPLATE.to_owned());
+                SmsSettings::Http {
+                    url,
+                    key: Secret::new(key),
+                    template,
+                }
+            }
+            Some((_, raw)) => {
+                return Err(invalid(&SMS_PROVIDER, &raw, "must be one of: file, http"));
+            }
+        };
+
         Ok(Config {
             listen,
             data_dir,
@@ -322,8 +459,30 @@ impl Config {
             log_format,
             log_level,
             db_max_connections,
+            secure_cookies,
+            session_idle_timeout,
+            session_absolute_timeout,
+            sms,
         })
     }
+}
+
+/// `45s`, `30m`, `12h`, `2d`: from one second to thirty days.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        "d" => number.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (1..=30 * 86_400)
+        .contains(&seconds)
+        .then(|| Duration::from_secs(seconds))
 }
 
 fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
@@ -424,6 +583,48 @@ mod tests {
         let path = dir.path().join("pishkhan.toml");
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn sessions_and_sms_are_configurable() {
+        let config = Config::load(&Sources {
+            env: env(&[
+                ("PISHKHAN_SESSION_IDLE_TIMEOUT", "5s"),
+                ("PISHKHAN_SMS_PROVIDER", "http"),
+                ("PISHKHAN_SMS_URL", "https://sms.example/{key}/send"),
+                ("PISHKHAN_SMS_KEY", "k-123"),
+            ]),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(config.session_idle_timeout, Duration::from_secs(5));
+        assert_eq!(
+            config.session_absolute_timeout,
+            Duration::from_secs(12 * 3600)
+        );
+        assert!(!config.secure_cookies);
+        assert!(
+            matches!(&config.sms, SmsSettings::Http { template, .. } if template == DEFAULT_SMS_TEMPLATE)
+        );
+        assert!(
+            !format!("{config:?}").contains("k-123"),
+            "the key stays secret"
+        );
+        let err = Config::load(&Sources {
+            env: env(&[("PISHKHAN_SMS_PROVIDER", "http")]),
+            ..Sources::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("sms_url"), "{err}");
+        let err = Config::load(&Sources {
+            env: env(&[("PISHKHAN_SESSION_ABSOLUTE_TIMEOUT", "forever")]),
+            ..Sources::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("30m"), "{err}");
+        assert_eq!(parse_duration("12h"), Some(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("31d"), None);
     }
 
     #[test]

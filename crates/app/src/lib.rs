@@ -4,20 +4,25 @@
 //! through the store. Web handlers and the command line call these; nothing here knows HTTP.
 
 pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod holidays;
 mod nodes;
+pub mod orgs;
+pub mod policy;
 mod secret;
+pub mod sms;
 pub mod users;
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use pishkhan_store::{PoolSettings, Store, StoreError};
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, SmsSettings};
 pub use nodes::NodeIdentity;
 pub use secret::Secret;
 
@@ -39,6 +44,9 @@ pub struct App {
 struct Inner {
     config: Config,
     store: Store,
+    sms: sms::SmsProvider,
+    /// Argon2 password checks since start.
+    password_checks: AtomicU64,
 }
 
 /// Why Pishkhan could not start. Each message is one line an operator can act on.
@@ -55,6 +63,8 @@ pub enum StartError {
     },
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Sms(String),
 }
 
 /// Why the process is not ready to serve.
@@ -77,16 +87,27 @@ impl App {
         };
         let store = Store::connect(&location, settings).await?;
         store.migrate().await?;
-        let app = App::with_store(config, store);
+        let app = App::with_store(config, store).map_err(StartError::Sms)?;
         app.seed_holidays().await?;
         Ok(app)
     }
 
     /// An app on a store that is already open and migrated (tests, and tools that share one).
-    pub fn with_store(config: Config, store: Store) -> App {
-        App {
-            inner: Arc::new(Inner { config, store }),
-        }
+    pub fn with_store(config: Config, store: Store) -> Result<App, String> {
+        let sms = sms::SmsProvider::from_settings(&config.sms, &config.data_dir)?;
+        Ok(App {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                sms,
+                password_checks: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Where text messages go.
+    pub fn sms(&self) -> &sms::SmsProvider {
+        &self.inner.sms
     }
 
     pub fn config(&self) -> &Config {

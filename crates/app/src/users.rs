@@ -1,15 +1,16 @@
 //! Accounts: created with a checked password hashed by argon2id, every creation on the record.
 
-use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHasher, SaltString};
 use chrono::Utc;
+use pishkhan_domain::Language;
 use pishkhan_domain::id::Invalid;
-use pishkhan_domain::identity::RoleGrant;
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::password::check_new_password;
-use pishkhan_store::{CreateUserError, NewUser, StoreError};
+use pishkhan_store::{CreateUserError, NewUser, SessionOwner, StoreError, UserRecord};
 
 use crate::audit::Actor;
+use crate::auth::{AuthError, hash_password, random_token, sha256_hex};
+use crate::policy::{Principal, may_grant, may_manage_user};
 use crate::{App, Secret};
 
 /// Why an account was not created; nothing was stored.
@@ -21,8 +22,66 @@ pub enum UserError {
     UsernameTaken(String),
     #[error("the password could not be hashed: {0}")]
     Hashing(String),
+    #[error("there is no {0}")]
+    UnknownScope(String),
+    #[error("not allowed to grant {0}")]
+    NotAllowed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl UserError {
+    /// A message for the person at the screen.
+    pub fn message(&self, lang: Language) -> String {
+        let fa = lang == Language::Persian;
+        match self {
+            UserError::Invalid(invalid) => {
+                if fa {
+                    invalid.fa.clone()
+                } else {
+                    invalid.en.clone()
+                }
+            }
+            UserError::UsernameTaken(name) => {
+                if fa {
+                    format!("نام کاربری «{name}» پیش‌تر گرفته شده است؛ نام دیگری برگزینید.")
+                } else {
+                    format!("The username `{name}` is taken; choose another.")
+                }
+            }
+            UserError::UnknownScope(scope) => {
+                if fa {
+                    format!("«{scope}» در فهرست استان‌ها، دستگاه‌ها و دفاتر نیست.")
+                } else {
+                    format!("`{scope}` is not among the provinces, agencies and centres.")
+                }
+            }
+            UserError::NotAllowed(grant) => {
+                if fa {
+                    format!("شما نمی‌توانید نقش «{grant}» را بدهید: بیرون از قلمرو شماست.")
+                } else {
+                    format!("You cannot grant `{grant}`: it is outside your scope.")
+                }
+            }
+            UserError::Hashing(_) | UserError::Store(_) => {
+                if fa {
+                    "خطایی در سامانه رخ داد. دوباره امتحان کنید.".to_owned()
+                } else {
+                    "Something went wrong in the system. Try again.".to_owned()
+                }
+            }
+        }
+    }
+}
+
+impl From<AuthError> for UserError {
+    fn from(error: AuthError) -> UserError {
+        match error {
+            AuthError::Invalid(invalid) => UserError::Invalid(invalid),
+            AuthError::Store(e) => UserError::Store(e),
+            other => UserError::Hashing(other.to_string()),
+        }
+    }
 }
 
 /// A username: 3 to 40 lower-case letters, digits, dots, dashes or underscores.
@@ -57,7 +116,8 @@ pub fn generate_password() -> Secret<String> {
 }
 
 impl App {
-    /// Creates an account with its first grants. The password must pass the strength rules.
+    /// Creates an account with its first grants. The password must pass the strength rules;
+    /// every scope must name a province, agency or centre that exists.
     pub async fn create_user(
         &self,
         actor: &Actor,
@@ -65,6 +125,19 @@ impl App {
         display_name: &str,
         password: &Secret<String>,
         grants: Vec<RoleGrant>,
+    ) -> Result<String, UserError> {
+        self.insert_user(actor, username, display_name, password, grants, false)
+            .await
+    }
+
+    async fn insert_user(
+        &self,
+        actor: &Actor,
+        username: &str,
+        display_name: &str,
+        password: &Secret<String>,
+        grants: Vec<RoleGrant>,
+        must_change_password: bool,
     ) -> Result<String, UserError> {
         check_username(username).map_err(UserError::Invalid)?;
         if display_name.trim().is_empty() {
@@ -76,16 +149,10 @@ impl App {
         }
         check_new_password(password.expose(), &[username, display_name])
             .map_err(UserError::Invalid)?;
-        let salt = SaltString::generate(&mut OsRng);
-        let hash = Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map_err(|e| UserError::Hashing(e.to_string()))?
-            .to_string();
+        self.check_scopes_exist(&grants).await?;
+        let hash = hash_password(password).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let grant_texts: Vec<String> = grants
-            .iter()
-            .map(|g| format!("{} @ {}", g.role().code(), g.scope()))
-            .collect();
+        let grant_texts: Vec<String> = grants.iter().map(grant_text).collect();
         self.store()
             .create_user(&NewUser {
                 id: id.clone(),
@@ -94,6 +161,7 @@ impl App {
                 password_hash: hash,
                 grants,
                 at: Utc::now(),
+                must_change_password,
             })
             .await
             .map_err(|e| match e {
@@ -109,6 +177,220 @@ impl App {
         .await?;
         Ok(id)
     }
+
+    async fn check_scopes_exist(&self, grants: &[RoleGrant]) -> Result<(), UserError> {
+        let directory = self.store().org_directory().await?;
+        let provinces = self.store().provinces().await?;
+        for grant in grants {
+            let known = match grant.scope() {
+                Scope::Province(code) => provinces.iter().any(|p| &p.code == code),
+                other => directory.knows(other),
+            };
+            if !known {
+                return Err(UserError::UnknownScope(grant.scope().to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// An admin creates an account inside their scope, with a generated password the new user
+    /// must change at first sign-in. Returns the id and the password (shown once).
+    pub async fn admin_create_user(
+        &self,
+        admin: &Principal,
+        actor: &Actor,
+        username: &str,
+        display_name: &str,
+        grants: Vec<RoleGrant>,
+    ) -> Result<(String, Secret<String>), UserError> {
+        if grants.is_empty() {
+            return Err(UserError::Invalid(Invalid::new(
+                "no_role",
+                "دست‌کم یک نقش برگزینید.",
+                "Choose at least one role.",
+            )));
+        }
+        let directory = self.store().org_directory().await?;
+        if let Some(grant) = grants.iter().find(|g| !may_grant(admin, g, &directory)) {
+            return Err(UserError::NotAllowed(grant_text(grant)));
+        }
+        let password = generate_password();
+        let id = self
+            .insert_user(actor, username, display_name, &password, grants, true)
+            .await?;
+        Ok((id, password))
+    }
+
+    /// The accounts an admin may see and manage.
+    pub async fn manageable_users(&self, admin: &Principal) -> Result<Vec<UserRecord>, StoreError> {
+        let directory = self.store().org_directory().await?;
+        Ok(self
+            .store()
+            .all_users()
+            .await?
+            .into_iter()
+            .filter(|user| may_manage_user(admin, user, &directory))
+            .collect())
+    }
+
+    /// One account, if the admin may manage it; `None` otherwise, exactly as for an account that
+    /// does not exist. The view is recorded.
+    pub async fn user_for_admin(
+        &self,
+        admin: &Principal,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let Some(user) = self.store().user_by_id(id).await? else {
+            return Ok(None);
+        };
+        let directory = self.store().org_directory().await?;
+        if !may_manage_user(admin, &user, &directory) {
+            return Ok(None);
+        }
+        self.record(actor, "user.view", ("user", id), serde_json::json!({}))
+            .await?;
+        Ok(Some(user))
+    }
+
+    /// Resets a password to a generated one, to be changed at next sign-in; ends the user's
+    /// sessions. `None` if the admin may not manage the account.
+    pub async fn admin_reset_password(
+        &self,
+        admin: &Principal,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Option<Secret<String>>, UserError> {
+        if self.user_for_admin(admin, actor, id).await?.is_none() {
+            return Ok(None);
+        }
+        let password = generate_password();
+        let hash = hash_password(&password).await?;
+        self.store().set_password_hash(id, &hash, true).await?;
+        self.store()
+            .delete_sessions_of(&SessionOwner::User(id.to_owned()))
+            .await?;
+        self.record(
+            actor,
+            "user.password-reset",
+            ("user", id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(Some(password))
+    }
+
+    /// Disables (ending every session) or enables an account.
+    pub async fn admin_set_disabled(
+        &self,
+        admin: &Principal,
+        actor: &Actor,
+        id: &str,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
+        if self.user_for_admin(admin, actor, id).await?.is_none() {
+            return Ok(false);
+        }
+        self.store()
+            .set_disabled(id, disabled.then(Utc::now))
+            .await?;
+        if disabled {
+            self.store()
+                .delete_sessions_of(&SessionOwner::User(id.to_owned()))
+                .await?;
+        }
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.record(actor, action, ("user", id), serde_json::json!({}))
+            .await?;
+        Ok(true)
+    }
+
+    /// Removes a lost second factor: the user enrols a new one at next sign-in.
+    pub async fn admin_reset_second_factor(
+        &self,
+        admin: &Principal,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        if self.user_for_admin(admin, actor, id).await?.is_none() {
+            return Ok(false);
+        }
+        self.store().set_totp_secret(id, None).await?;
+        self.store()
+            .delete_sessions_of(&SessionOwner::User(id.to_owned()))
+            .await?;
+        self.record(
+            actor,
+            "user.second-factor-reset",
+            ("user", id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Gives an API client (a user with the `system` role) a bearer token, shown once.
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        username: &str,
+        label: &str,
+    ) -> Result<Secret<String>, UserError> {
+        let user = self
+            .store()
+            .user_by_username(username)
+            .await?
+            .ok_or_else(|| UserError::UnknownScope(format!("user `{username}`")))?;
+        if !user.grants.iter().any(|g| g.role() == Role::System) {
+            return Err(UserError::Invalid(Invalid::new(
+                "not_an_api_client",
+                "توکن فقط به کاربرانی داده می‌شود که نقش «سامانهٔ دستگاه» (system) دارند.",
+                "Tokens are only for users holding the `system` role.",
+            )));
+        }
+        let token = format!("pk_{}", random_token());
+        self.store()
+            .insert_api_token(&sha256_hex(&token), &user.id, label, Utc::now())
+            .await?;
+        self.record(
+            actor,
+            "api-token.create",
+            ("user", &user.id),
+            serde_json::json!({ "label": label }),
+        )
+        .await?;
+        Ok(Secret::new(token))
+    }
+
+    /// Sets a known TOTP secret for an account (the demo's accounts, so their codes can be
+    /// computed from the secret it prints).
+    pub async fn set_second_factor(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        secret: &pishkhan_domain::totp::TotpSecret,
+    ) -> Result<(), StoreError> {
+        self.store()
+            .set_totp_secret(user_id, Some(&secret.to_base32()))
+            .await?;
+        self.record(
+            actor,
+            "user.second-factor-enrol",
+            ("user", user_id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// `role @ scope`, as shown and recorded.
+pub fn grant_text(grant: &RoleGrant) -> String {
+    format!("{} @ {}", grant.role().code(), grant.scope())
 }
 
 #[cfg(test)]

@@ -248,6 +248,61 @@ impl RoleGrant {
     }
 }
 
+/// Which province each agency and centre belongs to: what scope containment needs to know.
+pub trait Directory {
+    /// The province of an agency or a centre; `None` when the code is unknown.
+    fn province_of(&self, scope: &Scope) -> Option<String>;
+}
+
+impl Scope {
+    /// Does this scope include `other`? A province includes its agencies (and their units) and
+    /// centres; an agency includes its units; `national` includes everything; every scope
+    /// includes itself. Citizens' own scope includes nothing but itself.
+    pub fn contains(&self, other: &Scope, directory: &dyn Directory) -> bool {
+        if self == other {
+            return true;
+        }
+        match (self, other) {
+            (Scope::National, Scope::SelfOnly) => false,
+            (Scope::National, _) => true,
+            (Scope::Province(province), Scope::Agency { .. } | Scope::Centre(_)) => {
+                directory.province_of(other).as_deref() == Some(province.as_str())
+            }
+            (
+                Scope::Agency { agency, unit: None },
+                Scope::Agency {
+                    agency: other_agency,
+                    ..
+                },
+            ) => agency == other_agency,
+            _ => false,
+        }
+    }
+}
+
+impl RoleGrant {
+    /// May someone holding this grant give `target` to a user, or manage (reset, disable) a user
+    /// who holds it? Governorate admins manage every staff role inside their province; centre
+    /// managers manage their centre's operators; agency admins manage clerks, editors and API
+    /// clients of their agency (or their unit). Nobody manages citizens or the commission here.
+    pub fn may_manage(&self, target: &RoleGrant, directory: &dyn Directory) -> bool {
+        let inside = || self.scope.contains(&target.scope, directory);
+        match self.role {
+            Role::GovernorateAdmin => {
+                !matches!(target.role, Role::Citizen | Role::Commission) && inside()
+            }
+            Role::CentreManager => target.role == Role::Operator && inside(),
+            Role::AgencyAdmin => {
+                matches!(
+                    target.role,
+                    Role::AgencyClerk | Role::AgencyEditor | Role::System
+                ) && inside()
+            }
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +353,70 @@ mod tests {
         assert_eq!(Role::from_code("root").unwrap_err().code, "unknown_role");
         assert!(Role::Commission.requires_second_factor());
         assert!(!Role::AgencyClerk.requires_second_factor());
+    }
+
+    struct TwoProvinces;
+    impl Directory for TwoProvinces {
+        fn province_of(&self, scope: &Scope) -> Option<String> {
+            let code = match scope {
+                Scope::Agency { agency, .. } => agency.as_str(),
+                Scope::Centre(code) => code.as_str(),
+                _ => return None,
+            };
+            code.split('-').next().map(str::to_owned)
+        }
+    }
+
+    fn grant(role: Role, scope: &str) -> RoleGrant {
+        RoleGrant::new(role, Scope::parse(scope).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn admins_manage_only_inside_their_scope() {
+        let d = &TwoProvinces;
+        let tehran_admin = grant(Role::GovernorateAdmin, "province:tehran");
+        assert!(tehran_admin.may_manage(&grant(Role::AgencyClerk, "agency:tehran-tax/u1"), d));
+        assert!(tehran_admin.may_manage(&grant(Role::Operator, "centre:tehran-1001"), d));
+        assert!(tehran_admin.may_manage(&grant(Role::Noc, "province:tehran"), d));
+        assert!(!tehran_admin.may_manage(&grant(Role::Operator, "centre:isfahan-2001"), d));
+        assert!(!tehran_admin.may_manage(&grant(Role::Noc, "province:isfahan"), d));
+        assert!(!tehran_admin.may_manage(&grant(Role::Commission, "national"), d));
+        assert!(!tehran_admin.may_manage(&grant(Role::Citizen, "self"), d));
+
+        let manager = grant(Role::CentreManager, "centre:tehran-1001");
+        assert!(manager.may_manage(&grant(Role::Operator, "centre:tehran-1001"), d));
+        assert!(!manager.may_manage(&grant(Role::Operator, "centre:tehran-1002"), d));
+        assert!(!manager.may_manage(&grant(Role::CentreManager, "centre:tehran-1001"), d));
+
+        let agency_admin = grant(Role::AgencyAdmin, "agency:tehran-tax");
+        assert!(agency_admin.may_manage(&grant(Role::AgencyEditor, "agency:tehran-tax"), d));
+        assert!(agency_admin.may_manage(&grant(Role::AgencyClerk, "agency:tehran-tax/u1"), d));
+        assert!(agency_admin.may_manage(&grant(Role::System, "agency:tehran-tax"), d));
+        assert!(!agency_admin.may_manage(&grant(Role::AgencyClerk, "agency:tehran-roads"), d));
+        assert!(!agency_admin.may_manage(&grant(Role::AgencyAdmin, "agency:tehran-tax"), d));
+        let unit_admin = grant(Role::AgencyAdmin, "agency:tehran-tax/u1");
+        assert!(!unit_admin.may_manage(&grant(Role::AgencyClerk, "agency:tehran-tax/u2"), d));
+        assert!(!unit_admin.may_manage(&grant(Role::AgencyClerk, "agency:tehran-tax"), d));
+
+        for role in [
+            Role::Operator,
+            Role::AgencyClerk,
+            Role::Noc,
+            Role::Commission,
+            Role::Citizen,
+        ] {
+            let scope = match role.scope_kind() {
+                ScopeKind::Centre => "centre:tehran-1001",
+                ScopeKind::Agency => "agency:tehran-tax",
+                ScopeKind::Province => "province:tehran",
+                ScopeKind::National => "national",
+                ScopeKind::SelfOnly => "self",
+            };
+            assert!(
+                !grant(role, scope).may_manage(&grant(Role::Operator, "centre:tehran-1001"), d)
+            );
+        }
+        assert!(Scope::National.contains(&Scope::parse("centre:isfahan-1").unwrap(), d));
+        assert!(!Scope::National.contains(&Scope::SelfOnly, d));
     }
 }

@@ -13,6 +13,7 @@ pub mod language;
 pub mod money;
 pub mod password;
 pub mod text;
+pub mod totp;
 
 pub use business_days::{Holiday, HolidayCalendar, HolidayKind};
 pub use holiday_table::{HolidayYear, LineError, parse_holiday_csv};

@@ -9,12 +9,16 @@
 //! Must not live here: business rules (domain), authorization (app), HTTP (web).
 
 mod audit;
+mod citizens;
 mod error;
 mod holidays;
 mod location;
 mod nodes;
+mod orgs;
+mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod throttle;
 mod users;
 
 use std::sync::Arc;
@@ -25,10 +29,14 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use audit::NewAuditEntry;
+pub use citizens::{CitizenRecord, CodeRecord, ConsentRecord};
 pub use error::StoreError;
 pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
+pub use orgs::{AddOrgError, OrgDirectory, OrgKind, OrgRecord, Province};
+pub use sessions::{SessionOwner, SessionRecord};
+pub use throttle::{Attempt, Limit};
 pub use users::{CreateUserError, NewUser, UserRecord};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

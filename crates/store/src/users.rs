@@ -1,6 +1,7 @@
 //! Accounts and the roles they hold.
 
 use chrono::{DateTime, Utc};
+
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 
 use crate::{Store, StoreError, on_pool};
@@ -15,6 +16,8 @@ pub struct NewUser {
     pub password_hash: String,
     pub grants: Vec<RoleGrant>,
     pub at: DateTime<Utc>,
+    /// Ask for a new password at the first sign-in (accounts created with a generated one).
+    pub must_change_password: bool,
 }
 
 impl std::fmt::Debug for NewUser {
@@ -37,6 +40,8 @@ pub struct UserRecord {
     pub display_name: String,
     pub created_at: DateTime<Utc>,
     pub disabled: bool,
+    pub must_change_password: bool,
+    pub has_second_factor: bool,
     pub grants: Vec<RoleGrant>,
 }
 
@@ -56,6 +61,19 @@ struct UserRow {
     display_name: String,
     created_at: i64,
     disabled_at: Option<i64>,
+    must_change_password: i64,
+    has_totp: i64,
+}
+
+/// `SELECT` of a [`UserRow`] from `users`, followed by `$tail`.
+macro_rules! select_users {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, username, display_name, created_at, disabled_at, must_change_password, ",
+            "CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_totp FROM users ",
+            $tail
+        )
+    };
 }
 
 fn decode(what: &str) -> StoreError {
@@ -71,14 +89,15 @@ impl Store {
             async {
                 let mut tx = pool.begin().await?;
                 sqlx::query(
-                    "INSERT INTO users (id, username, display_name, password_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO users (id, username, display_name, password_hash, created_at, must_change_password) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&user.id)
                 .bind(&user.username)
                 .bind(&user.display_name)
                 .bind(&user.password_hash)
                 .bind(user.at.timestamp_millis())
+                .bind(i64::from(user.must_change_password))
                 .execute(&mut *tx)
                 .await?;
                 for grant in &user.grants {
@@ -108,39 +127,194 @@ impl Store {
     /// The account with this username, if any.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         let row: Option<UserRow> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, username, display_name, created_at, disabled_at FROM users WHERE username = $1",
-            )
-            .bind(username)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_as(select_users!("WHERE username = $1"))
+                .bind(username)
+                .fetch_optional(pool)
+                .await?
         });
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let grants: Vec<(String, String)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT role, scope FROM role_grants WHERE user_id = $1 ORDER BY role, scope")
-                .bind(&row.id)
+        match row {
+            Some(row) => Ok(self.with_grants(vec![row]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// The account with this id, if any.
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row: Option<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(select_users!("WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        match row {
+            Some(row) => Ok(self.with_grants(vec![row]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// Every staff account with its grants, by username. (A province has thousands at most; the
+    /// app filters them by the viewer's scope.)
+    pub async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows: Vec<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(select_users!("ORDER BY username"))
                 .fetch_all(pool)
                 .await?
         });
-        let grants = grants
-            .into_iter()
-            .map(|(role, scope)| {
-                let role = Role::from_code(&role).map_err(|_| decode("role"))?;
-                let scope = Scope::parse(&scope).map_err(|_| decode("scope"))?;
-                RoleGrant::new(role, scope).map_err(|_| decode("grant"))
+        self.with_grants(rows).await
+    }
+
+    async fn with_grants(&self, rows: Vec<UserRow>) -> Result<Vec<UserRecord>, StoreError> {
+        let all: Vec<(String, String, String)> = if rows.len() == 1 {
+            on_pool!(self, pool => {
+                sqlx::query_as("SELECT user_id, role, scope FROM role_grants WHERE user_id = $1 ORDER BY role, scope")
+                    .bind(&rows[0].id)
+                    .fetch_all(pool)
+                    .await?
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(UserRecord {
-            id: row.id,
-            username: row.username,
-            display_name: row.display_name,
-            created_at: DateTime::from_timestamp_millis(row.created_at)
-                .ok_or_else(|| decode("time"))?,
-            disabled: row.disabled_at.is_some(),
-            grants,
-        }))
+        } else {
+            on_pool!(self, pool => {
+                sqlx::query_as("SELECT user_id, role, scope FROM role_grants ORDER BY role, scope")
+                    .fetch_all(pool)
+                    .await?
+            })
+        };
+        let mut grants: std::collections::HashMap<String, Vec<RoleGrant>> = Default::default();
+        for (user_id, role, scope) in all {
+            let role = Role::from_code(&role).map_err(|_| decode("role"))?;
+            let scope = Scope::parse(&scope).map_err(|_| decode("scope"))?;
+            let grant = RoleGrant::new(role, scope).map_err(|_| decode("grant"))?;
+            grants.entry(user_id).or_default().push(grant);
+        }
+        rows.into_iter()
+            .map(|row| {
+                Ok(UserRecord {
+                    grants: grants.remove(&row.id).unwrap_or_default(),
+                    created_at: DateTime::from_timestamp_millis(row.created_at)
+                        .ok_or_else(|| decode("time"))?,
+                    id: row.id,
+                    username: row.username,
+                    display_name: row.display_name,
+                    disabled: row.disabled_at.is_some(),
+                    must_change_password: row.must_change_password != 0,
+                    has_second_factor: row.has_totp != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the password hash; `must_change` makes the next sign-in ask for a new one.
+    pub async fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(i64::from(must_change))
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Disables (with the time) or enables an account.
+    pub async fn set_disabled(
+        &self,
+        user_id: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+                .bind(at.map(|t| t.timestamp_millis()))
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Sets (or, with `None`, removes) the TOTP secret, forgetting the last step used.
+    pub async fn set_totp_secret(
+        &self,
+        user_id: &str,
+        secret: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE id = $2")
+                .bind(secret)
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// The TOTP secret and the last step used.
+    pub async fn totp_state(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<(String, Option<i64>)>, StoreError> {
+        let row: Option<(Option<String>, Option<i64>)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT totp_secret, totp_last_step FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.and_then(|(secret, step)| secret.map(|s| (s, step))))
+    }
+
+    /// Records `step` as used, only if it is later than the last one: of two requests racing with
+    /// the same code, one wins.
+    pub async fn claim_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET totp_last_step = $1 \
+                 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step)
+            .bind(user_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Stores an API token's hash for a user.
+    pub async fn insert_api_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        label: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(label)
+                .bind(at.timestamp_millis())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The user an unrevoked API token belongs to.
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id,)| id))
     }
 
     /// The stored password hash, for sign-in only.

@@ -491,6 +491,7 @@ fn new_user(id: &str, username: &str, grants: Vec<RoleGrant>) -> NewUser {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
         grants,
         at: at(0),
+        must_change_password: false,
     }
 }
 

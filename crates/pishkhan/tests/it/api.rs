@@ -18,7 +18,7 @@ on_both_backends!(
 
 /// The router on an app that seeded its holidays, as `App::start` does.
 async fn router(store: Store) -> axum::Router {
-    let app = App::with_store(test_config(), store);
+    let app = App::with_store(test_config(), store).unwrap();
     app.seed_holidays().await.unwrap();
     pishkhan_web::router(pishkhan_web::WebState::new(app).unwrap())
 }
@@ -266,7 +266,7 @@ async fn business_days_skip_fridays_and_holidays_and_say_what_is_unknown(store: 
 }
 
 async fn the_holiday_table_is_served_and_imports_replace_it(store: Store) {
-    let app = App::with_store(test_config(), store);
+    let app = App::with_store(test_config(), store).unwrap();
     app.seed_holidays().await.unwrap();
     let router = pishkhan_web::router(pishkhan_web::WebState::new(app.clone()).unwrap());
     let y1404 = get(&router, "/api/v1/calendar/holidays?year=1404", &[])

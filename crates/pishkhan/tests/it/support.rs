@@ -54,7 +54,7 @@ pub fn router_on(store: Store) -> Router {
 }
 
 pub fn state_on(store: Store) -> WebState {
-    WebState::new(App::with_store(test_config(), store)).unwrap()
+    WebState::new(App::with_store(test_config(), store).unwrap()).unwrap()
 }
 
 pub struct Reply {
