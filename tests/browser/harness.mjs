@@ -3,6 +3,7 @@
 // Later capabilities add their journeys as more *.test.mjs files beside this one.
 
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,13 +27,14 @@ mkdirSync(artifacts, { recursive: true });
  * Starts `pishkhan <args>` on 127.0.0.1 with a free port and its own data folder; resolves when
  * it prints where it serves.
  */
-export async function startServer(args = ['serve']) {
+export async function startServer(args = ['serve'], extraEnv = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'pishkhan-browser-'));
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
     if (name.startsWith('PISHKHAN_')) delete env[name];
   }
   env.PISHKHAN_LOG_LEVEL = 'warn';
+  Object.assign(env, extraEnv);
   const child = spawn(
     binary,
     [...args, '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'data')],
@@ -50,8 +52,20 @@ export async function startServer(args = ['serve']) {
       }
     });
   });
+  const dataDir = path.join(dir, 'data');
   return {
     url,
+    dataDir,
+    /** Text messages the development SMS provider wrote, oldest first. */
+    messages() {
+      let text = '';
+      try {
+        text = readFileSync(path.join(dataDir, 'sms-outbox.jsonl'), 'utf8');
+      } catch {
+        return [];
+      }
+      return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -98,4 +112,18 @@ export async function axeViolations(page) {
       nodes: v.nodes.map((n) => n.target.join(' ')),
     }));
   });
+}
+
+/** The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) an authenticator app shows for a base32 secret. */
+export function totp(base32, seconds = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of base32.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
+  const digest = createHmac('sha1', key).update(counter).digest();
+  const offset = digest[digest.length - 1] & 0x0f;
+  const value = (digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, '0');
 }

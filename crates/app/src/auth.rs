@@ -255,6 +255,11 @@ pub(crate) fn random_token() -> String {
     data_encoding::BASE64URL_NOPAD.encode(&bytes)
 }
 
+/// A token for an anonymous visitor's forms (the CSRF cookie).
+pub fn random_csrf_token() -> String {
+    random_token()
+}
+
 pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -429,6 +434,10 @@ impl App {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
+        if is_api_client_only(&user) {
+            // An agency system's account works with its API token, never through pages.
+            return Err(AuthError::NotAllowed);
+        }
         let needs_factor = user
             .grants
             .iter()
@@ -509,7 +518,9 @@ impl App {
         };
         let principal = match &record.owner {
             SessionOwner::User(id) => match self.store().user_by_id(id).await? {
-                Some(user) if !user.disabled => Principal::Staff(user),
+                Some(user) if !user.disabled && !is_api_client_only(&user) => {
+                    Principal::Staff(user)
+                }
                 _ => return Ok(None),
             },
             SessionOwner::Citizen(id) => match self.store().citizen_by_id(id).await? {
@@ -1166,6 +1177,15 @@ impl App {
             })
             .map(Principal::System))
     }
+}
+
+/// An account that holds only the `system` role: an agency system's API client.
+fn is_api_client_only(user: &pishkhan_store::UserRecord) -> bool {
+    !user.grants.is_empty()
+        && user
+            .grants
+            .iter()
+            .all(|g| g.role() == pishkhan_domain::identity::Role::System)
 }
 
 fn owner_kind(principal: &Principal) -> &'static str {

@@ -73,6 +73,11 @@ impl App {
         ))
     }
 
+    /// Every stored holiday, by date.
+    pub async fn holiday_list(&self) -> Result<Vec<pishkhan_domain::Holiday>, StoreError> {
+        self.store().holidays().await
+    }
+
     /// What is stored about each year's list.
     pub async fn holiday_years(&self) -> Result<Vec<HolidayYearRecord>, StoreError> {
         self.store().holiday_years().await

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod holidays;
 mod nodes;
 pub mod orgs;
@@ -23,6 +24,14 @@ use std::time::Duration;
 use pishkhan_store::{PoolSettings, Store, StoreError};
 
 pub use config::{Config, ConfigError, SmsSettings};
+
+/// The stored records the app's use cases hand to the web layer and the command line.
+pub mod records {
+    pub use pishkhan_store::{
+        CitizenRecord, ConsentRecord, HolidayYearRecord, OrgDirectory, OrgKind, OrgRecord,
+        Province, UserRecord,
+    };
+}
 pub use nodes::NodeIdentity;
 pub use secret::Secret;
 

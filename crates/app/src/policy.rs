@@ -122,10 +122,45 @@ pub const USER_ADMINS: &[Role] = &[
     Role::CentreManager,
     Role::AgencyAdmin,
 ];
+/// Roles that open the administration area (each sees the parts its role allows).
+pub const ADMIN_AREA: &[Role] = &[
+    Role::GovernorateAdmin,
+    Role::CentreManager,
+    Role::AgencyAdmin,
+];
 /// Roles that file for citizens at a centre.
 pub const COUNTER_ROLES: &[Role] = &[Role::Operator, Role::CentreManager];
 /// Roles that edit the province's holiday table.
 pub const HOLIDAY_EDITORS: &[Role] = &[Role::GovernorateAdmin];
+
+/// The roles `actor` can give to someone (in some scope inside their own).
+pub fn grantable_roles(actor: &Principal) -> Vec<Role> {
+    let mut roles: Vec<Role> = Vec::new();
+    for grant in actor.grants() {
+        let gives: &[Role] = match grant.role() {
+            Role::GovernorateAdmin => &[
+                Role::Operator,
+                Role::CentreManager,
+                Role::AgencyClerk,
+                Role::AgencyEditor,
+                Role::AgencyAdmin,
+                Role::GovernorateAdmin,
+                Role::Noc,
+                Role::System,
+            ],
+            Role::CentreManager => &[Role::Operator],
+            Role::AgencyAdmin => &[Role::AgencyClerk, Role::AgencyEditor, Role::System],
+            _ => &[],
+        };
+        for role in gives {
+            if !roles.contains(role) {
+                roles.push(*role);
+            }
+        }
+    }
+    roles.sort();
+    roles
+}
 
 /// May `actor` give this grant to someone?
 pub fn may_grant(actor: &Principal, grant: &RoleGrant, directory: &dyn Directory) -> bool {

@@ -186,6 +186,19 @@ async fn the_sixth_wrong_password_in_a_minute_is_refused_without_hashing(store: 
         .await
         .unwrap();
     assert_eq!(signed.session.stage, Stage::Full);
+    // An agency system's account cannot sign in to pages, even with its password.
+    user(
+        &f.app,
+        "system.tax",
+        vec![grant(Role::System, "agency:tehran-tax")],
+    )
+    .await;
+    let error = f
+        .app
+        .staff_sign_in("system.tax", &secret(PASSWORD), &client())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::NotAllowed), "{error}");
     // An unknown username costs a hash too (no timing difference), and is counted the same.
     let error = f
         .app

@@ -52,6 +52,45 @@ enum Command {
     /// Accounts (the first administrator, above all).
     #[command(subcommand)]
     User(UserCommand),
+    /// API tokens for agencies' systems (users holding the `system` role).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Agencies and service centres, the scopes staff roles are held in.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a bearer token for an API client; it is shown once.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// What the token is for, e.g. the system's name.
+        #[arg(long, default_value = "api")]
+        label: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Add an agency or a service centre to a province.
+    Add {
+        /// agency or centre.
+        kind: String,
+        /// Lower-case letters, digits and dashes, e.g. tehran-civil-registry.
+        code: String,
+        /// The province's code, e.g. tehran.
+        #[arg(long)]
+        province: String,
+        /// The Persian name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -327,6 +366,59 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 Err(e) => Err(Failure::config(e)),
             }
         }
+        Command::Token(TokenCommand::Create {
+            username,
+            label,
+            database,
+        }) => {
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let result = app
+                .create_api_token(&Actor::command_line(), username.trim(), &label)
+                .await;
+            app.store().close().await;
+            match result {
+                Ok(token) => {
+                    println!("Token for {username} (shown only now): {}", token.expose());
+                    Ok(())
+                }
+                Err(UserError::Store(e)) => Err(Failure::runtime(e)),
+                Err(e) => Err(Failure::config(e)),
+            }
+        }
+        Command::Org(OrgCommand::Add {
+            kind,
+            code,
+            province,
+            name,
+            database,
+        }) => {
+            let kind = match kind.as_str() {
+                "agency" => pishkhan_app::records::OrgKind::Agency,
+                "centre" => pishkhan_app::records::OrgKind::Centre,
+                other => {
+                    return Err(Failure::config(format!(
+                        "`{other}` is not a kind of organisation; use agency or centre"
+                    )));
+                }
+            };
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let result = app
+                .add_org(&Actor::command_line(), kind, &code, &province, &name)
+                .await;
+            app.store().close().await;
+            match result {
+                Ok(()) => {
+                    println!("Added {code} in {province}.");
+                    Ok(())
+                }
+                Err(pishkhan_app::orgs::OrgError::Store(e)) => Err(Failure::runtime(e)),
+                Err(e) => Err(Failure::config(e)),
+            }
+        }
         Command::Audit(AuditCommand::Verify(args)) => {
             let config = load(database_overrides(args))?;
             init_logging(&config);
@@ -383,6 +475,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let listener = bind(config.listen).await?;
     let address = listener.local_addr().map_err(Failure::runtime)?;
     let app = App::start(config).await?;
+    let demo_accounts = if demo {
+        app.load_demo().await.map_err(Failure::runtime)?
+    } else {
+        Vec::new()
+    };
     let state = WebState::new(app.clone()).map_err(Failure::runtime)?;
     let node = app
         .register_node(&address.to_string())
@@ -397,15 +494,17 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     println!("  database:    {}", app.store().describe());
     println!("  data folder: {}", app.config().data_dir.display());
     if demo {
-        // Demo accounts and catalogue arrive with the capabilities that use them.
-        println!("  demo accounts: none yet");
+        print_demo_accounts(&app, &address, &demo_accounts);
     }
     println!("Stop with Ctrl+C.");
     tracing::info!(%address, node = %node.id, "serving");
 
-    let served = axum::serve(listener, pishkhan_web::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = axum::serve(
+        listener,
+        pishkhan_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     heartbeats.abort();
     if let Err(e) = app.stop_node(&node).await {
         tracing::warn!(error = %e, "could not record the node's stop");
@@ -414,6 +513,45 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     served.map_err(|e| Failure::runtime(format!("the server stopped: {e}")))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn print_demo_accounts(
+    app: &App,
+    address: &SocketAddr,
+    accounts: &[pishkhan_app::demo::DemoAccount],
+) {
+    use pishkhan_app::demo::{DEMO_CITIZEN, DEMO_PASSWORD};
+    println!();
+    println!("Demo accounts (staff sign in at http://{address}/signin, password {DEMO_PASSWORD}):");
+    for account in accounts {
+        let factor = match &account.totp_secret {
+            Some(secret) => format!("  second factor: TOTP secret {secret}"),
+            None => String::new(),
+        };
+        println!(
+            "  {:<18} {:<17} {}{}",
+            account.role.code(),
+            account.username,
+            account.scope,
+            factor
+        );
+    }
+    println!(
+        "  API client:  pishkhan token create --username system.registry --data-dir {}",
+        app.config().data_dir.display()
+    );
+    println!(
+        "  citizen:     http://{address}/signin/citizen with national ID {} and mobile {};",
+        DEMO_CITIZEN.0, DEMO_CITIZEN.1
+    );
+    println!(
+        "               text messages (sign-in and consent codes) are written to {}",
+        app.config()
+            .data_dir
+            .join(pishkhan_app::sms::SMS_FILE_NAME)
+            .display()
+    );
+    println!();
 }
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, Failure> {

@@ -45,6 +45,8 @@ pub enum AddOrgError {
 pub struct OrgDirectory {
     agencies: HashMap<String, OrgRecord>,
     centres: HashMap<String, OrgRecord>,
+    /// Province code → Persian name.
+    provinces: HashMap<String, String>,
 }
 
 impl OrgDirectory {
@@ -56,6 +58,16 @@ impl OrgDirectory {
         self.centres.get(code)
     }
 
+    /// Every agency and centre, agencies first, each by code.
+    pub fn all(&self) -> Vec<&OrgRecord> {
+        let mut agencies: Vec<&OrgRecord> = self.agencies.values().collect();
+        agencies.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut centres: Vec<&OrgRecord> = self.centres.values().collect();
+        centres.sort_by(|a, b| a.code.cmp(&b.code));
+        agencies.extend(centres);
+        agencies
+    }
+
     /// Does the scope name an organisation that exists (provinces are checked by the caller)?
     pub fn knows(&self, scope: &Scope) -> bool {
         match scope {
@@ -65,14 +77,14 @@ impl OrgDirectory {
         }
     }
 
-    /// The organisation's Persian name, for screens.
+    /// The organisation's (or province's) Persian name, for screens.
     pub fn name_of(&self, scope: &Scope) -> Option<&str> {
         match scope {
-            Scope::Agency { agency, .. } => self.agencies.get(agency),
-            Scope::Centre(code) => self.centres.get(code),
-            _ => None,
+            Scope::Agency { agency, .. } => self.agencies.get(agency).map(|o| o.name_fa.as_str()),
+            Scope::Centre(code) => self.centres.get(code).map(|o| o.name_fa.as_str()),
+            Scope::Province(code) => self.provinces.get(code).map(String::as_str),
+            Scope::National | Scope::SelfOnly => None,
         }
-        .map(|org| org.name_fa.as_str())
     }
 }
 
@@ -177,9 +189,16 @@ impl Store {
                 })
                 .collect()
         };
+        let provinces = self
+            .provinces()
+            .await?
+            .into_iter()
+            .map(|p| (p.code, format!("استان {}", p.name_fa)))
+            .collect();
         Ok(OrgDirectory {
             agencies: index(OrgKind::Agency, agencies),
             centres: index(OrgKind::Centre, centres),
+            provinces,
         })
     }
 }

@@ -27,6 +27,11 @@ impl WebError {
 pub enum ErrorPage {
     NotFound,
     Internal,
+    /// Signed in, but the page is not for this person.
+    Forbidden,
+    /// A state-changing form arrived without the right CSRF token (forged, or from a page left
+    /// open past its session).
+    FormExpired,
 }
 
 impl ErrorPage {
@@ -34,6 +39,7 @@ impl ErrorPage {
         let status = match self {
             ErrorPage::NotFound => StatusCode::NOT_FOUND,
             ErrorPage::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorPage::Forbidden | ErrorPage::FormExpired => StatusCode::FORBIDDEN,
         };
         let mut response = status.into_response();
         response.extensions_mut().insert(self);

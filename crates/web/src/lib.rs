@@ -5,6 +5,7 @@
 
 mod api;
 mod assets;
+mod auth;
 mod error;
 mod i18n;
 mod metrics;
@@ -15,5 +16,5 @@ mod router;
 mod state;
 
 pub use error::WebError;
-pub use router::{router, routes, with_middleware};
+pub use router::{RouteSpec, route_specs, router, routes, with_middleware};
 pub use state::{WebInitError, WebState};

@@ -8,7 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use pishkhan_domain::Language;
 
+use pishkhan_app::policy::Principal;
+
 use crate::assets;
+use crate::auth::Visitor;
 use crate::error::WebError;
 use crate::i18n::Translator;
 use crate::state::WebState;
@@ -20,6 +23,19 @@ pub struct PageContext {
     pub lang: Language,
     pub t: Translator,
     path: String,
+    /// The token every form on the page carries.
+    pub csrf: String,
+    /// Who is signed in, for the header.
+    pub nav: Option<Nav>,
+}
+
+/// The signed-in person, as the header shows them.
+pub struct Nav {
+    pub name: String,
+    /// Their own page: `/account` for staff, `/me` for citizens.
+    pub home: &'static str,
+    /// Links to the areas their roles open, as (message id, path).
+    pub areas: Vec<(&'static str, &'static str)>,
 }
 
 impl PageContext {
@@ -29,6 +45,67 @@ impl PageContext {
             lang,
             t: Translator::new(state.i18n.clone(), lang),
             path: path.to_owned(),
+            csrf: String::new(),
+            nav: None,
+        }
+    }
+
+    /// Adds what the visitor's session says: the form token and the header's account links.
+    pub fn with_visitor(mut self, visitor: &Visitor) -> PageContext {
+        use pishkhan_app::policy::{COUNTER_ROLES, HOLIDAY_EDITORS, USER_ADMINS};
+        self.csrf = visitor.csrf.clone();
+        self.nav = visitor.principal().map(|principal| match principal {
+            Principal::Citizen(citizen) => Nav {
+                name: pishkhan_domain::text::to_persian_digits(&citizen.national_id),
+                home: "/me",
+                areas: Vec::new(),
+            },
+            Principal::Staff(user) | Principal::System(user) => {
+                let has = |roles: &[pishkhan_domain::identity::Role]| {
+                    roles.iter().any(|r| principal.has_role(*r))
+                };
+                let mut areas = Vec::new();
+                if has(COUNTER_ROLES) {
+                    areas.push(("nav-counter", "/counter"));
+                }
+                if has(USER_ADMINS) || has(HOLIDAY_EDITORS) {
+                    areas.push(("nav-admin", "/admin"));
+                }
+                Nav {
+                    name: user.display_name.clone(),
+                    home: "/account",
+                    areas,
+                }
+            }
+        });
+        self
+    }
+
+    /// A moment as people here read it: the Jalali date and the time, in the page's language
+    /// (Iran time).
+    pub fn moment(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        // Iran keeps UTC+03:30 all year (no daylight saving since 1401).
+        let local = match chrono::FixedOffset::east_opt(3 * 3600 + 1800) {
+            Some(offset) => at.with_timezone(&offset).naive_local(),
+            None => at.naive_utc(),
+        };
+        let date = pishkhan_domain::JalaliDate::from_gregorian(local.date());
+        let time = local.format("%H:%M").to_string();
+        match self.lang {
+            Language::Persian => format!(
+                "{} ساعت {}",
+                date.format_long_fa(),
+                pishkhan_domain::text::to_persian_digits(&time)
+            ),
+            Language::English => format!("{} at {time}", date.format_long_en()),
+        }
+    }
+
+    /// Digits in the page's script.
+    pub fn digits(&self, text: &str) -> String {
+        match self.lang {
+            Language::Persian => pishkhan_domain::text::to_persian_digits(text),
+            Language::English => text.to_owned(),
         }
     }
 
@@ -75,7 +152,11 @@ impl FromRequestParts<WebState> for PageContext {
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_owned();
-        Ok(PageContext::new(state, &parts.headers, &path))
+        let page = PageContext::new(state, &parts.headers, &path);
+        Ok(match parts.extensions.get::<Visitor>() {
+            Some(visitor) => page.with_visitor(visitor),
+            None => page,
+        })
     }
 }
 

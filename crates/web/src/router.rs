@@ -2,9 +2,11 @@
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::Method;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{MethodRouter, get, post};
+use pishkhan_app::policy::Access;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate};
@@ -14,31 +16,205 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::pages::{errors, home, language};
+use crate::auth::{guard, load_visitor};
+use crate::pages::{account, admin, counter, errors, home, language, signin};
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
 
-/// The routes, without middleware.
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        // Portal (public)
-        .route("/", get(home::show))
-        .route("/lang/{tag}", get(language::switch))
-        .route("/static/{*path}", get(assets::serve))
-        // Public API
-        .route("/api/v1/checks/{kind}", post(api::checks::check))
-        .route("/api/v1/bills/inspect", post(api::bills::inspect))
-        .route(
-            "/api/v1/calendar/business-days",
-            get(api::calendar::business_days),
+/// One route: a method (or any method), a path pattern, who may use it, and its handler.
+pub struct RouteSpec {
+    /// `None` for any method.
+    pub method: Option<Method>,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Every route with its access rule. The router is built from this table and nothing else, so a
+/// route cannot exist without a rule; the route × role matrix test reads the same table.
+fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
+    use Access::*;
+    use pishkhan_app::policy::{ADMIN_AREA, COUNTER_ROLES, HOLIDAY_EDITORS, USER_ADMINS};
+    let g = |path, access, handler: MethodRouter<WebState>| {
+        (
+            RouteSpec {
+                method: Some(Method::GET),
+                path,
+                access,
+            },
+            handler,
         )
-        .route("/api/v1/calendar/holidays", get(api::calendar::holidays))
-        .route("/api/v1/openapi.json", get(api::openapi::document))
-        .route("/api/{*rest}", axum::routing::any(api::not_found))
+    };
+    let p = |path, access, handler: MethodRouter<WebState>| {
+        (
+            RouteSpec {
+                method: Some(Method::POST),
+                path,
+                access,
+            },
+            handler,
+        )
+    };
+    let any_method = |path, access, handler: MethodRouter<WebState>| {
+        (
+            RouteSpec {
+                method: None,
+                path,
+                access,
+            },
+            handler,
+        )
+    };
+    vec![
+        // Portal (public)
+        g("/", Public, get(home::show)),
+        g("/lang/{tag}", Public, get(language::switch)),
+        g("/static/{*path}", Public, get(assets::serve)),
+        // Signing in and out
+        g("/signin", Public, get(signin::staff_form)),
+        p("/signin", Public, post(signin::staff_submit)),
+        g(
+            "/signin/second-factor",
+            SignInInProgress,
+            get(signin::second_factor_form),
+        ),
+        p(
+            "/signin/second-factor",
+            SignInInProgress,
+            post(signin::second_factor_submit),
+        ),
+        g(
+            "/signin/password",
+            SignInInProgress,
+            get(signin::forced_password_form),
+        ),
+        p(
+            "/signin/password",
+            SignInInProgress,
+            post(signin::password_submit),
+        ),
+        g("/signin/citizen", Public, get(signin::citizen_form)),
+        p(
+            "/signin/citizen",
+            Public,
+            post(signin::citizen_request_code),
+        ),
+        p(
+            "/signin/citizen/code",
+            Public,
+            post(signin::citizen_submit_code),
+        ),
+        p("/signout", SignedIn, post(signin::sign_out)),
+        p(
+            "/signout/everywhere",
+            SignedIn,
+            post(signin::sign_out_everywhere),
+        ),
+        // One's own pages
+        g("/account", Staff, get(account::show)),
+        g("/account/password", Staff, get(account::password_form)),
+        p("/account/password", Staff, post(signin::password_submit)),
+        g(
+            "/account/second-factor",
+            Staff,
+            get(account::second_factor_form),
+        ),
+        p(
+            "/account/second-factor",
+            Staff,
+            post(account::second_factor_submit),
+        ),
+        g("/me", Citizen, get(account::me)),
+        // Counter (service centres)
+        g("/counter", StaffWith(COUNTER_ROLES), get(counter::show)),
+        p(
+            "/counter/consent",
+            StaffWith(COUNTER_ROLES),
+            post(counter::request),
+        ),
+        p(
+            "/counter/consent/confirm",
+            StaffWith(COUNTER_ROLES),
+            post(counter::confirm),
+        ),
+        // Administration
+        g("/admin", StaffWith(ADMIN_AREA), get(admin::index)),
+        g("/admin/users", StaffWith(USER_ADMINS), get(admin::users)),
+        p(
+            "/admin/users",
+            StaffWith(USER_ADMINS),
+            post(admin::create_user),
+        ),
+        g(
+            "/admin/users/{id}",
+            StaffWith(USER_ADMINS),
+            get(admin::user),
+        ),
+        p(
+            "/admin/users/{id}/reset-password",
+            StaffWith(USER_ADMINS),
+            post(admin::reset_password),
+        ),
+        p(
+            "/admin/users/{id}/disable",
+            StaffWith(USER_ADMINS),
+            post(admin::disable),
+        ),
+        p(
+            "/admin/users/{id}/enable",
+            StaffWith(USER_ADMINS),
+            post(admin::enable),
+        ),
+        p(
+            "/admin/users/{id}/reset-second-factor",
+            StaffWith(USER_ADMINS),
+            post(admin::reset_second_factor),
+        ),
+        g(
+            "/admin/holidays",
+            StaffWith(HOLIDAY_EDITORS),
+            get(admin::holidays),
+        ),
+        p(
+            "/admin/holidays",
+            StaffWith(HOLIDAY_EDITORS),
+            post(admin::import_holidays),
+        ),
+        // Public API
+        p("/api/v1/checks/{kind}", Public, post(api::checks::check)),
+        p("/api/v1/bills/inspect", Public, post(api::bills::inspect)),
+        g(
+            "/api/v1/calendar/business-days",
+            Public,
+            get(api::calendar::business_days),
+        ),
+        g(
+            "/api/v1/calendar/holidays",
+            Public,
+            get(api::calendar::holidays),
+        ),
+        g("/api/v1/openapi.json", Public, get(api::openapi::document)),
+        // API for agency systems (bearer token)
+        g("/api/v1/whoami", ApiClient, get(api::whoami::show)),
+        any_method("/api/{*rest}", Public, axum::routing::any(api::not_found)),
         // Operations
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(metrics::export))
+        g("/healthz", Public, get(ops::healthz)),
+        g("/readyz", Public, get(ops::readyz)),
+        g("/metrics", Public, get(metrics::export)),
+    ]
+}
+
+/// Every route's method, path and access rule (for the route × role matrix test).
+pub fn route_specs() -> Vec<RouteSpec> {
+    table().into_iter().map(|(spec, _)| spec).collect()
+}
+
+/// The routes, each behind its guard, without the shared middleware.
+pub fn routes() -> Router<WebState> {
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (spec, handler)| {
+            router.route(spec.path, handler.layer(from_fn(guard(spec.access))))
+        })
 }
 
 /// The whole application: [`routes`] behind the standard middleware.
@@ -86,7 +262,8 @@ pub fn with_middleware(routes: Router<WebState>, state: WebState) -> Router {
         ))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(from_fn_with_state(state.clone(), errors::render_marked))
-        .layer(CatchPanicLayer::custom(errors::from_panic));
+        .layer(CatchPanicLayer::custom(errors::from_panic))
+        .layer(from_fn_with_state(state.clone(), load_visitor));
     routes
         .fallback(errors::not_found)
         .layer(stack)

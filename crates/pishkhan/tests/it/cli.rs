@@ -451,6 +451,20 @@ async fn the_first_administrator_is_created_from_the_command_line() {
         Some("another-long-phrase-here"),
     );
     assert!(one_line_failure(&mismatch, 2).contains("centre:CODE"));
+    // A scope must name an organisation that exists: add the agency first.
+    let missing = create(
+        "clerk",
+        "agency-clerk",
+        "agency:tax/unit-2",
+        Some("bazaar-of-tabriz-at-dawn"),
+    );
+    assert!(one_line_failure(&missing, 2).contains("no agency:tax/unit-2"));
+    let mut add = pishkhan(dir.path());
+    add.args(["org", "add", "agency", "tax", "--province", "tehran"])
+        .args(["--name", "ادارهٔ کل امور مالیاتی", "--data-dir", "data"]);
+    add.env("USER", "installer");
+    let added = run(add, Duration::from_secs(60));
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
     let chosen = create(
         "clerk",
         "agency-clerk",
@@ -483,6 +497,7 @@ async fn the_first_administrator_is_created_from_the_command_line() {
         actions,
         [
             ("user.create", "cli:installer"),
+            ("agency.create", "cli:installer"),
             ("user.create", "cli:installer")
         ]
     );

@@ -87,6 +87,21 @@ pub async fn post_json(router: &Router, path: &str, json: &str, headers: &[(&str
     send(router, request, headers, Body::from(json.to_owned())).await
 }
 
+/// Sends one request with a form body (`application/x-www-form-urlencoded`).
+pub async fn send_form(
+    router: &Router,
+    method: http::Method,
+    path: &str,
+    form: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded");
+    send(router, request, headers, Body::from(form.to_owned())).await
+}
+
 async fn send(
     router: &Router,
     mut request: http::request::Builder,

@@ -8,6 +8,7 @@ pub mod bills;
 pub mod calendar;
 pub mod checks;
 pub mod openapi;
+pub mod whoami;
 
 use axum::Json;
 use axum::extract::FromRequest;

@@ -3,7 +3,9 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{ErrorBody, Problem, bills, calendar, checks};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::{ErrorBody, Problem, bills, calendar, checks, whoami};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,7 +16,14 @@ use super::{ErrorBody, Problem, bills, calendar, checks};
                        business-day calendar. Errors are {\"error\": {\"code\", \"message\"}}; \
                        messages are Persian unless Accept-Language asks for English."
     ),
-    paths(checks::check, bills::inspect, calendar::business_days, calendar::holidays),
+    paths(
+        checks::check,
+        bills::inspect,
+        calendar::business_days,
+        calendar::holidays,
+        whoami::show
+    ),
+    modifiers(&BearerAuth),
     components(schemas(
         Problem,
         ErrorBody,
@@ -29,14 +38,29 @@ use super::{ErrorBody, Problem, bills, calendar, checks};
         calendar::DayOff,
         calendar::HolidaysResponse,
         calendar::HolidayEntry,
+        whoami::WhoAmI,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),
         (name = "bills", description = "Utility and fine bills"),
         (name = "calendar", description = "Business days and official holidays"),
+        (name = "agency systems", description = "For agencies' own systems, with a bearer token"),
     )
 )]
 pub struct ApiDoc;
+
+/// Agency systems send `Authorization: Bearer TOKEN` (`pishkhan token create`).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// `GET /api/v1/openapi.json`
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {

@@ -43,6 +43,16 @@ pub async fn render_marked(
             page.t.get("error-not-found-text"),
             None,
         ),
+        ErrorPage::Forbidden => (
+            page.t.get("error-forbidden-title"),
+            page.t.get("error-forbidden-text"),
+            None,
+        ),
+        ErrorPage::FormExpired => (
+            page.t.get("error-form-expired-title"),
+            page.t.get("error-form-expired-text"),
+            None,
+        ),
         ErrorPage::Internal => (
             page.t.get("error-internal-title"),
             page.t.get("error-internal-text"),

@@ -1,5 +1,9 @@
 //! HTML pages, one file per page or small family of pages.
 
+pub mod account;
+pub mod admin;
+pub mod counter;
 pub mod errors;
 pub mod home;
 pub mod language;
+pub mod signin;

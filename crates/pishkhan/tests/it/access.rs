@@ -1,0 +1,374 @@
+//! The route × role matrix: every route the router has, requested by every kind of principal
+//! (and by admins of a neighbouring scope), against expectations written here, independently of
+//! the router's own table. A route added without an expectation fails the first assertion.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{TimeDelta, Utc};
+use http::Method;
+use pishkhan_app::Secret;
+use pishkhan_app::audit::Actor;
+use pishkhan_app::records::{CitizenRecord, OrgKind};
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
+use pishkhan_store::{SessionOwner, SessionRecord, Store};
+use pishkhan_web::route_specs;
+
+use crate::support::{Reply, get, on_both_backends, send_form, state_on};
+
+on_both_backends!(every_route_answers_every_role_as_expected);
+
+/// Who may use a route, in this test's own words.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Everyone,
+    /// Answers 404 to everyone (the API's catch-all).
+    NobodyFound,
+    SignedIn,
+    Staff,
+    Citizen,
+    Counter,
+    UserAdmins,
+    /// User admins, but only those whose scope holds the target account; the others get 404.
+    UserAdminsOfTarget,
+    HolidayEditors,
+    ApiClient,
+}
+
+/// Every route and who may use it.
+const EXPECTED: &[(&str, &str, Who)] = &[
+    ("GET", "/", Who::Everyone),
+    ("GET", "/lang/{tag}", Who::Everyone),
+    ("GET", "/static/{*path}", Who::Everyone),
+    ("GET", "/signin", Who::Everyone),
+    ("POST", "/signin", Who::Everyone),
+    ("GET", "/signin/second-factor", Who::Everyone),
+    ("POST", "/signin/second-factor", Who::Everyone),
+    ("GET", "/signin/password", Who::Everyone),
+    ("POST", "/signin/password", Who::Everyone),
+    ("GET", "/signin/citizen", Who::Everyone),
+    ("POST", "/signin/citizen", Who::Everyone),
+    ("POST", "/signin/citizen/code", Who::Everyone),
+    ("POST", "/signout", Who::SignedIn),
+    ("POST", "/signout/everywhere", Who::SignedIn),
+    ("GET", "/account", Who::Staff),
+    ("GET", "/account/password", Who::Staff),
+    ("POST", "/account/password", Who::Staff),
+    ("GET", "/account/second-factor", Who::Staff),
+    ("POST", "/account/second-factor", Who::Staff),
+    ("GET", "/me", Who::Citizen),
+    ("GET", "/counter", Who::Counter),
+    ("POST", "/counter/consent", Who::Counter),
+    ("POST", "/counter/consent/confirm", Who::Counter),
+    ("GET", "/admin", Who::UserAdmins),
+    ("GET", "/admin/users", Who::UserAdmins),
+    ("POST", "/admin/users", Who::UserAdmins),
+    ("GET", "/admin/users/{id}", Who::UserAdminsOfTarget),
+    (
+        "POST",
+        "/admin/users/{id}/reset-password",
+        Who::UserAdminsOfTarget,
+    ),
+    ("POST", "/admin/users/{id}/disable", Who::UserAdminsOfTarget),
+    ("POST", "/admin/users/{id}/enable", Who::UserAdminsOfTarget),
+    (
+        "POST",
+        "/admin/users/{id}/reset-second-factor",
+        Who::UserAdminsOfTarget,
+    ),
+    ("GET", "/admin/holidays", Who::HolidayEditors),
+    ("POST", "/admin/holidays", Who::HolidayEditors),
+    ("POST", "/api/v1/checks/{kind}", Who::Everyone),
+    ("POST", "/api/v1/bills/inspect", Who::Everyone),
+    ("GET", "/api/v1/calendar/business-days", Who::Everyone),
+    ("GET", "/api/v1/calendar/holidays", Who::Everyone),
+    ("GET", "/api/v1/openapi.json", Who::Everyone),
+    ("GET", "/api/v1/whoami", Who::ApiClient),
+    ("ANY", "/api/{*rest}", Who::NobodyFound),
+    ("GET", "/healthz", Who::Everyone),
+    ("GET", "/readyz", Who::Everyone),
+    ("GET", "/metrics", Who::Everyone),
+];
+
+/// The principals: a name, the role and scope (none for anonymous and the citizen).
+const PRINCIPALS: &[(&str, Option<(Role, &str)>)] = &[
+    ("anonymous", None),
+    ("citizen", None),
+    ("operator", Some((Role::Operator, "centre:tehran-1001"))),
+    (
+        "centre-manager",
+        Some((Role::CentreManager, "centre:tehran-1001")),
+    ),
+    (
+        "agency-clerk",
+        Some((Role::AgencyClerk, "agency:tehran-tax")),
+    ),
+    (
+        "agency-editor",
+        Some((Role::AgencyEditor, "agency:tehran-tax")),
+    ),
+    (
+        "agency-admin",
+        Some((Role::AgencyAdmin, "agency:tehran-tax")),
+    ),
+    (
+        "governorate-admin",
+        Some((Role::GovernorateAdmin, "province:tehran")),
+    ),
+    ("noc", Some((Role::Noc, "province:tehran"))),
+    ("commission", Some((Role::Commission, "national"))),
+    ("system", Some((Role::System, "agency:tehran-tax"))),
+    // Neighbours: the same roles one scope over.
+    (
+        "neighbour-governorate-admin",
+        Some((Role::GovernorateAdmin, "province:isfahan")),
+    ),
+    (
+        "neighbour-centre-manager",
+        Some((Role::CentreManager, "centre:tehran-1002")),
+    ),
+    (
+        "neighbour-agency-admin",
+        Some((Role::AgencyAdmin, "agency:isfahan-tax")),
+    ),
+];
+
+/// What happened to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The guard sent them to sign in (303 to a sign-in page, or 401 from the API).
+    SignIn,
+    /// The guard refused (403).
+    Forbidden,
+    /// Answered as if it did not exist (404).
+    NotFound,
+    /// Reached the handler.
+    Allowed,
+}
+
+fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome {
+    let anonymous = principal == "anonymous" || (api && principal != "system");
+    let staff = role.is_some_and(|r| r != Role::System);
+    let has = |roles: &[Role]| role.is_some_and(|r| roles.contains(&r));
+    let allowed = match who {
+        Who::Everyone => true,
+        Who::NobodyFound => return Outcome::NotFound,
+        Who::SignedIn => principal != "anonymous" && principal != "system",
+        Who::Staff => staff,
+        Who::Citizen => principal == "citizen",
+        Who::Counter => has(&[Role::Operator, Role::CentreManager]),
+        Who::UserAdmins | Who::UserAdminsOfTarget => has(&[
+            Role::GovernorateAdmin,
+            Role::CentreManager,
+            Role::AgencyAdmin,
+        ]),
+        Who::HolidayEditors => has(&[Role::GovernorateAdmin]),
+        Who::ApiClient => principal == "system",
+    };
+    if allowed {
+        // The target account is an operator of centre tehran-1001: only Tehran's governorate
+        // admin and that centre's manager may see it; other admins are told it does not exist.
+        if matches!(who, Who::UserAdminsOfTarget)
+            && !matches!(principal, "governorate-admin" | "centre-manager")
+        {
+            return Outcome::NotFound;
+        }
+        Outcome::Allowed
+    } else if anonymous || principal == "system" && !api {
+        Outcome::SignIn
+    } else {
+        Outcome::Forbidden
+    }
+}
+
+fn observed(reply: &Reply) -> Outcome {
+    match reply.header("x-pishkhan-denied") {
+        "sign-in-required" => Outcome::SignIn,
+        "forbidden" => Outcome::Forbidden,
+        _ if reply.status == http::StatusCode::NOT_FOUND => Outcome::NotFound,
+        _ => Outcome::Allowed,
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// (Re)opens the principal's session straight in the store (sign-in itself is tested elsewhere).
+async fn ensure_session(store: &Store, owner: &SessionOwner, token: &str) {
+    if store.session(&token_hash(token)).await.unwrap().is_some() {
+        return;
+    }
+    let now = Utc::now();
+    store
+        .insert_session(&SessionRecord {
+            token_hash: token_hash(token),
+            owner: owner.clone(),
+            stage: "full".to_owned(),
+            csrf: format!("csrf-{token}"),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + TimeDelta::hours(1),
+            ip: "192.0.2.1".to_owned(),
+            user_agent: "matrix".to_owned(),
+            pending_secret: None,
+        })
+        .await
+        .unwrap();
+}
+
+async fn every_route_answers_every_role_as_expected(store: Store) {
+    // The router's routes and this test's expectations name the same routes.
+    let routes: BTreeSet<(String, String)> = route_specs()
+        .into_iter()
+        .map(|spec| {
+            let method = spec.method.map_or("ANY".to_owned(), |m| m.to_string());
+            (method, spec.path.to_owned())
+        })
+        .collect();
+    let expectations: BTreeMap<(String, String), Who> = EXPECTED
+        .iter()
+        .map(|(m, p, who)| (((*m).to_owned(), (*p).to_owned()), *who))
+        .collect();
+    let expected_routes: BTreeSet<(String, String)> = expectations.keys().cloned().collect();
+    assert_eq!(
+        routes, expected_routes,
+        "every route needs an expectation here, and every expectation a route"
+    );
+
+    let state = state_on(store.clone());
+    let app = state.app.clone();
+    let router = pishkhan_web::router(state);
+    let cli = Actor::command_line();
+    for (kind, code, province) in [
+        (OrgKind::Agency, "tehran-tax", "tehran"),
+        (OrgKind::Agency, "isfahan-tax", "isfahan"),
+        (OrgKind::Centre, "tehran-1001", "tehran"),
+        (OrgKind::Centre, "tehran-1002", "tehran"),
+    ] {
+        app.add_org(&cli, kind, code, province, code).await.unwrap();
+    }
+    let password = Secret::new("matrix passphrase for everyone".to_owned());
+    let target = app
+        .create_user(
+            &cli,
+            "target",
+            "هدف",
+            &password,
+            vec![
+                RoleGrant::new(Role::Operator, Scope::parse("centre:tehran-1001").unwrap())
+                    .unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let citizen = store
+        .ensure_citizen(&CitizenRecord {
+            id: "matrix-citizen".to_owned(),
+            national_id: "0082451291".to_owned(),
+            mobile: "+989121234567".to_owned(),
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+
+    // Each principal: its session owner and token (cookie), or API token.
+    let mut principals = Vec::new();
+    for (name, grant) in PRINCIPALS {
+        let owner = match (name, grant) {
+            (&"citizen", _) => Some(SessionOwner::Citizen(citizen.id.clone())),
+            (_, Some((role, scope))) => {
+                let grant = RoleGrant::new(*role, Scope::parse(scope).unwrap()).unwrap();
+                let id = app
+                    .create_user(&cli, &name.replace('-', "."), name, &password, vec![grant])
+                    .await
+                    .unwrap();
+                // An API client has no page session: its token is its only credential.
+                (*role != Role::System).then_some(SessionOwner::User(id))
+            }
+            _ => None,
+        };
+        let api_token = if *name == "system" {
+            Some(
+                app.create_api_token(&cli, "system", "matrix")
+                    .await
+                    .unwrap(),
+            )
+        } else {
+            None
+        };
+        principals.push((*name, grant.map(|(r, _)| r), owner, api_token));
+    }
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for spec in route_specs() {
+        let method_name = spec
+            .method
+            .as_ref()
+            .map_or("ANY".to_owned(), Method::to_string);
+        let who = expectations[&(method_name.clone(), spec.path.to_owned())];
+        let path = spec
+            .path
+            .replace("{tag}", "en")
+            .replace("{*path}", "fonts/OFL.txt")
+            .replace("{id}", &target)
+            .replace("{kind}", "national-id")
+            .replace("{*rest}", "nothing-here");
+        let api = path.starts_with("/api/");
+        for (name, role, owner, api_token) in &principals {
+            let token = format!("session-of-{name}");
+            let mut cookie = String::new();
+            if let Some(owner) = owner {
+                ensure_session(&store, owner, &token).await;
+                cookie = format!("pishkhan_session={token}");
+            } else {
+                cookie.push_str("pishkhan_csrf=anonymous-csrf-token-of-thirty-two-chars");
+            }
+            let csrf = if owner.is_some() {
+                format!("csrf-{token}")
+            } else {
+                "anonymous-csrf-token-of-thirty-two-chars".to_owned()
+            };
+            let bearer = api_token
+                .as_ref()
+                .map(|t| format!("Bearer {}", t.expose()))
+                .unwrap_or_default();
+            let mut headers = vec![("cookie", cookie.as_str())];
+            if !bearer.is_empty() {
+                headers.push(("authorization", bearer.as_str()));
+            }
+            let method = spec.method.clone().unwrap_or(Method::GET);
+            let reply = if method == Method::GET {
+                get(&router, &path, &headers).await
+            } else {
+                send_form(&router, method, &path, &format!("csrf={csrf}"), &headers).await
+            };
+            let want = expected(who, name, *role, api);
+            let got = observed(&reply);
+            checked += 1;
+            if want != got {
+                failures.push(format!(
+                    "{method_name} {path} as {name}: expected {want:?}, got {got:?} ({})",
+                    reply.status
+                ));
+            }
+            if got == Outcome::SignIn && !api {
+                assert!(
+                    reply.header("location").starts_with("/signin"),
+                    "{path} as {name} redirects to sign in"
+                );
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(checked, EXPECTED.len() * PRINCIPALS.len());
+}

@@ -1,0 +1,221 @@
+//! A person's own pages: `/account` for staff (roles, second factor, password, sessions) and
+//! `/me` for citizens (everything centres filed on their behalf).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use pishkhan_app::policy::Principal;
+use pishkhan_app::records::ConsentRecord;
+use serde::Deserialize;
+
+use crate::auth::{Visitor, redirect, staff};
+use crate::error::WebError;
+use crate::page::{PageContext, render};
+use crate::pages::signin::Enrolment;
+use crate::state::WebState;
+
+/// One role as the account page lists it.
+pub struct GrantLine {
+    pub role: String,
+    pub scope: String,
+}
+
+pub fn grant_lines(
+    principal_grants: &[pishkhan_domain::identity::RoleGrant],
+    directory: &pishkhan_app::records::OrgDirectory,
+    page: &PageContext,
+) -> Vec<GrantLine> {
+    principal_grants
+        .iter()
+        .map(|g| GrantLine {
+            role: match page.lang {
+                pishkhan_domain::Language::Persian => g.role().name_fa().to_owned(),
+                pishkhan_domain::Language::English => g.role().code().to_owned(),
+            },
+            scope: match directory.name_of(g.scope()) {
+                Some(name) => format!("{name} ({})", g.scope()),
+                None => g.scope().to_string(),
+            },
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountView {
+    page: PageContext,
+    username: String,
+    name: String,
+    grants: Vec<GrantLine>,
+    has_second_factor: bool,
+    sessions: i64,
+    changed: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AccountQuery {
+    changed: Option<String>,
+}
+
+/// `GET /account`
+pub async fn show(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Query(query): Query<AccountQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let Principal::Staff(user) = principal else {
+        return Err(WebError::NotFound);
+    };
+    let directory = state
+        .app
+        .org_directory()
+        .await
+        .map_err(WebError::internal)?;
+    let sessions = state
+        .app
+        .open_sessions(principal)
+        .await
+        .map_err(WebError::internal)?;
+    render(&AccountView {
+        grants: grant_lines(&user.grants, &directory, &page),
+        page,
+        username: user.username.clone(),
+        name: user.display_name.clone(),
+        has_second_factor: user.has_second_factor,
+        sessions,
+        changed: query.changed.is_some(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorView {
+    page: PageContext,
+    enrol: Option<Enrolment>,
+    action: &'static str,
+    error: Option<String>,
+}
+
+/// `GET /account/second-factor`: a new secret to add to an authenticator app.
+pub async fn second_factor_form(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+) -> Result<Response, WebError> {
+    let Principal::Staff(user) = staff(&visitor)? else {
+        return Err(WebError::NotFound);
+    };
+    let Some(session) = visitor.session.as_deref() else {
+        return Ok(redirect("/signin"));
+    };
+    let secret = state
+        .app
+        .begin_second_factor_enrolment(session)
+        .await
+        .map_err(WebError::internal)?;
+    render(&SecondFactorView {
+        page,
+        enrol: Some(Enrolment::new(&secret, &user.username)),
+        action: "/account/second-factor",
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+/// `POST /account/second-factor`
+pub async fn second_factor_submit(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    let Principal::Staff(user) = staff(&visitor)? else {
+        return Err(WebError::NotFound);
+    };
+    let Some(session) = visitor.session.as_deref() else {
+        return Ok(redirect("/signin"));
+    };
+    match state
+        .app
+        .enrol_second_factor(session, &form.code, &visitor.client)
+        .await
+    {
+        Ok(_) => Ok(redirect("/account")),
+        Err(error) => {
+            let message = error.message(page.lang);
+            let mut response = render(&SecondFactorView {
+                enrol: session
+                    .pending_secret
+                    .as_ref()
+                    .map(|s| Enrolment::new(s, &user.username)),
+                page,
+                action: "/account/second-factor",
+                error: Some(message),
+            })?;
+            *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+struct ChangePasswordView {
+    page: PageContext,
+    forced: bool,
+    error: Option<String>,
+}
+
+/// `GET /account/password`
+pub async fn password_form(page: PageContext) -> Result<Response, WebError> {
+    render(&ChangePasswordView {
+        page,
+        forced: false,
+        error: None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MeView {
+    page: PageContext,
+    national_id: String,
+    mobile: String,
+    consents: Vec<ConsentRecord>,
+    sessions: i64,
+}
+
+/// `GET /me`
+pub async fn me(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+) -> Result<Response, WebError> {
+    let Some(principal @ Principal::Citizen(citizen)) = visitor.principal() else {
+        return Err(WebError::NotFound);
+    };
+    let consents = state
+        .app
+        .consents_of(citizen)
+        .await
+        .map_err(WebError::internal)?;
+    let sessions = state
+        .app
+        .open_sessions(principal)
+        .await
+        .map_err(WebError::internal)?;
+    render(&MeView {
+        national_id: page.digits(&citizen.national_id),
+        mobile: page.digits(&pishkhan_app::auth::mask_mobile(&citizen.mobile)),
+        page,
+        consents,
+        sessions,
+    })
+}

@@ -1,0 +1,505 @@
+//! Administration (`/admin`): accounts inside the admin's scope (governorate admins: their
+//! province; centre managers: their operators; agency admins: their clerks, editors and API
+//! clients) and the holiday table (governorate admins). An account outside the admin's scope
+//! answers 404, exactly like one that does not exist.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use pishkhan_app::audit::Actor;
+use pishkhan_app::holidays::ImportError;
+use pishkhan_app::policy::{HOLIDAY_EDITORS, Principal, USER_ADMINS};
+use pishkhan_app::records::UserRecord;
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
+use serde::Deserialize;
+
+use crate::auth::{Visitor, staff};
+use crate::error::WebError;
+use crate::page::{PageContext, render};
+use crate::pages::account::{GrantLine, grant_lines};
+use crate::state::WebState;
+
+fn actor(visitor: &Visitor) -> Result<Actor, WebError> {
+    visitor.actor().ok_or(WebError::NotFound)
+}
+
+fn holds(principal: &Principal, roles: &[Role]) -> bool {
+    roles.iter().any(|r| principal.has_role(*r))
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminView {
+    page: PageContext,
+    users: bool,
+    holidays: bool,
+}
+
+/// `GET /admin`
+pub async fn index(page: PageContext, visitor: Visitor) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    render(&AdminView {
+        page,
+        users: holds(principal, USER_ADMINS),
+        holidays: holds(principal, HOLIDAY_EDITORS),
+    })
+}
+
+/// A role the admin may give, with a scope to suggest.
+pub struct RoleOption {
+    pub code: &'static str,
+    pub name: String,
+}
+
+pub struct UserLine {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub grants: Vec<GrantLine>,
+    pub disabled: bool,
+    pub has_second_factor: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersView {
+    page: PageContext,
+    users: Vec<UserLine>,
+    roles: Vec<RoleOption>,
+    scopes: Vec<String>,
+    form: NewUserForm,
+    /// After creating: (username, the generated password, shown once).
+    created: Option<(String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewUserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    scope: String,
+}
+
+async fn users_view(
+    state: &WebState,
+    page: PageContext,
+    visitor: &Visitor,
+    form: NewUserForm,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> Result<UsersView, WebError> {
+    let principal = staff(visitor)?;
+    let directory = state
+        .app
+        .org_directory()
+        .await
+        .map_err(WebError::internal)?;
+    let users = state
+        .app
+        .manageable_users(principal)
+        .await
+        .map_err(WebError::internal)?
+        .into_iter()
+        .map(|u| line(u, &directory, &page))
+        .collect();
+    // Roles the admin's grants can give, and scopes inside the admin's own.
+    let roles = pishkhan_app::policy::grantable_roles(principal)
+        .into_iter()
+        .map(|role| RoleOption {
+            code: role.code(),
+            name: match page.lang {
+                pishkhan_domain::Language::Persian => role.name_fa().to_owned(),
+                pishkhan_domain::Language::English => role.code().to_owned(),
+            },
+        })
+        .collect();
+    let mut scopes: Vec<String> = principal
+        .grants()
+        .iter()
+        .filter(|g| USER_ADMINS.contains(&g.role()))
+        .map(|g| g.scope().to_string())
+        .collect();
+    for org in directory.all() {
+        let scope = match org.kind {
+            pishkhan_app::records::OrgKind::Agency => Scope::Agency {
+                agency: org.code.clone(),
+                unit: None,
+            },
+            pishkhan_app::records::OrgKind::Centre => Scope::Centre(org.code.clone()),
+        };
+        let inside = principal
+            .grants()
+            .iter()
+            .any(|g| USER_ADMINS.contains(&g.role()) && g.scope().contains(&scope, &directory));
+        if inside && !scopes.contains(&scope.to_string()) {
+            scopes.push(scope.to_string());
+        }
+    }
+    Ok(UsersView {
+        page,
+        users,
+        roles,
+        scopes,
+        form,
+        created,
+        error,
+    })
+}
+
+fn line(
+    user: UserRecord,
+    directory: &pishkhan_app::records::OrgDirectory,
+    page: &PageContext,
+) -> UserLine {
+    UserLine {
+        grants: grant_lines(&user.grants, directory, page),
+        id: user.id,
+        username: user.username,
+        name: user.display_name,
+        disabled: user.disabled,
+        has_second_factor: user.has_second_factor,
+    }
+}
+
+/// `GET /admin/users`
+pub async fn users(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+) -> Result<Response, WebError> {
+    render(&users_view(&state, page, &visitor, NewUserForm::default(), None, None).await?)
+}
+
+/// `POST /admin/users`: creates an account with a generated password, shown once.
+pub async fn create_user(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let lang = page.lang;
+    let grant = Role::from_code(form.role.trim())
+        .and_then(|role| Scope::parse(form.scope.trim()).map(|scope| (role, scope)))
+        .and_then(|(role, scope)| RoleGrant::new(role, scope));
+    let result = match grant {
+        Ok(grant) => state
+            .app
+            .admin_create_user(
+                principal,
+                &actor(&visitor)?,
+                form.username.trim(),
+                &form.name,
+                vec![grant],
+            )
+            .await
+            .map_err(|e| {
+                if matches!(e, pishkhan_app::users::UserError::Store(_)) {
+                    tracing::error!(error = %e, "creating an account failed");
+                }
+                e.message(lang)
+            }),
+        Err(invalid) => Err(invalid.message(lang).to_owned()),
+    };
+    match result {
+        Ok((_, password)) => {
+            let created = Some((form.username.trim().to_owned(), password.expose().clone()));
+            render(
+                &users_view(
+                    &state,
+                    page,
+                    &visitor,
+                    NewUserForm::default(),
+                    created,
+                    None,
+                )
+                .await?,
+            )
+        }
+        Err(message) => {
+            let mut response =
+                render(&users_view(&state, page, &visitor, form, None, Some(message)).await?)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+struct UserView {
+    page: PageContext,
+    user: UserLine,
+    /// After a reset: the new password, shown once.
+    new_password: Option<String>,
+    notice: Option<String>,
+}
+
+async fn user_page(
+    state: &WebState,
+    page: PageContext,
+    visitor: &Visitor,
+    id: &str,
+    new_password: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let principal = staff(visitor)?;
+    let user = state
+        .app
+        .user_for_admin(principal, &actor(visitor)?, id)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let directory = state
+        .app
+        .org_directory()
+        .await
+        .map_err(WebError::internal)?;
+    render(&UserView {
+        user: line(user, &directory, &page),
+        page,
+        new_password,
+        notice,
+    })
+}
+
+/// `GET /admin/users/{id}`
+pub async fn user(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    user_page(&state, page, &visitor, &id, None, None).await
+}
+
+/// `POST /admin/users/{id}/reset-password`
+pub async fn reset_password(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let password = state
+        .app
+        .admin_reset_password(principal, &actor(&visitor)?, &id)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    user_page(
+        &state,
+        page,
+        &visitor,
+        &id,
+        Some(password.expose().clone()),
+        None,
+    )
+    .await
+}
+
+/// `POST /admin/users/{id}/disable` and `/enable`
+pub async fn set_disabled(
+    state: &WebState,
+    page: PageContext,
+    visitor: &Visitor,
+    id: &str,
+    disabled: bool,
+) -> Result<Response, WebError> {
+    let principal = staff(visitor)?;
+    if !state
+        .app
+        .admin_set_disabled(principal, &actor(visitor)?, id, disabled)
+        .await
+        .map_err(WebError::internal)?
+    {
+        return Err(WebError::NotFound);
+    }
+    let notice = page.t.get(if disabled {
+        "admin-user-disabled-notice"
+    } else {
+        "admin-user-enabled-notice"
+    });
+    user_page(state, page, visitor, id, None, Some(notice)).await
+}
+
+pub async fn disable(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    set_disabled(&state, page, &visitor, &id, true).await
+}
+
+pub async fn enable(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    set_disabled(&state, page, &visitor, &id, false).await
+}
+
+/// `POST /admin/users/{id}/reset-second-factor`
+pub async fn reset_second_factor(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    if !state
+        .app
+        .admin_reset_second_factor(principal, &actor(&visitor)?, &id)
+        .await
+        .map_err(WebError::internal)?
+    {
+        return Err(WebError::NotFound);
+    }
+    let notice = page.t.get("admin-user-second-factor-reset-notice");
+    user_page(&state, page, &visitor, &id, None, Some(notice)).await
+}
+
+// --- holidays -----------------------------------------------------------------------------
+
+pub struct YearLine {
+    pub year: String,
+    pub covered: bool,
+    pub source: String,
+    pub updated: String,
+    pub holidays: Vec<(String, String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_holidays.html")]
+struct HolidaysView {
+    page: PageContext,
+    years: Vec<YearLine>,
+    csv: String,
+    errors: Vec<String>,
+    imported: Option<String>,
+}
+
+async fn holidays_view(
+    state: &WebState,
+    page: PageContext,
+    csv: String,
+    errors: Vec<String>,
+    imported: Option<String>,
+) -> Result<HolidaysView, WebError> {
+    let records = state
+        .app
+        .holiday_years()
+        .await
+        .map_err(WebError::internal)?;
+    let calendar_holidays = state.app.holiday_list().await.map_err(WebError::internal)?;
+    let fa = page.lang == pishkhan_domain::Language::Persian;
+    let years = records
+        .into_iter()
+        .rev()
+        .map(|record| YearLine {
+            year: page.digits(&record.year.to_string()),
+            covered: record.covered,
+            source: record.source.clone(),
+            updated: page.moment(&record.updated_at),
+            holidays: calendar_holidays
+                .iter()
+                .filter(|h| h.date.year() == record.year)
+                .map(|h| {
+                    (
+                        if fa {
+                            h.date.format_long_fa()
+                        } else {
+                            h.date.format_long_en()
+                        },
+                        if fa {
+                            h.name_fa.clone()
+                        } else {
+                            h.name_en.clone()
+                        },
+                        match h.kind {
+                            pishkhan_domain::HolidayKind::Solar => "holidays-kind-solar",
+                            pishkhan_domain::HolidayKind::Lunar => "holidays-kind-lunar",
+                        },
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(HolidaysView {
+        page,
+        years,
+        csv,
+        errors,
+        imported,
+    })
+}
+
+/// `GET /admin/holidays`
+pub async fn holidays(
+    State(state): State<WebState>,
+    page: PageContext,
+) -> Result<Response, WebError> {
+    render(&holidays_view(&state, page, String::new(), Vec::new(), None).await?)
+}
+
+#[derive(Deserialize)]
+pub struct HolidayImport {
+    csv: String,
+}
+
+/// `POST /admin/holidays`: replaces the years in the pasted table, all or nothing.
+pub async fn import_holidays(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<HolidayImport>,
+) -> Result<Response, WebError> {
+    let actor = actor(&visitor)?;
+    let lang = page.lang;
+    match state
+        .app
+        .import_holidays(&actor, &form.csv, "admin-form")
+        .await
+    {
+        Ok(years) => {
+            let list: Vec<String> = years
+                .iter()
+                .map(|y| page.digits(&y.year.to_string()))
+                .collect();
+            let imported = Some(list.join("، "));
+            render(&holidays_view(&state, page, String::new(), Vec::new(), imported).await?)
+        }
+        Err(ImportError::Store(e)) => Err(WebError::internal(e)),
+        Err(error) => {
+            let errors = match &error {
+                ImportError::Invalid(lines) => lines
+                    .iter()
+                    .map(|l| match lang {
+                        pishkhan_domain::Language::Persian => format!(
+                            "سطر {}، ستون «{}»: {}",
+                            pishkhan_domain::text::to_persian_digits(&l.line.to_string()),
+                            l.column,
+                            l.problem.fa
+                        ),
+                        pishkhan_domain::Language::English => {
+                            format!("Line {}, column `{}`: {}", l.line, l.column, l.problem.en)
+                        }
+                    })
+                    .collect(),
+                _ => vec![page.t.get("holidays-empty")],
+            };
+            let mut response = render(&holidays_view(&state, page, form.csv, errors, None).await?)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
