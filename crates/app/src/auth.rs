@@ -1160,6 +1160,24 @@ impl App {
         self.store().consents_of_citizen(&citizen.id).await
     }
 
+    /// Deletes ended sessions, attempts older than any limiter's window, and one-time codes a
+    /// day past expiry. Returns how many of each went.
+    pub async fn sweep_sign_in_data(&self) -> Result<(u64, u64, u64), StoreError> {
+        let now = Utc::now();
+        let idle = TimeDelta::from_std(self.config().session_idle_timeout)
+            .unwrap_or(TimeDelta::minutes(30));
+        let sessions = self.store().delete_stale_sessions(now, now - idle).await?;
+        let attempts = self
+            .store()
+            .prune_attempts(now - TimeDelta::days(1))
+            .await?;
+        let codes = self
+            .store()
+            .delete_expired_codes(now - TimeDelta::days(1))
+            .await?;
+        Ok((sessions, attempts, codes))
+    }
+
     /// The API client an `Authorization: Bearer` token names.
     pub async fn api_principal(&self, token: &str) -> Result<Option<Principal>, StoreError> {
         let Some(user_id) = self.store().api_token_user(&sha256_hex(token)).await? else {

@@ -56,14 +56,26 @@ impl App {
     pub async fn run_heartbeats(self, node: NodeIdentity) {
         let mut ticker = tokio::time::interval(HEARTBEAT_INTERVAL);
         ticker.tick().await;
+        let mut ticks: u64 = 0;
         loop {
             ticker.tick().await;
             if let Err(e) = self.heartbeat(&node).await {
                 tracing::warn!(error = %e, "node heartbeat failed");
             }
+            // Every few minutes, ended sessions and spent codes go (any node may do it).
+            ticks += 1;
+            if ticks.is_multiple_of(SWEEP_EVERY_TICKS) {
+                match self.sweep_sign_in_data().await {
+                    Ok(swept) => tracing::debug!(?swept, "swept ended sessions and old codes"),
+                    Err(e) => tracing::warn!(error = %e, "sweeping ended sessions failed"),
+                }
+            }
         }
     }
 }
+
+/// Heartbeats between two sweeps of ended sessions and spent codes.
+const SWEEP_EVERY_TICKS: u64 = 20;
 
 fn live_since(now: DateTime<Utc>) -> DateTime<Utc> {
     now - HEARTBEAT_INTERVAL * 3

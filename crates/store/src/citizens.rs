@@ -224,6 +224,18 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Deletes one-time codes that expired before `before`.
+    pub async fn delete_expired_codes(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM one_time_codes WHERE expires_at < $1")
+                .bind(before.timestamp_millis())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted)
+    }
+
     pub async fn insert_consent(&self, consent: &ConsentRecord) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             sqlx::query(

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 use crate::error::WebError;
@@ -21,6 +21,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    password_checks: IntGauge,
 }
 
 /// Label for requests no route matched.
@@ -46,12 +47,19 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let password_checks = IntGauge::new(
+            "pishkhan_password_hash_checks",
+            "Passwords checked against their argon2id hash since start (refused attempts are \
+             not checked).",
+        )?;
+        registry.register(Box::new(password_checks.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
+            password_checks,
         })
     }
 
@@ -94,6 +102,10 @@ pub async fn record(State(state): State<WebState>, request: Request, next: Next)
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn export(State(state): State<WebState>) -> Result<Response, WebError> {
+    state
+        .metrics
+        .password_checks
+        .set(i64::try_from(state.app.password_checks()).unwrap_or(i64::MAX));
     let body = state.metrics.render()?;
     Ok((
         [

@@ -4,7 +4,7 @@ use axum::routing::get as get_route;
 use pishkhan_store::Store;
 use pishkhan_web::WebError;
 
-use crate::support::{get, on_both_backends, router_on, state_on};
+use crate::support::{get, on_both_backends, router_on, send_form, state_on, test_config};
 
 on_both_backends!(
     the_home_page_is_persian_and_right_to_left,
@@ -16,6 +16,7 @@ on_both_backends!(
     static_assets_are_cached_and_compressed,
     health_and_readiness_answer,
     metrics_count_requests_by_route,
+    behind_tls_cookies_are_secure_and_host_bound,
 );
 
 async fn the_home_page_is_persian_and_right_to_left(store: Store) {
@@ -265,4 +266,86 @@ async fn metrics_count_requests_by_route(store: Store) {
         body.contains(r#"http_request_duration_seconds_count{method="GET",route="/"} 2"#),
         "{body}"
     );
+}
+
+/// With `secure_cookies` (Pishkhan behind TLS) every cookie is `Secure` and `__Host-` bound; the
+/// session cookie is HttpOnly and SameSite=Lax, and a new one comes with every sign-in.
+async fn behind_tls_cookies_are_secure_and_host_bound(store: Store) {
+    let mut config = test_config();
+    config.secure_cookies = true;
+    let app = pishkhan_app::App::with_store(config, store).unwrap();
+    let cli = pishkhan_app::audit::Actor::command_line();
+    app.add_org(
+        &cli,
+        pishkhan_app::records::OrgKind::Agency,
+        "tax",
+        "tehran",
+        "مالیات",
+    )
+    .await
+    .unwrap();
+    let grant = pishkhan_domain::identity::RoleGrant::new(
+        pishkhan_domain::identity::Role::AgencyClerk,
+        pishkhan_domain::identity::Scope::parse("agency:tax").unwrap(),
+    )
+    .unwrap();
+    let password = pishkhan_app::Secret::new("tls passphrase for the clerk".to_owned());
+    app.create_user(&cli, "clerk", "مریم", &password, vec![grant])
+        .await
+        .unwrap();
+    let router = pishkhan_web::router(pishkhan_web::WebState::new(app).unwrap());
+
+    let form = get(&router, "/signin", &[]).await;
+    let csrf_cookie = form.header("set-cookie").to_owned();
+    assert!(
+        csrf_cookie.starts_with("__Host-pishkhan_csrf="),
+        "{csrf_cookie}"
+    );
+    assert!(csrf_cookie.contains("; Secure") && csrf_cookie.contains("HttpOnly"));
+    let token = csrf_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let cookie = format!("__Host-pishkhan_csrf={token}");
+
+    // Without the token the form is refused, and nothing is signed in.
+    let forged = send_form(
+        &router,
+        http::Method::POST,
+        "/signin",
+        "username=clerk&password=tls+passphrase+for+the+clerk",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.header("set-cookie").is_empty());
+
+    let body = format!("csrf={token}&username=clerk&password=tls+passphrase+for+the+clerk");
+    let signed = send_form(
+        &router,
+        http::Method::POST,
+        "/signin",
+        &body,
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    assert_eq!(signed.header("location"), "/account");
+    let session = signed.header("set-cookie").to_owned();
+    assert!(session.starts_with("__Host-pishkhan_session="), "{session}");
+    for attribute in ["; Path=/", "; HttpOnly", "; SameSite=Lax", "; Secure"] {
+        assert!(session.contains(attribute), "{attribute} in {session}");
+    }
+    let session_cookie = session.split(';').next().unwrap().to_owned();
+    let account = get(&router, "/account", &[("cookie", &session_cookie)]).await;
+    assert_eq!(account.status, 200);
+    assert!(account.body.contains("مریم"));
+    // The plain-HTTP cookie name is not honoured when Secure cookies are on.
+    let plain = session_cookie.replace("__Host-pishkhan_session", "pishkhan_session");
+    let refused = get(&router, "/account", &[("cookie", &plain)]).await;
+    assert_eq!(refused.status, 303);
 }

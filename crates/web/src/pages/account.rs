@@ -18,7 +18,10 @@ use crate::state::WebState;
 /// One role as the account page lists it.
 pub struct GrantLine {
     pub role: String,
-    pub scope: String,
+    /// The organisation's or province's name, when it has one.
+    pub scope_name: Option<String>,
+    /// `agency:CODE` and the like (shown left to right).
+    pub scope_code: String,
 }
 
 pub fn grant_lines(
@@ -33,10 +36,8 @@ pub fn grant_lines(
                 pishkhan_domain::Language::Persian => g.role().name_fa().to_owned(),
                 pishkhan_domain::Language::English => g.role().code().to_owned(),
             },
-            scope: match directory.name_of(g.scope()) {
-                Some(name) => format!("{name} ({})", g.scope()),
-                None => g.scope().to_string(),
-            },
+            scope_name: directory.name_of(g.scope()).map(str::to_owned),
+            scope_code: g.scope().to_string(),
         })
         .collect()
 }
