@@ -93,6 +93,19 @@ describe('staff', () => {
     await context.close();
   });
 
+  test('someone without their phone can give up at the second step and sign out', async () => {
+    const { context, page } = await newPage();
+    await signInStaff(page, server.url, 'noc.tehran');
+    await page.waitForURL(/\/signin\/second-factor$/);
+    await page.getByRole('button', { name: 'انصراف و خروج' }).click();
+    await page.waitForURL(`${server.url}/`);
+    await page.goto(`${server.url}/signin`);
+    assert.equal(await page.textContent('h1'), 'ورود کارکنان');
+    const response = await page.goto(`${server.url}/account`);
+    assert.match(response.url(), /\/signin\?next=%2Faccount/);
+    await context.close();
+  });
+
   test('an agency admin creates a clerk, who must change the password at first sign-in', async () => {
     const { context, page } = await newPage();
     await signInStaff(page, server.url, 'admin.registry');

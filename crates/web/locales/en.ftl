@@ -54,6 +54,7 @@ signin-title = Staff sign-in
 signin-lead = Staff of agencies, service centres and the governorate sign in with a username and password.
 signin-username = Username
 signin-password = Password
+signin-cancel = Cancel and sign out
 signin-submit = Sign in
 signin-citizen-link = A citizen? Sign in with your national ID and mobile number
 signin-session-ended = Your session ended (nothing happened for a while, or you signed out everywhere). Please sign in again.

@@ -103,7 +103,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             Public,
             post(signin::citizen_submit_code),
         ),
-        p("/signout", SignedIn, post(signin::sign_out)),
+        // Also part-way through sign-in: someone without their phone must be able to give up.
+        p("/signout", SignInInProgress, post(signin::sign_out)),
         p(
             "/signout/everywhere",
             SignedIn,

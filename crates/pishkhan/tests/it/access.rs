@@ -48,7 +48,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/signin/citizen", Who::Everyone),
     ("POST", "/signin/citizen", Who::Everyone),
     ("POST", "/signin/citizen/code", Who::Everyone),
-    ("POST", "/signout", Who::SignedIn),
+    ("POST", "/signout", Who::Everyone),
     ("POST", "/signout/everywhere", Who::SignedIn),
     ("GET", "/account", Who::Staff),
     ("GET", "/account/password", Who::Staff),

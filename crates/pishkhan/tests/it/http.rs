@@ -17,6 +17,7 @@ on_both_backends!(
     health_and_readiness_answer,
     metrics_count_requests_by_route,
     behind_tls_cookies_are_secure_and_host_bound,
+    the_sixth_wrong_password_is_refused_over_http_without_a_hash_check,
 );
 
 async fn the_home_page_is_persian_and_right_to_left(store: Store) {
@@ -348,4 +349,66 @@ async fn behind_tls_cookies_are_secure_and_host_bound(store: Store) {
     let plain = session_cookie.replace("__Host-pishkhan_session", "pishkhan_session");
     let refused = get(&router, "/account", &[("cookie", &plain)]).await;
     assert_eq!(refused.status, 303);
+}
+
+/// Over HTTP: five wrong passwords answer 401, the sixth (even the right one) 429, and the
+/// metrics show exactly five argon2 checks.
+async fn the_sixth_wrong_password_is_refused_over_http_without_a_hash_check(store: Store) {
+    let app = pishkhan_app::App::with_store(test_config(), store).unwrap();
+    let cli = pishkhan_app::audit::Actor::command_line();
+    app.add_org(
+        &cli,
+        pishkhan_app::records::OrgKind::Centre,
+        "c-1",
+        "tehran",
+        "دفتر",
+    )
+    .await
+    .unwrap();
+    let grant = pishkhan_domain::identity::RoleGrant::new(
+        pishkhan_domain::identity::Role::Operator,
+        pishkhan_domain::identity::Scope::parse("centre:c-1").unwrap(),
+    )
+    .unwrap();
+    let password = pishkhan_app::Secret::new("the operator's own passphrase".to_owned());
+    app.create_user(&cli, "op1", "زهرا", &password, vec![grant])
+        .await
+        .unwrap();
+    let router = pishkhan_web::router(pishkhan_web::WebState::new(app).unwrap());
+    let cookie = "pishkhan_csrf=csrf-token-of-at-least-thirty-two-characters";
+    let attempt = |password: &'static str| {
+        let router = router.clone();
+        async move {
+            let body = format!(
+                "csrf=csrf-token-of-at-least-thirty-two-characters&username=op1&password={password}"
+            );
+            send_form(
+                &router,
+                http::Method::POST,
+                "/signin",
+                &body,
+                &[("cookie", cookie)],
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        let reply = attempt("wrong+guess+again+and+again").await;
+        assert_eq!(reply.status, 401);
+        assert!(reply.body.contains("نام کاربری یا گذرواژه درست نیست"));
+    }
+    let refused = attempt("the+operator%27s+own+passphrase").await;
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.body.contains("دقیقهٔ دیگر دوباره امتحان کنید"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.header("set-cookie").is_empty(), "no session");
+    let metrics = get(&router, "/metrics", &[]).await;
+    assert!(
+        metrics.body.contains("pishkhan_password_hash_checks 5"),
+        "{}",
+        metrics.body
+    );
 }

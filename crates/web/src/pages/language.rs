@@ -1,7 +1,7 @@
 //! The language switch: a plain link (it works without JavaScript) that stores the choice in a
 //! cookie and returns to the page it came from.
 
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pishkhan_domain::Language;
@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::error::WebError;
 use crate::page::LANG_COOKIE;
+use crate::state::WebState;
 
 #[derive(Deserialize)]
 pub struct Next {
@@ -17,6 +18,7 @@ pub struct Next {
 
 /// `GET /lang/{tag}?next=/path`
 pub async fn switch(
+    State(state): State<WebState>,
     Path(tag): Path<String>,
     Query(query): Query<Next>,
 ) -> Result<Response, WebError> {
@@ -26,8 +28,13 @@ pub async fn switch(
         .as_deref()
         .filter(|n| is_local_path(n))
         .unwrap_or("/");
+    let secure = if state.app.config().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
-        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
         lang.tag()
     );
     Ok((
