@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::auth::{Visitor, redirect, staff};
 use crate::error::WebError;
 use crate::page::{PageContext, render};
-use crate::pages::signin::Enrolment;
+use crate::pages::signin::{ChangePasswordView, Enrolment, SecondFactorView};
 use crate::state::WebState;
 
 /// One role as the account page lists it.
@@ -91,15 +91,6 @@ pub async fn show(
     })
 }
 
-#[derive(Template)]
-#[template(path = "second_factor.html")]
-struct SecondFactorView {
-    page: PageContext,
-    enrol: Option<Enrolment>,
-    action: &'static str,
-    error: Option<String>,
-}
-
 /// `GET /account/second-factor`: a new secret to add to an authenticator app.
 pub async fn second_factor_form(
     State(state): State<WebState>,
@@ -164,14 +155,6 @@ pub async fn second_factor_submit(
             Ok(response)
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "change_password.html")]
-struct ChangePasswordView {
-    page: PageContext,
-    forced: bool,
-    error: Option<String>,
 }
 
 /// `GET /account/password`

@@ -160,12 +160,13 @@ pub async fn staff_submit(
 
 #[derive(Template)]
 #[template(path = "second_factor.html")]
-struct SecondFactorView {
-    page: PageContext,
+pub struct SecondFactorView {
+    pub page: PageContext,
     /// Enrolment: the secret to type, the `otpauth://` link and its QR code.
-    enrol: Option<Enrolment>,
-    action: &'static str,
-    error: Option<String>,
+    pub enrol: Option<Enrolment>,
+    /// Where the form posts: the sign-in step, or the account page's enrolment.
+    pub action: &'static str,
+    pub error: Option<String>,
 }
 
 pub struct Enrolment {
@@ -288,10 +289,11 @@ pub async fn second_factor_submit(
 
 #[derive(Template)]
 #[template(path = "change_password.html")]
-struct ChangePasswordView {
-    page: PageContext,
-    forced: bool,
-    error: Option<String>,
+pub struct ChangePasswordView {
+    pub page: PageContext,
+    /// After an admin's reset (no current password asked), or from the account page.
+    pub forced: bool,
+    pub error: Option<String>,
 }
 
 /// `GET /signin/password`: the new password owed after an admin's reset.
