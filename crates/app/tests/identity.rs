@@ -38,6 +38,7 @@ on_both_backends!(
     governorate_admins_enrol_and_use_a_second_factor,
     citizens_sign_in_with_a_code_bound_to_their_mobile,
     idle_sessions_end_and_sign_out_everywhere_ends_all,
+    busy_sessions_still_end_at_the_absolute_timeout,
     operators_file_only_with_the_citizens_consent,
     admins_see_and_manage_only_their_scope,
 );
@@ -65,15 +66,23 @@ fn grant(role: Role, scope: &str) -> RoleGrant {
 }
 
 async fn fixture(store: Store, idle: &str) -> Fixture {
+    fixture_with(store, &[("PISHKHAN_SESSION_IDLE_TIMEOUT", idle)]).await
+}
+
+async fn fixture_with(store: Store, settings: &[(&str, &str)]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::load(&Sources {
-        env: vec![
-            (
-                "PISHKHAN_DATA_DIR".to_owned(),
-                dir.path().display().to_string(),
-            ),
-            ("PISHKHAN_SESSION_IDLE_TIMEOUT".to_owned(), idle.to_owned()),
-        ],
+        env: vec![(
+            "PISHKHAN_DATA_DIR".to_owned(),
+            dir.path().display().to_string(),
+        )]
+        .into_iter()
+        .chain(
+            settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .collect(),
         ..Sources::default()
     })
     .unwrap();
@@ -648,4 +657,46 @@ async fn admins_see_and_manage_only_their_scope(store: Store) {
         .unwrap_err();
     assert!(matches!(error, AuthError::AccountDisabled));
     f.app.verify_audit().await.unwrap();
+}
+
+async fn busy_sessions_still_end_at_the_absolute_timeout(store: Store) {
+    let f = fixture_with(
+        store,
+        &[
+            ("PISHKHAN_SESSION_IDLE_TIMEOUT", "30m"),
+            ("PISHKHAN_SESSION_ABSOLUTE_TIMEOUT", "2s"),
+        ],
+    )
+    .await;
+    user(
+        &f.app,
+        "clerk",
+        vec![grant(Role::AgencyClerk, "agency:tehran-tax")],
+    )
+    .await;
+    let signed = f
+        .app
+        .staff_sign_in("clerk", &secret(PASSWORD), &client())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            f.app
+                .session(signed.token.expose())
+                .await
+                .unwrap()
+                .is_some(),
+            "in use"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        f.app
+            .session(signed.token.expose())
+            .await
+            .unwrap()
+            .is_none(),
+        "ended at the absolute limit however busy"
+    );
 }
