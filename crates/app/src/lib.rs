@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod holidays;
@@ -28,8 +29,8 @@ pub use config::{Config, ConfigError, SmsSettings};
 /// The stored records the app's use cases hand to the web layer and the command line.
 pub mod records {
     pub use pishkhan_store::{
-        CitizenRecord, ConsentRecord, HolidayYearRecord, OrgDirectory, OrgKind, OrgRecord,
-        Province, UserRecord,
+        CitizenRecord, ConsentRecord, DocState, HistoryEntry, HolidayYearRecord, OrgDirectory,
+        OrgKind, OrgRecord, Province, ServiceFilter, UserRecord, VersionRecord,
     };
 }
 pub use nodes::NodeIdentity;

@@ -13,4 +13,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A stored document (a card or a form as JSON) does not read back as one.
+    #[error("a stored document is not valid: {0}")]
+    Corrupt(String),
 }

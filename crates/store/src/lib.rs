@@ -9,6 +9,7 @@
 //! Must not live here: business rules (domain), authorization (app), HTTP (web).
 
 mod audit;
+mod catalog;
 mod citizens;
 mod error;
 mod holidays;
@@ -29,6 +30,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use audit::NewAuditEntry;
+pub use catalog::{
+    DocKind, DocState, HistoryEntry, NewVersion, SaveVersionError, ServiceFilter, VersionRecord,
+};
 pub use citizens::{CitizenRecord, CodeRecord, ConsentRecord};
 pub use error::StoreError;
 pub use holidays::{HolidayYearRecord, Replace};

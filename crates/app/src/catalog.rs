@@ -1,0 +1,477 @@
+//! The catalogue's use cases: editors save drafts of their agency's service cards and forms,
+//! send them for review, reviewers publish or retire them; the public reads what is published.
+//! Every version is kept; every change is on the record.
+
+use chrono::Utc;
+use pishkhan_domain::Language;
+use pishkhan_domain::catalog::{CardProblem, Change, ServiceCard, diff};
+use pishkhan_domain::forms::{FormSchema, SchemaProblem};
+use pishkhan_domain::identity::{Role, Scope};
+use pishkhan_store::{
+    DocKind, DocState, HistoryEntry, NewVersion, SaveVersionError, ServiceFilter, StoreError,
+    VersionRecord,
+};
+
+use crate::App;
+use crate::audit::Actor;
+use crate::policy::Principal;
+
+/// Roles that write drafts (within their agency, or province).
+pub const EDITORS: &[Role] = &[
+    Role::AgencyEditor,
+    Role::AgencyAdmin,
+    Role::GovernorateAdmin,
+];
+/// Roles that publish and retire (within their agency, or province).
+pub const PUBLISHERS: &[Role] = &[Role::AgencyAdmin, Role::GovernorateAdmin];
+
+/// Why a catalogue change was refused; nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("the card has {} problem(s)", .0.len())]
+    InvalidCard(Vec<CardProblem>),
+    #[error("the form has {} problem(s)", .0.len())]
+    InvalidForm(Vec<SchemaProblem>),
+    /// Missing, or not the caller's to touch: the same answer.
+    #[error("not found")]
+    NotFound,
+    #[error("the latest version is {status}, not {expected}")]
+    WrongState { status: String, expected: String },
+    #[error("the card names {0}, which does not exist")]
+    Unknown(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CatalogError {
+    /// The problems, as lines for the person at the screen.
+    pub fn lines(&self, lang: Language) -> Vec<String> {
+        let fa = lang == Language::Persian;
+        match self {
+            CatalogError::InvalidCard(problems) => problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, if fa { &p.fa } else { &p.en }))
+                .collect(),
+            CatalogError::InvalidForm(problems) => problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, if fa { &p.fa } else { &p.en }))
+                .collect(),
+            CatalogError::NotFound => vec![if fa { "پیدا نشد." } else { "Not found." }.to_owned()],
+            CatalogError::WrongState { status, .. } => vec![if fa {
+                format!(
+                    "این نسخه در وضعیت «{status}» است و این کار روی آن شدنی نیست؛ صفحه را تازه کنید."
+                )
+            } else {
+                format!("This version is {status}; that cannot be done now. Reload the page.")
+            }],
+            CatalogError::Unknown(what) => vec![if fa {
+                format!("«{what}» وجود ندارد.")
+            } else {
+                format!("`{what}` does not exist.")
+            }],
+            CatalogError::Store(_) => vec![
+                if fa {
+                    "خطایی در سامانه رخ داد. دوباره امتحان کنید."
+                } else {
+                    "Something went wrong in the system. Try again."
+                }
+                .to_owned(),
+            ],
+        }
+    }
+}
+
+/// A published card as the public sees it.
+#[derive(Debug, Clone)]
+pub struct PublishedService {
+    pub card: ServiceCard,
+    pub version: i64,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+/// Everything an editor sees of one service.
+#[derive(Debug, Clone)]
+pub struct ServiceRecord {
+    pub state: DocState,
+    pub versions: Vec<VersionRecord>,
+    pub history: Vec<HistoryEntry>,
+}
+
+fn agency_scope(agency: &str) -> Scope {
+    Scope::Agency {
+        agency: agency.to_owned(),
+        unit: None,
+    }
+}
+
+impl App {
+    /// May `principal` act on `agency`'s catalogue with one of `roles`?
+    async fn may_act(
+        &self,
+        principal: &Principal,
+        agency: &str,
+        roles: &[Role],
+    ) -> Result<bool, StoreError> {
+        if !matches!(principal, Principal::Staff(_)) {
+            return Ok(false);
+        }
+        let directory = self.store().org_directory().await?;
+        let target = agency_scope(agency);
+        Ok(principal
+            .grants()
+            .iter()
+            .any(|g| roles.contains(&g.role()) && g.scope().contains(&target, &directory)))
+    }
+
+    /// Saves a card as the next draft version of its service. The card must check clean, name an
+    /// agency that exists and within the editor's scope, and forms that exist.
+    pub async fn save_service_draft(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        card: &ServiceCard,
+    ) -> Result<i64, CatalogError> {
+        let directory = self.store().org_directory().await?;
+        if directory.agency(&card.agency).is_none() {
+            return Err(CatalogError::Unknown(format!("agency:{}", card.agency)));
+        }
+        if !self.may_act(principal, &card.agency, EDITORS).await? {
+            return Err(CatalogError::NotFound);
+        }
+        let problems = card.check();
+        if !problems.is_empty() {
+            return Err(CatalogError::InvalidCard(problems));
+        }
+        for form in &card.forms {
+            let exists = self
+                .store()
+                .doc_version(DocKind::Form, &form.code, i64::from(form.version))
+                .await?
+                .is_some();
+            if !exists {
+                return Err(CatalogError::Unknown(format!(
+                    "form {} v{}",
+                    form.code, form.version
+                )));
+            }
+        }
+        let body = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let version = self
+            .store()
+            .save_version(&NewVersion {
+                kind: DocKind::Service,
+                code: card.code.clone(),
+                agency: card.agency.clone(),
+                body,
+                title_fa: card.title.fa.clone(),
+                category: card.category.code().to_owned(),
+                author: actor.id.clone(),
+                at: Utc::now(),
+            })
+            .await
+            .map_err(|e| match e {
+                SaveVersionError::OtherAgency { .. } => CatalogError::NotFound,
+                SaveVersionError::Store(e) => CatalogError::Store(e),
+            })?;
+        self.record(
+            actor,
+            "service.save",
+            ("service", &card.code),
+            serde_json::json!({ "version": version }),
+        )
+        .await?;
+        Ok(version)
+    }
+
+    /// Moves a service's latest version `version` from `from` to `to`, for a caller holding one
+    /// of `roles` over its agency.
+    async fn move_service(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+        (from, to): (&str, &str),
+        roles: &[Role],
+    ) -> Result<(), CatalogError> {
+        let state = self
+            .store()
+            .doc_state(DocKind::Service, code)
+            .await?
+            .ok_or(CatalogError::NotFound)?;
+        if !self.may_act(principal, &state.agency, EDITORS).await? {
+            return Err(CatalogError::NotFound);
+        }
+        if !self.may_act(principal, &state.agency, roles).await? {
+            return Err(CatalogError::WrongState {
+                status: state.status,
+                expected: from.to_owned(),
+            });
+        }
+        let moved = self
+            .store()
+            .set_doc_status(
+                DocKind::Service,
+                code,
+                version,
+                from,
+                to,
+                &actor.id,
+                Utc::now(),
+            )
+            .await?;
+        if !moved {
+            return Err(CatalogError::WrongState {
+                status: state.status,
+                expected: from.to_owned(),
+            });
+        }
+        self.record(
+            actor,
+            &format!("service.{to}"),
+            ("service", code),
+            serde_json::json!({ "version": version }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Draft → in review.
+    pub async fn submit_service(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+    ) -> Result<(), CatalogError> {
+        self.move_service(
+            principal,
+            actor,
+            code,
+            version,
+            ("draft", "review"),
+            EDITORS,
+        )
+        .await
+    }
+
+    /// In review → published (agency admins and governorate admins only).
+    pub async fn publish_service(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+    ) -> Result<(), CatalogError> {
+        self.move_service(
+            principal,
+            actor,
+            code,
+            version,
+            ("review", "published"),
+            PUBLISHERS,
+        )
+        .await
+    }
+
+    /// Published → retired: the service leaves the portal.
+    pub async fn retire_service(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+    ) -> Result<(), CatalogError> {
+        self.move_service(
+            principal,
+            actor,
+            code,
+            version,
+            ("published", "retired"),
+            PUBLISHERS,
+        )
+        .await
+    }
+
+    /// A service with all its versions and history, for someone who may edit it; `None`
+    /// otherwise (as for a service that does not exist).
+    pub async fn service_for_editor(
+        &self,
+        principal: &Principal,
+        code: &str,
+    ) -> Result<Option<ServiceRecord>, StoreError> {
+        let Some(state) = self.store().doc_state(DocKind::Service, code).await? else {
+            return Ok(None);
+        };
+        if !self.may_act(principal, &state.agency, EDITORS).await? {
+            return Ok(None);
+        }
+        Ok(Some(ServiceRecord {
+            versions: self.store().doc_versions(DocKind::Service, code).await?,
+            history: self.store().service_history(code).await?,
+            state,
+        }))
+    }
+
+    /// What changed from version `from` to version `to`.
+    pub async fn service_diff(
+        &self,
+        principal: &Principal,
+        code: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<Vec<Change>>, StoreError> {
+        let Some(record) = self.service_for_editor(principal, code).await? else {
+            return Ok(None);
+        };
+        let body = |n: i64| {
+            record
+                .versions
+                .iter()
+                .find(|v| v.version == n)
+                .and_then(|v| serde_json::from_str::<serde_json::Value>(&v.body).ok())
+        };
+        Ok(match (body(from), body(to)) {
+            (Some(a), Some(b)) => Some(diff(&a, &b)),
+            _ => None,
+        })
+    }
+
+    /// The published version of one service.
+    pub async fn published_service(
+        &self,
+        code: &str,
+    ) -> Result<Option<PublishedService>, StoreError> {
+        let Some(state) = self.store().doc_state(DocKind::Service, code).await? else {
+            return Ok(None);
+        };
+        let Some(number) = state.published_version else {
+            return Ok(None);
+        };
+        let Some(version) = self
+            .store()
+            .doc_version(DocKind::Service, code, number)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let card =
+            serde_json::from_str(&version.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(PublishedService {
+            card,
+            version: number,
+            updated_at: version.created_at,
+        }))
+    }
+
+    /// Published services, filtered and paged; with the total.
+    pub async fn published_services(
+        &self,
+        filter: &ServiceFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<PublishedService>, i64), StoreError> {
+        let (rows, total) = self
+            .store()
+            .published_services(filter, limit, offset)
+            .await?;
+        let services = rows
+            .into_iter()
+            .map(|(_, version)| {
+                let card = serde_json::from_str(&version.body)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(PublishedService {
+                    card,
+                    version: version.version,
+                    updated_at: version.created_at,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((services, total))
+    }
+
+    /// Saves a form as a new version (checked first) and publishes it at once when the caller
+    /// may publish for the agency; otherwise it waits as a draft.
+    pub async fn save_form(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        agency: &str,
+        form: &FormSchema,
+    ) -> Result<i64, CatalogError> {
+        if !self.may_act(principal, agency, EDITORS).await? {
+            return Err(CatalogError::NotFound);
+        }
+        let problems = form.check();
+        if !problems.is_empty() {
+            return Err(CatalogError::InvalidForm(problems));
+        }
+        let body = serde_json::to_string(form).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let version = self
+            .store()
+            .save_version(&NewVersion {
+                kind: DocKind::Form,
+                code: form.code.clone(),
+                agency: agency.to_owned(),
+                body,
+                title_fa: form.title.fa.clone(),
+                category: String::new(),
+                author: actor.id.clone(),
+                at: Utc::now(),
+            })
+            .await
+            .map_err(|e| match e {
+                SaveVersionError::OtherAgency { .. } => CatalogError::NotFound,
+                SaveVersionError::Store(e) => CatalogError::Store(e),
+            })?;
+        if self.may_act(principal, agency, PUBLISHERS).await? {
+            self.store()
+                .set_doc_status(
+                    DocKind::Form,
+                    &form.code,
+                    version,
+                    "draft",
+                    "published",
+                    &actor.id,
+                    Utc::now(),
+                )
+                .await?;
+        }
+        self.record(
+            actor,
+            "form.save",
+            ("form", &form.code),
+            serde_json::json!({ "version": version }),
+        )
+        .await?;
+        Ok(version)
+    }
+
+    /// A form's schema: the given version, or the published one.
+    pub async fn form(
+        &self,
+        code: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(FormSchema, i64)>, StoreError> {
+        let number = match version {
+            Some(n) => n,
+            None => match self.store().doc_state(DocKind::Form, code).await? {
+                Some(DocState {
+                    published_version: Some(n),
+                    ..
+                }) => n,
+                _ => return Ok(None),
+            },
+        };
+        let Some(record) = self
+            .store()
+            .doc_version(DocKind::Form, code, number)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let form =
+            serde_json::from_str(&record.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some((form, number)))
+    }
+}

@@ -1,0 +1,258 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The catalogue's life on both databases: drafts, review, publishing, versions and diffs, and
+//! editors kept to their own agency.
+
+use pishkhan_app::audit::Actor;
+use pishkhan_app::catalog::CatalogError;
+use pishkhan_app::config::Sources;
+use pishkhan_app::policy::Principal;
+use pishkhan_app::records::{OrgKind, ServiceFilter};
+use pishkhan_app::{App, Config, Secret};
+use pishkhan_domain::catalog::ServiceCard;
+use pishkhan_domain::forms::{FormSchema, Text};
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
+use pishkhan_store::Store;
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = pishkhan_store::testing::fresh_sqlite().await;
+                super::$name(db.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
+                super::$name(db.store.clone()).await;
+            }
+        }
+    )+};
+}
+
+on_both_backends!(a_card_goes_from_draft_to_published_and_keeps_every_version);
+
+fn form() -> FormSchema {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/standards/examples/duplicate-birth-certificate.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn card() -> ServiceCard {
+    serde_json::from_value(serde_json::json!({
+        "code": "tehran-civil-registry.duplicate-birth-certificate",
+        "title": {"fa": "صدور شناسنامهٔ المثنی", "en": "Duplicate birth certificate"},
+        "summary": {"fa": "برای کسی که شناسنامه‌اش گم یا فرسوده شده است."},
+        "category": "civil-registration",
+        "audience": ["citizen"],
+        "level": "national",
+        "type": "g2c",
+        "agency": "tehran-civil-registry",
+        "channels": [{"channel": "centre", "complete": false}],
+        "steps": [
+            {"who": {"fa": "متقاضی"}, "what": {"fa": "گرفتن گواهی مفقودی از کلانتری"}, "days": 1},
+            {"who": {"fa": "دفتر پیشخوان"}, "what": {"fa": "ثبت درخواست و دریافت هزینه"}},
+            {"who": {"fa": "ثبت احوال"}, "what": {"fa": "بررسی و صدور"}, "days": 10}
+        ],
+        "documents": [{"name": {"fa": "کارت ملی"}, "original": true, "copies": 1, "step": 2}],
+        "forms": [{"code": "civil-registry.duplicate-birth-certificate", "version": 1}],
+        "processing_days": 15,
+        "visits_in_person": 1,
+        "fees": [{"title": {"fa": "تعرفهٔ المثنی"}, "rials": 230000, "collector": {"fa": "ثبت احوال"}}],
+        "output": {"fa": "شناسنامهٔ جدید با مهر «المثنی»"}
+    }))
+    .unwrap()
+}
+
+async fn staff(app: &App, username: &str, role: Role, scope: &str) -> (Principal, Actor) {
+    let id = app
+        .create_user(
+            &Actor::command_line(),
+            username,
+            "کارمند",
+            &Secret::new("catalogue test passphrase".to_owned()),
+            vec![RoleGrant::new(role, Scope::parse(scope).unwrap()).unwrap()],
+        )
+        .await
+        .unwrap();
+    let user = app.store().user_by_id(&id).await.unwrap().unwrap();
+    let actor = Actor {
+        id: format!("user:{id}"),
+        source: "test".into(),
+    };
+    (Principal::Staff(user), actor)
+}
+
+async fn a_card_goes_from_draft_to_published_and_keeps_every_version(store: Store) {
+    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store).unwrap();
+    let cli = Actor::command_line();
+    for (code, province) in [
+        ("tehran-civil-registry", "tehran"),
+        ("tehran-tax", "tehran"),
+    ] {
+        app.add_org(&cli, OrgKind::Agency, code, province, code)
+            .await
+            .unwrap();
+    }
+    let (editor, editor_actor) = staff(
+        &app,
+        "editor",
+        Role::AgencyEditor,
+        "agency:tehran-civil-registry",
+    )
+    .await;
+    let (other, other_actor) = staff(&app, "other", Role::AgencyEditor, "agency:tehran-tax").await;
+    let (admin, admin_actor) = staff(
+        &app,
+        "admin",
+        Role::AgencyAdmin,
+        "agency:tehran-civil-registry",
+    )
+    .await;
+
+    // A card cannot name a form that does not exist; the form comes first.
+    let error = app
+        .save_service_draft(&editor, &editor_actor, &card())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CatalogError::Unknown(_)), "{error}");
+    app.save_form(&admin, &admin_actor, "tehran-civil-registry", &form())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.form("civil-registry.duplicate-birth-certificate", None)
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        1
+    );
+
+    // Another agency's editor is told it does not exist; a broken card says what is wrong.
+    let error = app
+        .save_service_draft(&other, &other_actor, &card())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CatalogError::NotFound));
+    let mut broken = card();
+    broken.steps.clear();
+    let error = app
+        .save_service_draft(&editor, &editor_actor, &broken)
+        .await
+        .unwrap_err();
+    assert!(error.lines(pishkhan_domain::Language::Persian)[0].contains("مراحل"));
+
+    let code = card().code;
+    let v1 = app
+        .save_service_draft(&editor, &editor_actor, &card())
+        .await
+        .unwrap();
+    assert_eq!(v1, 1);
+    let filter = ServiceFilter::default();
+    assert_eq!(
+        app.published_services(&filter, 10, 0).await.unwrap().1,
+        0,
+        "a draft is not public"
+    );
+    app.submit_service(&editor, &editor_actor, &code, v1)
+        .await
+        .unwrap();
+    // An editor cannot publish; the agency admin can.
+    assert!(
+        app.publish_service(&editor, &editor_actor, &code, v1)
+            .await
+            .is_err()
+    );
+    app.publish_service(&admin, &admin_actor, &code, v1)
+        .await
+        .unwrap();
+    let public = app.published_service(&code).await.unwrap().unwrap();
+    assert_eq!(public.version, 1);
+
+    // An edit is a new draft; the public still sees version 1 until it is published.
+    let mut edited = card();
+    edited.steps[2].what = Text::fa("بررسی سوابق هویتی و صدور شناسنامه");
+    let v2 = app
+        .save_service_draft(&editor, &editor_actor, &edited)
+        .await
+        .unwrap();
+    assert_eq!(v2, 2);
+    assert_eq!(
+        app.published_service(&code).await.unwrap().unwrap().version,
+        1
+    );
+    let changes = app
+        .service_diff(&editor, &code, 1, 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].path, "steps[2].what.fa");
+    assert!(
+        app.service_diff(&other, &code, 1, 2)
+            .await
+            .unwrap()
+            .is_none(),
+        "not theirs"
+    );
+    // Acting on a stale version is refused.
+    assert!(matches!(
+        app.submit_service(&editor, &editor_actor, &code, v1).await,
+        Err(CatalogError::WrongState { .. })
+    ));
+    app.submit_service(&editor, &editor_actor, &code, v2)
+        .await
+        .unwrap();
+    app.publish_service(&admin, &admin_actor, &code, v2)
+        .await
+        .unwrap();
+    let public = app.published_service(&code).await.unwrap().unwrap();
+    assert_eq!(
+        public.card.steps[2].what.fa,
+        "بررسی سوابق هویتی و صدور شناسنامه"
+    );
+
+    let filtered = ServiceFilter {
+        province: Some("tehran".into()),
+        category: Some("civil-registration".into()),
+        ..ServiceFilter::default()
+    };
+    let (page, total) = app.published_services(&filtered, 10, 0).await.unwrap();
+    assert_eq!((page.len(), total), (1, 1));
+    let elsewhere = ServiceFilter {
+        province: Some("isfahan".into()),
+        ..ServiceFilter::default()
+    };
+    assert_eq!(
+        app.published_services(&elsewhere, 10, 0).await.unwrap().1,
+        0
+    );
+
+    let record = app
+        .service_for_editor(&editor, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.versions.len(), 2);
+    let events: Vec<&str> = record.history.iter().map(|h| h.event.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "saved",
+            "review",
+            "published",
+            "saved",
+            "review",
+            "published"
+        ]
+    );
+
+    app.retire_service(&admin, &admin_actor, &code, v2)
+        .await
+        .unwrap();
+    assert!(app.published_service(&code).await.unwrap().is_none());
+    app.verify_audit().await.unwrap();
+}

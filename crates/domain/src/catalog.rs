@@ -1,0 +1,534 @@
+//! The service card (شناسنامهٔ خدمت) in the standard format of DOMAIN.md: what a service is, who
+//! decides it, where and how to apply, its steps with their time, the documents and forms it
+//! needs, its fees, what one gets, the legal basis and the way to object. Status, versions and
+//! authorship live with the stored versions, not in the card.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::forms::Text;
+
+/// The six priority groups of Article 4, or other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    CivilRegistration,
+    Tax,
+    PoliceTraffic,
+    Utilities,
+    Municipality,
+    Commerce,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::CivilRegistration,
+        Category::Tax,
+        Category::PoliceTraffic,
+        Category::Utilities,
+        Category::Municipality,
+        Category::Commerce,
+        Category::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::CivilRegistration => "civil-registration",
+            Category::Tax => "tax",
+            Category::PoliceTraffic => "police-traffic",
+            Category::Utilities => "utilities",
+            Category::Municipality => "municipality",
+            Category::Commerce => "commerce",
+            Category::Other => "other",
+        }
+    }
+
+    pub fn name_fa(self) -> &'static str {
+        match self {
+            Category::CivilRegistration => "ثبت احوال",
+            Category::Tax => "مالیات",
+            Category::PoliceTraffic => "پلیس و راهور",
+            Category::Utilities => "آب، برق، گاز و تلفن",
+            Category::Municipality => "شهرداری",
+            Category::Commerce => "بازرگانی و کسب‌وکار",
+            Category::Other => "دیگر خدمات",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Audience {
+    Citizen,
+    Business,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    National,
+    Provincial,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceType {
+    G2c,
+    G2b,
+    G2g,
+}
+
+/// Where a service can be applied for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    Online,
+    Centre,
+    AgencyOffice,
+}
+
+impl Channel {
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::Online => "online",
+            Channel::Centre => "centre",
+            Channel::AgencyOffice => "agency-office",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Channel> {
+        [Channel::Online, Channel::Centre, Channel::AgencyOffice]
+            .into_iter()
+            .find(|c| c.code() == code)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fax: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelOffer {
+    pub channel: Channel,
+    /// Can the whole service be done there, or only part of it?
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Who acts: the applicant, the centre, the agency's unit …
+    pub who: Text,
+    pub what: Text,
+    /// Business days this step takes (absent: same day or not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredDocument {
+    pub name: Text,
+    /// The original (to be seen and returned), or a copy (kept).
+    pub original: bool,
+    pub copies: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Text>,
+    /// The step (1-based) that needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormRef {
+    pub code: String,
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeLine {
+    pub title: Text,
+    pub rials: i64,
+    /// The part a centre keeps for its work (کارمزد), in rials.
+    #[serde(default)]
+    pub centre_share_rials: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<Text>,
+    /// Who collects it: the agency, the centre, a bank …
+    pub collector: Text,
+}
+
+/// One service card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCard {
+    /// Stable across versions: lower-case letters, digits, dots and dashes.
+    pub code: String,
+    pub title: Text,
+    pub summary: Text,
+    pub category: Category,
+    /// Life or business events, such as `birth`, `buying-a-car`, `opening-a-shop`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    pub audience: Vec<Audience>,
+    pub level: Level,
+    #[serde(rename = "type")]
+    pub service_type: ServiceType,
+    /// The competent agency's code.
+    pub agency: String,
+    /// The unit that decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deciding_unit: Option<Text>,
+    #[serde(default)]
+    pub contact: Contact,
+    pub channels: Vec<ChannelOffer>,
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub documents: Vec<RequiredDocument>,
+    #[serde(default)]
+    pub forms: Vec<FormRef>,
+    /// The whole service, in business days.
+    pub processing_days: u32,
+    /// In-person visits still needed (the goal is zero).
+    pub visits_in_person: u32,
+    #[serde(default)]
+    pub fees: Vec<FeeLine>,
+    pub output: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<Text>,
+    /// How to object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redress: Option<Text>,
+    /// What happens when the agency does not answer in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_no_answer: Option<Text>,
+}
+
+/// A problem with a card, where it is, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardProblem {
+    pub at: String,
+    pub fa: String,
+    pub en: String,
+}
+
+fn is_code(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 120
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+}
+
+impl ServiceCard {
+    /// The fees' total, in rials.
+    pub fn total_fee(&self) -> i64 {
+        self.fees.iter().map(|f| f.rials).sum()
+    }
+
+    /// Checks what a person reading the card needs: titles, at least one channel and step,
+    /// documents pointing at real steps, sensible times and fees, unique channels.
+    pub fn check(&self) -> Vec<CardProblem> {
+        let mut problems = Vec::new();
+        let mut problem = |at: &str, fa: String, en: String| {
+            problems.push(CardProblem {
+                at: at.to_owned(),
+                fa,
+                en,
+            });
+        };
+        if !is_code(&self.code) {
+            problem(
+                "code",
+                "کد خدمت فقط حروف کوچک انگلیسی، رقم، نقطه و خط تیره دارد.".into(),
+                "A service code has lower-case letters, digits, dots and dashes only.".into(),
+            );
+        }
+        for (at, text) in [
+            ("title", &self.title),
+            ("summary", &self.summary),
+            ("output", &self.output),
+        ] {
+            if text.fa.trim().is_empty() {
+                problem(
+                    at,
+                    format!("متن فارسی «{at}» خالی است."),
+                    format!("The Persian text of `{at}` is empty."),
+                );
+            }
+        }
+        if self.audience.is_empty() {
+            problem(
+                "audience",
+                "بنویسید خدمت برای شهروندان است یا کسب‌وکارها (یا هر دو).".into(),
+                "Say whether the service is for citizens, businesses or both.".into(),
+            );
+        }
+        let channels: BTreeSet<Channel> = self.channels.iter().map(|c| c.channel).collect();
+        if self.channels.is_empty() || channels.len() != self.channels.len() {
+            problem(
+                "channels",
+                "دست‌کم یک راه دریافت خدمت، و هر راه یک بار.".into(),
+                "At least one channel, each once.".into(),
+            );
+        }
+        if self.steps.is_empty() {
+            problem(
+                "steps",
+                "مراحل انجام خدمت را بنویسید.".into(),
+                "Write the service's steps.".into(),
+            );
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.what.fa.trim().is_empty() || step.who.fa.trim().is_empty() {
+                problem(
+                    &format!("steps[{i}]"),
+                    format!("مرحلهٔ {}: بنویسید چه کسی چه می‌کند.", i + 1),
+                    format!("Step {}: write who does what.", i + 1),
+                );
+            }
+        }
+        let step_days: u32 = self.steps.iter().filter_map(|s| s.days).sum();
+        if step_days > self.processing_days {
+            problem(
+                "processing_days",
+                format!(
+                    "جمع زمان مراحل ({} روز کاری) از زمان کل خدمت ({}) بیشتر است.",
+                    crate::text::to_persian_digits(&step_days.to_string()),
+                    crate::text::to_persian_digits(&self.processing_days.to_string())
+                ),
+                format!(
+                    "The steps take {step_days} business days, more than the service's {}.",
+                    self.processing_days
+                ),
+            );
+        }
+        for (i, document) in self.documents.iter().enumerate() {
+            let bad_step = document
+                .step
+                .is_some_and(|s| s == 0 || s as usize > self.steps.len());
+            if document.name.fa.trim().is_empty() || document.copies == 0 && !document.original {
+                problem(
+                    &format!("documents[{i}]"),
+                    format!("مدرک {}: نام و شمار نسخه‌ها را بنویسید.", i + 1),
+                    format!("Document {}: write its name and how many copies.", i + 1),
+                );
+            }
+            if bad_step {
+                problem(
+                    &format!("documents[{i}].step"),
+                    format!("مدرک {} به مرحله‌ای اشاره می‌کند که نیست.", i + 1),
+                    format!("Document {} names a step that does not exist.", i + 1),
+                );
+            }
+        }
+        for (i, fee) in self.fees.iter().enumerate() {
+            if fee.rials < 0 || fee.centre_share_rials < 0 || fee.centre_share_rials > fee.rials {
+                problem(
+                    &format!("fees[{i}]"),
+                    format!(
+                        "هزینهٔ {}: مبلغ و سهم دفتر باید نامنفی باشند و سهم دفتر از مبلغ بیشتر نباشد.",
+                        i + 1
+                    ),
+                    format!(
+                        "Fee {}: amounts are not negative and the centre's share is not above the amount.",
+                        i + 1
+                    ),
+                );
+            }
+        }
+        for (i, event) in self.events.iter().enumerate() {
+            if !is_code(event) {
+                problem(
+                    &format!("events[{i}]"),
+                    "کد رویداد فقط حروف کوچک انگلیسی، رقم و خط تیره دارد.".into(),
+                    "An event code has lower-case letters, digits and dashes only.".into(),
+                );
+            }
+        }
+        problems
+    }
+}
+
+/// One difference between two versions: a path such as `steps[2].what.fa`, and the values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub path: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The readable difference between two JSON documents (two versions of a card or a form), leaf
+/// by leaf, in document order.
+pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    flatten("", before, &mut left);
+    flatten("", after, &mut right);
+    let mut changes = Vec::new();
+    let right_map: std::collections::BTreeMap<&str, &str> = right
+        .iter()
+        .map(|(p, v)| (p.as_str(), v.as_str()))
+        .collect();
+    let left_map: std::collections::BTreeMap<&str, &str> =
+        left.iter().map(|(p, v)| (p.as_str(), v.as_str())).collect();
+    for (path, value) in &left {
+        match right_map.get(path.as_str()) {
+            Some(new) if *new == value => {}
+            new => changes.push(Change {
+                path: path.clone(),
+                before: Some(value.clone()),
+                after: new.map(|v| (*v).to_owned()),
+            }),
+        }
+    }
+    for (path, value) in &right {
+        if !left_map.contains_key(path.as_str()) {
+            changes.push(Change {
+                path: path.clone(),
+                before: None,
+                after: Some(value.clone()),
+            });
+        }
+    }
+    changes
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, item, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), item, out);
+            }
+        }
+        Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+        Value::Null => {}
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn card() -> ServiceCard {
+        serde_json::from_value(json!({
+            "code": "tehran-civil-registry.duplicate-birth-certificate",
+            "title": {"fa": "صدور شناسنامهٔ المثنی", "en": "Duplicate birth certificate"},
+            "summary": {"fa": "برای کسی که شناسنامه‌اش گم یا فرسوده شده است."},
+            "category": "civil-registration",
+            "events": ["lost-documents"],
+            "audience": ["citizen"],
+            "level": "national",
+            "type": "g2c",
+            "agency": "tehran-civil-registry",
+            "channels": [{"channel": "centre", "complete": false}],
+            "steps": [
+                {"who": {"fa": "متقاضی"}, "what": {"fa": "گرفتن گواهی مفقودی از کلانتری"}, "days": 1},
+                {"who": {"fa": "دفتر پیشخوان"}, "what": {"fa": "ثبت درخواست و دریافت هزینه"}},
+                {"who": {"fa": "ثبت احوال"}, "what": {"fa": "بررسی و صدور"}, "days": 10}
+            ],
+            "documents": [
+                {"name": {"fa": "کارت ملی"}, "original": true, "copies": 1, "step": 2},
+                {"name": {"fa": "عکس ۳×۴"}, "original": false, "copies": 2, "step": 2}
+            ],
+            "forms": [{"code": "civil-registry.duplicate-birth-certificate", "version": 1}],
+            "processing_days": 15,
+            "visits_in_person": 1,
+            "fees": [{"title": {"fa": "تعرفهٔ المثنی (بار نخست)"}, "rials": 230000,
+                      "collector": {"fa": "ثبت احوال"}},
+                     {"title": {"fa": "کارمزد دفتر"}, "rials": 150000, "centre_share_rials": 150000,
+                      "collector": {"fa": "دفتر پیشخوان"}}],
+            "output": {"fa": "شناسنامهٔ جدید با مهر «المثنی»"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_good_card_checks_clean() {
+        let card = card();
+        assert_eq!(card.check(), vec![]);
+        assert_eq!(card.total_fee(), 380_000);
+        let text = serde_json::to_string(&card).unwrap();
+        assert_eq!(serde_json::from_str::<ServiceCard>(&text).unwrap(), card);
+    }
+
+    #[test]
+    fn problems_say_where() {
+        let mut card = card();
+        card.processing_days = 5;
+        card.documents[0].step = Some(7);
+        card.channels.push(card.channels[0].clone());
+        card.fees[1].centre_share_rials = 999_999;
+        let at: Vec<String> = card.check().into_iter().map(|p| p.at).collect();
+        assert_eq!(
+            at,
+            [
+                "channels",
+                "processing_days",
+                "documents[0].step",
+                "fees[1]"
+            ]
+        );
+    }
+
+    #[test]
+    fn diffs_name_the_changed_leaves() {
+        let before = serde_json::to_value(card()).unwrap();
+        let mut edited = card();
+        edited.steps[2].what = Text::fa("بررسی سوابق و صدور شناسنامه");
+        edited.documents.pop();
+        let after = serde_json::to_value(&edited).unwrap();
+        let changes = diff(&before, &after);
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "documents[1].copies",
+                "documents[1].name.fa",
+                "documents[1].original",
+                "documents[1].step",
+                "steps[2].what.fa"
+            ]
+        );
+        assert_eq!(
+            changes[4].after.as_deref(),
+            Some("بررسی سوابق و صدور شناسنامه")
+        );
+        assert_eq!(changes[0].after, None);
+    }
+}
