@@ -193,6 +193,9 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             Public,
             get(api::calendar::holidays),
         ),
+        g("/api/v1/services", Public, get(api::catalog::list)),
+        g("/api/v1/services/{code}", Public, get(api::catalog::show)),
+        g("/api/v1/forms/{code}", Public, get(api::catalog::form)),
         g("/api/v1/openapi.json", Public, get(api::openapi::document)),
         // API for agency systems (bearer token)
         g("/api/v1/whoami", ApiClient, get(api::whoami::show)),

@@ -21,7 +21,7 @@ on_both_backends!(every_route_answers_every_role_as_expected);
 #[derive(Clone, Copy, Debug)]
 enum Who {
     Everyone,
-    /// Answers 404 to everyone (the API's catch-all).
+    /// Answers 404 to everyone (the API's catch-all, and objects the fixture does not have).
     NobodyFound,
     SignedIn,
     Staff,
@@ -81,6 +81,9 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/bills/inspect", Who::Everyone),
     ("GET", "/api/v1/calendar/business-days", Who::Everyone),
     ("GET", "/api/v1/calendar/holidays", Who::Everyone),
+    ("GET", "/api/v1/services", Who::Everyone),
+    ("GET", "/api/v1/services/{code}", Who::NobodyFound),
+    ("GET", "/api/v1/forms/{code}", Who::NobodyFound),
     ("GET", "/api/v1/openapi.json", Who::Everyone),
     ("GET", "/api/v1/whoami", Who::ApiClient),
     ("ANY", "/api/{*rest}", Who::NobodyFound),
@@ -317,6 +320,7 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{*path}", "fonts/OFL.txt")
             .replace("{id}", &target)
             .replace("{kind}", "national-id")
+            .replace("{code}", "no-such-code")
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");
         for (name, role, owner, api_token) in &principals {

@@ -6,6 +6,7 @@
 
 mod access;
 mod api;
+mod catalogue;
 mod cli;
 mod http;
 mod readiness;

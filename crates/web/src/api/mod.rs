@@ -6,6 +6,7 @@
 
 pub mod bills;
 pub mod calendar;
+pub mod catalog;
 pub mod checks;
 pub mod openapi;
 pub mod whoami;

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{ErrorBody, Problem, bills, calendar, checks, whoami};
+use super::{ErrorBody, Problem, bills, calendar, catalog, checks, whoami};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,9 @@ use super::{ErrorBody, Problem, bills, calendar, checks, whoami};
         bills::inspect,
         calendar::business_days,
         calendar::holidays,
+        catalog::list,
+        catalog::show,
+        catalog::form,
         whoami::show
     ),
     modifiers(&BearerAuth),
@@ -39,11 +42,16 @@ use super::{ErrorBody, Problem, bills, calendar, checks, whoami};
         calendar::HolidaysResponse,
         calendar::HolidayEntry,
         whoami::WhoAmI,
+        catalog::ServiceSummary,
+        catalog::ServicePage,
+        catalog::ServiceDetail,
+        catalog::FormDetail,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),
         (name = "bills", description = "Utility and fine bills"),
         (name = "calendar", description = "Business days and official holidays"),
+        (name = "catalogue", description = "The published service cards and forms"),
         (name = "agency systems", description = "For agencies' own systems, with a bearer token"),
     )
 )]

@@ -1,0 +1,373 @@
+//! The published catalogue, read-only: `GET /api/v1/services` (filtered, paged),
+//! `GET /api/v1/services/{code}` and `GET /api/v1/forms/{code}`. The card and form bodies follow
+//! the standard formats (`crates/domain/src/catalog.rs`, `docs/standards/form-schema-v1.json`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use pishkhan_app::catalog::PublishedService;
+use pishkhan_app::records::ServiceFilter;
+use pishkhan_domain::Language;
+use pishkhan_domain::catalog::{Category, Channel};
+use pishkhan_domain::id::Invalid;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiError, ApiQuery, ErrorBody, caller_language};
+use crate::state::WebState;
+
+const MAX_PER_PAGE: i64 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ServicesQuery {
+    /// A province's code, such as `tehran`.
+    #[param(value_type = Option<String>, pattern = "^[a-z0-9-]{0,64}$")]
+    province: Option<String>,
+    /// An agency's code.
+    #[param(value_type = Option<String>, pattern = "^[a-z0-9-]{0,64}$")]
+    agency: Option<String>,
+    /// civil-registration, tax, police-traffic, utilities, municipality, commerce or other
+    /// (empty: any).
+    #[param(value_type = Option<String>,
+        pattern = "^(|civil-registration|tax|police-traffic|utilities|municipality|commerce|other)$")]
+    category: Option<String>,
+    /// online, centre or agency-office (empty: any).
+    #[param(value_type = Option<String>, pattern = "^(|online|centre|agency-office)$")]
+    channel: Option<String>,
+    /// Words to find in the title or summary (Persian or Arabic letters, any digits).
+    #[param(value_type = Option<String>)]
+    q: Option<String>,
+    /// From 1 (at most 1,000,000).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+    page: Option<String>,
+    /// 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    per_page: Option<String>,
+}
+
+/// One service in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceSummary {
+    pub code: String,
+    pub title_fa: String,
+    pub title_en: Option<String>,
+    pub summary_fa: String,
+    pub category: String,
+    pub agency: String,
+    /// online, centre, agency-office.
+    pub channels: Vec<String>,
+    /// Business days.
+    pub processing_days: u32,
+    pub visits_in_person: u32,
+    pub total_fee_rials: i64,
+    pub version: i64,
+    /// When this version was written (RFC 3339).
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServicePage {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub items: Vec<ServiceSummary>,
+}
+
+/// One published service card.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceDetail {
+    pub version: i64,
+    pub updated_at: String,
+    pub total_fee_rials: i64,
+    /// The card in the standard format.
+    #[schema(value_type = Object)]
+    pub card: serde_json::Value,
+}
+
+/// One form version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FormDetail {
+    pub version: i64,
+    /// The form in the `pishkhan-form/1` standard.
+    #[schema(value_type = Object)]
+    pub form: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormQuery {
+    /// A version number; the published one if absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 4294967295_u64)]
+    version: Option<String>,
+}
+
+fn bad(code: &'static str, fa: &str, en: &str, lang: Language) -> ApiError {
+    ApiError::bad_request(&Invalid::new(code, fa, en), lang)
+}
+
+fn number(text: Option<&str>, default: i64, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+    match text {
+        None => Some(default),
+        Some(t) => pishkhan_domain::text::to_ascii_digits(t.trim())
+            .parse::<i64>()
+            .ok()
+            .filter(|n| range.contains(n)),
+    }
+}
+
+fn summary(service: PublishedService) -> ServiceSummary {
+    let card = service.card;
+    ServiceSummary {
+        total_fee_rials: card.total_fee(),
+        code: card.code,
+        title_fa: card.title.fa,
+        title_en: card.title.en,
+        summary_fa: card.summary.fa,
+        category: card.category.code().to_owned(),
+        agency: card.agency,
+        channels: card
+            .channels
+            .iter()
+            .map(|c| c.channel.code().to_owned())
+            .collect(),
+        processing_days: card.processing_days,
+        visits_in_person: card.visits_in_person,
+        version: service.version,
+        updated_at: service.updated_at.to_rfc3339(),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/services",
+    tag = "catalogue",
+    params(ServicesQuery),
+    responses(
+        (status = 200, description = "Published services, by title", body = ServicePage),
+        (status = 400, description = "A filter is not valid", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<ServicesQuery>,
+) -> Result<Json<ServicePage>, ApiError> {
+    let lang = caller_language(&headers);
+    // An empty filter (a form's "any" choice) is no filter.
+    let present = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+    let query = ServicesQuery {
+        province: present(&query.province),
+        agency: present(&query.agency),
+        category: present(&query.category),
+        channel: present(&query.channel),
+        q: query.q,
+        page: query.page,
+        per_page: query.per_page,
+    };
+    let plain = |code: &Option<String>| {
+        code.as_deref().is_none_or(|c| {
+            c.len() <= 64
+                && c.chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        })
+    };
+    if !plain(&query.province) || !plain(&query.agency) {
+        return Err(bad(
+            "bad_code",
+            "کد استان یا دستگاه فقط حروف کوچک انگلیسی، رقم و خط تیره دارد.",
+            "A province or agency code has lower-case letters, digits and dashes only.",
+            lang,
+        ));
+    }
+    let Some(page) = number(query.page.as_deref(), 1, 1..=1_000_000) else {
+        return Err(bad(
+            "bad_page",
+            "شمارهٔ صفحه عددی از ۱ است.",
+            "page is a number from 1.",
+            lang,
+        ));
+    };
+    let Some(per_page) = number(query.per_page.as_deref(), 20, 1..=MAX_PER_PAGE) else {
+        return Err(bad(
+            "bad_per_page",
+            "per_page عددی از ۱ تا ۱۰۰ است.",
+            "per_page is a number from 1 to 100.",
+            lang,
+        ));
+    };
+    if let Some(category) = &query.category
+        && Category::from_code(category).is_none()
+    {
+        return Err(bad(
+            "unknown_category",
+            "دسته باید یکی از این‌ها باشد: civil-registration، tax، police-traffic، utilities، municipality، commerce، other.",
+            "category is one of civil-registration, tax, police-traffic, utilities, municipality, commerce, other.",
+            lang,
+        ));
+    }
+    let channel = match query.channel.as_deref() {
+        None => None,
+        Some(text) => Some(Channel::from_code(text).ok_or_else(|| {
+            bad(
+                "unknown_channel",
+                "راه دریافت باید online، centre یا agency-office باشد.",
+                "channel is online, centre or agency-office.",
+                lang,
+            )
+        })?),
+    };
+    let filter = ServiceFilter {
+        province: query.province.clone(),
+        agency: query.agency.clone(),
+        category: query.category.clone(),
+    };
+    let words: Vec<String> = query
+        .q
+        .as_deref()
+        .map(pishkhan_domain::text::fold)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let offset = (page - 1) * per_page;
+    let (items, total) = if words.is_empty() && channel.is_none() {
+        let (services, total) = state
+            .app
+            .published_services(&filter, per_page, offset)
+            .await
+            .map_err(ApiError::internal)?;
+        (services.into_iter().map(summary).collect(), total)
+    } else {
+        // Words and channels are inside the card: filter after reading. (The search index of
+        // the portal issue replaces this.)
+        let (services, _) = state
+            .app
+            .published_services(&filter, i64::MAX, 0)
+            .await
+            .map_err(ApiError::internal)?;
+        let matching: Vec<PublishedService> = services
+            .into_iter()
+            .filter(|s| channel.is_none_or(|c| s.card.channels.iter().any(|o| o.channel == c)))
+            .filter(|s| {
+                let text = pishkhan_domain::text::fold(&format!(
+                    "{} {} {}",
+                    s.card.title.fa,
+                    s.card.summary.fa,
+                    s.card.title.en.as_deref().unwrap_or("")
+                ));
+                words.iter().all(|w| text.contains(w.as_str()))
+            })
+            .collect();
+        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+        let items = matching
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(per_page).unwrap_or(0))
+            .map(summary)
+            .collect();
+        (items, total)
+    };
+    Ok(Json(ServicePage {
+        total,
+        page,
+        per_page,
+        items,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/{code}",
+    tag = "catalogue",
+    params(("code" = String, Path, description = "The service's code")),
+    responses(
+        (status = 200, description = "The published card", body = ServiceDetail),
+        (status = 404, description = "No published service has this code", body = ErrorBody),
+    )
+)]
+pub async fn show(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Json<ServiceDetail>, ApiError> {
+    let lang = caller_language(&headers);
+    let service = state
+        .app
+        .published_service(&code)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            not_found(
+                lang,
+                "خدمتی با این کد منتشر نشده است.",
+                "No published service has this code.",
+            )
+        })?;
+    Ok(Json(ServiceDetail {
+        version: service.version,
+        updated_at: service.updated_at.to_rfc3339(),
+        total_fee_rials: service.card.total_fee(),
+        card: serde_json::to_value(&service.card).map_err(ApiError::internal)?,
+    }))
+}
+
+fn not_found(lang: Language, fa: &str, en: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        match lang {
+            Language::Persian => fa,
+            Language::English => en,
+        },
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/forms/{code}",
+    tag = "catalogue",
+    params(("code" = String, Path, description = "The form's code"), FormQuery),
+    responses(
+        (status = 200, description = "The form's schema", body = FormDetail),
+        (status = 400, description = "The version is not a number", body = ErrorBody),
+        (status = 404, description = "No such form or version", body = ErrorBody),
+    )
+)]
+pub async fn form(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<FormQuery>,
+) -> Result<Json<FormDetail>, ApiError> {
+    let lang = caller_language(&headers);
+    let version = match query.version.as_deref() {
+        None => None,
+        Some(text) => Some(
+            number(Some(text), 1, 1..=i64::from(u32::MAX)).ok_or_else(|| {
+                bad(
+                    "bad_version",
+                    "نسخه عددی از ۱ است.",
+                    "version is a number from 1.",
+                    lang,
+                )
+            })?,
+        ),
+    };
+    let (form, version) = state
+        .app
+        .form(&code, version)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            not_found(
+                lang,
+                "فرمی با این کد و نسخه نیست.",
+                "No form has this code and version.",
+            )
+        })?;
+    Ok(Json(FormDetail {
+        version,
+        form: serde_json::to_value(&form).map_err(ApiError::internal)?,
+    }))
+}
