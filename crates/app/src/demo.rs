@@ -2,11 +2,17 @@
 //! Isfahan, to show that scopes keep provinces apart), and one account per role. Loaded by
 //! `pishkhan demo`; loading twice changes nothing.
 
+use std::collections::BTreeMap;
+
+use pishkhan_domain::catalog::ServiceCard;
+use pishkhan_domain::forms::{FormSchema, SCHEMA_V1, Section, Text};
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::totp::TotpSecret;
 use pishkhan_store::{AddOrgError, CitizenRecord, OrgKind, StoreError};
+use serde::Deserialize;
 
 use crate::audit::Actor;
+use crate::catalog::CatalogError;
 use crate::orgs::OrgError;
 use crate::users::UserError;
 use crate::{App, Secret};
@@ -138,8 +144,31 @@ pub struct DemoAccount {
     pub totp_secret: Option<String>,
 }
 
+/// The demo catalogue: agencies (name templates with `{p}` for the province and `{c}` for its
+/// capital) and the priority services of Article 4, each with the fields of its form.
+const DEMO_CATALOGUE: &str = include_str!("../data/demo-catalogue.json");
+
+/// The pilot provinces the demo fills.
+pub const PILOT_PROVINCES: [&str; 4] = ["tehran", "isfahan", "khorasan-razavi", "fars"];
+
+#[derive(Deserialize)]
+struct DemoCatalogue {
+    agencies: BTreeMap<String, String>,
+    services: Vec<DemoService>,
+}
+
+#[derive(Deserialize)]
+struct DemoService {
+    key: String,
+    agency: String,
+    form_fields: Vec<serde_json::Value>,
+    card: serde_json::Value,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
+    #[error("demo catalogue: {0}")]
+    Catalogue(String),
     #[error("demo organisation: {0}")]
     Org(#[from] OrgError),
     #[error("demo account: {0}")]
@@ -148,7 +177,107 @@ pub enum DemoError {
     Store(#[from] StoreError),
 }
 
+impl From<CatalogError> for DemoError {
+    fn from(error: CatalogError) -> DemoError {
+        DemoError::Catalogue(error.lines(pishkhan_domain::Language::English).join("; "))
+    }
+}
+
+/// The form every demo service uses: who applies, then the service's own fields.
+fn demo_form(
+    code: &str,
+    title: &Text,
+    fields: &[serde_json::Value],
+) -> Result<FormSchema, DemoError> {
+    let applicant: Section = serde_json::from_value(serde_json::json!({
+        "id": "applicant",
+        "title": {"fa": "مشخصات درخواست‌کننده", "en": "Applicant"},
+        "fields": [
+            {"id": "national_id", "type": "national-id", "label": {"fa": "کد ملی", "en": "National ID"}, "required": true},
+            {"id": "first_name", "type": "text", "label": {"fa": "نام", "en": "First name"}, "required": true, "max_length": 60},
+            {"id": "last_name", "type": "text", "label": {"fa": "نام خانوادگی", "en": "Family name"}, "required": true, "max_length": 80},
+            {"id": "mobile", "type": "mobile", "label": {"fa": "شمارهٔ همراه", "en": "Mobile"}, "required": true}
+        ]
+    }))
+    .map_err(|e| DemoError::Catalogue(e.to_string()))?;
+    let request: Section = serde_json::from_value(serde_json::json!({
+        "id": "request",
+        "title": {"fa": "درخواست", "en": "Request"},
+        "fields": fields,
+    }))
+    .map_err(|e| DemoError::Catalogue(format!("{code}: {e}")))?;
+    Ok(FormSchema {
+        schema: SCHEMA_V1.to_owned(),
+        code: code.to_owned(),
+        version: 1,
+        title: Text {
+            fa: format!("فرم درخواست {}", title.fa),
+            en: title.en.as_ref().map(|en| format!("Application: {en}")),
+        },
+        description: None,
+        sections: if fields.is_empty() {
+            vec![applicant]
+        } else {
+            vec![applicant, request]
+        },
+        rules: Vec::new(),
+    })
+}
+
 impl App {
+    /// Loads the demo catalogue: the four pilot provinces, each with the agencies of Article 4
+    /// and every priority service (with its form), published. Loading twice changes nothing.
+    /// Returns how many services it holds.
+    pub async fn load_demo_catalogue(&self) -> Result<usize, DemoError> {
+        let actor = Actor {
+            id: "demo".to_owned(),
+            source: "cli".to_owned(),
+        };
+        let catalogue: DemoCatalogue = serde_json::from_str(DEMO_CATALOGUE)
+            .map_err(|e| DemoError::Catalogue(e.to_string()))?;
+        let provinces = self.provinces().await?;
+        let mut count = 0;
+        for code in PILOT_PROVINCES {
+            let Some(province) = provinces.iter().find(|p| p.code == code) else {
+                return Err(DemoError::Catalogue(format!("no province {code}")));
+            };
+            self.store().set_pilot(code, true).await?;
+            for (key, template) in &catalogue.agencies {
+                let name = template
+                    .replace("{p}", &province.name_fa)
+                    .replace("{c}", &province.capital_fa);
+                let agency = format!("{code}-{key}");
+                match self
+                    .add_org(&actor, OrgKind::Agency, &agency, code, &name)
+                    .await
+                {
+                    Ok(()) | Err(OrgError::Add(AddOrgError::CodeTaken(_))) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            for service in &catalogue.services {
+                let agency = format!("{code}-{}", service.agency);
+                let mut card = service.card.clone();
+                let title: Text = serde_json::from_value(card["title"].clone())
+                    .map_err(|e| DemoError::Catalogue(e.to_string()))?;
+                let form = demo_form(
+                    &format!("{code}.{}", service.key),
+                    &title,
+                    &service.form_fields,
+                )?;
+                let version = self.load_published_form(&actor, &agency, &form).await?;
+                card["code"] = serde_json::json!(format!("{code}.{}", service.key));
+                card["agency"] = serde_json::json!(agency);
+                card["forms"] = serde_json::json!([{ "code": form.code, "version": version }]);
+                let card: ServiceCard = serde_json::from_value(card)
+                    .map_err(|e| DemoError::Catalogue(format!("{}: {e}", service.key)))?;
+                self.load_published_service(&actor, &card).await?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     /// Loads the demo's organisations and accounts (those missing), and returns the accounts.
     pub async fn load_demo(&self) -> Result<Vec<DemoAccount>, DemoError> {
         let actor = Actor {

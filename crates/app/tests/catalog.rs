@@ -31,7 +31,58 @@ macro_rules! on_both_backends {
     )+};
 }
 
-on_both_backends!(a_card_goes_from_draft_to_published_and_keeps_every_version);
+on_both_backends!(
+    a_card_goes_from_draft_to_published_and_keeps_every_version,
+    the_demo_catalogue_loads_once_and_is_whole,
+);
+
+async fn the_demo_catalogue_loads_once_and_is_whole(store: Store) {
+    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store).unwrap();
+    let count = app.load_demo_catalogue().await.unwrap();
+    assert_eq!(count, 4 * 22);
+    let (page, total) = app
+        .published_services(&ServiceFilter::default(), 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 88);
+    for service in &page {
+        assert_eq!(service.card.check(), vec![], "{}", service.card.code);
+        assert_eq!(service.version, 1);
+        for form in &service.card.forms {
+            let (schema, _) = app
+                .form(&form.code, Some(i64::from(form.version)))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(schema.check(), vec![], "{}", form.code);
+        }
+    }
+    let provinces = app.provinces().await.unwrap();
+    assert_eq!(provinces.len(), 31);
+    assert_eq!(provinces.iter().filter(|p| p.pilot).count(), 4);
+    assert!(provinces.iter().all(|p| !p.capital_fa.is_empty()));
+    let fars = ServiceFilter {
+        province: Some("fars".into()),
+        category: Some("municipality".into()),
+        ..ServiceFilter::default()
+    };
+    assert_eq!(app.published_services(&fars, 100, 0).await.unwrap().1, 4);
+    // Loading again changes nothing: no new versions.
+    let (entries_before, _) = app.store().audit_chain().await.unwrap();
+    assert_eq!(app.load_demo_catalogue().await.unwrap(), 88);
+    let (entries_after, _) = app.store().audit_chain().await.unwrap();
+    assert_eq!(
+        entries_before.len(),
+        entries_after.len(),
+        "nothing recorded, nothing changed"
+    );
+    let again = app
+        .published_service("tehran.duplicate-birth-certificate")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.version, 1);
+}
 
 fn form() -> FormSchema {
     let path = concat!(

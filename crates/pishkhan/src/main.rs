@@ -475,10 +475,12 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let listener = bind(config.listen).await?;
     let address = listener.local_addr().map_err(Failure::runtime)?;
     let app = App::start(config).await?;
-    let demo_accounts = if demo {
-        app.load_demo().await.map_err(Failure::runtime)?
+    let (demo_accounts, demo_services) = if demo {
+        let accounts = app.load_demo().await.map_err(Failure::runtime)?;
+        let services = app.load_demo_catalogue().await.map_err(Failure::runtime)?;
+        (accounts, services)
     } else {
-        Vec::new()
+        (Vec::new(), 0)
     };
     let state = WebState::new(app.clone()).map_err(Failure::runtime)?;
     let node = app
@@ -494,6 +496,10 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     println!("  database:    {}", app.store().describe());
     println!("  data folder: {}", app.config().data_dir.display());
     if demo {
+        println!(
+            "  demo catalogue: {demo_services} published services in the pilot provinces ({})",
+            pishkhan_app::demo::PILOT_PROVINCES.join(", ")
+        );
         print_demo_accounts(&app, &address, &demo_accounts);
     }
     println!("Stop with Ctrl+C.");

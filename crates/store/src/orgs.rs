@@ -19,6 +19,9 @@ pub struct Province {
     pub code: String,
     pub name_fa: String,
     pub name_en: String,
+    pub capital_fa: String,
+    pub capital_en: String,
+    pub pilot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,19 +104,40 @@ impl Directory for OrgDirectory {
 
 impl Store {
     pub async fn provinces(&self) -> Result<Vec<Province>, StoreError> {
-        let rows: Vec<(String, String, String)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT code, name_fa, name_en FROM provinces ORDER BY code")
-                .fetch_all(pool)
-                .await?
+        type Row = (String, String, String, String, String, i64);
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT code, name_fa, name_en, capital_fa, capital_en, pilot FROM provinces ORDER BY code",
+            )
+            .fetch_all(pool)
+            .await?
         });
         Ok(rows
             .into_iter()
-            .map(|(code, name_fa, name_en)| Province {
-                code,
-                name_fa,
-                name_en,
-            })
+            .map(
+                |(code, name_fa, name_en, capital_fa, capital_en, pilot)| Province {
+                    code,
+                    name_fa,
+                    name_en,
+                    capital_fa,
+                    capital_en,
+                    pilot: pilot != 0,
+                },
+            )
             .collect())
+    }
+
+    /// Marks a province as a pilot (or not).
+    pub async fn set_pilot(&self, code: &str, pilot: bool) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE provinces SET pilot = $1 WHERE code = $2")
+                .bind(i64::from(pilot))
+                .bind(code)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// Adds an agency or a centre in a province.
