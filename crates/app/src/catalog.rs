@@ -587,3 +587,33 @@ impl App {
         Ok(Some((form, number)))
     }
 }
+
+impl App {
+    /// The whole published catalogue as CPSV-AP 3.2.0 JSON-LD, with IRIs under `base`.
+    pub async fn catalogue_jsonld(&self, base: &str) -> Result<serde_json::Value, StoreError> {
+        let (services, _) = self
+            .published_services(&ServiceFilter::default(), i64::MAX, 0)
+            .await?;
+        let directory = self.store().org_directory().await?;
+        let provinces = self.store().provinces().await?;
+        let cards: Vec<(ServiceCard, pishkhan_domain::cpsv::Authority)> = services
+            .into_iter()
+            .filter_map(|service| {
+                let agency = directory.agency(&service.card.agency)?;
+                let province_fa = provinces
+                    .iter()
+                    .find(|p| p.code == agency.province)
+                    .map(|p| p.name_fa.clone())
+                    .unwrap_or_default();
+                let authority = pishkhan_domain::cpsv::Authority {
+                    code: agency.code.clone(),
+                    name_fa: agency.name_fa.clone(),
+                    province: agency.province.clone(),
+                    province_fa,
+                };
+                Some((service.card, authority))
+            })
+            .collect();
+        Ok(pishkhan_domain::cpsv::catalogue(base, &cards))
+    }
+}

@@ -196,6 +196,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/api/v1/services", Public, get(api::catalog::list)),
         g("/api/v1/services/{code}", Public, get(api::catalog::show)),
         g("/api/v1/forms/{code}", Public, get(api::catalog::form)),
+        g("/api/v1/catalog.jsonld", Public, get(api::catalog::jsonld)),
         g("/api/v1/openapi.json", Public, get(api::openapi::document)),
         // API for agency systems (bearer token)
         g("/api/v1/whoami", ApiClient, get(api::whoami::show)),

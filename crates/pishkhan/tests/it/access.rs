@@ -84,6 +84,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/services", Who::Everyone),
     ("GET", "/api/v1/services/{code}", Who::NobodyFound),
     ("GET", "/api/v1/forms/{code}", Who::NobodyFound),
+    ("GET", "/api/v1/catalog.jsonld", Who::Everyone),
     ("GET", "/api/v1/openapi.json", Who::Everyone),
     ("GET", "/api/v1/whoami", Who::ApiClient),
     ("ANY", "/api/{*rest}", Who::NobodyFound),

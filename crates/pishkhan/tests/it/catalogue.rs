@@ -175,3 +175,84 @@ async fn the_api_lists_and_shows_only_published_services(store: Store) {
         400
     );
 }
+
+/// The demo catalogue's CPSV-AP export conforms to the CPSV-AP 3.2.0 shapes, as pySHACL (an
+/// implementation nobody here wrote) judges; and the same check refuses a service stripped of its
+/// title, so a pass means something. pySHACL is required when PISHKHAN_TEST_REQUIRE_ORACLES is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpsv_ap_export_of_the_demo_catalogue_conforms_to_the_shapes() {
+    let db = pishkhan_store::testing::fresh_sqlite().await;
+    let app = App::with_store(test_config(), db.store.clone()).unwrap();
+    assert_eq!(app.load_demo_catalogue().await.unwrap(), 88);
+    let router = pishkhan_web::router(pishkhan_web::WebState::new(app).unwrap());
+    let reply = get(
+        &router,
+        "/api/v1/catalog.jsonld",
+        &[("host", "pishkhan.example")],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), "application/ld+json");
+    let document = reply.json();
+    let graph = document["@graph"].as_array().unwrap();
+    let services = graph
+        .iter()
+        .filter(|n| n["@type"] == "cpsv:PublicService")
+        .count();
+    assert_eq!(services, 88);
+
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("catalog.jsonld");
+    std::fs::write(&good, document.to_string()).unwrap();
+    let mut broken = document.clone();
+    let first = broken["@graph"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|n| n["@type"] == "cpsv:PublicService")
+        .unwrap();
+    first.as_object_mut().unwrap().remove("dct:title");
+    let bad = dir.path().join("broken.jsonld");
+    std::fs::write(&bad, broken.to_string()).unwrap();
+
+    let shapes = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/standards/cpsv-ap-3.2.0/cpsv-ap-SHACL.ttl"
+    );
+    let script = "import sys\n\
+        try:\n import rdflib\n from pyshacl import validate\n\
+        except ImportError:\n sys.exit(3)\n\
+        data=rdflib.Graph().parse(sys.argv[2], format='json-ld')\n\
+        shapes=rdflib.Graph().parse(sys.argv[1])\n\
+        ok,_,text=validate(data, shacl_graph=shapes, inference='none')\n\
+        print(text)\n\
+        sys.exit(0 if ok else 1)\n";
+    let run = |file: &std::path::Path| {
+        std::process::Command::new("python3")
+            .args(["-c", script, shapes])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let result = run(&good);
+    if result.status.code() == Some(3) {
+        assert!(
+            std::env::var_os("PISHKHAN_TEST_REQUIRE_ORACLES").is_none(),
+            "pySHACL is required (pip install pyshacl)"
+        );
+        return;
+    }
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stdout)
+    );
+    let refused = run(&bad);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "a service without a title is refused"
+    );
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("title"));
+}

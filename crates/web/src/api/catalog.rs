@@ -371,3 +371,42 @@ pub async fn form(
         form: serde_json::to_value(&form).map_err(ApiError::internal)?,
     }))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalog.jsonld",
+    tag = "catalogue",
+    responses(
+        (status = 200, description = "The published catalogue as CPSV-AP 3.2.0 JSON-LD (extension terms under https://pishkhan.ir/ns/catalogue#)",
+         content_type = "application/ld+json", body = Object),
+    )
+)]
+pub async fn jsonld(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    let scheme = if state.app.config().secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let document = state
+        .app
+        .catalogue_jsonld(&format!("{scheme}://{host}"))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/ld+json")],
+        document.to_string(),
+    )
+        .into_response())
+}

@@ -24,6 +24,7 @@ use super::{ErrorBody, Problem, bills, calendar, catalog, checks, whoami};
         catalog::list,
         catalog::show,
         catalog::form,
+        catalog::jsonld,
         whoami::show
     ),
     modifiers(&BearerAuth),
