@@ -328,3 +328,19 @@ impl App {
         Ok(accounts)
     }
 }
+
+/// One demo card (Tehran's duplicate birth certificate), for the import template's example row.
+pub fn example_card() -> Result<ServiceCard, DemoError> {
+    let catalogue: DemoCatalogue =
+        serde_json::from_str(DEMO_CATALOGUE).map_err(|e| DemoError::Catalogue(e.to_string()))?;
+    let service = catalogue
+        .services
+        .iter()
+        .find(|s| s.key == "duplicate-birth-certificate")
+        .ok_or_else(|| DemoError::Catalogue("no example".into()))?;
+    let mut card = service.card.clone();
+    card["code"] = serde_json::json!("tehran.duplicate-birth-certificate");
+    card["agency"] = serde_json::json!("tehran-civil-registry");
+    card["forms"] = serde_json::json!([]);
+    serde_json::from_value(card).map_err(|e| DemoError::Catalogue(e.to_string()))
+}

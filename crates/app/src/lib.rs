@@ -9,11 +9,13 @@ pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod holidays;
+pub mod import;
 mod nodes;
 pub mod orgs;
 pub mod policy;
 mod secret;
 pub mod sms;
+pub mod synth;
 pub mod users;
 
 use std::io;

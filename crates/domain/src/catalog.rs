@@ -441,7 +441,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 

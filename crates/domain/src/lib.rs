@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod business_days;
 pub mod catalog;
+pub mod catalog_table;
 pub mod cpsv;
 pub mod forms;
 pub mod holiday_table;

@@ -58,6 +58,32 @@ enum Command {
     /// Agencies and service centres, the scopes staff roles are held in.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// The catalogue of service cards: import, template, synthetic data.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import service cards from a JSON, CSV or XLSX file: everything is checked first, then all
+    /// of it is published, or nothing (with every problem by row and column, in Persian).
+    /// Importing the same file again changes nothing.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Write the CSV template (the columns and one example row) to FILE.
+    Template { file: PathBuf },
+    /// Write a synthetic catalogue of N services of one agency to a CSV file (for benchmarks).
+    Synth {
+        file: PathBuf,
+        #[arg(long, default_value_t = 20000)]
+        services: usize,
+        /// The agency the services belong to (it must exist when importing).
+        #[arg(long, default_value = "synth-agency")]
+        agency: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -417,6 +443,85 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 Err(pishkhan_app::orgs::OrgError::Store(e)) => Err(Failure::runtime(e)),
                 Err(e) => Err(Failure::config(e)),
+            }
+        }
+        Command::Catalog(CatalogCommand::Template { file }) => {
+            let example = pishkhan_app::demo::example_card().map_err(Failure::runtime)?;
+            let text = pishkhan_app::import::csv_template(&example).map_err(Failure::runtime)?;
+            std::fs::write(&file, text)
+                .map_err(|e| Failure::config(format!("cannot write {}: {e}", file.display())))?;
+            println!("Wrote the template to {}.", file.display());
+            Ok(())
+        }
+        Command::Catalog(CatalogCommand::Synth {
+            file,
+            services,
+            agency,
+        }) => {
+            let text =
+                pishkhan_app::synth::synthetic_csv(services, &agency).map_err(Failure::runtime)?;
+            std::fs::write(&file, text)
+                .map_err(|e| Failure::config(format!("cannot write {}: {e}", file.display())))?;
+            println!(
+                "Wrote {services} synthetic services of {agency} to {}.",
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Catalog(CatalogCommand::Import { file, database }) => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Failure::config(format!("cannot read {}: {e}", file.display())))?;
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let name = file
+                .file_name()
+                .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned());
+            let bar = indicatif::ProgressBar::new(0);
+            if !std::io::stderr().is_terminal() {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let started = std::time::Instant::now();
+            let result = app
+                .import_catalogue(&Actor::command_line(), &name, &bytes, &|done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })
+                .await;
+            bar.finish_and_clear();
+            app.store().close().await;
+            match result {
+                Ok(report) => {
+                    println!(
+                        "{}: {} service(s); {} published, {} unchanged; {} form(s); {:.1} s",
+                        file.display(),
+                        report.rows,
+                        report.published,
+                        report.unchanged,
+                        report.forms,
+                        started.elapsed().as_secs_f64()
+                    );
+                    Ok(())
+                }
+                Err(pishkhan_app::import::ImportError::Invalid(errors)) => {
+                    for error in &errors {
+                        eprintln!(
+                            "سطر {}، ستون «{}»: {}",
+                            pishkhan_domain::text::to_persian_digits(&error.row.to_string()),
+                            error.column,
+                            error.fa
+                        );
+                    }
+                    Err(Failure::config(format!(
+                        "{} has {} problem(s) (listed above, in Persian, by row and column); nothing was imported",
+                        file.display(),
+                        errors.len()
+                    )))
+                }
+                Err(pishkhan_app::import::ImportError::Unreadable(why)) => Err(Failure::config(
+                    format!("{} cannot be read: {why}", file.display()),
+                )),
+                Err(e) => Err(Failure::runtime(e)),
             }
         }
         Command::Audit(AuditCommand::Verify(args)) => {

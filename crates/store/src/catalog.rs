@@ -196,6 +196,81 @@ impl Store {
         result.map_err(StoreError::from)?
     }
 
+    /// Publishes a batch of service versions in one transaction: for each, a new version that is
+    /// at once the published one (a new service, or the next version of an existing one of the
+    /// same agency). All of them, or none. Calls `progress(done)` every 500.
+    pub async fn publish_service_batch(
+        &self,
+        batch: &[NewVersion],
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<(), SaveVersionError> {
+        let result: Result<Result<(), SaveVersionError>, sqlx::Error> = on_pool!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                for (i, new) in batch.iter().enumerate() {
+                    let at = new.at.timestamp_millis();
+                    let touched = sqlx::query(
+                        "UPDATE services SET latest_version = latest_version + 1, status = 'published', \
+                         published_version = latest_version + 1, updated_at = $2 WHERE code = $1",
+                    )
+                    .bind(&new.code)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if touched == 0 {
+                        sqlx::query(
+                            "INSERT INTO services (code, agency, latest_version, status, published_version, updated_at) \
+                             VALUES ($1, $2, 1, 'published', 1, $3)",
+                        )
+                        .bind(&new.code)
+                        .bind(&new.agency)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    let (agency, version): (String, i64) =
+                        sqlx::query_as("SELECT agency, latest_version FROM services WHERE code = $1")
+                            .bind(&new.code)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    if agency != new.agency {
+                        tx.rollback().await?;
+                        return Ok(Err(SaveVersionError::OtherAgency { code: new.code.clone(), agency }));
+                    }
+                    sqlx::query(
+                        "INSERT INTO service_versions (code, version, body, title_fa, category, author, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&new.code)
+                    .bind(version)
+                    .bind(&new.body)
+                    .bind(&new.title_fa)
+                    .bind(&new.category)
+                    .bind(&new.author)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("INSERT INTO service_history (code, version, event, actor, at) VALUES ($1, $2, 'imported', $3, $4)")
+                        .bind(&new.code)
+                        .bind(version)
+                        .bind(&new.author)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    if (i + 1) % 500 == 0 {
+                        progress(i + 1);
+                    }
+                }
+                tx.commit().await?;
+                progress(batch.len());
+                Ok(Ok(()))
+            }
+            .await
+        });
+        result.map_err(StoreError::from)?
+    }
+
     /// Moves the latest version from `from` to `to`, only if it is still `version` and in
     /// `from` (so two reviewers cannot both act on a version that changed). Publishing makes it
     /// the public one; retiring withdraws the public one. `false` if the state had moved on.

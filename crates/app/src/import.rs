@@ -1,0 +1,411 @@
+//! Importing the catalogue from the files agencies hand in: JSON, CSV or XLSX (one row per
+//! service, in the template's columns). Everything is checked first; then all of it is published
+//! in one transaction, or nothing is. Rows that say what is already published change nothing, so
+//! importing the same file twice is a no-op.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use chrono::Utc;
+use pishkhan_domain::catalog::ServiceCard;
+use pishkhan_domain::catalog_table::{COLUMNS, CellError, card_from_row, row_from_card};
+use pishkhan_domain::forms::FormSchema;
+use pishkhan_store::{DocKind, NewVersion, SaveVersionError, ServiceFilter, StoreError};
+use serde::Deserialize;
+
+use crate::App;
+use crate::audit::Actor;
+use crate::catalog::CatalogError;
+
+/// What an import did, or why it did nothing.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// Services in the file.
+    pub rows: usize,
+    /// Published now (new, or a new version).
+    pub published: usize,
+    /// Already published exactly so.
+    pub unchanged: usize,
+    /// Forms published from a JSON file.
+    pub forms: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file cannot be read: {0}")]
+    Unreadable(String),
+    #[error("the file has {} problem(s); nothing was imported", .0.len())]
+    Invalid(Vec<CellError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A JSON import: forms (with their agency) and cards.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonImport {
+    #[serde(default)]
+    forms: Vec<JsonForm>,
+    #[serde(default)]
+    services: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonForm {
+    agency: String,
+    form: FormSchema,
+}
+
+fn cell_error(row: usize, column: &str, fa: String, en: String) -> CellError {
+    CellError {
+        row,
+        column: column.to_owned(),
+        fa,
+        en,
+    }
+}
+
+/// The template as CSV: the header and one example row.
+pub fn csv_template(example: &ServiceCard) -> Result<String, ImportError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let unreadable = |e: csv::Error| ImportError::Unreadable(e.to_string());
+    writer.write_record(COLUMNS).map_err(unreadable)?;
+    writer
+        .write_record(row_from_card(example))
+        .map_err(unreadable)?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ImportError::Unreadable(e.to_string()))?;
+    // A byte-order mark, so spreadsheet programs open the Persian text as UTF-8.
+    Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
+}
+
+/// Rows of a table: the spreadsheet's row number, and column name → cell.
+type Rows = Vec<(usize, BTreeMap<String, String>)>;
+
+fn rows_from_csv(bytes: &[u8]) -> Result<Rows, ImportError> {
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| ImportError::Unreadable("CSV must be UTF-8".into()))?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| ImportError::Unreadable(e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    check_headers(&headers)?;
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| ImportError::Unreadable(e.to_string()))?;
+        let cells: BTreeMap<String, String> = headers
+            .iter()
+            .cloned()
+            .zip(record.iter().map(str::to_owned))
+            .collect();
+        if cells.values().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        rows.push((i + 2, cells));
+    }
+    Ok(rows)
+}
+
+fn rows_from_xlsx(bytes: &[u8]) -> Result<Rows, ImportError> {
+    use calamine::{Reader, Xlsx};
+    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| ImportError::Unreadable(e.to_string()))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or_else(|| ImportError::Unreadable("the workbook has no sheet".into()))?
+        .map_err(|e| ImportError::Unreadable(e.to_string()))?;
+    let mut rows = range.rows();
+    let headers: Vec<String> = rows
+        .next()
+        .ok_or_else(|| ImportError::Unreadable("the sheet is empty".into()))?
+        .iter()
+        .map(|c| c.to_string().trim().to_owned())
+        .collect();
+    check_headers(&headers)?;
+    let mut out = Vec::new();
+    for (i, row) in rows.enumerate() {
+        let cells: BTreeMap<String, String> = headers
+            .iter()
+            .cloned()
+            .zip(row.iter().map(|c| c.to_string()))
+            .collect();
+        if cells.values().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        out.push((i + 2, cells));
+    }
+    Ok(out)
+}
+
+fn check_headers(headers: &[String]) -> Result<(), ImportError> {
+    let known: BTreeSet<&str> = COLUMNS.into_iter().collect();
+    let mut errors = Vec::new();
+    for header in headers {
+        if !known.contains(header.as_str()) {
+            errors.push(cell_error(
+                1,
+                header,
+                format!("ستون «{header}» در الگو نیست؛ ستون‌ها را از الگو بردارید."),
+                format!("Column `{header}` is not in the template."),
+            ));
+        }
+    }
+    for required in [
+        "code",
+        "agency",
+        "title_fa",
+        "summary_fa",
+        "category",
+        "channels",
+        "steps",
+        "processing_days",
+        "output_fa",
+    ] {
+        if !headers.iter().any(|h| h == required) {
+            errors.push(cell_error(
+                1,
+                required,
+                format!("ستون «{required}» نیست؛ الگو را به کار ببرید."),
+                format!("Column `{required}` is missing."),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ImportError::Invalid(errors))
+    }
+}
+
+impl App {
+    /// Imports a catalogue file (by its extension: `.json`, `.csv`, `.xlsx`). `progress(done,
+    /// total)` is called while it writes.
+    pub async fn import_catalogue(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        bytes: &[u8],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ImportReport, ImportError> {
+        let extension = Path::new(file_name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let mut forms = Vec::new();
+        let mut cards: Vec<(usize, ServiceCard)> = Vec::new();
+        let mut errors: Vec<CellError> = Vec::new();
+        match extension.as_str() {
+            "json" => {
+                let file: JsonImport = serde_json::from_slice(bytes)
+                    .map_err(|e| ImportError::Unreadable(format!("JSON: {e}")))?;
+                for (i, value) in file.services.into_iter().enumerate() {
+                    match serde_json::from_value::<ServiceCard>(value) {
+                        Ok(card) => cards.push((i + 1, card)),
+                        Err(e) => errors.push(cell_error(
+                            i + 1,
+                            "",
+                            format!("خدمت شمارهٔ {} با قالب استاندارد نمی‌خواند: {e}", i + 1),
+                            format!("Service {} does not follow the standard: {e}", i + 1),
+                        )),
+                    }
+                }
+                forms = file.forms;
+            }
+            "csv" | "xlsx" => {
+                let rows = if extension == "csv" {
+                    rows_from_csv(bytes)?
+                } else {
+                    rows_from_xlsx(bytes)?
+                };
+                for (row, cells) in rows {
+                    match card_from_row(row, &cells) {
+                        Ok(card) => cards.push((row, card)),
+                        Err(mut problems) => errors.append(&mut problems),
+                    }
+                }
+            }
+            _ => {
+                return Err(ImportError::Unreadable(format!(
+                    "`{file_name}` is not .json, .csv or .xlsx"
+                )));
+            }
+        }
+        // Whole-file checks: unique codes, agencies and forms that exist (or come in the file).
+        let directory = self.store().org_directory().await?;
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let form_codes: BTreeSet<(String, u32)> = forms
+            .iter()
+            .map(|f| (f.form.code.clone(), f.form.version))
+            .collect();
+        for form in &forms {
+            if directory.agency(&form.agency).is_none() {
+                errors.push(cell_error(
+                    0,
+                    "forms",
+                    format!("دستگاه «{}» نیست.", form.agency),
+                    format!("No agency `{}`.", form.agency),
+                ));
+            }
+            for problem in form.form.check() {
+                errors.push(cell_error(
+                    0,
+                    &problem.at,
+                    format!("فرم {}: {}", form.form.code, problem.fa),
+                    problem.en,
+                ));
+            }
+        }
+        for (row, card) in &cards {
+            if let Some(first) = seen.insert(card.code.clone(), *row) {
+                errors.push(cell_error(
+                    *row,
+                    "code",
+                    format!("کد «{}» در سطر {first} هم آمده است.", card.code),
+                    format!("Code `{}` also appears on row {first}.", card.code),
+                ));
+            }
+            if directory.agency(&card.agency).is_none() {
+                errors.push(cell_error(
+                    *row,
+                    "agency",
+                    format!("دستگاه «{}» در پیشخوان تعریف نشده است.", card.agency),
+                    format!("There is no agency `{}`.", card.agency),
+                ));
+            }
+            if let Some(state) = self.store().doc_state(DocKind::Service, &card.code).await?
+                && state.agency != card.agency
+            {
+                errors.push(cell_error(
+                    *row,
+                    "agency",
+                    format!("خدمت «{}» از آنِ دستگاه «{}» است.", card.code, state.agency),
+                    format!("Service `{}` belongs to `{}`.", card.code, state.agency),
+                ));
+            }
+            for form in &card.forms {
+                let in_file = form_codes.contains(&(form.code.clone(), form.version));
+                let stored = self
+                    .store()
+                    .doc_version(DocKind::Form, &form.code, i64::from(form.version))
+                    .await?
+                    .is_some();
+                if !in_file && !stored {
+                    errors.push(cell_error(
+                        *row,
+                        "forms",
+                        format!("فرم «{}@{}» نیست.", form.code, form.version),
+                        format!("No form `{}@{}`.", form.code, form.version),
+                    ));
+                }
+            }
+            if let Err(e) = card_problems(card) {
+                errors.extend(
+                    e.into_iter()
+                        .map(|(column, fa, en)| cell_error(*row, &column, fa, en)),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+            return Err(ImportError::Invalid(errors));
+        }
+        let mut report = ImportReport {
+            rows: cards.len(),
+            ..ImportReport::default()
+        };
+        for form in &forms {
+            self.load_published_form(actor, &form.agency, &form.form)
+                .await
+                .map_err(|e| match e {
+                    CatalogError::Store(e) => ImportError::Store(e),
+                    other => ImportError::Unreadable(other.to_string()),
+                })?;
+            report.forms += 1;
+        }
+        let (published, _) = self
+            .store()
+            .published_services(&ServiceFilter::default(), i64::MAX, 0)
+            .await?;
+        let current: HashMap<String, String> = published
+            .into_iter()
+            .map(|(state, version)| (state.code, version.body))
+            .collect();
+        let now = Utc::now();
+        let mut batch = Vec::new();
+        for (_, card) in &cards {
+            let body =
+                serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let same = current
+                .get(&card.code)
+                .and_then(|b| serde_json::from_str::<ServiceCard>(b).ok())
+                .is_some_and(|c| &c == card);
+            if same {
+                report.unchanged += 1;
+                continue;
+            }
+            batch.push(NewVersion {
+                kind: DocKind::Service,
+                code: card.code.clone(),
+                agency: card.agency.clone(),
+                body,
+                title_fa: card.title.fa.clone(),
+                category: card.category.code().to_owned(),
+                author: actor.id.clone(),
+                at: now,
+            });
+        }
+        let total = batch.len();
+        progress(0, total);
+        self.store()
+            .publish_service_batch(&batch, &|done| progress(done, total))
+            .await
+            .map_err(|e| match e {
+                SaveVersionError::OtherAgency { code, agency } => {
+                    ImportError::Invalid(vec![cell_error(
+                        0,
+                        "agency",
+                        format!("خدمت «{code}» از آنِ دستگاه «{agency}» است."),
+                        format!("`{code}` belongs to `{agency}`."),
+                    )])
+                }
+                SaveVersionError::Store(e) => ImportError::Store(e),
+            })?;
+        report.published = total;
+        if total == 0 && report.forms == 0 {
+            // Nothing changed: nothing to record.
+            return Ok(report);
+        }
+        self.record(
+            actor,
+            "catalog.import",
+            ("catalog", file_name),
+            serde_json::json!({
+                "rows": report.rows,
+                "published": report.published,
+                "unchanged": report.unchanged,
+                "forms": report.forms,
+            }),
+        )
+        .await?;
+        Ok(report)
+    }
+}
+
+/// The card's own rules (already applied to table rows; applied here to JSON items too).
+fn card_problems(card: &ServiceCard) -> Result<(), Vec<(String, String, String)>> {
+    let problems = card.check();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.into_iter().map(|p| (p.at, p.fa, p.en)).collect())
+    }
+}

@@ -1,0 +1,200 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Importing the catalogue from files, on both databases: errors import nothing and are all
+//! reported; a good file imports everything; importing twice changes nothing; CSV, XLSX, JSON.
+
+use pishkhan_app::audit::Actor;
+use pishkhan_app::config::Sources;
+use pishkhan_app::import::ImportError;
+use pishkhan_app::records::{OrgKind, ServiceFilter};
+use pishkhan_app::{App, Config};
+use pishkhan_domain::catalog_table::{COLUMNS, row_from_card};
+use pishkhan_store::Store;
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = pishkhan_store::testing::fresh_sqlite().await;
+                super::$name(db.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
+                super::$name(db.store.clone()).await;
+            }
+        }
+    )+};
+}
+
+on_both_backends!(
+    a_file_with_errors_imports_nothing_and_reports_every_error,
+    a_good_file_imports_everything_and_twice_changes_nothing,
+    spreadsheets_and_json_import_too,
+);
+
+async fn app(store: Store) -> App {
+    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store).unwrap();
+    let cli = Actor::command_line();
+    for (code, name) in [
+        ("synth-agency", "دستگاه آزمون"),
+        ("tehran-civil-registry", "ثبت احوال"),
+    ] {
+        app.add_org(&cli, OrgKind::Agency, code, "tehran", name)
+            .await
+            .unwrap();
+    }
+    app
+}
+
+fn quiet(_: usize, _: usize) {}
+
+async fn published(app: &App) -> i64 {
+    app.published_services(&ServiceFilter::default(), 1, 0)
+        .await
+        .unwrap()
+        .1
+}
+
+fn csv_rows(count: usize) -> Vec<csv::StringRecord> {
+    let text = pishkhan_app::synth::synthetic_csv(count, "synth-agency").unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader.records().map(Result::unwrap).collect()
+}
+
+fn write_csv(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(COLUMNS).unwrap();
+    for row in rows {
+        writer.write_record(row).unwrap();
+    }
+    writer.into_inner().unwrap()
+}
+
+async fn a_file_with_errors_imports_nothing_and_reports_every_error(store: Store) {
+    let app = app(store).await;
+    let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap();
+    let mut rows: Vec<Vec<String>> = csv_rows(5)
+        .into_iter()
+        .map(|r| r.iter().map(str::to_owned).collect())
+        .collect();
+    rows[1][column("category")] = "space".into();
+    rows[3][column("steps")] = "متقاضی | ثبت | دو روز".into();
+    rows[4][column("code")] = rows[0][column("code")].clone();
+    let error = app
+        .import_catalogue(&Actor::command_line(), "bad.csv", &write_csv(&rows), &quiet)
+        .await
+        .unwrap_err();
+    let ImportError::Invalid(errors) = error else {
+        panic!("{error}")
+    };
+    let cells: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
+    assert_eq!(cells, [(3, "category"), (5, "steps"), (6, "code")]);
+    assert!(errors[0].fa.contains("space"));
+    assert_eq!(published(&app).await, 0, "nothing was imported");
+}
+
+async fn a_good_file_imports_everything_and_twice_changes_nothing(store: Store) {
+    let app = app(store).await;
+    let file = pishkhan_app::synth::synthetic_csv(120, "synth-agency").unwrap();
+    let report = app
+        .import_catalogue(&Actor::command_line(), "synth.csv", file.as_bytes(), &quiet)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.rows, report.published, report.unchanged),
+        (120, 120, 0)
+    );
+    assert_eq!(published(&app).await, 120);
+    let (before, _) = app.store().audit_chain().await.unwrap();
+    let again = app
+        .import_catalogue(&Actor::command_line(), "synth.csv", file.as_bytes(), &quiet)
+        .await
+        .unwrap();
+    assert_eq!((again.published, again.unchanged), (0, 120));
+    let (after, _) = app.store().audit_chain().await.unwrap();
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "nothing changed, nothing recorded"
+    );
+    let one = app
+        .published_service("synth-agency.synthetic-000007")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(one.version, 1);
+}
+
+async fn spreadsheets_and_json_import_too(store: Store) {
+    let app = app(store).await;
+    let example = pishkhan_app::demo::example_card().unwrap();
+    // XLSX, written by another library than the one that reads it.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, name) in COLUMNS.iter().enumerate() {
+        sheet
+            .write_string(0, u16::try_from(c).unwrap(), *name)
+            .unwrap();
+    }
+    for (c, value) in row_from_card(&example).iter().enumerate() {
+        sheet
+            .write_string(1, u16::try_from(c).unwrap(), value)
+            .unwrap();
+    }
+    let bytes = workbook.save_to_buffer().unwrap();
+    let report = app
+        .import_catalogue(
+            &Actor::command_line(),
+            "civil-registry.xlsx",
+            &bytes,
+            &quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.published, 1);
+    let stored = app.published_service(&example.code).await.unwrap().unwrap();
+    assert_eq!(stored.card.steps, example.steps);
+    assert_eq!(stored.card.fees, example.fees);
+
+    // JSON: a form and a card that uses it, in one file.
+    let form: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/standards/examples/duplicate-birth-certificate.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut card = serde_json::to_value(&example).unwrap();
+    card["code"] = serde_json::json!("tehran.with-form");
+    card["forms"] =
+        serde_json::json!([{"code": "civil-registry.duplicate-birth-certificate", "version": 1}]);
+    let file = serde_json::json!({
+        "forms": [{"agency": "tehran-civil-registry", "form": form}],
+        "services": [card]
+    });
+    let report = app
+        .import_catalogue(
+            &Actor::command_line(),
+            "catalogue.json",
+            file.to_string().as_bytes(),
+            &quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.forms, report.published), (1, 1));
+    assert!(
+        app.form("civil-registry.duplicate-birth-certificate", None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let error = app
+        .import_catalogue(&Actor::command_line(), "catalogue.ods", b"x", &quiet)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ImportError::Unreadable(_)));
+}
