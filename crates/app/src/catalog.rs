@@ -422,6 +422,47 @@ impl App {
         .await
     }
 
+    /// Every service of every agency the principal may edit, with the agency's name, by agency.
+    pub async fn services_for_editor(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<(String, Vec<(DocState, String)>)>, StoreError> {
+        let directory = self.store().org_directory().await?;
+        let mut out = Vec::new();
+        for org in directory.all() {
+            if org.kind != pishkhan_store::OrgKind::Agency
+                || !self.may_act(principal, &org.code, EDITORS).await?
+            {
+                continue;
+            }
+            let mut services = Vec::new();
+            for state in self
+                .store()
+                .docs_of_agency(DocKind::Service, &org.code)
+                .await?
+            {
+                let title = self
+                    .store()
+                    .doc_version(DocKind::Service, &state.code, state.latest_version)
+                    .await?
+                    .map(|v| v.title_fa)
+                    .unwrap_or_default();
+                services.push((state, title));
+            }
+            out.push((org.name_fa.clone(), services));
+        }
+        Ok(out)
+    }
+
+    /// May the principal publish and retire this agency's cards?
+    pub async fn may_publish(
+        &self,
+        principal: &Principal,
+        agency: &str,
+    ) -> Result<bool, StoreError> {
+        self.may_act(principal, agency, PUBLISHERS).await
+    }
+
     /// A service with all its versions and history, for someone who may edit it; `None`
     /// otherwise (as for a service that does not exist).
     pub async fn service_for_editor(

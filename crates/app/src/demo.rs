@@ -69,7 +69,7 @@ const ORGS: [(OrgKind, &str, &str, &str); 7] = [
 ];
 
 /// (username, name, role, scope, TOTP secret for roles that need one)
-const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 9] = [
+const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 10] = [
     (
         "operator.1001",
         "زهرا کریمی",
@@ -96,6 +96,13 @@ const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 9] = [
         "علی رضایی",
         Role::AgencyEditor,
         "agency:tehran-civil-registry",
+        None,
+    ),
+    (
+        "editor.traffic",
+        "مهدی کاظمی",
+        Role::AgencyEditor,
+        "agency:tehran-traffic-police",
         None,
     ),
     (

@@ -68,6 +68,9 @@ impl PageContext {
                 if has(COUNTER_ROLES) {
                     areas.push(("nav-counter", "/counter"));
                 }
+                if has(pishkhan_app::catalog::EDITORS) {
+                    areas.push(("nav-desk", "/desk"));
+                }
                 if has(USER_ADMINS) || has(HOLIDAY_EDITORS) {
                     areas.push(("nav-admin", "/admin"));
                 }

@@ -17,7 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
-use crate::pages::{account, admin, counter, errors, home, language, signin};
+use crate::pages::{account, admin, counter, desk, errors, home, language, signin};
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
 
@@ -33,6 +33,7 @@ pub struct RouteSpec {
 /// route cannot exist without a rule; the route × role matrix test reads the same table.
 fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
     use Access::*;
+    use pishkhan_app::catalog::EDITORS;
     use pishkhan_app::policy::{ADMIN_AREA, COUNTER_ROLES, HOLIDAY_EDITORS, USER_ADMINS};
     let g = |path, access, handler: MethodRouter<WebState>| {
         (
@@ -136,6 +137,38 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/counter/consent/confirm",
             StaffWith(COUNTER_ROLES),
             post(counter::confirm),
+        ),
+        // Agency desk: the catalogue
+        g("/desk", StaffWith(EDITORS), get(desk::index)),
+        g(
+            "/desk/services/{code}",
+            StaffWith(EDITORS),
+            get(desk::service),
+        ),
+        p(
+            "/desk/services/{code}",
+            StaffWith(EDITORS),
+            post(desk::save),
+        ),
+        p(
+            "/desk/services/{code}/submit",
+            StaffWith(EDITORS),
+            post(desk::submit),
+        ),
+        p(
+            "/desk/services/{code}/publish",
+            StaffWith(EDITORS),
+            post(desk::publish),
+        ),
+        p(
+            "/desk/services/{code}/retire",
+            StaffWith(EDITORS),
+            post(desk::retire),
+        ),
+        g(
+            "/desk/services/{code}/diff",
+            StaffWith(EDITORS),
+            get(desk::diff),
         ),
         // Administration
         g("/admin", StaffWith(ADMIN_AREA), get(admin::index)),

@@ -31,6 +31,10 @@ enum Who {
     /// User admins, but only those whose scope holds the target account; the others get 404.
     UserAdminsOfTarget,
     HolidayEditors,
+    /// Catalogue editors (agency editors and admins, governorate admins).
+    Editors,
+    /// Editors whose scope holds the target service's agency; other editors get 404.
+    EditorsOfTarget,
     ApiClient,
 }
 
@@ -59,6 +63,17 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/counter", Who::Counter),
     ("POST", "/counter/consent", Who::Counter),
     ("POST", "/counter/consent/confirm", Who::Counter),
+    ("GET", "/desk", Who::Editors),
+    ("GET", "/desk/services/{code}", Who::EditorsOfTarget),
+    ("POST", "/desk/services/{code}", Who::EditorsOfTarget),
+    ("POST", "/desk/services/{code}/submit", Who::EditorsOfTarget),
+    (
+        "POST",
+        "/desk/services/{code}/publish",
+        Who::EditorsOfTarget,
+    ),
+    ("POST", "/desk/services/{code}/retire", Who::EditorsOfTarget),
+    ("GET", "/desk/services/{code}/diff", Who::EditorsOfTarget),
     ("GET", "/admin", Who::UserAdmins),
     ("GET", "/admin/users", Who::UserAdmins),
     ("POST", "/admin/users", Who::UserAdmins),
@@ -82,7 +97,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/calendar/business-days", Who::Everyone),
     ("GET", "/api/v1/calendar/holidays", Who::Everyone),
     ("GET", "/api/v1/services", Who::Everyone),
-    ("GET", "/api/v1/services/{code}", Who::NobodyFound),
+    ("GET", "/api/v1/services/{code}", Who::Everyone),
     ("GET", "/api/v1/forms/{code}", Who::NobodyFound),
     ("GET", "/api/v1/catalog.jsonld", Who::Everyone),
     ("GET", "/api/v1/openapi.json", Who::Everyone),
@@ -166,6 +181,11 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
             Role::AgencyAdmin,
         ]),
         Who::HolidayEditors => has(&[Role::GovernorateAdmin]),
+        Who::Editors | Who::EditorsOfTarget => has(&[
+            Role::AgencyEditor,
+            Role::AgencyAdmin,
+            Role::GovernorateAdmin,
+        ]),
         Who::ApiClient => principal == "system",
     };
     if allowed {
@@ -173,6 +193,16 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         // admin and that centre's manager may see it; other admins are told it does not exist.
         if matches!(who, Who::UserAdminsOfTarget)
             && !matches!(principal, "governorate-admin" | "centre-manager")
+        {
+            return Outcome::NotFound;
+        }
+        // The target service belongs to agency tehran-tax: its editor and admin and Tehran's
+        // governorate admin may open it; editors elsewhere are told it does not exist.
+        if matches!(who, Who::EditorsOfTarget)
+            && !matches!(
+                principal,
+                "agency-editor" | "agency-admin" | "governorate-admin"
+            )
         {
             return Outcome::NotFound;
         }
@@ -269,6 +299,10 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
         )
         .await
         .unwrap();
+    // A published service of agency tehran-tax, the target of the desk's routes.
+    let mut pick = |n: usize| n / 2;
+    let service = pishkhan_app::synth::synthetic_card(1, "tehran-tax", &mut pick);
+    app.load_published_service(&cli, &service).await.unwrap();
     let citizen = store
         .ensure_citizen(&CitizenRecord {
             id: "matrix-citizen".to_owned(),
@@ -321,7 +355,7 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{*path}", "fonts/OFL.txt")
             .replace("{id}", &target)
             .replace("{kind}", "national-id")
-            .replace("{code}", "no-such-code")
+            .replace("{code}", &service.code)
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");
         for (name, role, owner, api_token) in &principals {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod counter;
+pub mod desk;
 pub mod errors;
 pub mod home;
 pub mod language;

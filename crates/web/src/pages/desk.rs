@@ -1,0 +1,520 @@
+//! The agency desk (`/desk`), catalogue part: an editor's services, editing a card as a plain
+//! form (lists one item per line, the parts of an item separated by `|`, as in the import
+//! template), sending it for review, publishing (agency and governorate admins), the version
+//! history with readable differences. A service of another agency answers 404.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use pishkhan_app::catalog::{CatalogError, ServiceRecord};
+use pishkhan_app::policy::Principal;
+use pishkhan_app::records::DocState;
+use pishkhan_domain::catalog::{Category, Change, ServiceCard};
+use pishkhan_domain::catalog_table::{COLUMNS, card_from_row, row_from_card};
+use serde::Deserialize;
+
+use crate::auth::{Visitor, redirect, staff};
+use crate::error::WebError;
+use crate::page::{PageContext, render};
+use crate::state::WebState;
+
+fn actor(visitor: &Visitor) -> Result<pishkhan_app::audit::Actor, WebError> {
+    visitor.actor().ok_or(WebError::NotFound)
+}
+
+pub struct ServiceLine {
+    pub code: String,
+    pub title: String,
+    pub status: &'static str,
+    pub latest: i64,
+    pub published: Option<i64>,
+}
+
+fn status_key(status: &str) -> &'static str {
+    match status {
+        "draft" => "desk-status-draft",
+        "review" => "desk-status-review",
+        "published" => "desk-status-published",
+        _ => "desk-status-retired",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk.html")]
+struct DeskView {
+    page: PageContext,
+    agencies: Vec<(String, Vec<ServiceLine>)>,
+}
+
+/// `GET /desk`
+pub async fn index(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let agencies = state
+        .app
+        .services_for_editor(principal)
+        .await
+        .map_err(WebError::internal)?
+        .into_iter()
+        .map(|(name, services)| {
+            let lines = services
+                .into_iter()
+                .map(|(s, title): (DocState, String)| ServiceLine {
+                    status: status_key(&s.status),
+                    code: s.code,
+                    title,
+                    latest: s.latest_version,
+                    published: s.published_version,
+                })
+                .collect();
+            (name, lines)
+        })
+        .collect();
+    render(&DeskView { page, agencies })
+}
+
+/// The edit form's cells: the import template's columns.
+pub type Cells = BTreeMap<String, String>;
+
+pub struct VersionLine {
+    pub version: i64,
+    pub author: String,
+    pub at: String,
+}
+
+pub struct HistoryLine {
+    pub version: i64,
+    pub event: &'static str,
+    pub actor: String,
+    pub at: String,
+}
+
+/// One input of the card form.
+pub struct EditField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub area: bool,
+    pub numeric: bool,
+}
+
+const fn field(name: &'static str, label: &'static str, area: bool, numeric: bool) -> EditField {
+    EditField {
+        name,
+        label,
+        hint: "",
+        area,
+        numeric,
+    }
+}
+
+const SHORT_FIELDS: [EditField; 4] = [
+    field("title_fa", "desk-f-title-fa", false, false),
+    field("title_en", "desk-f-title-en", false, false),
+    field("summary_fa", "desk-f-summary", true, false),
+    field("deciding_unit_fa", "desk-f-unit", false, false),
+];
+
+const LIST_FIELDS: [EditField; 4] = [
+    EditField {
+        name: "channels",
+        label: "desk-f-channels",
+        hint: "desk-h-channels",
+        area: true,
+        numeric: false,
+    },
+    EditField {
+        name: "steps",
+        label: "desk-f-steps",
+        hint: "desk-h-steps",
+        area: true,
+        numeric: false,
+    },
+    EditField {
+        name: "documents",
+        label: "desk-f-documents",
+        hint: "desk-h-documents",
+        area: true,
+        numeric: false,
+    },
+    EditField {
+        name: "fees",
+        label: "desk-f-fees",
+        hint: "desk-h-fees",
+        area: true,
+        numeric: false,
+    },
+];
+
+const CLOSING_FIELDS: [EditField; 6] = [
+    field("processing_days", "desk-f-days", false, true),
+    field("visits_in_person", "desk-f-visits", false, true),
+    field("output_fa", "desk-f-output", true, false),
+    field("legal_basis_fa", "desk-f-legal", true, false),
+    field("redress_fa", "desk-f-redress", true, false),
+    field("on_no_answer_fa", "desk-f-no-answer", true, false),
+];
+
+#[derive(Template)]
+#[template(path = "desk_service.html")]
+struct ServiceView {
+    short_fields: &'static [EditField],
+    list_fields: &'static [EditField],
+    closing_fields: &'static [EditField],
+    page: PageContext,
+    code: String,
+    status: &'static str,
+    latest: i64,
+    published: Option<i64>,
+    can_submit: bool,
+    can_publish: bool,
+    can_retire: bool,
+    cells: Cells,
+    categories: Vec<(&'static str, &'static str)>,
+    versions: Vec<VersionLine>,
+    history: Vec<HistoryLine>,
+    notice: Option<String>,
+    errors: Vec<String>,
+}
+
+impl ServiceView {
+    /// A cell of the form, or empty.
+    fn cell(&self, name: &str) -> &str {
+        self.cells.get(name).map_or("", String::as_str)
+    }
+}
+
+fn cells_of(card: &ServiceCard) -> Cells {
+    COLUMNS
+        .iter()
+        .map(|c| (*c).to_owned())
+        .zip(row_from_card(card))
+        .collect()
+}
+
+fn event_key(event: &str) -> &'static str {
+    match event {
+        "saved" => "desk-event-saved",
+        "review" => "desk-event-review",
+        "published" => "desk-event-published",
+        "imported" => "desk-event-imported",
+        _ => "desk-event-retired",
+    }
+}
+
+async fn service_view(
+    state: &WebState,
+    page: PageContext,
+    principal: &Principal,
+    record: ServiceRecord,
+    cells: Option<Cells>,
+    notice: Option<String>,
+    errors: Vec<String>,
+) -> Result<ServiceView, WebError> {
+    let latest = record.versions.first().ok_or(WebError::NotFound)?;
+    let cells = match cells {
+        Some(cells) => cells,
+        None => {
+            let card: ServiceCard =
+                serde_json::from_str(&latest.body).map_err(WebError::internal)?;
+            cells_of(&card)
+        }
+    };
+    let may_publish = state
+        .app
+        .may_publish(principal, &record.state.agency)
+        .await
+        .map_err(WebError::internal)?;
+    let status = record.state.status.as_str();
+    Ok(ServiceView {
+        short_fields: &SHORT_FIELDS,
+        list_fields: &LIST_FIELDS,
+        closing_fields: &CLOSING_FIELDS,
+        code: record.state.code.clone(),
+        status: status_key(status),
+        latest: record.state.latest_version,
+        published: record.state.published_version,
+        can_submit: status == "draft",
+        can_publish: status == "review" && may_publish,
+        can_retire: status == "published" && may_publish,
+        cells,
+        categories: Category::ALL
+            .iter()
+            .map(|c| (c.code(), c.name_fa()))
+            .collect(),
+        versions: record
+            .versions
+            .iter()
+            .map(|v| VersionLine {
+                version: v.version,
+                author: v.author.clone(),
+                at: page.moment(&v.created_at),
+            })
+            .collect(),
+        history: record
+            .history
+            .iter()
+            .rev()
+            .map(|h| HistoryLine {
+                version: h.version,
+                event: event_key(&h.event),
+                actor: h.actor.clone(),
+                at: page.moment(&h.at),
+            })
+            .collect(),
+        page,
+        notice,
+        errors,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoticeQuery {
+    done: Option<String>,
+}
+
+/// `GET /desk/services/{code}`
+pub async fn service(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let record = state
+        .app
+        .service_for_editor(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let notice = query.done.as_deref().map(|d| {
+        page.t.get(match d {
+            "saved" => "desk-notice-saved",
+            "review" => "desk-notice-review",
+            "published" => "desk-notice-published",
+            _ => "desk-notice-retired",
+        })
+    });
+    render(&service_view(&state, page, principal, record, None, notice, Vec::new()).await?)
+}
+
+/// `POST /desk/services/{code}`: saves the form as a new draft version.
+pub async fn save(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let record = state
+        .app
+        .service_for_editor(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let mut cells: Cells = form
+        .into_iter()
+        .filter(|(k, _)| COLUMNS.contains(&k.as_str()))
+        .collect();
+    // The code and the agency are not edited here.
+    cells.insert("code".into(), record.state.code.clone());
+    cells.insert("agency".into(), record.state.agency.clone());
+    // Keep the forms the card already names (the form editor manages them).
+    if let Some(latest) = record.versions.first()
+        && let Ok(card) = serde_json::from_str::<ServiceCard>(&latest.body)
+    {
+        let previous = cells_of(&card);
+        for column in ["forms", "events", "audience", "level", "type"] {
+            cells
+                .entry(column.to_owned())
+                .or_insert_with(|| previous.get(column).cloned().unwrap_or_default());
+        }
+    }
+    let lang = page.lang;
+    let errors = match card_from_row(0, &cells) {
+        Ok(card) => {
+            match state
+                .app
+                .save_service_draft(principal, &actor(&visitor)?, &card)
+                .await
+            {
+                Ok(_) => return Ok(redirect(&format!("/desk/services/{code}?done=saved"))),
+                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
+                Err(CatalogError::NotFound) => return Err(WebError::NotFound),
+                Err(other) => other.lines(lang),
+            }
+        }
+        Err(problems) => problems
+            .into_iter()
+            .map(|p| match lang {
+                pishkhan_domain::Language::Persian => format!("«{}»: {}", p.column, p.fa),
+                pishkhan_domain::Language::English => format!("`{}`: {}", p.column, p.en),
+            })
+            .collect(),
+    };
+    let mut response =
+        render(&service_view(&state, page, principal, record, Some(cells), None, errors).await?)?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+/// The version a state change acts on, from the form (read only after the service was found to
+/// be the caller's, so a malformed request learns nothing about others' services).
+type VersionForm = BTreeMap<String, String>;
+
+async fn transition(
+    state: &WebState,
+    page: PageContext,
+    visitor: &Visitor,
+    code: &str,
+    form: &VersionForm,
+    action: &'static str,
+) -> Result<Response, WebError> {
+    let principal = staff(visitor)?;
+    let actor = actor(visitor)?;
+    let record = state
+        .app
+        .service_for_editor(principal, code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let Some(version) = form
+        .get("version")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    else {
+        let errors = vec![page.t.get("desk-stale")];
+        let mut response =
+            render(&service_view(state, page, principal, record, None, None, errors).await?)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    };
+    let result = match action {
+        "review" => {
+            state
+                .app
+                .submit_service(principal, &actor, code, version)
+                .await
+        }
+        "published" => {
+            state
+                .app
+                .publish_service(principal, &actor, code, version)
+                .await
+        }
+        _ => {
+            state
+                .app
+                .retire_service(principal, &actor, code, version)
+                .await
+        }
+    };
+    match result {
+        Ok(()) => Ok(redirect(&format!("/desk/services/{code}?done={action}"))),
+        Err(CatalogError::NotFound) => Err(WebError::NotFound),
+        Err(CatalogError::Store(e)) => Err(WebError::internal(e)),
+        Err(other) => {
+            let record = state
+                .app
+                .service_for_editor(principal, code)
+                .await
+                .map_err(WebError::internal)?
+                .ok_or(WebError::NotFound)?;
+            let errors = other.lines(page.lang);
+            let mut response =
+                render(&service_view(state, page, principal, record, None, None, errors).await?)?;
+            *response.status_mut() = StatusCode::CONFLICT;
+            Ok(response)
+        }
+    }
+}
+
+/// `POST /desk/services/{code}/submit`
+pub async fn submit(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> Result<Response, WebError> {
+    transition(&state, page, &visitor, &code, &form, "review").await
+}
+
+/// `POST /desk/services/{code}/publish`
+pub async fn publish(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> Result<Response, WebError> {
+    transition(&state, page, &visitor, &code, &form, "published").await
+}
+
+/// `POST /desk/services/{code}/retire`
+pub async fn retire(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> Result<Response, WebError> {
+    transition(&state, page, &visitor, &code, &form, "retired").await
+}
+
+#[derive(Template)]
+#[template(path = "desk_diff.html")]
+struct DiffView {
+    page: PageContext,
+    code: String,
+    from: i64,
+    to: i64,
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+pub struct DiffQuery {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+/// `GET /desk/services/{code}/diff?from=1&to=2`
+pub async fn diff(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<DiffQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let record = state
+        .app
+        .service_for_editor(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let to = query.to.unwrap_or(record.state.latest_version);
+    let from = query.from.unwrap_or(to - 1);
+    // Versions that do not exist (the first has no previous one) differ in nothing shown.
+    let changes = state
+        .app
+        .service_diff(principal, &code, from, to)
+        .await
+        .map_err(WebError::internal)?
+        .unwrap_or_default();
+    render(&DiffView {
+        page,
+        code,
+        from,
+        to,
+        changes,
+    })
+}

@@ -1,0 +1,111 @@
+// The catalogue as agency staff edit it at the desk: an editor changes a step and a document,
+// the change stays a draft until an admin publishes it, the public API then shows it, the
+// version history shows the difference, and an editor of another agency cannot open it.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { artifacts, axeViolations, launchBrowser, startServer } from './harness.mjs';
+
+const PASSWORD = 'pishkhan-demo-1404-tehran';
+const CODE = 'tehran.duplicate-birth-certificate';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(['demo']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signedIn(username) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/signin`);
+  await page.getByLabel('نام کاربری').fill(username);
+  await page.getByLabel('گذرواژه').fill(PASSWORD);
+  await page.getByRole('button', { name: 'ورود' }).click();
+  await page.waitForURL(/\/account$/);
+  return { context, page };
+}
+
+async function publicCard() {
+  const response = await fetch(`${server.url}/api/v1/services/${CODE}`);
+  assert.equal(response.status, 200);
+  return (await response.json()).card;
+}
+
+async function noViolations(page, what) {
+  const violations = await axeViolations(page);
+  assert.deepEqual(violations, [], `${what}: ${JSON.stringify(violations, null, 2)}`);
+}
+
+describe('the desk', () => {
+  test('an edit is a draft until published, then the API shows it and the history shows the change', async () => {
+    const before = await publicCard();
+    const editor = await signedIn('editor.registry');
+    await editor.page.goto(`${server.url}/desk`);
+    await noViolations(editor.page, 'desk');
+    await editor.page.getByRole('link', { name: 'صدور شناسنامهٔ المثنی' }).click();
+    await editor.page.waitForURL(new RegExp(`/desk/services/${CODE}$`));
+    await noViolations(editor.page, 'service editor');
+
+    const steps = editor.page.getByLabel('مراحل', { exact: true });
+    const stepsText = await steps.inputValue();
+    assert.match(stepsText, /بررسی سوابق هویتی و صدور شناسنامه با مهر «المثنی»/);
+    await steps.fill(stepsText.replace('بررسی سوابق هویتی و صدور شناسنامه با مهر «المثنی»', 'بررسی سوابق هویتی در سامانهٔ جمعیت و صدور شناسنامهٔ المثنی'));
+    const documents = editor.page.getByLabel('مدارک لازم');
+    await documents.fill(`${await documents.inputValue()}\nاستشهاد محلی | original | 1 | 2 | برای مفقودی دوم به بعد`);
+    await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
+    await editor.page.waitForURL(/done=saved$/);
+    assert.match(await editor.page.textContent('#state'), /پیش‌نویس/);
+
+    // The public still sees the published version.
+    const meanwhile = await publicCard();
+    assert.deepEqual(meanwhile.steps, before.steps);
+
+    // A broken edit is refused with the reason, and nothing is saved.
+    await editor.page.getByLabel('زمان انجام (روز کاری)').fill('ده');
+    await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
+    assert.match(await editor.page.textContent('.error-summary'), /processing_days/);
+
+    await editor.page.goto(`${server.url}/desk/services/${CODE}`);
+    await editor.page.getByRole('button', { name: 'فرستادن برای بررسی' }).click();
+    await editor.page.waitForURL(/done=review$/);
+    assert.equal(await editor.page.getByRole('button', { name: 'انتشار این نسخه' }).count(), 0, 'an editor cannot publish');
+    await editor.context.close();
+
+    const admin = await signedIn('admin.registry');
+    await admin.page.goto(`${server.url}/desk/services/${CODE}`);
+    await admin.page.getByRole('button', { name: 'انتشار این نسخه' }).click();
+    await admin.page.waitForURL(/done=published$/);
+    const after = await publicCard();
+    assert.ok(after.steps.some((s) => s.what.fa === 'بررسی سوابق هویتی در سامانهٔ جمعیت و صدور شناسنامهٔ المثنی'));
+    assert.ok(after.documents.some((d) => d.name.fa === 'استشهاد محلی'));
+
+    await admin.page.getByRole('link', { name: 'تفاوت با نسخهٔ پیشین' }).first().click();
+    await noViolations(admin.page, 'diff page');
+    const diff = await admin.page.textContent('table');
+    assert.match(diff, /steps\[3\]\.what\.fa/);
+    assert.match(diff, /در سامانهٔ جمعیت/);
+    assert.match(diff, /استشهاد محلی/);
+    await admin.page.screenshot({ path: path.join(artifacts, 'desk-diff.png'), fullPage: true });
+    await admin.context.close();
+  });
+
+  test('an editor of another agency cannot open the card', async () => {
+    const other = await signedIn('editor.traffic');
+    const response = await other.page.goto(`${server.url}/desk/services/${CODE}`);
+    assert.equal(response.status(), 404);
+    await other.page.goto(`${server.url}/desk`);
+    assert.doesNotMatch(await other.page.textContent('main'), /شناسنامهٔ المثنی/);
+    assert.match(await other.page.textContent('main'), /تمدید گواهینامهٔ رانندگی/);
+    await other.context.close();
+  });
+});
