@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, launchBrowser, startServer } from './harness.mjs';
+import { artifacts, axeViolations, launchBrowser, startServer, totp } from './harness.mjs';
 
 const PASSWORD = 'pishkhan-demo-1404-tehran';
 const CODE = 'tehran.duplicate-birth-certificate';
@@ -107,5 +107,61 @@ describe('the desk', () => {
     assert.doesNotMatch(await other.page.textContent('main'), /شناسنامهٔ المثنی/);
     assert.match(await other.page.textContent('main'), /تمدید گواهینامهٔ رانندگی/);
     await other.context.close();
+  });
+});
+
+describe('importing at /admin', () => {
+  test('a governorate admin downloads the template and imports a file: errors first, then all of it', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/signin`);
+    await page.getByLabel('نام کاربری').fill('gov.tehran');
+    await page.getByLabel('گذرواژه').fill(PASSWORD);
+    await page.getByRole('button', { name: 'ورود' }).click();
+    await page.waitForURL(/second-factor$/);
+    await page.getByLabel('کد شش‌رقمی').fill(totp('PISHKHANDEMOGOVTEHRAN234'));
+    await page.getByRole('button', { name: 'تأیید' }).click();
+    await page.waitForURL(/\/account$/);
+    await page.goto(`${server.url}/admin/catalogue`);
+    await noViolations(page, 'catalogue import page');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'دریافت الگوی پرونده (CSV)' }).click(),
+    ]);
+    const template = (await (await download.createReadStream()).toArray()).join('');
+    assert.ok(template.startsWith('\ufeffcode,agency,title_fa'), template.slice(0, 40));
+
+    // The example row, as a new service, plus a row of an Isfahan agency (outside Tehran).
+    const [header, ...rest] = template.replace('\ufeff', '').split(/\r?\n(?=tehran\.)/);
+    const row = rest.join('\n').trim();
+    const mine = row.replace('tehran.duplicate-birth-certificate', 'tehran.imported-from-admin');
+    const theirs = row
+      .replace('tehran.duplicate-birth-certificate', 'isfahan.imported-elsewhere')
+      .replace('tehran-civil-registry', 'isfahan-civil-registry');
+    await page.getByLabel('پرونده').setInputFiles({
+      name: 'cards.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${mine}\n${theirs}\n`),
+    });
+    await page.getByRole('button', { name: 'بررسی و ورود' }).click();
+    assert.match(await page.textContent('.error-summary'), /سطر ۳، ستون «agency»: .*بیرون از استان شماست/);
+    let response = await fetch(`${server.url}/api/v1/services/tehran.imported-from-admin`);
+    assert.equal(response.status, 404, 'nothing was imported');
+
+    await page.getByLabel('پرونده').setInputFiles({
+      name: 'cards.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${mine}\n`),
+    });
+    await page.getByRole('button', { name: 'بررسی و ورود' }).click();
+    assert.match(await page.textContent('.notice.success'), /۱ منتشر شد/);
+    response = await fetch(`${server.url}/api/v1/services/tehran.imported-from-admin`);
+    assert.equal(response.status, 200);
+
+    // An upload without the form's token (a forged one) is refused, signed in or not.
+    const forged = await page.evaluate(async () => {
+      const body = new FormData();
+      body.append('file', new Blob(['code\n'], { type: 'text/csv' }), 'x.csv');
+      return (await fetch('/admin/catalogue/import', { method: 'POST', body })).status;
+    });
+    assert.equal(forged, 403);
+    await context.close();
   });
 });

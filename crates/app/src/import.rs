@@ -186,6 +186,33 @@ fn check_headers(headers: &[String]) -> Result<(), ImportError> {
 }
 
 impl App {
+    /// An import by a governorate admin from `/admin`: like [`App::import_catalogue`], but every
+    /// service and form must belong to an agency inside the admin's province.
+    pub async fn import_catalogue_as(
+        &self,
+        principal: &crate::policy::Principal,
+        actor: &Actor,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<ImportReport, ImportError> {
+        let directory = self.store().org_directory().await?;
+        let provinces: Vec<String> = principal
+            .scopes_of(pishkhan_domain::identity::Role::GovernorateAdmin)
+            .into_iter()
+            .filter_map(|scope| match scope {
+                pishkhan_domain::identity::Scope::Province(code) => Some(code.clone()),
+                _ => None,
+            })
+            .collect();
+        let in_scope = |agency: &str| {
+            directory
+                .agency(agency)
+                .is_some_and(|a| provinces.contains(&a.province))
+        };
+        self.import_checked(actor, file_name, bytes, &|_, _| {}, Some(&in_scope))
+            .await
+    }
+
     /// Imports a catalogue file (by its extension: `.json`, `.csv`, `.xlsx`). `progress(done,
     /// total)` is called while it writes.
     pub async fn import_catalogue(
@@ -194,6 +221,18 @@ impl App {
         file_name: &str,
         bytes: &[u8],
         progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ImportReport, ImportError> {
+        self.import_checked(actor, file_name, bytes, progress, None)
+            .await
+    }
+
+    async fn import_checked(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        bytes: &[u8],
+        progress: &(dyn Fn(usize, usize) + Sync),
+        allowed_agency: Option<&(dyn Fn(&str) -> bool + Sync)>,
     ) -> Result<ImportReport, ImportError> {
         let extension = Path::new(file_name)
             .extension()
@@ -247,11 +286,13 @@ impl App {
             .map(|f| (f.form.code.clone(), f.form.version))
             .collect();
         for form in &forms {
-            if directory.agency(&form.agency).is_none() {
+            if directory.agency(&form.agency).is_none()
+                || allowed_agency.is_some_and(|allowed| !allowed(&form.agency))
+            {
                 errors.push(cell_error(
                     0,
                     "forms",
-                    format!("دستگاه «{}» نیست.", form.agency),
+                    format!("دستگاه «{}» نیست یا بیرون از استان شماست.", form.agency),
                     format!("No agency `{}`.", form.agency),
                 ));
             }
@@ -279,6 +320,13 @@ impl App {
                     "agency",
                     format!("دستگاه «{}» در پیشخوان تعریف نشده است.", card.agency),
                     format!("There is no agency `{}`.", card.agency),
+                ));
+            } else if allowed_agency.is_some_and(|allowed| !allowed(&card.agency)) {
+                errors.push(cell_error(
+                    *row,
+                    "agency",
+                    format!("دستگاه «{}» بیرون از استان شماست.", card.agency),
+                    format!("Agency `{}` is outside your province.", card.agency),
                 ));
             }
             if let Some(state) = self.store().doc_state(DocKind::Service, &card.code).await?

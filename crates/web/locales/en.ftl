@@ -240,3 +240,16 @@ desk-diff-field = Field
 desk-diff-before = Before
 desk-diff-after = Now
 desk-stale = Which version to act on is missing; reload the page and try again.
+
+# Catalogue import in /admin
+catalogue-title = Import service cards from a file
+catalogue-text = Import a file agencies handed in (CSV, XLSX or JSON).
+catalogue-lead = Every row is checked first: if one is wrong nothing is imported, and every problem is listed by row and column. Rows that match the published version change nothing.
+catalogue-template = Download the template (CSV)
+catalogue-file = File
+catalogue-file-hint = CSV or XLSX in the template's columns, or JSON in the standard format; your province's agencies only.
+catalogue-submit = Check and import
+catalogue-refused = Nothing was imported; fix these in the file:
+catalogue-no-file = No file was chosen.
+catalogue-too-large = The file is larger than allowed (32 MB).
+catalogue-unreadable = The file could not be read

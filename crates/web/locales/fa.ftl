@@ -241,3 +241,16 @@ desk-diff-field = بخش
 desk-diff-before = پیش‌تر
 desk-diff-after = اکنون
 desk-stale = نسخه‌ای که این کار روی آن انجام شود مشخص نیست؛ صفحه را تازه کنید و دوباره بزنید.
+
+# Catalogue import in /admin
+catalogue-title = ورود شناسنامهٔ خدمات از پرونده
+catalogue-text = پرونده‌ای را که دستگاه‌ها تحویل داده‌اند (CSV، XLSX یا JSON) وارد کنید.
+catalogue-lead = همهٔ سطرها پیش از ورود بررسی می‌شوند: اگر یکی نادرست باشد هیچ‌چیز وارد نمی‌شود و همهٔ ایرادها با شمارهٔ سطر و نام ستون فهرست می‌شوند. سطرهایی که با نسخهٔ منتشرشده یکی‌اند چیزی را تغییر نمی‌دهند.
+catalogue-template = دریافت الگوی پرونده (CSV)
+catalogue-file = پرونده
+catalogue-file-hint = CSV یا XLSX در ستون‌های الگو، یا JSON در قالب استاندارد؛ فقط دستگاه‌های استان شما.
+catalogue-submit = بررسی و ورود
+catalogue-refused = چیزی وارد نشد؛ این موارد را در پرونده درست کنید:
+catalogue-no-file = پرونده‌ای برگزیده نشده است.
+catalogue-too-large = پرونده بزرگ‌تر از حد مجاز (۳۲ مگابایت) است.
+catalogue-unreadable = پرونده خوانده نشد

@@ -177,7 +177,28 @@ pub async fn load_visitor(
                 }
             },
         };
-        if is_unsafe(request.method()) {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if is_unsafe(request.method()) && multipart {
+            // A file upload carries its token in the form's action (`?csrf=…`): its body is
+            // streamed to the handler, not read here. (Only the path is logged, never the query.)
+            let given = request
+                .uri()
+                .query()
+                .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+                .unwrap_or_default();
+            if new_csrf_cookie.is_some()
+                || !origin_matches(request.headers())
+                || !constant_time_eq(given.as_bytes(), visitor.csrf.as_bytes())
+            {
+                tracing::warn!(path = %path, "upload refused: CSRF token missing or wrong");
+                return ErrorPage::FormExpired.response();
+            }
+        } else if is_unsafe(request.method()) {
             let (parts, body) = request.into_parts();
             let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
                 return StatusCode::PAYLOAD_TOO_LARGE.into_response();

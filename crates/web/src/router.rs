@@ -204,6 +204,22 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             post(admin::reset_second_factor),
         ),
         g(
+            "/admin/catalogue",
+            StaffWith(HOLIDAY_EDITORS),
+            get(admin::catalogue),
+        ),
+        g(
+            "/admin/catalogue/template.csv",
+            StaffWith(HOLIDAY_EDITORS),
+            get(admin::catalogue_template),
+        ),
+        p(
+            "/admin/catalogue/import",
+            StaffWith(HOLIDAY_EDITORS),
+            post(admin::catalogue_import)
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+        ),
+        g(
             "/admin/holidays",
             StaffWith(HOLIDAY_EDITORS),
             get(admin::holidays),

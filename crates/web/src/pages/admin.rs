@@ -35,6 +35,7 @@ struct AdminView {
     page: PageContext,
     users: bool,
     holidays: bool,
+    editing: bool,
 }
 
 /// `GET /admin`
@@ -44,6 +45,7 @@ pub async fn index(page: PageContext, visitor: Visitor) -> Result<Response, WebE
         page,
         users: holds(principal, USER_ADMINS),
         holidays: holds(principal, HOLIDAY_EDITORS),
+        editing: holds(principal, pishkhan_app::catalog::EDITORS),
     })
 }
 
@@ -498,6 +500,137 @@ pub async fn import_holidays(
                 _ => vec![page.t.get("holidays-empty")],
             };
             let mut response = render(&holidays_view(&state, page, form.csv, errors, None).await?)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
+
+// --- catalogue import ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_catalogue.html")]
+struct CatalogueView {
+    page: PageContext,
+    /// The form's action, with its CSRF token (an upload's body is not read before the handler).
+    action: String,
+    report: Option<String>,
+    errors: Vec<String>,
+}
+
+fn catalogue_view(page: PageContext, report: Option<String>, errors: Vec<String>) -> CatalogueView {
+    let action = format!(
+        "/admin/catalogue/import?{}",
+        serde_urlencoded::to_string([("csrf", page.csrf.as_str())]).unwrap_or_default()
+    );
+    CatalogueView {
+        page,
+        action,
+        report,
+        errors,
+    }
+}
+
+/// `GET /admin/catalogue`
+pub async fn catalogue(page: PageContext) -> Result<Response, WebError> {
+    render(&catalogue_view(page, None, Vec::new()))
+}
+
+/// `GET /admin/catalogue/template.csv`: the import template (columns and an example row).
+pub async fn catalogue_template() -> Result<Response, WebError> {
+    use axum::response::IntoResponse;
+    let example = pishkhan_app::demo::example_card().map_err(WebError::internal)?;
+    let text = pishkhan_app::import::csv_template(&example).map_err(WebError::internal)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"pishkhan-catalogue-template.csv\"",
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// `POST /admin/catalogue/import` (multipart: `file`)
+pub async fn catalogue_import(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let actor = actor(&visitor)?;
+    let mut upload = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("upload").to_owned();
+            match field.bytes().await {
+                Ok(bytes) => upload = Some((name, bytes)),
+                Err(_) => {
+                    let errors = vec![page.t.get("catalogue-too-large")];
+                    let mut response = render(&catalogue_view(page, None, errors))?;
+                    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                    return Ok(response);
+                }
+            }
+        }
+    }
+    let Some((name, bytes)) = upload.filter(|(_, b)| !b.is_empty()) else {
+        let errors = vec![page.t.get("catalogue-no-file")];
+        let mut response = render(&catalogue_view(page, None, errors))?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    };
+    let fa = page.lang == pishkhan_domain::Language::Persian;
+    match state
+        .app
+        .import_catalogue_as(principal, &actor, &name, &bytes)
+        .await
+    {
+        Ok(report) => {
+            let text = if fa {
+                format!(
+                    "«{name}»: {} خدمت؛ {} منتشر شد، {} بی‌تغییر؛ {} فرم.",
+                    page.digits(&report.rows.to_string()),
+                    page.digits(&report.published.to_string()),
+                    page.digits(&report.unchanged.to_string()),
+                    page.digits(&report.forms.to_string())
+                )
+            } else {
+                format!(
+                    "`{name}`: {} service(s); {} published, {} unchanged; {} form(s).",
+                    report.rows, report.published, report.unchanged, report.forms
+                )
+            };
+            render(&catalogue_view(page, Some(text), Vec::new()))
+        }
+        Err(pishkhan_app::import::ImportError::Store(e)) => Err(WebError::internal(e)),
+        Err(pishkhan_app::import::ImportError::Invalid(problems)) => {
+            let errors = problems
+                .iter()
+                .map(|p| {
+                    if fa {
+                        format!(
+                            "سطر {}، ستون «{}»: {}",
+                            page.digits(&p.row.to_string()),
+                            p.column,
+                            p.fa
+                        )
+                    } else {
+                        format!("Row {}, column `{}`: {}", p.row, p.column, p.en)
+                    }
+                })
+                .collect();
+            let mut response = render(&catalogue_view(page, None, errors))?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(pishkhan_app::import::ImportError::Unreadable(why)) => {
+            let errors = vec![format!("{}: {why}", page.t.get("catalogue-unreadable"))];
+            let mut response = render(&catalogue_view(page, None, errors))?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
