@@ -110,6 +110,35 @@ describe('the desk', () => {
   });
 });
 
+describe('the form editor', () => {
+  test('an agency admin adds a field to a form without writing JSON; the API serves the new version', async () => {
+    const admin = await signedIn('admin.registry');
+    await admin.page.goto(`${server.url}/desk/services/${CODE}`);
+    await admin.page.getByRole('link', { name: 'tehran.duplicate-birth-certificate' }).click();
+    await admin.page.waitForURL(/\/desk\/forms\//);
+    await noViolations(admin.page, 'form editor');
+    const fields = admin.page.getByLabel('فیلدها');
+    const text = await fields.inputValue();
+    assert.match(text, /^applicant \| national_id \| national-id \| کد ملی \| required/m);
+
+    await fields.fill(`${text}\nrequest | colour | colour | رنگ | optional`);
+    await admin.page.getByRole('button', { name: 'ذخیره به‌عنوان نسخهٔ تازه' }).click();
+    assert.match(await admin.page.textContent('.error-summary'), /فیلدها، سطر .*نوع «colour» نیست/);
+
+    await fields.fill(`${text}\nrequest | previous_serial | text | شمارهٔ سریال شناسنامهٔ پیشین | optional | max length: 20`);
+    await admin.page.getByRole('button', { name: 'ذخیره به‌عنوان نسخهٔ تازه' }).click();
+    await admin.page.waitForURL(/done=saved$/);
+    const response = await fetch(`${server.url}/api/v1/forms/${CODE}`);
+    const body = await response.json();
+    assert.equal(body.version, 2);
+    const ids = body.form.sections.flatMap((s) => s.fields.map((f) => f.id));
+    assert.ok(ids.includes('previous_serial'), ids.join(','));
+    // English labels of the unchanged fields survive the edit.
+    assert.equal(body.form.sections[0].fields[0].label.en, 'National ID');
+    await admin.context.close();
+  });
+});
+
 describe('importing at /admin', () => {
   test('a governorate admin downloads the template and imports a file: errors first, then all of it', async () => {
     const context = await browser.newContext({ acceptDownloads: true });

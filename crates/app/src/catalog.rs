@@ -454,6 +454,31 @@ impl App {
         Ok(out)
     }
 
+    /// A form's latest version, its state and agency, for someone who may edit it; `None`
+    /// otherwise (as for a form that does not exist).
+    pub async fn form_for_editor(
+        &self,
+        principal: &Principal,
+        code: &str,
+    ) -> Result<Option<(FormSchema, DocState)>, StoreError> {
+        let Some(state) = self.store().doc_state(DocKind::Form, code).await? else {
+            return Ok(None);
+        };
+        if !self.may_act(principal, &state.agency, EDITORS).await? {
+            return Ok(None);
+        }
+        let Some(latest) = self
+            .store()
+            .doc_version(DocKind::Form, code, state.latest_version)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let form =
+            serde_json::from_str(&latest.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some((form, state)))
+    }
+
     /// May the principal publish and retire this agency's cards?
     pub async fn may_publish(
         &self,

@@ -8,6 +8,7 @@ pub mod business_days;
 pub mod catalog;
 pub mod catalog_table;
 pub mod cpsv;
+pub mod form_lines;
 pub mod forms;
 pub mod holiday_table;
 pub mod id;

@@ -253,3 +253,13 @@ catalogue-refused = Nothing was imported; fix these in the file:
 catalogue-no-file = No file was chosen.
 catalogue-too-large = The file is larger than allowed (32 MB).
 catalogue-unreadable = The file could not be read
+desk-forms = This service's forms
+desk-form-code = Form code
+desk-form-title = Form title
+desk-form-sections = Sections
+desk-form-sections-hint = One section per line: id | title
+desk-form-fields = Fields
+desk-form-fields-hint = One field per line: section | id | type | label | required or optional | settings (such as options: a=label, max length: 60, min: 1, accept: image/jpeg, max kb: 500, if: field=value, help: text)
+desk-form-save = Save as a new version
+desk-form-saved = A new version of the form was saved.
+desk-form-json = See the form in the standard format (JSON)

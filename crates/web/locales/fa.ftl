@@ -254,3 +254,13 @@ catalogue-refused = چیزی وارد نشد؛ این موارد را در پر�
 catalogue-no-file = پرونده‌ای برگزیده نشده است.
 catalogue-too-large = پرونده بزرگ‌تر از حد مجاز (۳۲ مگابایت) است.
 catalogue-unreadable = پرونده خوانده نشد
+desk-forms = فرم‌های این خدمت
+desk-form-code = کد فرم
+desk-form-title = عنوان فرم
+desk-form-sections = بخش‌ها
+desk-form-sections-hint = هر بخش در یک سطر: شناسه | عنوان
+desk-form-fields = فیلدها
+desk-form-fields-hint = هر فیلد در یک سطر: بخش | شناسه | نوع | برچسب | required یا optional | تنظیم‌ها (مانند options: a=برچسب، max length: 60، min: 1، accept: image/jpeg، max kb: 500، if: فیلد=مقدار، help: راهنما)
+desk-form-save = ذخیره به‌عنوان نسخهٔ تازه
+desk-form-saved = نسخهٔ تازهٔ فرم ذخیره شد.
+desk-form-json = دیدن فرم در قالب استاندارد (JSON)

@@ -170,6 +170,12 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(EDITORS),
             get(desk::diff),
         ),
+        g("/desk/forms/{code}", StaffWith(EDITORS), get(desk::form)),
+        p(
+            "/desk/forms/{code}",
+            StaffWith(EDITORS),
+            post(desk::save_form),
+        ),
         // Administration
         g("/admin", StaffWith(ADMIN_AREA), get(admin::index)),
         g("/admin/users", StaffWith(USER_ADMINS), get(admin::users)),

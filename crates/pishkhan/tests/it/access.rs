@@ -35,6 +35,8 @@ enum Who {
     Editors,
     /// Editors whose scope holds the target service's agency; other editors get 404.
     EditorsOfTarget,
+    /// Editors, asking for a form the fixture does not have: 404 for them.
+    EditorsMissing,
     ApiClient,
 }
 
@@ -74,6 +76,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ),
     ("POST", "/desk/services/{code}/retire", Who::EditorsOfTarget),
     ("GET", "/desk/services/{code}/diff", Who::EditorsOfTarget),
+    ("GET", "/desk/forms/{code}", Who::EditorsMissing),
+    ("POST", "/desk/forms/{code}", Who::EditorsMissing),
     ("GET", "/admin", Who::UserAdmins),
     ("GET", "/admin/users", Who::UserAdmins),
     ("POST", "/admin/users", Who::UserAdmins),
@@ -184,7 +188,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
             Role::AgencyAdmin,
         ]),
         Who::HolidayEditors => has(&[Role::GovernorateAdmin]),
-        Who::Editors | Who::EditorsOfTarget => has(&[
+        Who::Editors | Who::EditorsOfTarget | Who::EditorsMissing => has(&[
             Role::AgencyEditor,
             Role::AgencyAdmin,
             Role::GovernorateAdmin,
@@ -197,6 +201,9 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         if matches!(who, Who::UserAdminsOfTarget)
             && !matches!(principal, "governorate-admin" | "centre-manager")
         {
+            return Outcome::NotFound;
+        }
+        if matches!(who, Who::EditorsMissing) {
             return Outcome::NotFound;
         }
         // The target service belongs to agency tehran-tax: its editor and admin and Tehran's

@@ -165,6 +165,8 @@ const CLOSING_FIELDS: [EditField; 6] = [
 #[derive(Template)]
 #[template(path = "desk_service.html")]
 struct ServiceView {
+    /// The forms the card names: (code, version).
+    forms: Vec<(String, u32)>,
     short_fields: &'static [EditField],
     list_fields: &'static [EditField],
     closing_fields: &'static [EditField],
@@ -233,7 +235,16 @@ async fn service_view(
         .await
         .map_err(WebError::internal)?;
     let status = record.state.status.as_str();
+    let forms = serde_json::from_str::<ServiceCard>(&latest.body)
+        .map(|card| {
+            card.forms
+                .into_iter()
+                .map(|f| (f.code, f.version))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(ServiceView {
+        forms,
         short_fields: &SHORT_FIELDS,
         list_fields: &LIST_FIELDS,
         closing_fields: &CLOSING_FIELDS,
@@ -517,4 +528,126 @@ pub async fn diff(
         to,
         changes,
     })
+}
+
+// --- the form editor ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "desk_form.html")]
+struct FormEditView {
+    page: PageContext,
+    code: String,
+    title: String,
+    sections: String,
+    fields: String,
+    latest: i64,
+    published: Option<i64>,
+    notice: Option<String>,
+    errors: Vec<String>,
+}
+
+/// `GET /desk/forms/{code}`
+pub async fn form(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let (form, doc) = state
+        .app
+        .form_for_editor(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let (sections, fields) = pishkhan_domain::form_lines::to_lines(&form);
+    let notice = query.done.map(|_| page.t.get("desk-form-saved"));
+    render(&FormEditView {
+        page,
+        code,
+        title: form.title.fa,
+        sections,
+        fields,
+        latest: doc.latest_version,
+        published: doc.published_version,
+        notice,
+        errors: Vec::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct FormEdit {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    sections: String,
+    #[serde(default)]
+    fields: String,
+}
+
+/// `POST /desk/forms/{code}`: saves the edited form as its next version.
+pub async fn save_form(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(edit): Form<FormEdit>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let (base, doc) = state
+        .app
+        .form_for_editor(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let fa = page.lang == pishkhan_domain::Language::Persian;
+    let errors = match pishkhan_domain::form_lines::from_lines(
+        &base,
+        &edit.title,
+        &edit.sections,
+        &edit.fields,
+    ) {
+        Ok(mut form) => {
+            form.version = u32::try_from(doc.latest_version + 1).unwrap_or(u32::MAX);
+            match state
+                .app
+                .save_form(principal, &actor(&visitor)?, &doc.agency, &form)
+                .await
+            {
+                Ok(_) => return Ok(redirect(&format!("/desk/forms/{code}?done=saved"))),
+                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
+                Err(CatalogError::NotFound) => return Err(WebError::NotFound),
+                Err(other) => other.lines(page.lang),
+            }
+        }
+        Err(problems) => problems
+            .into_iter()
+            .map(|p| {
+                let list = if p.list == "sections" {
+                    page.t.get("desk-form-sections")
+                } else {
+                    page.t.get("desk-form-fields")
+                };
+                if fa {
+                    format!("{list}، سطر {}: {}", page.digits(&p.line.to_string()), p.fa)
+                } else {
+                    format!("{list}, line {}: {}", p.line, p.en)
+                }
+            })
+            .collect(),
+    };
+    let mut response = render(&FormEditView {
+        page,
+        code,
+        title: edit.title,
+        sections: edit.sections,
+        fields: edit.fields,
+        latest: doc.latest_version,
+        published: doc.published_version,
+        notice: None,
+        errors,
+    })?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
 }
