@@ -426,7 +426,7 @@ impl App {
     pub async fn services_for_editor(
         &self,
         principal: &Principal,
-    ) -> Result<Vec<(String, Vec<(DocState, String)>)>, StoreError> {
+    ) -> Result<Vec<(String, String, Vec<(DocState, String)>)>, StoreError> {
         let directory = self.store().org_directory().await?;
         let mut out = Vec::new();
         for org in directory.all() {
@@ -449,7 +449,7 @@ impl App {
                     .unwrap_or_default();
                 services.push((state, title));
             }
-            out.push((org.name_fa.clone(), services));
+            out.push((org.code.clone(), org.name_fa.clone(), services));
         }
         Ok(out)
     }

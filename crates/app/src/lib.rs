@@ -12,6 +12,7 @@ pub mod holidays;
 pub mod import;
 mod nodes;
 pub mod orgs;
+pub mod plan;
 pub mod policy;
 mod secret;
 pub mod sms;
@@ -31,8 +32,8 @@ pub use config::{Config, ConfigError, SmsSettings};
 /// The stored records the app's use cases hand to the web layer and the command line.
 pub mod records {
     pub use pishkhan_store::{
-        CitizenRecord, ConsentRecord, DocState, HistoryEntry, HolidayYearRecord, OrgDirectory,
-        OrgKind, OrgRecord, Province, ServiceFilter, UserRecord, VersionRecord,
+        AgencyContact, CitizenRecord, ConsentRecord, DocState, HistoryEntry, HolidayYearRecord,
+        OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter, UserRecord, VersionRecord,
     };
 }
 pub use nodes::NodeIdentity;

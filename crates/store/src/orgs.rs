@@ -226,3 +226,145 @@ impl Store {
         })
     }
 }
+
+/// An agency's contact point.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgencyContact {
+    pub address_fa: String,
+    pub phone: String,
+    pub fax: String,
+    pub email: String,
+    pub hours_fa: String,
+}
+
+/// What an agency has handed in (Article 2.1), counted from the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandIn {
+    pub agency: String,
+    pub name_fa: String,
+    pub contact: AgencyContact,
+    /// Service cards (any state) with steps and a processing time.
+    pub procedures: i64,
+    /// Cards listing at least one document.
+    pub with_documents: i64,
+    pub forms: i64,
+}
+
+impl Store {
+    pub async fn agency_contact(&self, agency: &str) -> Result<Option<AgencyContact>, StoreError> {
+        let row: Option<(String, String, String, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT address_fa, phone, fax, email, hours_fa FROM agencies WHERE code = $1")
+                .bind(agency)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(
+            row.map(|(address_fa, phone, fax, email, hours_fa)| AgencyContact {
+                address_fa,
+                phone,
+                fax,
+                email,
+                hours_fa,
+            }),
+        )
+    }
+
+    pub async fn set_agency_contact(
+        &self,
+        agency: &str,
+        contact: &AgencyContact,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE agencies SET address_fa = $1, phone = $2, fax = $3, email = $4, hours_fa = $5 WHERE code = $6",
+            )
+            .bind(&contact.address_fa)
+            .bind(&contact.phone)
+            .bind(&contact.fax)
+            .bind(&contact.email)
+            .bind(&contact.hours_fa)
+            .bind(agency)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// The plan's start date of a province (Jalali, `YYYY/MM/DD`), if set.
+    pub async fn plan_start(&self, province: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT plan_start FROM provinces WHERE code = $1")
+                .bind(province)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.and_then(|(start,)| start))
+    }
+
+    pub async fn set_plan_start(&self, province: &str, start: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE provinces SET plan_start = $1 WHERE code = $2")
+                .bind(start)
+                .bind(province)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// What each agency of a province has handed in, by agency code.
+    pub async fn hand_ins(&self, province: &str) -> Result<Vec<HandIn>, StoreError> {
+        type Row = (String, String, String, String, String, String, String);
+        let agencies: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT code, name_fa, address_fa, phone, fax, email, hours_fa FROM agencies \
+                 WHERE province = $1 ORDER BY code",
+            )
+            .bind(province)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut out = Vec::new();
+        for (code, name_fa, address_fa, phone, fax, email, hours_fa) in agencies {
+            let bodies: Vec<(String,)> = on_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT v.body FROM services s JOIN service_versions v \
+                     ON v.code = s.code AND v.version = s.latest_version WHERE s.agency = $1",
+                )
+                .bind(&code)
+                .fetch_all(pool)
+                .await?
+            });
+            let (forms,): (i64,) = on_pool!(self, pool => {
+                sqlx::query_as("SELECT COUNT(*) FROM forms WHERE agency = $1")
+                    .bind(&code)
+                    .fetch_one(pool)
+                    .await?
+            });
+            let cards: Vec<pishkhan_domain::catalog::ServiceCard> = bodies
+                .into_iter()
+                .filter_map(|(body,)| serde_json::from_str(&body).ok())
+                .collect();
+            let count = |f: &dyn Fn(&pishkhan_domain::catalog::ServiceCard) -> bool| {
+                i64::try_from(cards.iter().filter(|c| f(c)).count()).unwrap_or(i64::MAX)
+            };
+            out.push(HandIn {
+                procedures: count(&|c| !c.steps.is_empty() && c.processing_days > 0),
+                with_documents: count(&|c| !c.documents.is_empty()),
+                forms,
+                agency: code,
+                name_fa,
+                contact: AgencyContact {
+                    address_fa,
+                    phone,
+                    fax,
+                    email,
+                    hours_fa,
+                },
+            });
+        }
+        Ok(out)
+    }
+}

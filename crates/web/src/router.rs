@@ -170,6 +170,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(EDITORS),
             get(desk::diff),
         ),
+        g(
+            "/desk/agencies/{code}",
+            StaffWith(EDITORS),
+            get(desk::agency),
+        ),
+        p(
+            "/desk/agencies/{code}",
+            StaffWith(EDITORS),
+            post(desk::save_agency),
+        ),
         g("/desk/forms/{code}", StaffWith(EDITORS), get(desk::form)),
         p(
             "/desk/forms/{code}",
@@ -208,6 +218,12 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/admin/users/{id}/reset-second-factor",
             StaffWith(USER_ADMINS),
             post(admin::reset_second_factor),
+        ),
+        g("/admin/plan", StaffWith(HOLIDAY_EDITORS), get(admin::plan)),
+        p(
+            "/admin/plan",
+            StaffWith(HOLIDAY_EDITORS),
+            post(admin::set_plan),
         ),
         g(
             "/admin/catalogue",

@@ -636,3 +636,89 @@ pub async fn catalogue_import(
         }
     }
 }
+
+// --- Article 2.1: what agencies have handed in ------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_plan.html")]
+struct PlanView {
+    page: PageContext,
+    start: String,
+    due: Option<String>,
+    agencies: Vec<pishkhan_app::plan::AgencyProgress>,
+    late: usize,
+    error: Option<String>,
+}
+
+async fn plan_view(
+    state: &WebState,
+    page: PageContext,
+    visitor: &Visitor,
+    error: Option<String>,
+) -> Result<PlanView, WebError> {
+    let principal = staff(visitor)?;
+    let status = state
+        .app
+        .plan_status(principal)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let fa = page.lang == pishkhan_domain::Language::Persian;
+    let show = |d: pishkhan_domain::JalaliDate| {
+        if fa {
+            d.format_long_fa()
+        } else {
+            d.format_long_en()
+        }
+    };
+    Ok(PlanView {
+        start: status
+            .start
+            .map(|d| page.digits(&d.format_numeric()))
+            .unwrap_or_default(),
+        due: status.due.map(show),
+        late: status.agencies.iter().filter(|a| a.late).count(),
+        agencies: status.agencies,
+        page,
+        error,
+    })
+}
+
+/// `GET /admin/plan`
+pub async fn plan(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+) -> Result<Response, WebError> {
+    render(&plan_view(&state, page, &visitor, None).await?)
+}
+
+#[derive(Deserialize)]
+pub struct PlanForm {
+    #[serde(default)]
+    start: String,
+}
+
+/// `POST /admin/plan`: the plan's start date.
+pub async fn set_plan(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<PlanForm>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    match state
+        .app
+        .set_plan_start(principal, &actor(&visitor)?, &form.start)
+        .await
+        .map_err(WebError::internal)?
+    {
+        Ok(()) => Ok(crate::auth::redirect("/admin/plan")),
+        Err(invalid) => {
+            let message = invalid.message(page.lang).to_owned();
+            let mut response = render(&plan_view(&state, page, &visitor, Some(message)).await?)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}

@@ -47,7 +47,7 @@ fn status_key(status: &str) -> &'static str {
 #[template(path = "desk.html")]
 struct DeskView {
     page: PageContext,
-    agencies: Vec<(String, Vec<ServiceLine>)>,
+    agencies: Vec<(String, String, Vec<ServiceLine>)>,
 }
 
 /// `GET /desk`
@@ -63,7 +63,7 @@ pub async fn index(
         .await
         .map_err(WebError::internal)?
         .into_iter()
-        .map(|(name, services)| {
+        .map(|(code, name, services)| {
             let lines = services
                 .into_iter()
                 .map(|(s, title): (DocState, String)| ServiceLine {
@@ -74,7 +74,7 @@ pub async fn index(
                     published: s.published_version,
                 })
                 .collect();
-            (name, lines)
+            (code, name, lines)
         })
         .collect();
     render(&DeskView { page, agencies })
@@ -650,4 +650,80 @@ pub async fn save_form(
     })?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
+}
+
+// --- an agency's contact point ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "desk_agency.html")]
+struct AgencyView {
+    page: PageContext,
+    code: String,
+    name: String,
+    contact: pishkhan_app::records::AgencyContact,
+    saved: bool,
+}
+
+/// `GET /desk/agencies/{code}`
+pub async fn agency(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let (name, contact) = state
+        .app
+        .agency_contact_for_editor(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    render(&AgencyView {
+        page,
+        code,
+        name,
+        contact,
+        saved: query.done.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    address_fa: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    fax: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    hours_fa: String,
+}
+
+/// `POST /desk/agencies/{code}`
+pub async fn save_agency(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let contact = pishkhan_app::records::AgencyContact {
+        address_fa: form.address_fa.trim().to_owned(),
+        phone: pishkhan_domain::text::to_ascii_digits(form.phone.trim()),
+        fax: pishkhan_domain::text::to_ascii_digits(form.fax.trim()),
+        email: form.email.trim().to_owned(),
+        hours_fa: form.hours_fa.trim().to_owned(),
+    };
+    if !state
+        .app
+        .set_agency_contact(principal, &actor(&visitor)?, &code, &contact)
+        .await
+        .map_err(WebError::internal)?
+    {
+        return Err(WebError::NotFound);
+    }
+    Ok(redirect(&format!("/desk/agencies/{code}?done=saved")))
 }
