@@ -202,10 +202,30 @@ describe('Article 2.1 tracking', () => {
     await editor.page.goto(`${server.url}/desk`);
     await editor.page.getByRole('link', { name: 'نشانی و راه‌های تماس دستگاه' }).click();
     await noViolations(editor.page, 'agency contacts');
-    await editor.page.getByLabel('نشانی').fill('تهران، خیابان امام خمینی، ادارهٔ کل ثبت احوال استان');
-    await editor.page.getByLabel('تلفن').fill('۰۲۱-۶۶۷۰۰۰۰۰');
-    await editor.page.getByRole('button', { name: 'ذخیره' }).click();
+    await editor.page.getByLabel('نشانی', { exact: true }).fill('تهران، خیابان امام خمینی، ادارهٔ کل ثبت احوال استان');
+    await editor.page.getByLabel('تلفن', { exact: true }).fill('۰۲۱-۶۶۷۰۰۰۰۰');
+    await editor.page.getByRole('button', { name: 'ذخیره', exact: true }).click();
     await editor.page.waitForURL(/done=saved$/);
+
+    // An office where people go, with its place on the map; a location outside Iran is refused.
+    await editor.page.getByLabel('کد دفتر').fill('region-3');
+    await editor.page.getByLabel('نام دفتر').fill('ادارهٔ ثبت احوال منطقهٔ ۳ تهران');
+    await editor.page.getByLabel('شهر').selectOption({ label: 'تهران' });
+    await editor.page.getByLabel('عرض جغرافیایی').fill('۴۸٫۸۵');
+    await editor.page.getByLabel('طول جغرافیایی').fill('2.35');
+    await editor.page.getByRole('button', { name: 'ذخیرهٔ دفتر' }).click();
+    assert.match(await editor.page.textContent('.error-summary'), /درون ایران/);
+    await editor.page.getByLabel('کد دفتر').fill('region-3');
+    await editor.page.getByLabel('نام دفتر').fill('ادارهٔ ثبت احوال منطقهٔ ۳ تهران');
+    await editor.page.getByLabel('شهر').selectOption({ label: 'تهران' });
+    await editor.page.getByLabel('عرض جغرافیایی').fill('۳۵٫۷۶');
+    await editor.page.getByLabel('طول جغرافیایی').fill('51.41');
+    await editor.page.getByRole('button', { name: 'ذخیرهٔ دفتر' }).click();
+    await editor.page.waitForURL(/done=saved$/);
+    const offices = await editor.page.textContent('table');
+    assert.match(offices, /ادارهٔ ثبت احوال منطقهٔ ۳ تهران/);
+    assert.match(offices, /۳۵٫۷۶۰۰۰|۳۵\.۷۶۰۰۰/);
+    await noViolations(editor.page, 'agency with an office');
     await editor.context.close();
 
     const context = await browser.newContext();

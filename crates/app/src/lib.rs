@@ -32,8 +32,9 @@ pub use config::{Config, ConfigError, SmsSettings};
 /// The stored records the app's use cases hand to the web layer and the command line.
 pub mod records {
     pub use pishkhan_store::{
-        AgencyContact, CitizenRecord, ConsentRecord, DocState, HistoryEntry, HolidayYearRecord,
-        OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter, UserRecord, VersionRecord,
+        AgencyContact, CitizenRecord, City, ConsentRecord, DocState, HistoryEntry,
+        HolidayYearRecord, Office, OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter,
+        UserRecord, VersionRecord,
     };
 }
 pub use nodes::NodeIdentity;

@@ -6,7 +6,7 @@ use chrono::{TimeDelta, Utc};
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::id::Invalid;
 use pishkhan_domain::identity::{Role, Scope};
-use pishkhan_store::{AgencyContact, StoreError};
+use pishkhan_store::{AgencyContact, City, Office, StoreError};
 
 use crate::App;
 use crate::audit::Actor;
@@ -209,9 +209,169 @@ impl App {
     }
 }
 
+/// Checks an office before it is stored: a code, a name, a city of the agency's province, a
+/// location inside Iran's bounding box when given, an e-mail address that looks like one.
+pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Invalid> {
+    let code_ok = !office.code.is_empty()
+        && office.code.len() <= 40
+        && office
+            .code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !code_ok {
+        return Err(Invalid::new(
+            "bad_office_code",
+            "کد دفتر فقط حروف کوچک انگلیسی، رقم و خط تیره دارد (حداکثر ۴۰ نویسه).",
+            "An office code has lower-case letters, digits and dashes (at most 40).",
+        ));
+    }
+    if office.name_fa.trim().is_empty() {
+        return Err(Invalid::new(
+            "empty_name",
+            "نام دفتر را بنویسید.",
+            "Write the office's name.",
+        ));
+    }
+    if let Some(city) = &office.city
+        && !cities.iter().any(|c| &c.code == city)
+    {
+        return Err(Invalid::new(
+            "unknown_city",
+            "شهر برگزیده در استان این دستگاه نیست.",
+            "The city is not in the agency's province.",
+        ));
+    }
+    match (office.latitude, office.longitude) {
+        (None, None) => {}
+        (Some(lat), Some(lon)) if (24.0..=40.5).contains(&lat) && (44.0..=63.5).contains(&lon) => {}
+        _ => {
+            return Err(Invalid::new(
+                "bad_location",
+                "عرض و طول جغرافیایی را با هم و درون ایران بنویسید (مانند ۳۵٫۶۹ و ۵۱٫۳۹).",
+                "Give latitude and longitude together, inside Iran (such as 35.69 and 51.39).",
+            ));
+        }
+    }
+    let email = office.contact.email.trim();
+    let looks_like_email = email.contains('@') && email.contains('.') && !email.contains(' ');
+    if !email.is_empty() && !looks_like_email {
+        return Err(Invalid::new(
+            "bad_email",
+            "نشانی رایانامه درست نیست.",
+            "The e-mail address is not valid.",
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// An agency's offices and the cities of its province, for its editors; `None` otherwise.
+    pub async fn offices_for_editor(
+        &self,
+        principal: &Principal,
+        agency: &str,
+    ) -> Result<Option<(Vec<Office>, Vec<City>)>, StoreError> {
+        if self
+            .agency_contact_for_editor(principal, agency)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let directory = self.store().org_directory().await?;
+        let province = directory
+            .agency(agency)
+            .map(|a| a.province.clone())
+            .unwrap_or_default();
+        Ok(Some((
+            self.store().offices(agency).await?,
+            self.store().cities(&province).await?,
+        )))
+    }
+
+    /// Adds or replaces an office. `Ok(None)` when the caller may not edit the agency.
+    pub async fn save_office(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        office: &Office,
+    ) -> Result<Option<Result<(), Invalid>>, StoreError> {
+        let Some((_, cities)) = self.offices_for_editor(principal, &office.agency).await? else {
+            return Ok(None);
+        };
+        if let Err(invalid) = check_office(office, &cities) {
+            return Ok(Some(Err(invalid)));
+        }
+        self.store().save_office(office).await?;
+        self.record(
+            actor,
+            "agency.office-save",
+            ("agency", &office.agency),
+            serde_json::json!({ "office": office.code, "name": office.name_fa }),
+        )
+        .await?;
+        Ok(Some(Ok(())))
+    }
+
+    /// Removes an office; `false` if it is not there or not the caller's.
+    pub async fn delete_office(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        agency: &str,
+        code: &str,
+    ) -> Result<bool, StoreError> {
+        if self.offices_for_editor(principal, agency).await?.is_none() {
+            return Ok(false);
+        }
+        let deleted = self.store().delete_office(agency, code).await?;
+        if deleted {
+            self.record(
+                actor,
+                "agency.office-delete",
+                ("agency", agency),
+                serde_json::json!({ "office": code }),
+            )
+            .await?;
+        }
+        Ok(deleted)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offices_are_checked() {
+        let cities = vec![City {
+            code: "tehran-tehran".into(),
+            province: "tehran".into(),
+            name_fa: "تهران".into(),
+            capital: true,
+        }];
+        let mut office = Office {
+            agency: "a".into(),
+            code: "region-3".into(),
+            name_fa: "ادارهٔ منطقهٔ ۳".into(),
+            city: Some("tehran-tehran".into()),
+            contact: AgencyContact::default(),
+            latitude: Some(35.75),
+            longitude: Some(51.42),
+        };
+        assert!(check_office(&office, &cities).is_ok());
+        office.longitude = None;
+        assert_eq!(
+            check_office(&office, &cities).unwrap_err().code,
+            "bad_location"
+        );
+        office.longitude = Some(51.42);
+        office.city = Some("isfahan-isfahan".into());
+        assert_eq!(
+            check_office(&office, &cities).unwrap_err().code,
+            "unknown_city"
+        );
+    }
 
     #[test]
     fn two_months_later_clamps_to_the_month() {

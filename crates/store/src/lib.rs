@@ -38,7 +38,9 @@ pub use error::StoreError;
 pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
-pub use orgs::{AddOrgError, AgencyContact, HandIn, OrgDirectory, OrgKind, OrgRecord, Province};
+pub use orgs::{
+    AddOrgError, AgencyContact, City, HandIn, Office, OrgDirectory, OrgKind, OrgRecord, Province,
+};
 pub use sessions::{SessionOwner, SessionRecord};
 pub use throttle::{Attempt, Limit};
 pub use users::{CreateUserError, NewUser, UserRecord};

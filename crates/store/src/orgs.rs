@@ -368,3 +368,133 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A city (reference data for now: the provinces' capitals).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct City {
+    pub code: String,
+    pub province: String,
+    pub name_fa: String,
+    pub capital: bool,
+}
+
+/// One office (unit) of an agency, where people go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Office {
+    pub agency: String,
+    pub code: String,
+    pub name_fa: String,
+    pub city: Option<String>,
+    pub contact: AgencyContact,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+type OfficeRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<f64>,
+    Option<f64>,
+);
+
+impl Store {
+    /// The cities of a province, capital first.
+    pub async fn cities(&self, province: &str) -> Result<Vec<City>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT code, province, name_fa, capital FROM cities WHERE province = $1 \
+                 ORDER BY capital DESC, name_fa",
+            )
+            .bind(province)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(code, province, name_fa, capital)| City {
+                code,
+                province,
+                name_fa,
+                capital: capital != 0,
+            })
+            .collect())
+    }
+
+    /// An agency's offices, by code.
+    pub async fn offices(&self, agency: &str) -> Result<Vec<Office>, StoreError> {
+        let rows: Vec<OfficeRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT agency, code, name_fa, city, address_fa, phone, fax, email, hours_fa, \
+                 latitude, longitude FROM agency_offices WHERE agency = $1 ORDER BY code",
+            )
+            .bind(agency)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| Office {
+                agency: r.0,
+                code: r.1,
+                name_fa: r.2,
+                city: r.3,
+                contact: AgencyContact {
+                    address_fa: r.4,
+                    phone: r.5,
+                    fax: r.6,
+                    email: r.7,
+                    hours_fa: r.8,
+                },
+                latitude: r.9,
+                longitude: r.10,
+            })
+            .collect())
+    }
+
+    /// Adds an office or replaces the one with its code.
+    pub async fn save_office(&self, office: &Office) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO agency_offices (agency, code, name_fa, city, address_fa, phone, fax, email, \
+                 hours_fa, latitude, longitude) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (agency, code) DO UPDATE SET name_fa = excluded.name_fa, city = excluded.city, \
+                 address_fa = excluded.address_fa, phone = excluded.phone, fax = excluded.fax, \
+                 email = excluded.email, hours_fa = excluded.hours_fa, latitude = excluded.latitude, \
+                 longitude = excluded.longitude",
+            )
+            .bind(&office.agency)
+            .bind(&office.code)
+            .bind(&office.name_fa)
+            .bind(&office.city)
+            .bind(&office.contact.address_fa)
+            .bind(&office.contact.phone)
+            .bind(&office.contact.fax)
+            .bind(&office.contact.email)
+            .bind(&office.contact.hours_fa)
+            .bind(office.latitude)
+            .bind(office.longitude)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn delete_office(&self, agency: &str, code: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM agency_offices WHERE agency = $1 AND code = $2")
+                .bind(agency)
+                .bind(code)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+}

@@ -180,6 +180,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(EDITORS),
             post(desk::save_agency),
         ),
+        p(
+            "/desk/agencies/{code}/offices",
+            StaffWith(EDITORS),
+            post(desk::save_office),
+        ),
+        p(
+            "/desk/agencies/{code}/offices/{office}/delete",
+            StaffWith(EDITORS),
+            post(desk::delete_office),
+        ),
         g("/desk/forms/{code}", StaffWith(EDITORS), get(desk::form)),
         p(
             "/desk/forms/{code}",

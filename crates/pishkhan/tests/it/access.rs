@@ -78,6 +78,12 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/desk/services/{code}/diff", Who::EditorsOfTarget),
     ("GET", "/desk/agencies/{code}", Who::EditorsMissing),
     ("POST", "/desk/agencies/{code}", Who::EditorsMissing),
+    ("POST", "/desk/agencies/{code}/offices", Who::EditorsMissing),
+    (
+        "POST",
+        "/desk/agencies/{code}/offices/{office}/delete",
+        Who::EditorsMissing,
+    ),
     ("GET", "/desk/forms/{code}", Who::EditorsMissing),
     ("POST", "/desk/forms/{code}", Who::EditorsMissing),
     ("GET", "/admin", Who::UserAdmins),
@@ -370,6 +376,7 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{id}", &target)
             .replace("{kind}", "national-id")
             .replace("{code}", &service.code)
+            .replace("{office}", "main")
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");
         for (name, role, owner, api_token) in &principals {
