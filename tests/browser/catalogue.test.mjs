@@ -110,6 +110,41 @@ describe('the desk', () => {
   });
 });
 
+describe('creating at the desk', () => {
+  test('an editor creates a new form and a new service for their agency, as drafts', async () => {
+    const editor = await signedIn('editor.traffic');
+    await editor.page.goto(`${server.url}/desk`);
+    await editor.page.getByRole('link', { name: 'فرم تازه' }).click();
+    await noViolations(editor.page, 'new form page');
+    await editor.page.getByLabel('کد فرم').fill('tehran-traffic-police.plate-inquiry');
+    await editor.page.getByLabel('عنوان فرم').fill('فرم استعلام پلاک');
+    const fields = editor.page.getByLabel('فیلدها');
+    await fields.fill(`${await fields.inputValue()}\napplicant | plate | plate | پلاک خودرو | required`);
+    await editor.page.getByRole('button', { name: 'ساختن پیش‌نویس' }).click();
+    await editor.page.waitForURL(/\/desk\/forms\/tehran-traffic-police\.plate-inquiry\?done=saved$/);
+
+    await editor.page.goto(`${server.url}/desk`);
+    await editor.page.getByRole('link', { name: 'خدمت تازه' }).click();
+    await noViolations(editor.page, 'new service page');
+    await editor.page.getByLabel('کد خدمت').fill('tehran-traffic-police.plate-inquiry');
+    await editor.page.getByLabel('عنوان خدمت').fill('استعلام سوابق پلاک');
+    await editor.page.getByLabel('شرح کوتاه').fill('فهرست سوابق ثبت‌شدهٔ یک پلاک.');
+    await editor.page.getByLabel('مراحل', { exact: true }).fill('متقاضی | وارد کردن شمارهٔ پلاک\nپلیس راهور | نمایش سوابق | 1');
+    await editor.page.getByLabel('زمان انجام (روز کاری)').fill('1');
+    await editor.page.getByLabel('آنچه متقاضی دریافت می‌کند').fill('فهرست سوابق پلاک');
+    await editor.page.getByRole('button', { name: 'ساختن پیش‌نویس' }).click();
+    await editor.page.waitForURL(/\/desk\/services\/tehran-traffic-police\.plate-inquiry\?done=saved$/);
+    assert.match(await editor.page.textContent('#state'), /پیش‌نویس/);
+    // Not public until published.
+    const response = await fetch(`${server.url}/api/v1/services/tehran-traffic-police.plate-inquiry`);
+    assert.equal(response.status, 404);
+    // Another agency's page for creating is not theirs.
+    const foreign = await editor.page.goto(`${server.url}/desk/services/new?agency=tehran-civil-registry`);
+    assert.equal(foreign.status(), 404);
+    await editor.context.close();
+  });
+});
+
 describe('the form editor', () => {
   test('an agency admin adds a field to a form without writing JSON; the API serves the new version', async () => {
     const admin = await signedIn('admin.registry');

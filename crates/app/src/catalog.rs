@@ -479,6 +479,15 @@ impl App {
         Ok(Some((form, state)))
     }
 
+    /// Is there a service with this code (in any state)?
+    pub async fn service_exists(&self, code: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store()
+            .doc_state(DocKind::Service, code)
+            .await?
+            .is_some())
+    }
+
     /// May the principal publish and retire this agency's cards?
     pub async fn may_publish(
         &self,

@@ -141,6 +141,22 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         // Agency desk: the catalogue
         g("/desk", StaffWith(EDITORS), get(desk::index)),
         g(
+            "/desk/services/new",
+            StaffWith(EDITORS),
+            get(desk::new_service),
+        ),
+        p(
+            "/desk/services/new",
+            StaffWith(EDITORS),
+            post(desk::create_service),
+        ),
+        g("/desk/forms/new", StaffWith(EDITORS), get(desk::new_form)),
+        p(
+            "/desk/forms/new",
+            StaffWith(EDITORS),
+            post(desk::create_form),
+        ),
+        g(
             "/desk/services/{code}",
             StaffWith(EDITORS),
             get(desk::service),

@@ -867,3 +867,259 @@ pub async fn delete_office(
     }
     Ok(redirect(&format!("/desk/agencies/{code}?done=saved")))
 }
+
+// --- creating a service or a form ---------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct AgencyQuery {
+    agency: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "desk_new_service.html")]
+struct NewServiceView {
+    page: PageContext,
+    agency: String,
+    agency_name: String,
+    cells: Cells,
+    categories: Vec<(&'static str, &'static str)>,
+    short_fields: &'static [EditField],
+    list_fields: &'static [EditField],
+    closing_fields: &'static [EditField],
+    errors: Vec<String>,
+}
+
+impl NewServiceView {
+    fn cell(&self, name: &str) -> &str {
+        self.cells.get(name).map_or("", String::as_str)
+    }
+}
+
+/// The agency's name, if the principal may edit its catalogue.
+async fn editable_agency(
+    state: &WebState,
+    principal: &Principal,
+    agency: Option<&str>,
+) -> Result<String, WebError> {
+    let agency = agency.ok_or(WebError::NotFound)?;
+    state
+        .app
+        .agency_contact_for_editor(principal, agency)
+        .await
+        .map_err(WebError::internal)?
+        .map(|(name, _)| name)
+        .ok_or(WebError::NotFound)
+}
+
+fn new_service_view(
+    page: PageContext,
+    agency: String,
+    agency_name: String,
+    cells: Cells,
+    errors: Vec<String>,
+) -> NewServiceView {
+    NewServiceView {
+        page,
+        agency,
+        agency_name,
+        cells,
+        categories: Category::ALL
+            .iter()
+            .map(|c| (c.code(), c.name_fa()))
+            .collect(),
+        short_fields: &SHORT_FIELDS,
+        list_fields: &LIST_FIELDS,
+        closing_fields: &CLOSING_FIELDS,
+        errors,
+    }
+}
+
+/// `GET /desk/services/new?agency=CODE`
+pub async fn new_service(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Query(query): Query<AgencyQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let name = editable_agency(&state, principal, query.agency.as_deref()).await?;
+    let agency = query.agency.unwrap_or_default();
+    let mut cells = Cells::new();
+    cells.insert("code".into(), format!("{agency}."));
+    cells.insert("channels".into(), "centre | complete".into());
+    render(&new_service_view(page, agency, name, cells, Vec::new()))
+}
+
+/// `POST /desk/services/new?agency=CODE`: the first draft of a new service.
+pub async fn create_service(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Query(query): Query<AgencyQuery>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let name = editable_agency(&state, principal, query.agency.as_deref()).await?;
+    let agency = query.agency.unwrap_or_default();
+    let mut cells: Cells = form
+        .into_iter()
+        .filter(|(k, _)| COLUMNS.contains(&k.as_str()))
+        .collect();
+    cells.insert("agency".into(), agency.clone());
+    let code = cells
+        .get("code")
+        .cloned()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let lang = page.lang;
+    let exists = state
+        .app
+        .service_exists(&code)
+        .await
+        .map_err(WebError::internal)?;
+    let errors = if exists {
+        vec![page.t.get("desk-code-taken")]
+    } else {
+        match card_from_row(0, &cells) {
+            Ok(card) => match state
+                .app
+                .save_service_draft(principal, &actor(&visitor)?, &card)
+                .await
+            {
+                Ok(_) => return Ok(redirect(&format!("/desk/services/{code}?done=saved"))),
+                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
+                Err(other) => other.lines(lang),
+            },
+            Err(problems) => problems
+                .into_iter()
+                .map(|p| match lang {
+                    pishkhan_domain::Language::Persian => format!("«{}»: {}", p.column, p.fa),
+                    pishkhan_domain::Language::English => format!("`{}`: {}", p.column, p.en),
+                })
+                .collect(),
+        }
+    };
+    let mut response = render(&new_service_view(page, agency, name, cells, errors))?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "desk_new_form.html")]
+struct NewFormView {
+    page: PageContext,
+    agency: String,
+    agency_name: String,
+    code: String,
+    title: String,
+    sections: String,
+    fields: String,
+    errors: Vec<String>,
+}
+
+/// `GET /desk/forms/new?agency=CODE`
+pub async fn new_form(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Query(query): Query<AgencyQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let agency_name = editable_agency(&state, principal, query.agency.as_deref()).await?;
+    let agency = query.agency.unwrap_or_default();
+    render(&NewFormView {
+        code: format!("{agency}."),
+        title: String::new(),
+        sections: "applicant | مشخصات درخواست‌کننده".into(),
+        fields: "applicant | national_id | national-id | کد ملی | required\napplicant | mobile | mobile | شمارهٔ همراه | required".into(),
+        page,
+        agency,
+        agency_name,
+        errors: Vec::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NewFormForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    sections: String,
+    #[serde(default)]
+    fields: String,
+}
+
+/// `POST /desk/forms/new?agency=CODE`
+pub async fn create_form(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Query(query): Query<AgencyQuery>,
+    Form(input): Form<NewFormForm>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let agency_name = editable_agency(&state, principal, query.agency.as_deref()).await?;
+    let agency = query.agency.unwrap_or_default();
+    let code = input.code.trim().to_owned();
+    let blank = pishkhan_domain::forms::FormSchema {
+        schema: pishkhan_domain::forms::SCHEMA_V1.to_owned(),
+        code: code.clone(),
+        version: 1,
+        title: pishkhan_domain::forms::Text::fa(input.title.trim()),
+        description: None,
+        sections: Vec::new(),
+        rules: Vec::new(),
+    };
+    let fa = page.lang == pishkhan_domain::Language::Persian;
+    let taken = state
+        .app
+        .form(&code, Some(1))
+        .await
+        .map_err(WebError::internal)?
+        .is_some();
+    let errors = if taken {
+        vec![page.t.get("desk-code-taken")]
+    } else {
+        match pishkhan_domain::form_lines::from_lines(
+            &blank,
+            &input.title,
+            &input.sections,
+            &input.fields,
+        ) {
+            Ok(form) => match state
+                .app
+                .save_form(principal, &actor(&visitor)?, &agency, &form)
+                .await
+            {
+                Ok(_) => return Ok(redirect(&format!("/desk/forms/{code}?done=saved"))),
+                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
+                Err(other) => other.lines(page.lang),
+            },
+            Err(problems) => problems
+                .into_iter()
+                .map(|p| {
+                    if fa {
+                        format!("{}، سطر {}: {}", p.list, p.line, p.fa)
+                    } else {
+                        format!("{}, line {}: {}", p.list, p.line, p.en)
+                    }
+                })
+                .collect(),
+        }
+    };
+    let mut response = render(&NewFormView {
+        page,
+        agency,
+        agency_name,
+        code,
+        title: input.title,
+        sections: input.sections,
+        fields: input.fields,
+        errors,
+    })?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
