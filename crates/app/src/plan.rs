@@ -264,7 +264,35 @@ pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// An agency as the public sees it.
+#[derive(Debug, Clone)]
+pub struct PublicAgency {
+    pub code: String,
+    pub name_fa: String,
+    pub province: String,
+    pub contact: AgencyContact,
+    pub offices: Vec<Office>,
+    pub cities: Vec<City>,
+}
+
 impl App {
+    /// An agency's public face: name, contact point, offices.
+    pub async fn public_agency(&self, code: &str) -> Result<Option<PublicAgency>, StoreError> {
+        let directory = self.store().org_directory().await?;
+        let Some(org) = directory.agency(code) else {
+            return Ok(None);
+        };
+        let contact = self.store().agency_contact(code).await?.unwrap_or_default();
+        Ok(Some(PublicAgency {
+            code: org.code.clone(),
+            name_fa: org.name_fa.clone(),
+            province: org.province.clone(),
+            contact,
+            offices: self.store().offices(code).await?,
+            cities: self.store().cities(&org.province).await?,
+        }))
+    }
+
     /// An agency's offices and the cities of its province, for its editors; `None` otherwise.
     pub async fn offices_for_editor(
         &self,

@@ -17,7 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
-use crate::pages::{account, admin, counter, desk, errors, home, language, signin};
+use crate::pages::{account, admin, counter, desk, errors, home, language, portal, signin};
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
 
@@ -70,6 +70,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/", Public, get(home::show)),
         g("/lang/{tag}", Public, get(language::switch)),
         g("/static/{*path}", Public, get(assets::serve)),
+        g("/services/{code}", Public, get(portal::service)),
+        g("/categories/{code}", Public, get(portal::category)),
+        g("/agencies/{code}", Public, get(portal::agency)),
+        g("/forms/{code}", Public, get(portal::form)),
         // Signing in and out
         g("/signin", Public, get(signin::staff_form)),
         p("/signin", Public, post(signin::staff_submit)),

@@ -7,4 +7,5 @@ pub mod desk;
 pub mod errors;
 pub mod home;
 pub mod language;
+pub mod portal;
 pub mod signin;
