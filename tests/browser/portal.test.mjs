@@ -67,6 +67,33 @@ describe('catalogue pages', () => {
     await checked.close();
   });
 
+  test('from the home page: find "renew driving licence" by search (typed with Arabic letters) and by browsing', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.getByLabel('جست‌وجوی خدمت').fill('تمديد گواهينامه');
+    await page.getByRole('button', { name: 'جست‌وجو' }).click();
+    await page.waitForURL(/\/search\?q=/);
+    await page.getByRole('link', { name: 'تمدید گواهینامهٔ رانندگی' }).first().click();
+    await page.waitForURL(/\/services\/[a-z-]+\.driving-licence-renewal$/);
+    assert.match(await page.textContent('main'), /مدارک لازم/);
+
+    await page.goto(server.url);
+    await page.getByRole('link', { name: 'پلیس و راهور' }).click();
+    await page.waitForURL(/\/categories\/police-traffic$/);
+    await page.getByRole('link', { name: 'تمدید گواهینامهٔ رانندگی' }).first().click();
+    assert.match(await page.textContent('h1'), /تمدید گواهینامهٔ رانندگی/);
+    await context.close();
+
+    const checked = await browser.newContext({ viewport: { width: 360, height: 800 } });
+    const axePage = await checked.newPage();
+    for (const address of ['/', '/search?q=%D8%AA%D9%85%D8%AF%DB%8C%D8%AF']) {
+      await axePage.goto(`${server.url}${address}`);
+      await noViolations(axePage, address);
+    }
+    await checked.close();
+  });
+
   test('a missing service, category or form is a 404 page in Persian', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

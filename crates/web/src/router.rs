@@ -70,6 +70,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/", Public, get(home::show)),
         g("/lang/{tag}", Public, get(language::switch)),
         g("/static/{*path}", Public, get(assets::serve)),
+        g("/search", Public, get(portal::search)),
         g("/services/{code}", Public, get(portal::service)),
         g("/categories/{code}", Public, get(portal::category)),
         g("/agencies/{code}", Public, get(portal::agency)),

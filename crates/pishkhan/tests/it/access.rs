@@ -45,6 +45,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/", Who::Everyone),
     ("GET", "/lang/{tag}", Who::Everyone),
     ("GET", "/static/{*path}", Who::Everyone),
+    ("GET", "/search", Who::Everyone),
     ("GET", "/services/{code}", Who::Everyone),
     ("GET", "/categories/{code}", Who::NobodyFound),
     ("GET", "/agencies/{code}", Who::NobodyFound),

@@ -241,23 +241,13 @@ pub async fn list(
     } else {
         // Words and channels are inside the card: filter after reading. (The search index of
         // the portal issue replaces this.)
-        let (services, _) = state
+        let matching: Vec<PublishedService> = state
             .app
-            .published_services(&filter, i64::MAX, 0)
+            .find_services(&filter, query.q.as_deref().unwrap_or(""))
             .await
-            .map_err(ApiError::internal)?;
-        let matching: Vec<PublishedService> = services
+            .map_err(ApiError::internal)?
             .into_iter()
             .filter(|s| channel.is_none_or(|c| s.card.channels.iter().any(|o| o.channel == c)))
-            .filter(|s| {
-                let text = pishkhan_domain::text::fold(&format!(
-                    "{} {} {}",
-                    s.card.title.fa,
-                    s.card.summary.fa,
-                    s.card.title.en.as_deref().unwrap_or("")
-                ));
-                words.iter().all(|w| text.contains(w.as_str()))
-            })
             .collect();
         let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
         let items = matching

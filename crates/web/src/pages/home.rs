@@ -8,9 +8,15 @@ use crate::page::{PageContext, render};
 #[template(path = "home.html")]
 struct Home {
     page: PageContext,
+    /// The six priority groups of Article 4 (and the rest): (code, name).
+    categories: Vec<(&'static str, &'static str)>,
 }
 
-/// `GET /`: what the portal is, and the areas it opens.
+/// `GET /`: the search box first, the categories, and the areas the portal opens.
 pub async fn show(page: PageContext) -> Result<Response, WebError> {
-    render(&Home { page })
+    let categories = pishkhan_domain::catalog::Category::ALL
+        .iter()
+        .map(|c| (c.code(), c.name_fa()))
+        .collect();
+    render(&Home { page, categories })
 }

@@ -284,3 +284,34 @@ pub async fn form(
         page,
     })
 }
+
+#[derive(serde::Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+}
+
+/// `GET /search?q=…`: services whose title or summary holds every word typed.
+pub async fn search(
+    State(state): State<WebState>,
+    page: PageContext,
+    axum::extract::Query(query): axum::extract::Query<SearchQuery>,
+) -> Result<Response, WebError> {
+    let q = query.q.unwrap_or_default();
+    let services = if q.trim().is_empty() {
+        Vec::new()
+    } else {
+        state
+            .app
+            .find_services(&ServiceFilter::default(), &q)
+            .await
+            .map_err(WebError::internal)?
+    };
+    let count = page.digits(&services.len().to_string());
+    render(&ListView {
+        title: format!("{} «{}»", page.t.get("portal-search-title"), q.trim()),
+        lead: format!("{} {count}", page.t.get("portal-search-count")),
+        services: items(&page, services),
+        agency: None,
+        page,
+    })
+}
