@@ -189,16 +189,7 @@ impl App {
         let mut numbered = form.clone();
         numbered.version = u32::try_from(next).unwrap_or(u32::MAX);
         let version = self.store_form_version(actor, agency, &numbered).await?;
-        self.store()
-            .set_doc_status(
-                DocKind::Form,
-                &form.code,
-                version,
-                "draft",
-                "published",
-                &actor.id,
-                Utc::now(),
-            )
+        self.publish_form_version(actor, &form.code, version)
             .await?;
         self.record(
             actor,
@@ -258,6 +249,27 @@ impl App {
                 SaveVersionError::OtherAgency { .. } => CatalogError::NotFound,
                 SaveVersionError::Store(e) => CatalogError::Store(e),
             })
+    }
+
+    /// Makes a just-saved form version the published one.
+    async fn publish_form_version(
+        &self,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        self.store()
+            .set_doc_status(
+                DocKind::Form,
+                code,
+                version,
+                "draft",
+                "published",
+                &actor.id,
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
     }
 
     async fn store_form_version(
@@ -639,16 +651,7 @@ impl App {
         }
         let version = self.store_form_version(actor, agency, form).await?;
         if self.may_act(principal, agency, PUBLISHERS).await? {
-            self.store()
-                .set_doc_status(
-                    DocKind::Form,
-                    &form.code,
-                    version,
-                    "draft",
-                    "published",
-                    &actor.id,
-                    Utc::now(),
-                )
+            self.publish_form_version(actor, &form.code, version)
                 .await?;
         }
         self.record(

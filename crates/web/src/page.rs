@@ -2,7 +2,6 @@
 //! default), its messages, and the current path (for the language switch to return to).
 
 use axum::extract::FromRequestParts;
-use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -165,14 +164,8 @@ impl FromRequestParts<WebState> for PageContext {
 
 /// The language chosen in the `lang` cookie, or Persian.
 pub fn language_from_cookies(headers: &HeaderMap) -> Language {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LANG_COOKIE)
-        .and_then(|(_, value)| value.parse().ok())
+    crate::auth::cookie(headers, LANG_COOKIE)
+        .and_then(|value| value.parse().ok())
         .unwrap_or_default()
 }
 
@@ -189,6 +182,7 @@ pub fn render(template: &impl askama::Template) -> Result<Response, WebError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::COOKIE;
 
     fn cookies(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

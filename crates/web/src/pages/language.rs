@@ -54,7 +54,7 @@ pub async fn switch(
 }
 
 /// Only paths on this site: never `//host` or `/\host`, which browsers treat as another site.
-fn is_local_path(next: &str) -> bool {
+pub(crate) fn is_local_path(next: &str) -> bool {
     next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")

@@ -22,15 +22,10 @@ pub struct SignInQuery {
     ended: Option<String>,
 }
 
-/// Only paths on this site.
+/// Only paths on this site (the language switch's rule).
 fn local(next: Option<&str>) -> Option<String> {
-    next.filter(|n| {
-        n.starts_with('/')
-            && !n.starts_with("//")
-            && !n.starts_with("/\\")
-            && !n.chars().any(char::is_control)
-    })
-    .map(str::to_owned)
+    next.filter(|n| crate::pages::language::is_local_path(n))
+        .map(str::to_owned)
 }
 
 /// Where a session at this stage goes next.
