@@ -160,6 +160,7 @@ impl App {
             serde_json::json!({ "version": version, "loaded": true }),
         )
         .await?;
+        self.search_changed().await;
         Ok((version, true))
     }
 
@@ -374,6 +375,9 @@ impl App {
             serde_json::json!({ "version": version }),
         )
         .await?;
+        if to == "published" || from == "published" {
+            self.search_changed().await;
+        }
         Ok(())
     }
 
@@ -604,33 +608,6 @@ impl App {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok((services, total))
-    }
-
-    /// Published services whose title or summary holds every word of `query`, folded the Persian
-    /// way (Arabic or Persian letters, any digits, ZWNJ and spacing). A stopgap until the search
-    /// index of the portal issue ranks them; here they come by title.
-    pub async fn find_services(
-        &self,
-        filter: &ServiceFilter,
-        query: &str,
-    ) -> Result<Vec<PublishedService>, StoreError> {
-        let words: Vec<String> = pishkhan_domain::text::fold(query)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        let (services, _) = self.published_services(filter, i64::MAX, 0).await?;
-        Ok(services
-            .into_iter()
-            .filter(|s| {
-                let text = pishkhan_domain::text::fold(&format!(
-                    "{} {} {}",
-                    s.card.title.fa,
-                    s.card.summary.fa,
-                    s.card.title.en.as_deref().unwrap_or("")
-                ));
-                words.iter().all(|w| text.contains(w.as_str()))
-            })
-            .collect())
     }
 
     /// Saves a form as a new version (checked first) and publishes it at once when the caller

@@ -428,6 +428,9 @@ impl App {
                 SaveVersionError::Store(e) => ImportError::Store(e),
             })?;
         report.published = total;
+        if total > 0 {
+            self.search_changed().await;
+        }
         if total == 0 && report.forms == 0 {
             // Nothing changed: nothing to record.
             return Ok(report);

@@ -14,6 +14,8 @@ mod nodes;
 pub mod orgs;
 pub mod plan;
 pub mod policy;
+pub mod print;
+pub mod search;
 mod secret;
 pub mod sms;
 pub mod synth;
@@ -61,6 +63,11 @@ struct Inner {
     sms: sms::SmsProvider,
     /// Argon2 password checks since start.
     password_checks: AtomicU64,
+    /// The published catalogue's search index (in memory, one per node).
+    search: Arc<pishkhan_search::Catalogue>,
+    search_sync: tokio::sync::Mutex<search::SearchSync>,
+    /// Has the index been built from the database?
+    search_ready: std::sync::atomic::AtomicBool,
 }
 
 /// Why Pishkhan could not start. Each message is one line an operator can act on.
@@ -115,6 +122,9 @@ impl App {
                 store,
                 sms,
                 password_checks: AtomicU64::new(0),
+                search: Arc::new(pishkhan_search::Catalogue::new().map_err(|e| e.to_string())?),
+                search_sync: tokio::sync::Mutex::new(search::SearchSync::default()),
+                search_ready: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }

@@ -132,6 +132,8 @@ pub const ADMIN_AREA: &[Role] = &[
 pub const COUNTER_ROLES: &[Role] = &[Role::Operator, Role::CentreManager];
 /// Roles that edit the province's holiday table.
 pub const HOLIDAY_EDITORS: &[Role] = &[Role::GovernorateAdmin];
+/// Roles that edit the portal search's synonym list.
+pub const SYNONYM_EDITORS: &[Role] = &[Role::GovernorateAdmin];
 
 /// The roles `actor` can give to someone (in some scope inside their own).
 pub fn grantable_roles(actor: &Principal) -> Vec<Role> {

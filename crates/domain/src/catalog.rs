@@ -63,6 +63,33 @@ impl Category {
     }
 }
 
+/// The life and business events the portal groups services by: (code, Persian name, English
+/// name). A card's `events` use these codes; the home page lists them in this order.
+pub const LIFE_EVENTS: &[(&str, &str, &str)] = &[
+    ("birth", "تولد فرزند", "Having a baby"),
+    ("death", "درگذشت یکی از نزدیکان", "A death in the family"),
+    ("learning-to-drive", "گرفتن گواهینامه", "Learning to drive"),
+    ("buying-a-car", "خرید خودرو", "Buying a car"),
+    ("selling-a-car", "فروش خودرو", "Selling a car"),
+    ("building-a-home", "ساختن خانه", "Building a home"),
+    ("buying-a-home", "خرید خانه", "Buying a home"),
+    ("moving-home", "اسباب‌کشی", "Moving home"),
+    ("opening-a-shop", "بازکردن مغازه", "Opening a shop"),
+    ("running-a-business", "ادارهٔ کسب‌وکار", "Running a business"),
+    ("starting-a-trade", "تجارت و صادرات", "Starting to trade"),
+    ("lost-documents", "گم شدن مدارک", "Lost documents"),
+    ("renewing-documents", "تمدید مدارک", "Renewing documents"),
+    ("change-of-details", "تغییر مشخصات", "Changing your details"),
+];
+
+/// The Persian name of a life event, if the code is one of [`LIFE_EVENTS`].
+pub fn life_event_name_fa(code: &str) -> Option<&'static str> {
+    LIFE_EVENTS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, fa, _)| *fa)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Audience {

@@ -593,6 +593,8 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
         .await
         .map_err(Failure::runtime)?;
     let heartbeats = tokio::spawn(app.clone().run_heartbeats(node.clone()));
+    let indexed = app.rebuild_search().await.map_err(Failure::runtime)?;
+    let follower = tokio::spawn(app.clone().follow_catalogue());
 
     println!(
         "Pishkhan {} is serving http://{address}",
@@ -600,6 +602,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     );
     println!("  database:    {}", app.store().describe());
     println!("  data folder: {}", app.config().data_dir.display());
+    println!("  search index: {indexed} published services");
     if demo {
         println!(
             "  demo catalogue: {demo_services} published services in the pilot provinces ({})",
@@ -617,6 +620,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     .with_graceful_shutdown(shutdown_signal())
     .await;
     heartbeats.abort();
+    follower.abort();
     if let Err(e) = app.stop_node(&node).await {
         tracing::warn!(error = %e, "could not record the node's stop");
     }

@@ -16,6 +16,7 @@ mod holidays;
 mod location;
 mod nodes;
 mod orgs;
+mod search;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -41,6 +42,7 @@ pub use nodes::NodeRecord;
 pub use orgs::{
     AddOrgError, AgencyContact, City, HandIn, Office, OrgDirectory, OrgKind, OrgRecord, Province,
 };
+pub use search::SynonymList;
 pub use sessions::{SessionOwner, SessionRecord};
 pub use throttle::{Attempt, Limit};
 pub use users::{CreateUserError, NewUser, UserRecord};

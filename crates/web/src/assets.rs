@@ -17,7 +17,7 @@ pub struct Asset {
     pub bytes: &'static [u8],
 }
 
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 5] = [
     Asset {
         path: "app.css",
         content_type: "text/css; charset=utf-8",
@@ -32,6 +32,11 @@ pub const ASSETS: [Asset; 4] = [
         path: "fonts/Vazirmatn-Bold.woff2",
         content_type: "font/woff2",
         bytes: include_bytes!("../assets/fonts/Vazirmatn-Bold.woff2"),
+    },
+    Asset {
+        path: "suggest.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/suggest.js"),
     },
     Asset {
         path: "fonts/OFL.txt",

@@ -22,6 +22,8 @@ pub struct PageContext {
     pub lang: Language,
     pub t: Translator,
     path: String,
+    /// `scheme://host` as the visitor reached the site: canonical and Open Graph URLs.
+    pub origin: String,
     /// The token every form on the page carries.
     pub csrf: String,
     /// Who is signed in, for the header.
@@ -37,6 +39,27 @@ pub struct Nav {
     pub areas: Vec<(&'static str, &'static str)>,
 }
 
+/// The site's origin (`scheme://host`) as the visitor reached it: the `Host` header when it is a
+/// plain host name, `https` when the cookies are marked secure (TLS in front). For absolute URLs
+/// in canonical links, Open Graph tags, the sitemap and JSON-LD.
+pub fn site_origin(state: &WebState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    let scheme = if state.app.config().secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
 impl PageContext {
     pub fn new(state: &WebState, headers: &HeaderMap, path: &str) -> PageContext {
         let lang = language_from_cookies(headers);
@@ -44,6 +67,7 @@ impl PageContext {
             lang,
             t: Translator::new(state.i18n.clone(), lang),
             path: path.to_owned(),
+            origin: site_origin(state, headers),
             csrf: String::new(),
             nav: None,
         }

@@ -34,7 +34,9 @@ pub struct RouteSpec {
 fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
     use Access::*;
     use pishkhan_app::catalog::EDITORS;
-    use pishkhan_app::policy::{ADMIN_AREA, COUNTER_ROLES, HOLIDAY_EDITORS, USER_ADMINS};
+    use pishkhan_app::policy::{
+        ADMIN_AREA, COUNTER_ROLES, HOLIDAY_EDITORS, SYNONYM_EDITORS, USER_ADMINS,
+    };
     let g = |path, access, handler: MethodRouter<WebState>| {
         (
             RouteSpec {
@@ -72,9 +74,14 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/static/{*path}", Public, get(assets::serve)),
         g("/search", Public, get(portal::search)),
         g("/services/{code}", Public, get(portal::service)),
+        g("/services/{code}/pdf", Public, get(portal::card_pdf)),
         g("/categories/{code}", Public, get(portal::category)),
+        g("/events/{code}", Public, get(portal::event)),
         g("/agencies/{code}", Public, get(portal::agency)),
         g("/forms/{code}", Public, get(portal::form)),
+        g("/forms/{code}/pdf", Public, get(portal::form_pdf)),
+        g("/sitemap.xml", Public, get(portal::sitemap)),
+        g("/robots.txt", Public, get(portal::robots)),
         // Signing in and out
         g("/signin", Public, get(signin::staff_form)),
         p("/signin", Public, post(signin::staff_submit)),
@@ -277,6 +284,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(HOLIDAY_EDITORS),
             get(admin::holidays),
         ),
+        g(
+            "/admin/search",
+            StaffWith(SYNONYM_EDITORS),
+            get(admin::synonyms),
+        ),
+        p(
+            "/admin/search",
+            StaffWith(SYNONYM_EDITORS),
+            post(admin::save_synonyms),
+        ),
         p(
             "/admin/holidays",
             StaffWith(HOLIDAY_EDITORS),
@@ -296,6 +313,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             get(api::calendar::holidays),
         ),
         g("/api/v1/services", Public, get(api::catalog::list)),
+        g("/api/v1/suggest", Public, get(api::catalog::suggest)),
         g("/api/v1/services/{code}", Public, get(api::catalog::show)),
         g("/api/v1/forms/{code}", Public, get(api::catalog::form)),
         g("/api/v1/catalog.jsonld", Public, get(api::catalog::jsonld)),

@@ -9,5 +9,6 @@ mod api;
 mod catalogue;
 mod cli;
 mod http;
+mod portal;
 mod readiness;
 mod support;

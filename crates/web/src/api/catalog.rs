@@ -35,7 +35,8 @@ pub struct ServicesQuery {
     /// online, centre or agency-office (empty: any).
     #[param(value_type = Option<String>, pattern = "^(|online|centre|agency-office)$")]
     channel: Option<String>,
-    /// Words to find in the title or summary (Persian or Arabic letters, any digits).
+    /// Words to search for, as people type them (Persian or Arabic letters, any digits, with or
+    /// without ZWNJ, a typo allowed): the results come ranked, best first.
     #[param(value_type = Option<String>)]
     q: Option<String>,
     /// From 1 (at most 1,000,000).
@@ -116,6 +117,23 @@ fn number(text: Option<&str>, default: i64, range: std::ops::RangeInclusive<i64>
     }
 }
 
+fn indexed_summary(entry: &pishkhan_app::search::Entry) -> ServiceSummary {
+    ServiceSummary {
+        code: entry.code.clone(),
+        title_fa: entry.title_fa.clone(),
+        title_en: entry.title_en.clone(),
+        summary_fa: entry.summary_fa.clone(),
+        category: entry.category.clone(),
+        agency: entry.agency.clone(),
+        channels: entry.channels.clone(),
+        processing_days: entry.processing_days,
+        visits_in_person: entry.visits_in_person,
+        total_fee_rials: entry.total_fee_rials,
+        version: entry.version,
+        updated_at: entry.updated_at.clone(),
+    }
+}
+
 fn summary(service: PublishedService) -> ServiceSummary {
     let card = service.card;
     ServiceSummary {
@@ -144,7 +162,7 @@ fn summary(service: PublishedService) -> ServiceSummary {
     tag = "catalogue",
     params(ServicesQuery),
     responses(
-        (status = 200, description = "Published services, by title", body = ServicePage),
+        (status = 200, description = "Published services: by title, or ranked best first when `q` is given", body = ServicePage),
         (status = 400, description = "A filter is not valid", body = ErrorBody),
     )
 )]
@@ -222,16 +240,9 @@ pub async fn list(
         agency: query.agency.clone(),
         category: query.category.clone(),
     };
-    let words: Vec<String> = query
-        .q
-        .as_deref()
-        .map(pishkhan_domain::text::fold)
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let q = query.q.as_deref().unwrap_or("").trim().to_owned();
     let offset = (page - 1) * per_page;
-    let (items, total) = if words.is_empty() && channel.is_none() {
+    let (items, total) = if q.is_empty() && channel.is_none() {
         let (services, total) = state
             .app
             .published_services(&filter, per_page, offset)
@@ -239,24 +250,45 @@ pub async fn list(
             .map_err(ApiError::internal)?;
         (services.into_iter().map(summary).collect(), total)
     } else {
-        // Words and channels are inside the card: filter after reading. (The search index of
-        // the portal issue replaces this.)
-        let matching: Vec<PublishedService> = state
-            .app
-            .find_services(&filter, query.q.as_deref().unwrap_or(""))
-            .await
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .filter(|s| channel.is_none_or(|c| s.card.channels.iter().any(|o| o.channel == c)))
-            .collect();
-        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
-        let items = matching
-            .into_iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(per_page).unwrap_or(0))
-            .map(summary)
-            .collect();
-        (items, total)
+        let filter = pishkhan_app::search::Filter {
+            province: filter.province,
+            agency: filter.agency,
+            category: filter.category,
+            channel: channel.map(|c| c.code().to_owned()),
+            event: None,
+        };
+        let (entries, total) = if q.is_empty() {
+            // A channel without words: every matching service, by title.
+            let all = state
+                .app
+                .browse_services(&filter)
+                .await
+                .map_err(ApiError::internal)?;
+            let total = all.len();
+            let page: Vec<_> = all
+                .into_iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(per_page).unwrap_or(0))
+                .collect();
+            (page, total)
+        } else {
+            // Words: the portal's ranked search, best first.
+            let found = state
+                .app
+                .search_services(
+                    &q,
+                    &filter,
+                    usize::try_from(offset).unwrap_or(usize::MAX),
+                    usize::try_from(per_page).unwrap_or(0),
+                )
+                .await
+                .map_err(ApiError::internal)?;
+            (found.hits, found.total)
+        };
+        (
+            entries.iter().map(|e| indexed_summary(e)).collect(),
+            i64::try_from(total).unwrap_or(i64::MAX),
+        )
     };
     Ok(Json(ServicePage {
         total,
@@ -376,22 +408,10 @@ pub async fn jsonld(
     headers: HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    let scheme = if state.app.config().secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
+    let origin = crate::page::site_origin(&state, &headers);
     let document = state
         .app
-        .catalogue_jsonld(&format!("{scheme}://{host}"))
+        .catalogue_jsonld(&origin)
         .await
         .map_err(ApiError::internal)?;
     Ok((
@@ -399,4 +419,68 @@ pub async fn jsonld(
         document.to_string(),
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestQuery {
+    /// What has been typed so far; the last word may be unfinished.
+    #[param(value_type = Option<String>)]
+    q: Option<String>,
+    /// A province's code: its services and the national ones.
+    #[param(value_type = Option<String>, pattern = "^[a-z0-9-]{0,64}$")]
+    province: Option<String>,
+}
+
+/// One suggestion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestion {
+    pub code: String,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestions {
+    pub items: Vec<Suggestion>,
+}
+
+/// At most eight suggestions: enough for a list under a search box.
+const SUGGESTIONS: usize = 8;
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/suggest",
+    tag = "catalogue",
+    params(SuggestQuery),
+    responses(
+        (status = 200, description = "Service titles for what has been typed so far, best first", body = Suggestions),
+    )
+)]
+pub async fn suggest(
+    State(state): State<WebState>,
+    ApiQuery(query): ApiQuery<SuggestQuery>,
+) -> Result<Json<Suggestions>, ApiError> {
+    let q: String = query.q.unwrap_or_default().chars().take(200).collect();
+    let province = query.province.filter(|p| {
+        !p.is_empty()
+            && p.len() <= 64
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    });
+    let filter = pishkhan_app::search::Filter {
+        province,
+        ..Default::default()
+    };
+    let items = state
+        .app
+        .suggest_services(&q, &filter, SUGGESTIONS)
+        .await
+        .map_err(ApiError::internal)?
+        .iter()
+        .map(|e| Suggestion {
+            code: e.code.clone(),
+            title: e.title_fa.clone(),
+        })
+        .collect();
+    Ok(Json(Suggestions { items }))
 }

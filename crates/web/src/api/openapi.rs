@@ -25,6 +25,7 @@ use super::{ErrorBody, Problem, bills, calendar, catalog, checks, whoami};
         catalog::show,
         catalog::form,
         catalog::jsonld,
+        catalog::suggest,
         whoami::show
     ),
     modifiers(&BearerAuth),
@@ -47,6 +48,8 @@ use super::{ErrorBody, Problem, bills, calendar, catalog, checks, whoami};
         catalog::ServicePage,
         catalog::ServiceDetail,
         catalog::FormDetail,
+        catalog::Suggestion,
+        catalog::Suggestions,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),

@@ -722,3 +722,90 @@ pub async fn set_plan(
         }
     }
 }
+
+// --- search synonyms ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_synonyms.html")]
+struct SynonymsView {
+    page: PageContext,
+    body: String,
+    /// Who saved the list last, and when.
+    updated: Option<String>,
+    /// How many rules a save just stored.
+    saved: Option<String>,
+    errors: Vec<String>,
+}
+
+async fn synonyms_view(
+    state: &WebState,
+    page: PageContext,
+    body: Option<String>,
+    saved: Option<usize>,
+    errors: Vec<String>,
+) -> Result<SynonymsView, WebError> {
+    let (stored_body, stored) = state
+        .app
+        .synonyms_text()
+        .await
+        .map_err(WebError::internal)?;
+    let updated = stored.map(|s| format!("{} — {}", page.moment(&s.updated_at), s.updated_by));
+    Ok(SynonymsView {
+        body: body.unwrap_or(stored_body),
+        updated,
+        saved: saved.map(|n| page.digits(&n.to_string())),
+        errors,
+        page,
+    })
+}
+
+/// `GET /admin/search`: the search's synonym list, to edit.
+pub async fn synonyms(
+    State(state): State<WebState>,
+    page: PageContext,
+) -> Result<Response, WebError> {
+    render(&synonyms_view(&state, page, None, None, Vec::new()).await?)
+}
+
+#[derive(Deserialize)]
+pub struct SynonymsForm {
+    synonyms: String,
+}
+
+/// `POST /admin/search`: replaces the synonym list (all of it, or nothing when a line is bad).
+pub async fn save_synonyms(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<SynonymsForm>,
+) -> Result<Response, WebError> {
+    use pishkhan_app::search::SynonymError;
+    let actor = actor(&visitor)?;
+    let principal = visitor.principal().ok_or(WebError::NotFound)?;
+    match state
+        .app
+        .save_synonyms(principal, &actor, &form.synonyms)
+        .await
+    {
+        Ok(rules) => render(&synonyms_view(&state, page, None, Some(rules), Vec::new()).await?),
+        Err(SynonymError::Forbidden) => Err(WebError::NotFound),
+        Err(SynonymError::Invalid(lines)) => {
+            let errors = lines
+                .iter()
+                .map(|l| match page.lang {
+                    pishkhan_domain::Language::Persian => format!(
+                        "سطر {}: {}",
+                        pishkhan_domain::text::to_persian_digits(&l.line.to_string()),
+                        l.fa
+                    ),
+                    pishkhan_domain::Language::English => format!("Line {}: {}", l.line, l.en),
+                })
+                .collect();
+            let mut response =
+                render(&synonyms_view(&state, page, Some(form.synonyms), None, errors).await?)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(e) => Err(WebError::internal(e)),
+    }
+}

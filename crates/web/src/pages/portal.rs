@@ -33,6 +33,11 @@ struct ServiceView {
     updated: String,
     version: String,
     total_fee: String,
+    /// Each form the card names: (code, title).
+    forms: Vec<(String, String)>,
+    canonical: String,
+    /// schema.org `GovernmentService`, ready for a `<script>` element.
+    json_ld: String,
 }
 
 impl ServiceView {
@@ -67,15 +72,116 @@ pub async fn service(
         .await
         .map_err(WebError::internal)?;
     let total_fee = Rials(service.card.total_fee()).format_rials(page.lang);
+    let mut forms = Vec::new();
+    for form in &service.card.forms {
+        let title = state
+            .app
+            .form(&form.code, None)
+            .await
+            .map_err(WebError::internal)?
+            .map(|(f, _)| f.title.fa)
+            .unwrap_or_else(|| form.code.clone());
+        forms.push((form.code.clone(), title));
+    }
+    let canonical = format!("{}/services/{}", page.origin, service.card.code);
+    let json_ld = script_json(&government_service(
+        &service,
+        agency.as_ref(),
+        &page.origin,
+        &canonical,
+    ));
     render(&ServiceView {
         category: service.card.category.name_fa(),
         updated: page.moment(&service.updated_at),
         version: page.digits(&service.version.to_string()),
         total_fee,
+        forms,
+        canonical,
+        json_ld,
         agency,
         card: service.card,
         page,
     })
+}
+
+/// JSON for a `<script type="application/ld+json">` element: `<` escaped so no text in it can
+/// close the element.
+fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
+/// The card as schema.org `GovernmentService`, for search engines and other readers.
+fn government_service(
+    service: &PublishedService,
+    agency: Option<&PublicAgency>,
+    origin: &str,
+    url: &str,
+) -> serde_json::Value {
+    let card = &service.card;
+    let mut provider = serde_json::json!({
+        "@type": "GovernmentOrganization",
+        "identifier": card.agency,
+        "url": format!("{origin}/agencies/{}", card.agency),
+    });
+    if let Some(a) = agency {
+        provider["name"] = a.name_fa.clone().into();
+        if !a.contact.phone.is_empty() {
+            provider["telephone"] = a.contact.phone.clone().into();
+        }
+        if !a.contact.email.is_empty() {
+            provider["email"] = a.contact.email.clone().into();
+        }
+    }
+    let channels: Vec<serde_json::Value> = card
+        .channels
+        .iter()
+        .map(|offer| {
+            serde_json::json!({
+                "@type": "ServiceChannel",
+                "name": match offer.channel {
+                    Channel::Online => "برخط",
+                    Channel::Centre => "دفاتر پیشخوان دولت",
+                    Channel::AgencyOffice => "ادارهٔ دستگاه",
+                },
+                "serviceUrl": url,
+                "processingTime": format!("P{}D", card.processing_days),
+            })
+        })
+        .collect();
+    let mut value = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "GovernmentService",
+        "@id": url,
+        "url": url,
+        "identifier": card.code,
+        "name": card.title.fa,
+        "description": card.summary.fa,
+        "serviceType": card.category.name_fa(),
+        "inLanguage": "fa",
+        "provider": provider,
+        "serviceOperator": provider,
+        "availableChannel": channels,
+        "dateModified": service.updated_at.to_rfc3339(),
+        "offers": {
+            "@type": "Offer",
+            "price": card.total_fee(),
+            "priceCurrency": "IRR",
+        },
+        "serviceOutput": { "@type": "Thing", "name": card.output.fa },
+    });
+    if let Some(a) = agency {
+        value["areaServed"] = serde_json::json!({
+            "@type": "AdministrativeArea",
+            "identifier": a.province,
+        });
+    }
+    if let Some(basis) = &card.legal_basis {
+        value["termsOfService"] = basis.fa.clone().into();
+    }
+    if let Some(en) = &card.title.en {
+        value["alternateName"] = en.clone().into();
+    }
+    value
 }
 
 pub struct ServiceItem {
@@ -288,30 +394,322 @@ pub async fn form(
 #[derive(serde::Deserialize)]
 pub struct SearchQuery {
     q: Option<String>,
+    province: Option<String>,
+    page: Option<String>,
 }
 
-/// `GET /search?q=…`: services whose title or summary holds every word typed.
+/// Results per page of the search page.
+const SEARCH_PAGE: usize = 20;
+
+pub struct SearchHit {
+    pub code: String,
+    pub title: String,
+    pub summary: String,
+    pub agency: String,
+    pub days: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal_search.html")]
+struct SearchView {
+    page: PageContext,
+    q: String,
+    province: String,
+    provinces: Vec<(String, String)>,
+    hits: Vec<SearchHit>,
+    count: String,
+    /// "Did you mean": the corrected query and its link.
+    did_you_mean: Option<(String, String)>,
+    /// Links to the previous and next pages, when there are some.
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// The provinces a visitor can choose: the pilots (where services are published), by name.
+pub(crate) async fn province_choices(state: &WebState) -> Result<Vec<(String, String)>, WebError> {
+    let mut provinces: Vec<(String, String)> = state
+        .app
+        .provinces()
+        .await
+        .map_err(WebError::internal)?
+        .into_iter()
+        .filter(|p| p.pilot)
+        .map(|p| (p.code, p.name_fa))
+        .collect();
+    provinces.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(provinces)
+}
+
+fn search_href(q: &str, province: &str, page: usize) -> String {
+    let mut pairs = vec![("q", q.to_owned())];
+    if !province.is_empty() {
+        pairs.push(("province", province.to_owned()));
+    }
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    format!(
+        "/search?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+/// `GET /search?q=…&province=…&page=…`: the ranked search of the published catalogue.
 pub async fn search(
     State(state): State<WebState>,
     page: PageContext,
     axum::extract::Query(query): axum::extract::Query<SearchQuery>,
 ) -> Result<Response, WebError> {
-    let q = query.q.unwrap_or_default();
-    let services = if q.trim().is_empty() {
-        Vec::new()
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let provinces = province_choices(&state).await?;
+    // An unknown province is no filter (the choice list offers only known ones).
+    let province = query
+        .province
+        .filter(|p| provinces.iter().any(|(code, _)| code == p))
+        .unwrap_or_default();
+    let number = query
+        .page
+        .and_then(|p| {
+            pishkhan_domain::text::to_ascii_digits(&p)
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|p| (1..=1000).contains(p))
+        .unwrap_or(1);
+    let filter = pishkhan_app::search::Filter {
+        province: (!province.is_empty()).then(|| province.clone()),
+        ..Default::default()
+    };
+    let found = if q.is_empty() {
+        pishkhan_app::search::Found::default()
     } else {
         state
             .app
-            .find_services(&ServiceFilter::default(), &q)
+            .search_services(&q, &filter, (number - 1) * SEARCH_PAGE, SEARCH_PAGE)
             .await
             .map_err(WebError::internal)?
     };
-    let count = page.digits(&services.len().to_string());
+    let hits = found
+        .hits
+        .iter()
+        .map(|e| SearchHit {
+            code: e.code.clone(),
+            title: e.title_fa.clone(),
+            summary: e.summary_fa.clone(),
+            agency: e.agency_name.clone(),
+            days: page.digits(&e.processing_days.to_string()),
+        })
+        .collect();
+    let previous = (number > 1).then(|| search_href(&q, &province, number - 1));
+    let next = (number * SEARCH_PAGE < found.total).then(|| search_href(&q, &province, number + 1));
+    render(&SearchView {
+        count: page.digits(&found.total.to_string()),
+        did_you_mean: found.did_you_mean.map(|better| {
+            let href = search_href(&better, &province, 1);
+            (better, href)
+        }),
+        q,
+        province,
+        provinces,
+        hits,
+        previous,
+        next,
+        page,
+    })
+}
+
+/// `GET /events/{code}`: the services of one life or business event.
+pub async fn event(
+    State(state): State<WebState>,
+    page: PageContext,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    let (_, name, _) = pishkhan_domain::catalog::LIFE_EVENTS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .ok_or(WebError::NotFound)?;
+    let filter = pishkhan_app::search::Filter {
+        event: Some(code.clone()),
+        ..Default::default()
+    };
+    let services = state
+        .app
+        .browse_services(&filter)
+        .await
+        .map_err(WebError::internal)?
+        .iter()
+        .map(|e| ServiceItem {
+            code: e.code.clone(),
+            title: e.title_fa.clone(),
+            summary: e.summary_fa.clone(),
+            days: page.digits(&e.processing_days.to_string()),
+        })
+        .collect();
     render(&ListView {
-        title: format!("{} «{}»", page.t.get("portal-search-title"), q.trim()),
-        lead: format!("{} {count}", page.t.get("portal-search-count")),
-        services: items(&page, services),
+        title: (*name).to_owned(),
+        lead: page.t.get("portal-event-lead"),
+        services,
         agency: None,
         page,
     })
+}
+
+fn pdf_response(pdf: Vec<u8>, file_name: &str) -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "public, max-age=300".to_owned(),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
+}
+
+/// Codes are lower-case letters, digits, dots and dashes: safe in a file name as they are.
+fn plain_code(code: &str) -> Result<&str, WebError> {
+    if !code.is_empty()
+        && code.len() <= 128
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'))
+    {
+        Ok(code)
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+/// `GET /forms/{code}/pdf`: the published form as a PDF to print and fill by hand.
+pub async fn form_pdf(
+    State(state): State<WebState>,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    let code = plain_code(&code)?;
+    let printed = state
+        .app
+        .form_pdf(code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    Ok(pdf_response(
+        printed.pdf,
+        &format!("{code}-v{}.pdf", printed.version),
+    ))
+}
+
+/// `GET /services/{code}/pdf`: the service card as a PDF.
+pub async fn card_pdf(
+    State(state): State<WebState>,
+    headers: axum::http::HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    let code = plain_code(&code)?;
+    let address = format!(
+        "{}/services/{code}",
+        crate::page::site_origin(&state, &headers)
+    );
+    let printed = state
+        .app
+        .card_pdf(code, &address)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    Ok(pdf_response(
+        printed.pdf,
+        &format!("{code}-card-v{}.pdf", printed.version),
+    ))
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `GET /sitemap.xml`: every public page of the portal, with when each service last changed.
+pub async fn sitemap(
+    State(state): State<WebState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    use axum::response::IntoResponse;
+    let origin = crate::page::site_origin(&state, &headers);
+    let services = state
+        .app
+        .browse_services(&pishkhan_app::search::Filter::default())
+        .await
+        .map_err(WebError::internal)?;
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    let mut url = |path: &str, modified: Option<&str>| {
+        out.push_str("<url><loc>");
+        out.push_str(&xml_escape(&format!("{origin}{path}")));
+        out.push_str("</loc>");
+        if let Some(m) = modified {
+            out.push_str("<lastmod>");
+            out.push_str(&xml_escape(m));
+            out.push_str("</lastmod>");
+        }
+        out.push_str("</url>\n");
+    };
+    url("/", None);
+    for category in Category::ALL {
+        url(&format!("/categories/{}", category.code()), None);
+    }
+    for (code, _, _) in pishkhan_domain::catalog::LIFE_EVENTS {
+        url(&format!("/events/{code}"), None);
+    }
+    let mut agencies: Vec<&str> = services.iter().map(|e| e.agency.as_str()).collect();
+    agencies.sort_unstable();
+    agencies.dedup();
+    for agency in agencies {
+        url(&format!("/agencies/{agency}"), None);
+    }
+    for entry in &services {
+        let day = entry.updated_at.get(..10);
+        url(&format!("/services/{}", entry.code), day);
+    }
+    let mut forms: Vec<&str> = services
+        .iter()
+        .flat_map(|e| e.forms.iter().map(String::as_str))
+        .collect();
+    forms.sort_unstable();
+    forms.dedup();
+    for form in forms {
+        url(&format!("/forms/{form}"), None);
+    }
+    out.push_str("</urlset>\n");
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/xml; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
+}
+
+/// `GET /robots.txt`: everything public may be indexed; the sitemap says where it is.
+pub async fn robots(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    use axum::response::IntoResponse;
+    let origin = crate::page::site_origin(&state, &headers);
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!(
+            "User-agent: *\nDisallow: /admin\nDisallow: /desk\nDisallow: /counter\nDisallow: /account\nDisallow: /me\nDisallow: /signin\nSitemap: {origin}/sitemap.xml\n"
+        ),
+    )
+        .into_response()
 }

@@ -1,0 +1,332 @@
+//! The portal's search: the published catalogue in the in-memory index of `pishkhan-search`,
+//! kept current on every node.
+//!
+//! At start the index is built from the database. Afterwards it follows the catalogue's history
+//! (`service_history`, whose ids only grow): a publish or retire on this node refreshes it at once,
+//! and every node polls for what other nodes published ([`SEARCH_POLL_INTERVAL`]). A refresh
+//! re-reads a window of recent history (not just entries after the last one seen), because on
+//! PostgreSQL a lower id can commit after a higher one; each service is reloaded only when its
+//! published version differs from the indexed one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use pishkhan_domain::catalog::ServiceCard;
+use pishkhan_search::{Catalogue, LineError, SearchError, Synonyms};
+pub use pishkhan_search::{Entry, Filter, Found};
+use pishkhan_store::{OrgDirectory, ServiceFilter, StoreError};
+
+use crate::App;
+use crate::audit::Actor;
+use crate::catalog::PublishedService;
+use crate::policy::{Principal, SYNONYM_EDITORS};
+
+/// How often each node looks for what other nodes published.
+pub const SEARCH_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How many history entries before the newest one seen a refresh reads again.
+const REREAD_WINDOW: i64 = 1000;
+
+/// The synonyms a fresh database starts with: common ways people name the priority services.
+pub const DEFAULT_SYNONYMS: &str = "\
+# آنچه مردم می‌نویسند = واژه‌های شناسنامهٔ خدمت (هر سطر یک قاعده)
+خلافی ماشین، جریمه ماشین، جریمه رانندگی = خلافی خودرو
+جواز کسب = پروانه کسب
+جواز ساخت، مجوز ساخت = پروانه ساختمان
+شناسنامه بچه، شناسنامه نوزاد = ثبت ولادت
+شناسنامه گمشده = المثنی
+سند ماشین، نقل و انتقال ماشین = تعویض پلاک خودرو
+پایان کار = گواهی پایان کار ساختمان
+کنتور برق، برق کشی = انشعاب برق
+کنتور آب = انشعاب آب
+کنتور گاز، گاز کشی = انشعاب گاز
+تلفن ثابت = خط تلفن
+فوتی، گواهی فوت = ثبت وفات
+مفاصا = مفاصاحساب
+اظهارنامه = اظهارنامه مالیات
+قبض = پرداخت قبض
+عوارض خونه، عوارض ملک = عوارض نوسازی
+driving license, driver's license = گواهینامه رانندگی
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchUseError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] SearchError),
+}
+
+/// Why a synonym list was not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SynonymError {
+    #[error("not allowed")]
+    Forbidden,
+    #[error("{} lines are not valid", .0.len())]
+    Invalid(Vec<LineError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] SearchError),
+}
+
+/// Where the index stands against the database.
+#[derive(Debug, Default)]
+pub(crate) struct SearchSync {
+    /// The newest history entry the index has followed; `None` before the first build.
+    cursor: Option<i64>,
+    /// When the synonym list was last read (ms), to notice another node's edit.
+    synonyms_at: Option<i64>,
+}
+
+/// The words a service is found by besides its title and summary.
+fn body_text(card: &ServiceCard) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for step in &card.steps {
+        parts.push(&step.what.fa);
+        parts.push(&step.who.fa);
+    }
+    for doc in &card.documents {
+        parts.push(&doc.name.fa);
+    }
+    parts.push(&card.output.fa);
+    if let Some(unit) = &card.deciding_unit {
+        parts.push(&unit.fa);
+    }
+    let events: Vec<&str> = card
+        .events
+        .iter()
+        .filter_map(|e| pishkhan_domain::catalog::life_event_name_fa(e))
+        .collect();
+    let mut text = parts.join(" \n ");
+    for event in events {
+        text.push_str(" \n ");
+        text.push_str(event);
+    }
+    text
+}
+
+fn entry(service: &PublishedService, directory: &OrgDirectory) -> Entry {
+    let card = &service.card;
+    let agency = directory.agency(&card.agency);
+    Entry {
+        code: card.code.clone(),
+        province: agency.map(|a| a.province.clone()),
+        agency: card.agency.clone(),
+        agency_name: agency.map(|a| a.name_fa.clone()).unwrap_or_default(),
+        category: card.category.code().to_owned(),
+        events: card.events.clone(),
+        channels: card
+            .channels
+            .iter()
+            .map(|c| c.channel.code().to_owned())
+            .collect(),
+        forms: card.forms.iter().map(|f| f.code.clone()).collect(),
+        title_fa: card.title.fa.clone(),
+        title_en: card.title.en.clone(),
+        summary_fa: card.summary.fa.clone(),
+        body: body_text(card),
+        processing_days: card.processing_days,
+        visits_in_person: card.visits_in_person,
+        total_fee_rials: card.total_fee(),
+        version: service.version,
+        updated_at: service.updated_at.to_rfc3339(),
+    }
+}
+
+impl App {
+    pub(crate) fn search_index(&self) -> &Arc<Catalogue> {
+        &self.inner.search
+    }
+
+    /// Builds the index from the database (at start; also whenever it is asked before then).
+    pub async fn rebuild_search(&self) -> Result<usize, SearchUseError> {
+        let mut sync = self.inner.search_sync.lock().await;
+        let cursor = self.store().catalogue_cursor().await?;
+        let directory = self.store().org_directory().await?;
+        let (services, _) = self
+            .published_services(&ServiceFilter::default(), i64::MAX, 0)
+            .await?;
+        let entries: Vec<Entry> = services.iter().map(|s| entry(s, &directory)).collect();
+        let count = entries.len();
+        self.load_synonyms(&mut sync).await?;
+        let index = Arc::clone(self.search_index());
+        tokio::task::spawn_blocking(move || index.rebuild(entries))
+            .await
+            .map_err(|e| SearchError::Index(tantivy_error(e.to_string())))??;
+        sync.cursor = Some(cursor);
+        self.inner.search_ready.store(true, Ordering::Release);
+        Ok(count)
+    }
+
+    async fn load_synonyms(&self, sync: &mut SearchSync) -> Result<(), SearchUseError> {
+        let stored = self.store().synonym_list().await?;
+        let at = stored.as_ref().map(|s| s.updated_at.timestamp_millis());
+        if sync.synonyms_at.is_some() && sync.synonyms_at == at {
+            return Ok(());
+        }
+        let body = stored.map_or_else(|| DEFAULT_SYNONYMS.to_owned(), |s| s.body);
+        // A stored list was checked when saved; if it no longer reads, search goes on without.
+        let synonyms = Synonyms::parse(&body).unwrap_or_default();
+        self.search_index().set_synonyms(synonyms)?;
+        sync.synonyms_at = at.or(Some(0));
+        Ok(())
+    }
+
+    /// Brings the index up to date with the database: what any node published or retired since
+    /// the last refresh, and the synonym list. Returns how many services changed in the index.
+    pub async fn refresh_search(&self) -> Result<usize, SearchUseError> {
+        if !self.inner.search_ready.load(Ordering::Acquire) {
+            return self.rebuild_search().await;
+        }
+        let mut sync = self.inner.search_sync.lock().await;
+        self.load_synonyms(&mut sync).await?;
+        let after = sync.cursor.unwrap_or(0);
+        let (codes, newest) = self
+            .store()
+            .catalogue_changes((after - REREAD_WINDOW).max(0))
+            .await?;
+        let indexed: HashMap<String, i64> = self.search_index().versions();
+        let stale = codes.iter().any(|(code, published)| match published {
+            Some(version) => indexed.get(code) != Some(version),
+            None => indexed.contains_key(code),
+        });
+        if !stale {
+            sync.cursor = Some(newest.max(after));
+            return Ok(0);
+        }
+        let directory = self.store().org_directory().await?;
+        let mut entries = Vec::new();
+        let mut removed = Vec::new();
+        for (code, published) in codes {
+            match published {
+                Some(version) if indexed.get(&code) != Some(&version) => {
+                    if let Some(service) = self.published_service(&code).await? {
+                        entries.push(entry(&service, &directory));
+                    }
+                }
+                None if indexed.contains_key(&code) => removed.push(code),
+                _ => {}
+            }
+        }
+        let changed = entries.len() + removed.len();
+        if changed > 0 {
+            let index = Arc::clone(self.search_index());
+            tokio::task::spawn_blocking(move || index.update(entries, &removed))
+                .await
+                .map_err(|e| SearchError::Index(tantivy_error(e.to_string())))??;
+        }
+        sync.cursor = Some(newest.max(after));
+        Ok(changed)
+    }
+
+    /// Refreshes the index after a change on this node; a failure is logged, and the next poll
+    /// repairs it.
+    pub(crate) async fn search_changed(&self) {
+        if let Err(e) = self.refresh_search().await {
+            tracing::warn!(error = %e, "search index refresh failed");
+        }
+    }
+
+    /// Follows the catalogue until the task is dropped (one per node).
+    pub async fn follow_catalogue(self) {
+        let mut ticker = tokio::time::interval(SEARCH_POLL_INTERVAL);
+        loop {
+            ticker.tick().await;
+            self.search_changed().await;
+        }
+    }
+
+    async fn ready_index(&self) -> Result<&Arc<Catalogue>, SearchUseError> {
+        if !self.inner.search_ready.load(Ordering::Acquire) {
+            self.rebuild_search().await?;
+        }
+        Ok(self.search_index())
+    }
+
+    /// The ranked search of the published catalogue.
+    pub async fn search_services(
+        &self,
+        query: &str,
+        filter: &Filter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Found, SearchUseError> {
+        Ok(self
+            .ready_index()
+            .await?
+            .search(query, filter, offset, limit)?)
+    }
+
+    /// Titles to suggest while someone types.
+    pub async fn suggest_services(
+        &self,
+        query: &str,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<Arc<Entry>>, SearchUseError> {
+        Ok(self.ready_index().await?.suggest(query, filter, limit)?)
+    }
+
+    /// Every published service matching the filter, by title (lists without a query: a life
+    /// event, a province).
+    pub async fn browse_services(
+        &self,
+        filter: &Filter,
+    ) -> Result<Vec<Arc<Entry>>, SearchUseError> {
+        Ok(self.ready_index().await?.browse(filter))
+    }
+
+    /// The synonym list as stored (or the default one), for the admin's editor.
+    pub async fn synonyms_text(
+        &self,
+    ) -> Result<(String, Option<pishkhan_store::SynonymList>), StoreError> {
+        let stored = self.store().synonym_list().await?;
+        Ok((
+            stored
+                .as_ref()
+                .map_or_else(|| DEFAULT_SYNONYMS.to_owned(), |s| s.body.clone()),
+            stored,
+        ))
+    }
+
+    /// Replaces the synonym list: checked whole first (every bad line reported), audited, and
+    /// in the index at once.
+    pub async fn save_synonyms(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        body: &str,
+    ) -> Result<usize, SynonymError> {
+        let staff = matches!(principal, Principal::Staff(_));
+        if !staff || !SYNONYM_EDITORS.iter().any(|r| principal.has_role(*r)) {
+            return Err(SynonymError::Forbidden);
+        }
+        let synonyms = Synonyms::parse(body).map_err(SynonymError::Invalid)?;
+        let rules = synonyms.rules().len();
+        self.store()
+            .save_synonym_list(body, &actor.id, Utc::now())
+            .await?;
+        self.record(
+            actor,
+            "search.synonyms_saved",
+            ("search", "synonyms"),
+            serde_json::json!({ "rules": rules }),
+        )
+        .await?;
+        let mut sync = self.inner.search_sync.lock().await;
+        sync.synonyms_at = None;
+        self.load_synonyms(&mut sync).await.map_err(|e| match e {
+            SearchUseError::Store(e) => SynonymError::Store(e),
+            SearchUseError::Index(e) => SynonymError::Index(e),
+        })?;
+        Ok(rules)
+    }
+}
+
+fn tantivy_error(message: String) -> pishkhan_search::TantivyError {
+    pishkhan_search::TantivyError::InternalError(message)
+}

@@ -1,0 +1,332 @@
+//! What the templates read: a form or a card turned into Persian texts and layout hints.
+
+use pishkhan_domain::Rials;
+use pishkhan_domain::catalog::{Audience, Channel, ServiceCard};
+use pishkhan_domain::forms::{Choice, Condition, Field, FieldKind, FormSchema};
+use pishkhan_domain::language::Language;
+use pishkhan_domain::text::to_persian_digits;
+use serde_json::{Value, json};
+
+/// A form to print, with what the page says about where it comes from.
+pub struct FormPrint<'a> {
+    pub form: &'a FormSchema,
+    /// The published version number.
+    pub version: i64,
+    pub agency_name: &'a str,
+    /// The province whose portal prints it, as named in full ("استان تهران").
+    pub province_name: Option<&'a str>,
+    /// When it was printed, as a Jalali date in Persian.
+    pub printed_on: &'a str,
+}
+
+/// A service card to print.
+pub struct CardPrint<'a> {
+    pub card: &'a ServiceCard,
+    pub version: i64,
+    pub agency_name: &'a str,
+    pub province_name: Option<&'a str>,
+    /// When this version was published, in Persian.
+    pub updated_on: &'a str,
+    pub printed_on: &'a str,
+    /// The title of each form the card names, by code.
+    pub form_titles: &'a [(String, String)],
+    /// Where the card lives on the portal (printed so a paper copy leads back to it).
+    pub address: &'a str,
+}
+
+fn fa(n: impl ToString) -> String {
+    to_persian_digits(&n.to_string())
+}
+
+/// The agency, and its province unless the agency's name already says it.
+fn issuer(agency: &str, province: Option<&str>) -> String {
+    match province {
+        Some(p) if !agency.contains(p) => format!("{agency} — {p}"),
+        _ => agency.to_owned(),
+    }
+}
+
+fn labels(options: &[Choice]) -> Vec<String> {
+    options.iter().map(|o| o.label.fa.clone()).collect()
+}
+
+fn boxes(groups: &[(u32, &str)]) -> Value {
+    json!({
+        "kind": "boxes",
+        "groups": groups.iter().map(|(n, caption)| json!([n, caption])).collect::<Vec<_>>(),
+    })
+}
+
+/// How a field is filled by hand, and a hint added to its help.
+fn entry(kind: &FieldKind) -> (Value, Option<String>) {
+    match kind {
+        FieldKind::Text { .. } | FieldKind::Number { .. } => {
+            (json!({"kind": "lines", "lines": 1}), None)
+        }
+        FieldKind::LongText { .. } => (json!({"kind": "lines", "lines": 4}), None),
+        FieldKind::Money { .. } => (
+            json!({"kind": "lines", "lines": 1}),
+            Some("مبلغ به ریال".to_owned()),
+        ),
+        FieldKind::JalaliDate {} => (
+            boxes(&[(4, "سال"), (0, "/"), (2, "ماه"), (0, "/"), (2, "روز")]),
+            Some("به تاریخ خورشیدی".to_owned()),
+        ),
+        FieldKind::Select { options } => (
+            json!({"kind": "choices", "options": labels(options)}),
+            Some("یکی را علامت بزنید".to_owned()),
+        ),
+        FieldKind::MultiSelect { options } => (
+            json!({"kind": "choices", "options": labels(options)}),
+            Some("هر چند گزینه که درست است علامت بزنید".to_owned()),
+        ),
+        FieldKind::YesNo {} => (json!({"kind": "choices", "options": ["بله", "خیر"]}), None),
+        FieldKind::File { accept, max_bytes } => {
+            let kinds: Vec<&str> = accept
+                .iter()
+                .map(|a| match a.as_str() {
+                    "application/pdf" => "PDF",
+                    "image/jpeg" => "JPEG",
+                    "image/png" => "PNG",
+                    other => other,
+                })
+                .collect();
+            let megabytes = (*max_bytes).div_ceil(1024 * 1024);
+            (
+                json!({"kind": "file", "note": "پیوست شد"}),
+                Some(format!(
+                    "پیوست کنید ({}، تا {} مگابایت در ثبت برخط)",
+                    kinds.join("، "),
+                    fa(megabytes)
+                )),
+            )
+        }
+        FieldKind::NationalId {} => (boxes(&[(10, "کد ملی ۱۰ رقمی")]), None),
+        FieldKind::LegalId {} => (boxes(&[(11, "شناسهٔ ملی ۱۱ رقمی")]), None),
+        FieldKind::Mobile {} => (boxes(&[(11, "شمارهٔ همراه، مثل ۰۹۱۲…")]), None),
+        FieldKind::PostalCode {} => (boxes(&[(10, "کد پستی ۱۰ رقمی")]), None),
+        FieldKind::Sheba {} => (boxes(&[(0, "IR"), (24, "شبا: ۲۴ رقم پس از IR")]), None),
+        FieldKind::Plate {} => (
+            boxes(&[
+                (2, "دو رقم"),
+                (1, "حرف"),
+                (3, "سه رقم"),
+                (0, "ایران"),
+                (2, "کد"),
+            ]),
+            None,
+        ),
+    }
+}
+
+fn condition(form: &FormSchema, condition: &Condition) -> Option<String> {
+    let other = form.field(&condition.field)?;
+    let values: Vec<String> = condition
+        .equals
+        .iter()
+        .map(|v| match (&other.kind, v.as_str()) {
+            (FieldKind::YesNo {}, "yes") => "بله".to_owned(),
+            (FieldKind::YesNo {}, "no") => "خیر".to_owned(),
+            (FieldKind::Select { options } | FieldKind::MultiSelect { options }, v) => options
+                .iter()
+                .find(|o| o.value == v)
+                .map(|o| o.label.fa.clone())
+                .unwrap_or_else(|| v.to_owned()),
+            (_, v) => v.to_owned(),
+        })
+        .collect();
+    Some(if values.is_empty() {
+        format!("فقط اگر «{}» پر شده است", other.label.fa)
+    } else {
+        format!("فقط اگر «{}»: {}", other.label.fa, values.join(" یا "))
+    })
+}
+
+fn field(form: &FormSchema, field: &Field) -> Value {
+    let (mut entry, hint) = entry(&field.kind);
+    let help = match (field.help.as_ref().map(|h| h.fa.clone()), hint) {
+        (Some(h), Some(hint)) => Some(format!("{h} — {hint}")),
+        (h, hint) => h.or(hint),
+    };
+    if let Value::Object(map) = &mut entry {
+        map.insert("label".into(), json!(field.label.fa));
+        map.insert("required".into(), json!(field.required));
+        map.insert("help".into(), json!(help));
+        map.insert(
+            "condition".into(),
+            json!(field.show_if.as_ref().and_then(|c| condition(form, c))),
+        );
+    }
+    entry
+}
+
+/// The data `templates/form.typ` reads.
+pub fn form_data(print: &FormPrint<'_>) -> Value {
+    let form = print.form;
+    json!({
+        "title": form.title.fa,
+        "issuer": issuer(print.agency_name, print.province_name),
+        "facts": [
+            ["کد فرم", form.code],
+            ["نسخه", fa(print.version)],
+            ["تاریخ چاپ", print.printed_on],
+        ],
+        "description": form.description.as_ref().map(|d| d.fa.clone()),
+        "instructions": "با خودکار و خوانا بنویسید؛ هر رقم در یک خانه، از چپ به راست. خانه‌های ستاره‌دار (*) را حتماً پر کنید. این فرم را برخط هم می‌توانید در پیشخوان پر کنید.",
+        "sections": form.sections.iter().map(|s| json!({
+            "title": s.title.fa,
+            "help": s.help.as_ref().map(|h| h.fa.clone()),
+            "fields": s.fields.iter().map(|f| field(form, f)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "signature_word": "نام و امضای متقاضی",
+        "date_word": "تاریخ",
+        "footer": format!("پیشخوان — {} — فرم {} نسخهٔ {}", print.agency_name, form.code, fa(print.version)),
+    })
+}
+
+fn channel(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Online => "برخط (اینترنتی)",
+        Channel::Centre => "دفاتر پیشخوان خدمات",
+        Channel::AgencyOffice => "ادارهٔ دستگاه",
+    }
+}
+
+fn money(rials: i64) -> String {
+    Rials(rials).format_rials(Language::Persian)
+}
+
+/// The data `templates/card.typ` reads.
+pub fn card_data(print: &CardPrint<'_>) -> Value {
+    let card = print.card;
+    let audience: Vec<&str> = card
+        .audience
+        .iter()
+        .map(|a| match a {
+            Audience::Citizen => "شهروندان",
+            Audience::Business => "کسب‌وکارها",
+        })
+        .collect();
+    let mut about = vec![
+        json!(["دسته", card.category.name_fa()]),
+        json!(["برای", audience.join(" و ")]),
+        json!([
+            "زمان انجام",
+            format!("{} روز کاری", fa(card.processing_days))
+        ]),
+        json!(["مراجعهٔ حضوری", format!("{} بار", fa(card.visits_in_person))]),
+        json!(["نتیجه", card.output.fa]),
+    ];
+    if let Some(unit) = &card.deciding_unit {
+        about.push(json!(["مرجع تصمیم", unit.fa]));
+    }
+    let mut sections = vec![
+        json!({
+            "title": "کجا و چگونه درخواست دهید",
+            "kind": "list",
+            "items": card.channels.iter().map(|c| {
+                let mut line = channel(c.channel).to_owned();
+                if !c.complete {
+                    line.push_str(" (بخشی از کار)");
+                }
+                if let Some(note) = &c.note {
+                    line.push_str(" — ");
+                    line.push_str(&note.fa);
+                }
+                line
+            }).collect::<Vec<_>>(),
+        }),
+        json!({
+            "title": "مراحل",
+            "kind": "table",
+            "columns": ["auto", "auto", "1fr", "auto"],
+            "head": ["#", "چه کسی", "چه کاری", "زمان"],
+            "rows": card.steps.iter().enumerate().map(|(i, s)| json!([
+                fa(i + 1),
+                s.who.fa,
+                s.what.fa,
+                s.days.map(|d| format!("{} روز کاری", fa(d))).unwrap_or_else(|| "—".into()),
+            ])).collect::<Vec<_>>(),
+            "total": Value::Null,
+        }),
+        json!({
+            "title": "مدارک لازم",
+            "kind": "table",
+            "columns": ["auto", "1fr", "auto", "auto"],
+            "head": ["#", "مدرک", "اصل", "رونوشت"],
+            "rows": card.documents.iter().enumerate().map(|(i, d)| {
+                let mut name = d.name.fa.clone();
+                if let Some(note) = &d.note {
+                    name.push_str(" — ");
+                    name.push_str(&note.fa);
+                }
+                json!([fa(i + 1), name, if d.original { "بله" } else { "خیر" }, fa(d.copies)])
+            }).collect::<Vec<_>>(),
+            "total": Value::Null,
+        }),
+    ];
+    if !card.fees.is_empty() {
+        sections.push(json!({
+            "title": "هزینه‌ها",
+            "kind": "table",
+            "columns": ["1fr", "auto", "auto"],
+            "head": ["بابت", "مبلغ", "دریافت‌کننده"],
+            "rows": card.fees.iter().map(|f| json!([
+                f.title.fa,
+                if f.rials > 0 { money(f.rials) } else { "اعلام نشده".to_owned() },
+                f.collector.fa,
+            ])).collect::<Vec<_>>(),
+            "total": format!("جمع: {}", money(card.total_fee())),
+        }));
+    }
+    if !card.forms.is_empty() {
+        sections.push(json!({
+            "title": "فرم‌ها",
+            "kind": "list",
+            "items": card.forms.iter().map(|f| {
+                let title = print.form_titles.iter().find(|(code, _)| code == &f.code)
+                    .map(|(_, t)| t.clone()).unwrap_or_default();
+                format!("{title} (کد {})", f.code)
+            }).collect::<Vec<_>>(),
+        }));
+    }
+    let mut contact = Vec::new();
+    if let Some(a) = &card.contact.address {
+        contact.push(format!("نشانی: {}", a.fa));
+    }
+    if let Some(p) = &card.contact.phone {
+        contact.push(format!("تلفن: {}", fa(p)));
+    }
+    if let Some(e) = &card.contact.email {
+        contact.push(format!("رایانامه: {e}"));
+    }
+    if let Some(h) = &card.contact.hours {
+        contact.push(format!("ساعت کار: {}", h.fa));
+    }
+    if !contact.is_empty() {
+        sections.push(json!({"title": "تماس", "kind": "list", "items": contact}));
+    }
+    for (title, text) in [
+        ("مبنای قانونی", &card.legal_basis),
+        ("اگر به نتیجه اعتراض دارید", &card.redress),
+        ("اگر پاسخی نگرفتید", &card.on_no_answer),
+    ] {
+        if let Some(text) = text {
+            sections.push(json!({"title": title, "kind": "text", "text": text.fa}));
+        }
+    }
+    json!({
+        "title": card.title.fa,
+        "issuer": issuer(print.agency_name, print.province_name),
+        "facts": [
+            ["کد خدمت", card.code],
+            ["نسخه", fa(print.version)],
+            ["به‌روزرسانی", print.updated_on],
+            ["تاریخ چاپ", print.printed_on],
+        ],
+        "summary": card.summary.fa,
+        "about": about,
+        "sections": sections,
+        "footer": format!("پیشخوان — شناسنامهٔ خدمت {} — {}", card.code, print.address),
+    })
+}

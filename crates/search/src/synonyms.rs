@@ -1,0 +1,140 @@
+//! The synonym list an admin edits: what people call a service → words the cards use.
+//!
+//! One rule per line, `what people type = words in the cards`; several ways of saying it may
+//! share a line, separated by `،` or `,`:
+//!
+//! ```text
+//! خلافی ماشین، جریمه ماشین = خلافی خودرو
+//! جواز کسب = پروانه کسب
+//! ```
+//!
+//! Empty lines and lines starting with `#` are ignored. Both sides are read through the Persian
+//! analyzer, so spelling, digits and ZWNJ do not matter.
+
+use crate::analyzer::words;
+
+/// A rule: when a query holds every word of `phrase` in a row, `adds` joins the query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub phrase: Vec<String>,
+    pub adds: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Synonyms {
+    rules: Vec<Rule>,
+}
+
+/// A line that cannot be read, with its number (from 1) and what is wrong, in Persian and English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: usize,
+    pub fa: String,
+    pub en: String,
+}
+
+fn folded(text: &str) -> Vec<String> {
+    words(text).into_iter().map(|w| w.joined).collect()
+}
+
+impl Synonyms {
+    /// Reads the list; every bad line is reported, and nothing is taken from a list with errors.
+    pub fn parse(text: &str) -> Result<Synonyms, Vec<LineError>> {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let error = |fa: &str, en: &str| LineError {
+                line: i + 1,
+                fa: fa.to_owned(),
+                en: en.to_owned(),
+            };
+            let Some((left, right)) = line.split_once('=') else {
+                errors.push(error(
+                    "هر سطر به شکل «آنچه مردم می‌نویسند = واژه‌های شناسنامهٔ خدمت» است؛ علامت = ندارد.",
+                    "Each line reads `what people type = words in the cards`; this one has no `=`.",
+                ));
+                continue;
+            };
+            let adds = folded(right);
+            if adds.is_empty() {
+                errors.push(error(
+                    "سمت راست علامت = خالی است.",
+                    "Nothing on the right of `=`.",
+                ));
+                continue;
+            }
+            let phrases: Vec<Vec<String>> = left
+                .split([',', '،'])
+                .map(folded)
+                .filter(|p| !p.is_empty())
+                .collect();
+            if phrases.is_empty() {
+                errors.push(error(
+                    "سمت چپ علامت = خالی است.",
+                    "Nothing on the left of `=`.",
+                ));
+                continue;
+            }
+            for phrase in phrases {
+                rules.push(Rule {
+                    phrase,
+                    adds: adds.clone(),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(Synonyms { rules })
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The words the rules add to a query of these (folded) words.
+    pub fn expand(&self, query: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for rule in &self.rules {
+            let n = rule.phrase.len();
+            let found = n <= query.len() && query.windows(n).any(|w| w == rule.phrase.as_slice());
+            if found {
+                for word in &rule.adds {
+                    if !query.contains(word) && !out.contains(word) {
+                        out.push(word.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rules_and_expands_queries() {
+        let s = Synonyms::parse("# comment\nخلافی ماشين، جريمه = خلافی خودرو\n\nجواز کسب = پروانه")
+            .unwrap_or_default();
+        assert_eq!(s.rules().len(), 3);
+        let q = folded("استعلام خلافی ماشین");
+        assert_eq!(s.expand(&q), vec!["خودرو".to_owned()]);
+        assert_eq!(s.expand(&folded("جواز")), Vec::<String>::new());
+    }
+
+    #[test]
+    fn reports_every_bad_line() {
+        let errors = Synonyms::parse("x = y\nno equals\n = x\ny =")
+            .err()
+            .unwrap_or_default();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 4]);
+    }
+}

@@ -1,0 +1,85 @@
+//! What the search index reads besides the published catalogue: which services changed (so each
+//! node's index follows what any node published) and the synonym list.
+
+use chrono::{DateTime, Utc};
+
+use crate::{Store, StoreError, on_pool};
+
+/// The stored synonym list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynonymList {
+    pub body: String,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// The services with history entries after `after` (an entry id), each with the version
+    /// published now (`None`: not published), and the newest entry id; ids only grow.
+    pub async fn catalogue_changes(
+        &self,
+        after: i64,
+    ) -> Result<(Vec<(String, Option<i64>)>, i64), StoreError> {
+        let rows: Vec<(String, Option<i64>)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT h.code, s.published_version FROM service_history h \
+                 JOIN services s ON s.code = h.code WHERE h.id > $1 ORDER BY h.code",
+            )
+            .bind(after)
+            .fetch_all(pool)
+            .await?
+        });
+        let newest = self.catalogue_cursor().await?.max(after);
+        Ok((rows, newest))
+    }
+
+    /// The newest history entry's id (0 when there is none).
+    pub async fn catalogue_cursor(&self) -> Result<i64, StoreError> {
+        let (id,): (Option<i64>,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT MAX(id) FROM service_history")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(id.unwrap_or(0))
+    }
+
+    pub async fn synonym_list(&self) -> Result<Option<SynonymList>, StoreError> {
+        let row: Option<(String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT body, updated_by, updated_at FROM search_synonyms WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(body, updated_by, at)| {
+            let updated_at = DateTime::from_timestamp_millis(at).ok_or_else(|| {
+                StoreError::Database(sqlx::Error::Decode("stored time is not valid".into()))
+            })?;
+            Ok(SynonymList {
+                body,
+                updated_by,
+                updated_at,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn save_synonym_list(
+        &self,
+        body: &str,
+        updated_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO search_synonyms (id, body, updated_by, updated_at) VALUES (1, $1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body, \
+                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            )
+            .bind(body)
+            .bind(updated_by)
+            .bind(at.timestamp_millis())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
