@@ -249,6 +249,7 @@ impl App {
                 return Err(DemoError::Catalogue(format!("no province {code}")));
             };
             self.store().set_pilot(code, true).await?;
+            self.public_changed();
             for (key, template) in &catalogue.agencies {
                 let name = template
                     .replace("{p}", &province.name_fa)

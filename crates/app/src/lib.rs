@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+mod cache;
 pub mod catalog;
 pub mod config;
 pub mod demo;
@@ -14,6 +15,7 @@ mod nodes;
 pub mod orgs;
 pub mod plan;
 pub mod policy;
+pub mod portal;
 pub mod print;
 pub mod search;
 mod secret;
@@ -68,6 +70,9 @@ struct Inner {
     search_sync: tokio::sync::Mutex<search::SearchSync>,
     /// Has the index been built from the database?
     search_ready: std::sync::atomic::AtomicBool,
+    /// The portal's read-mostly data (`portal.rs`).
+    pages: cache::Cache<portal::ServicePage>,
+    provinces: cache::Cache<Vec<pishkhan_store::Province>>,
 }
 
 /// Why Pishkhan could not start. Each message is one line an operator can act on.
@@ -125,6 +130,8 @@ impl App {
                 search: Arc::new(pishkhan_search::Catalogue::new().map_err(|e| e.to_string())?),
                 search_sync: tokio::sync::Mutex::new(search::SearchSync::default()),
                 search_ready: std::sync::atomic::AtomicBool::new(false),
+                pages: cache::Cache::default(),
+                provinces: cache::Cache::default(),
             }),
         })
     }

@@ -55,6 +55,7 @@ impl App {
             serde_json::json!({ "province": province, "name": name_fa.trim() }),
         )
         .await?;
+        self.public_changed();
         Ok(())
     }
 

@@ -198,6 +198,7 @@ impl App {
             return Ok(false);
         }
         self.store().set_agency_contact(agency, contact).await?;
+        self.public_changed();
         self.record(
             actor,
             "agency.contact",
@@ -331,6 +332,7 @@ impl App {
             return Ok(Some(Err(invalid)));
         }
         self.store().save_office(office).await?;
+        self.public_changed();
         self.record(
             actor,
             "agency.office-save",
@@ -354,6 +356,7 @@ impl App {
         }
         let deleted = self.store().delete_office(agency, code).await?;
         if deleted {
+            self.public_changed();
             self.record(
                 actor,
                 "agency.office-delete",

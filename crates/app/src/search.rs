@@ -27,6 +27,9 @@ use crate::policy::{Principal, SYNONYM_EDITORS};
 /// How often each node looks for what other nodes published.
 pub const SEARCH_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
+/// How many services a rebuild reads from the database at a time.
+const REBUILD_PAGE: i64 = 1000;
+
 /// How many history entries before the newest one seen a refresh reads again.
 const REREAD_WINDOW: i64 = 1000;
 
@@ -147,10 +150,19 @@ impl App {
         let mut sync = self.inner.search_sync.lock().await;
         let cursor = self.store().catalogue_cursor().await?;
         let directory = self.store().org_directory().await?;
-        let (services, _) = self
-            .published_services(&ServiceFilter::default(), i64::MAX, 0)
-            .await?;
-        let entries: Vec<Entry> = services.iter().map(|s| entry(s, &directory)).collect();
+        // A page at a time: only the summaries are kept, not every card at once.
+        let mut entries: Vec<Entry> = Vec::new();
+        loop {
+            let offset = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+            let (services, _) = self
+                .published_services(&ServiceFilter::default(), REBUILD_PAGE, offset)
+                .await?;
+            let done = services.len() < usize::try_from(REBUILD_PAGE).unwrap_or(0);
+            entries.extend(services.iter().map(|s| entry(s, &directory)));
+            if done {
+                break;
+            }
+        }
         let count = entries.len();
         self.load_synonyms(&mut sync).await?;
         let index = Arc::clone(self.search_index());
@@ -214,6 +226,8 @@ impl App {
         }
         let changed = entries.len() + removed.len();
         if changed > 0 {
+            // Another node may have published: the portal's cached pages go too.
+            self.public_changed();
             let index = Arc::clone(self.search_index());
             tokio::task::spawn_blocking(move || index.update(entries, &removed))
                 .await
@@ -226,6 +240,11 @@ impl App {
     /// Refreshes the index after a change on this node; a failure is logged, and the next poll
     /// repairs it.
     pub(crate) async fn search_changed(&self) {
+        self.public_changed();
+        // Before the first build there is nothing to refresh: the build reads everything.
+        if !self.inner.search_ready.load(Ordering::Acquire) {
+            return;
+        }
         if let Err(e) = self.refresh_search().await {
             tracing::warn!(error = %e, "search index refresh failed");
         }
@@ -236,7 +255,10 @@ impl App {
         let mut ticker = tokio::time::interval(SEARCH_POLL_INTERVAL);
         loop {
             ticker.tick().await;
-            self.search_changed().await;
+            // Empties the portal's cached pages only when something changed.
+            if let Err(e) = self.refresh_search().await {
+                tracing::warn!(error = %e, "search index refresh failed");
+            }
         }
     }
 

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, Query, TermQuery,
+};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -113,6 +115,7 @@ pub struct Catalogue {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     state: RwLock<State>,
+    answers: RwLock<Answers>,
 }
 
 impl std::fmt::Debug for Catalogue {
@@ -133,12 +136,56 @@ struct State {
     synonyms: Synonyms,
 }
 
+/// Answers already given, by query as analyzed, filter and page; emptied whenever the index or
+/// the synonyms change. Searches repeat a lot (the same service names all day), and an answer
+/// from here costs a hash lookup instead of scoring thousands of documents.
+#[derive(Default)]
+struct Answers {
+    map: HashMap<String, Found>,
+}
+
+/// Answers kept at most; past it the cache starts again empty.
+const MAX_ANSWERS: usize = 10_000;
+
 const NATIONAL: &str = "-";
+
+/// How a search matches the words typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mode {
+    /// Every word must match (otherwise half of them).
+    every_word: bool,
+    /// Words may match within one typo.
+    typos: bool,
+    /// The last word is unfinished: prefix matches only (suggestions).
+    prefix_only: bool,
+    titles_only: bool,
+}
+
+impl Mode {
+    const EXACT: Mode = Mode {
+        every_word: true,
+        typos: false,
+        prefix_only: false,
+        titles_only: false,
+    };
+    const TYPO: Mode = Mode {
+        typos: true,
+        ..Mode::EXACT
+    };
+    const LOOSE: Mode = Mode {
+        every_word: false,
+        ..Mode::TYPO
+    };
+    const SUGGEST: Mode = Mode {
+        prefix_only: true,
+        titles_only: true,
+        ..Mode::EXACT
+    };
+}
 const TITLE_EXACT: f32 = 6.0;
 const TITLE_PREFIX: f32 = 3.0;
 const TITLE_FUZZY: f32 = 2.0;
 const BODY_EXACT: f32 = 1.0;
-const BODY_PREFIX: f32 = 0.5;
 const BODY_FUZZY: f32 = 0.3;
 
 impl Catalogue {
@@ -174,6 +221,7 @@ impl Catalogue {
             reader,
             writer: Mutex::new(writer),
             state: RwLock::new(State::default()),
+            answers: RwLock::new(Answers::default()),
         })
     }
 
@@ -224,7 +272,20 @@ impl Catalogue {
             }
         }
         writer.commit()?;
+        Self::compact(&mut writer, 8)?;
         self.reader.reload()?;
+        self.forget_answers();
+        Ok(())
+    }
+
+    /// Merges the index's segments into one when there are more than `most`: each search visits
+    /// every segment, and publishing one service at a time leaves one small segment per publish.
+    fn compact(writer: &mut IndexWriter, most: usize) -> Result<(), SearchError> {
+        let segments = writer.index().searchable_segment_ids()?;
+        if segments.len() > most {
+            // The merge runs on tantivy's merge thread; waiting keeps searches on one segment.
+            let _ = writer.merge(&segments).wait()?;
+        }
         Ok(())
     }
 
@@ -240,6 +301,10 @@ impl Catalogue {
                 ..State::default()
             };
             for entry in entries {
+                // Read in pages while others publish, a service may come twice: once is enough.
+                if state.by_code.contains_key(&entry.code) {
+                    continue;
+                }
                 let slot = state.slots.len() as u64;
                 writer.add_document(self.document(&entry, slot))?;
                 learn_words(&mut state.vocabulary, &entry);
@@ -248,7 +313,9 @@ impl Catalogue {
             }
         }
         writer.commit()?;
+        Self::compact(&mut writer, 1)?;
         self.reader.reload()?;
+        self.forget_answers();
         Ok(())
     }
 
@@ -257,7 +324,14 @@ impl Catalogue {
             .write()
             .map_err(|_| SearchError::Poisoned)?
             .synonyms = synonyms;
+        self.forget_answers();
         Ok(())
+    }
+
+    fn forget_answers(&self) {
+        if let Ok(mut answers) = self.answers.write() {
+            answers.map.clear();
+        }
     }
 
     /// The indexed summary of one service.
@@ -308,8 +382,44 @@ impl Catalogue {
         out
     }
 
-    /// Services matching `query`, best first; `offset`/`limit` page through them.
+    /// Services matching `query`, best first; `offset`/`limit` page through them. Answers are
+    /// kept until the index changes.
     pub fn search(
+        &self,
+        query: &str,
+        filter: &Filter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Found, SearchError> {
+        let analyzed: Vec<String> = words(query).into_iter().map(|w| w.joined).collect();
+        let key = format!(
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{offset}|{limit}",
+            analyzed.join(" "),
+            filter.province,
+            filter.agency,
+            filter.category,
+            filter.channel,
+            filter.event
+        );
+        if let Some(found) = self
+            .answers
+            .read()
+            .ok()
+            .and_then(|a| a.map.get(&key).cloned())
+        {
+            return Ok(found);
+        }
+        let found = self.search_index(query, filter, offset, limit)?;
+        if let Ok(mut answers) = self.answers.write() {
+            if answers.map.len() >= MAX_ANSWERS {
+                answers.map.clear();
+            }
+            answers.map.insert(key, found.clone());
+        }
+        Ok(found)
+    }
+
+    fn search_index(
         &self,
         query: &str,
         filter: &Filter,
@@ -322,25 +432,24 @@ impl Catalogue {
             let plain: Vec<String> = query_words.iter().map(|w| w.joined.clone()).collect();
             state.synonyms.expand(&plain)
         };
-        // Every word first; if that finds nothing, half of them (people add words the cards do
-        // not use: "گرفتن گواهینامه").
-        let mut found = self.run(&query_words, &expansion, filter, offset, limit, false, true)?;
-        if found.total == 0 && query_words.len() > 1 {
-            found = self.run(
-                &query_words,
-                &expansion,
-                filter,
-                offset,
-                limit,
-                false,
-                false,
-            )?;
+        // Cheapest and most precise first: every word, exactly or as a prefix; then every word
+        // within a typo; then half of the words (people add words the cards do not use:
+        // "گرفتن گواهینامه").
+        let mut found = Found::default();
+        for mode in [Mode::EXACT, Mode::TYPO, Mode::LOOSE] {
+            if mode == Mode::LOOSE && query_words.len() < 2 {
+                break;
+            }
+            found = self.run(&query_words, &expansion, filter, offset, limit, mode)?;
+            if found.total > 0 {
+                break;
+            }
         }
         if found.total == 0 && !query_words.is_empty() {
             let corrected = self.correct(&query_words)?;
             if let Some(corrected) = corrected {
                 query_words = words(&corrected);
-                let again = self.run(&query_words, &[], filter, 0, 1, false, false)?;
+                let again = self.run(&query_words, &[], filter, 0, 1, Mode::LOOSE)?;
                 if again.total > 0 {
                     found.did_you_mean = Some(corrected);
                 }
@@ -358,12 +467,11 @@ impl Catalogue {
         limit: usize,
     ) -> Result<Vec<Arc<Entry>>, SearchError> {
         let typed = words(query);
-        Ok(self.run(&typed, &[], filter, 0, limit, true, true)?.hits)
+        Ok(self.run(&typed, &[], filter, 0, limit, Mode::SUGGEST)?.hits)
     }
 
-    /// One search: each typed word a clause; `every_word` requires all of them, otherwise at
-    /// least half. Synonym expansions only add to the score.
-    #[allow(clippy::too_many_arguments)]
+    /// One search: each typed word a clause, matched as `mode` says. Synonym expansions only
+    /// add to the score.
     fn run(
         &self,
         typed: &[Word],
@@ -371,8 +479,7 @@ impl Catalogue {
         filter: &Filter,
         offset: usize,
         limit: usize,
-        suggesting: bool,
-        every_word: bool,
+        mode: Mode,
     ) -> Result<Found, SearchError> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -381,16 +488,16 @@ impl Catalogue {
             let last = i + 1 == typed.len();
             let mut alternatives = vec![word.joined.clone()];
             alternatives.extend(word.parts.iter().cloned());
-            // "گواهی نامه" typed apart finds "گواهینامه".
-            if let Some(next) = typed.get(i + 1) {
-                alternatives.push(format!("{}{}", word.joined, next.joined));
-            }
+            let word_mode = Mode {
+                prefix_only: mode.prefix_only && last,
+                ..mode
+            };
             word_clauses.push((
                 Occur::Should,
-                Box::new(self.word_query(&alternatives, suggesting && last, suggesting)),
+                Box::new(self.word_query(&alternatives, word_mode)),
             ));
         }
-        let required = if every_word {
+        let required = if mode.every_word {
             word_clauses.len()
         } else {
             word_clauses.len().div_ceil(2)
@@ -398,7 +505,7 @@ impl Catalogue {
         for word in expansion {
             word_clauses.push((
                 Occur::Should,
-                Box::new(self.word_query(std::slice::from_ref(word), false, false)),
+                Box::new(self.word_query(std::slice::from_ref(word), Mode::EXACT)),
             ));
         }
         if word_clauses.is_empty() {
@@ -456,11 +563,17 @@ impl Catalogue {
         )?;
         let state = self.state.read().map_err(|_| SearchError::Poisoned)?;
         let mut hits = Vec::with_capacity(top.len());
+        let mut columns: HashMap<u32, tantivy::columnar::Column<u64>> = HashMap::new();
         for (_, address) in top.into_iter().take(limit) {
-            let column = searcher
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("slot")?;
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(c) => c.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("slot")?,
+                ),
+            };
             if let Some(entry) = column
                 .first(address.doc_id)
                 .and_then(|slot| state.slots.get(slot as usize).cloned().flatten())
@@ -475,45 +588,46 @@ impl Catalogue {
         })
     }
 
-    /// One query word: exact, prefix and (for words of four letters or more) one-typo matches,
-    /// in the title then in the body. `prefix_only` is for the word still being typed.
-    fn word_query(
-        &self,
-        alternatives: &[String],
-        prefix_only: bool,
-        titles_only: bool,
-    ) -> BooleanQuery {
+    /// One query word: exact and prefix matches, and (when the mode allows, for words of four
+    /// letters or more) matches within one typo; in the title, and (unless the mode is for
+    /// suggestions) in the body.
+    fn word_query(&self, alternatives: &[String], mode: Mode) -> BooleanQuery {
         let f = self.fields;
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let fields: &[(Field, [f32; 3])] = if titles_only {
+        let fields: &[(Field, [f32; 3])] = if mode.titles_only {
             &[(f.title, [TITLE_EXACT, TITLE_PREFIX, TITLE_FUZZY])]
         } else {
             &[
                 (f.title, [TITLE_EXACT, TITLE_PREFIX, TITLE_FUZZY]),
-                (f.body, [BODY_EXACT, BODY_PREFIX, BODY_FUZZY]),
+                (f.body, [BODY_EXACT, 0.0, BODY_FUZZY]),
             ]
         };
         for word in alternatives {
             let letters = word.chars().count();
             for &(field, [exact, prefix, fuzzy]) in fields {
                 let term = Term::from_field_text(field, word);
-                should.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                        exact,
-                    )),
-                ));
-                if letters >= 3 || prefix_only {
+                if !mode.prefix_only {
                     should.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                            Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                            exact,
+                        )),
+                    ));
+                }
+                // Prefixes in titles only: a word's start in a title ("گواهی" → "گواهینامه")
+                // says much more than in a body, and body prefixes cost the most to score.
+                if (letters >= 3 || mode.prefix_only) && field == f.title {
+                    // A single-term phrase prefix is a range over the term dictionary: cheap.
+                    should.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(PhrasePrefixQuery::new(vec![term.clone()])),
                             prefix,
                         )),
                     ));
                 }
-                if letters >= 4 && !prefix_only {
+                if mode.typos && letters >= 4 {
                     should.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(
@@ -538,13 +652,11 @@ impl Catalogue {
         for word in typed {
             if let Some(previous) = merged.last_mut() {
                 let joined = format!("{}{}", previous.joined, word.joined);
-                if !known(&previous.joined) || !known(&word.joined) {
-                    if known(&joined) {
-                        previous.parts = vec![previous.joined.clone(), word.joined.clone()];
-                        previous.joined = joined;
-                        previous.to = word.to;
-                        continue;
-                    }
+                if (!known(&previous.joined) || !known(&word.joined)) && known(&joined) {
+                    previous.parts = vec![previous.joined.clone(), word.joined.clone()];
+                    previous.joined = joined;
+                    previous.to = word.to;
+                    continue;
                 }
             }
             merged.push(word);
@@ -768,6 +880,8 @@ mod tests {
     #[test]
     fn updates_replace_and_remove() {
         let c = catalogue();
+        // An answer given before the change is not given after it.
+        assert_eq!(codes(&search(&c, "تمدید", None)), vec!["renew"]);
         c.update(
             vec![entry("renew", Some("tehran"), "تعویض گواهینامه", "")],
             &["fines".to_owned()],

@@ -382,3 +382,4 @@ synonyms-submit = Save
 synonyms-saved = The list is saved and search uses it. Rules:
 synonyms-refused = The list was not saved; correct these lines:
 synonyms-updated = Last edited:
+portal-fee-unknown = not announced

@@ -383,3 +383,4 @@ synonyms-submit = ذخیره
 synonyms-saved = فهرست ذخیره شد و در جست‌وجو به کار رفت. شمار قاعده‌ها:
 synonyms-refused = فهرست ذخیره نشد؛ این سطرها را درست کنید:
 synonyms-updated = آخرین ویرایش:
+portal-fee-unknown = اعلام نشده

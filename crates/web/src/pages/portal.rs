@@ -25,24 +25,29 @@ fn channel_key(channel: Channel) -> &'static str {
 
 #[derive(Template)]
 #[template(path = "portal_service.html")]
-struct ServiceView {
+struct ServiceView<'a> {
     page: PageContext,
-    card: ServiceCard,
-    agency: Option<PublicAgency>,
+    card: &'a ServiceCard,
+    agency: Option<&'a PublicAgency>,
     category: &'static str,
     updated: String,
     version: String,
     total_fee: String,
     /// Each form the card names: (code, title).
-    forms: Vec<(String, String)>,
+    forms: &'a [(String, String)],
     canonical: String,
     /// schema.org `GovernmentService`, ready for a `<script>` element.
     json_ld: String,
 }
 
-impl ServiceView {
+impl ServiceView<'_> {
+    /// A fee's amount; a fee the card lists without an amount (0) is "not announced", not free.
     fn money(&self, rials: &i64) -> String {
-        Rials(*rials).format_rials(self.page.lang)
+        if *rials > 0 {
+            Rials(*rials).format_rials(self.page.lang)
+        } else {
+            self.page.t.get("portal-fee-unknown")
+        }
     }
 
     fn channel(&self, channel: &Channel) -> &'static str {
@@ -60,33 +65,19 @@ pub async fn service(
     page: PageContext,
     Path(code): Path<String>,
 ) -> Result<Response, WebError> {
-    let service = state
+    let data = state
         .app
-        .published_service(&code)
+        .service_page(&code)
         .await
         .map_err(WebError::internal)?
         .ok_or(WebError::NotFound)?;
-    let agency = state
-        .app
-        .public_agency(&service.card.agency)
-        .await
-        .map_err(WebError::internal)?;
+    let service = &data.service;
+    let agency = data.agency.as_ref();
     let total_fee = Rials(service.card.total_fee()).format_rials(page.lang);
-    let mut forms = Vec::new();
-    for form in &service.card.forms {
-        let title = state
-            .app
-            .form(&form.code, None)
-            .await
-            .map_err(WebError::internal)?
-            .map(|(f, _)| f.title.fa)
-            .unwrap_or_else(|| form.code.clone());
-        forms.push((form.code.clone(), title));
-    }
     let canonical = format!("{}/services/{}", page.origin, service.card.code);
     let json_ld = script_json(&government_service(
-        &service,
-        agency.as_ref(),
+        service,
+        agency,
         &page.origin,
         &canonical,
     ));
@@ -95,11 +86,11 @@ pub async fn service(
         updated: page.moment(&service.updated_at),
         version: page.digits(&service.version.to_string()),
         total_fee,
-        forms,
+        forms: &data.forms,
         canonical,
         json_ld,
         agency,
-        card: service.card,
+        card: &service.card,
         page,
     })
 }
@@ -429,12 +420,12 @@ struct SearchView {
 pub(crate) async fn province_choices(state: &WebState) -> Result<Vec<(String, String)>, WebError> {
     let mut provinces: Vec<(String, String)> = state
         .app
-        .provinces()
+        .public_provinces()
         .await
         .map_err(WebError::internal)?
-        .into_iter()
+        .iter()
         .filter(|p| p.pilot)
-        .map(|p| (p.code, p.name_fa))
+        .map(|p| (p.code.clone(), p.name_fa.clone()))
         .collect();
     provinces.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(provinces)

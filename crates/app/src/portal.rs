@@ -1,0 +1,63 @@
+//! What the public portal reads on every visit, cached: a service page's data and the provinces.
+
+use std::sync::Arc;
+
+use pishkhan_store::{Province, StoreError};
+
+use crate::App;
+use crate::catalog::PublishedService;
+use crate::plan::PublicAgency;
+
+/// Everything a service page shows.
+#[derive(Debug)]
+pub struct ServicePage {
+    pub service: PublishedService,
+    pub agency: Option<PublicAgency>,
+    /// Each form the card names: (code, title).
+    pub forms: Vec<(String, String)>,
+}
+
+impl App {
+    /// A published service with its agency and forms (cached; see `cache.rs`).
+    pub async fn service_page(&self, code: &str) -> Result<Option<Arc<ServicePage>>, StoreError> {
+        if let Some(page) = self.inner.pages.get(code) {
+            return Ok(Some(page));
+        }
+        let Some(service) = self.published_service(code).await? else {
+            return Ok(None);
+        };
+        let agency = self.public_agency(&service.card.agency).await?;
+        let mut forms = Vec::new();
+        for form in &service.card.forms {
+            let title = self
+                .form(&form.code, None)
+                .await?
+                .map(|(f, _)| f.title.fa)
+                .unwrap_or_else(|| form.code.clone());
+            forms.push((form.code.clone(), title));
+        }
+        let page = Arc::new(ServicePage {
+            service,
+            agency,
+            forms,
+        });
+        self.inner.pages.put(code, Arc::clone(&page));
+        Ok(Some(page))
+    }
+
+    /// The provinces, as the portal lists them (cached).
+    pub async fn public_provinces(&self) -> Result<Arc<Vec<Province>>, StoreError> {
+        if let Some(provinces) = self.inner.provinces.get("") {
+            return Ok(provinces);
+        }
+        let provinces = Arc::new(self.store().provinces().await?);
+        self.inner.provinces.put("", Arc::clone(&provinces));
+        Ok(provinces)
+    }
+
+    /// Something the portal shows changed on this node: read it again.
+    pub(crate) fn public_changed(&self) {
+        self.inner.pages.clear();
+        self.inner.provinces.clear();
+    }
+}
