@@ -57,31 +57,16 @@ pub enum Template {
     Card,
 }
 
-static FORM_SOURCE: LazyLock<Option<Source>> = LazyLock::new(|| {
-    file_id("/form.typ").map(|id| {
-        Source::new(
-            id,
-            [
-                include_str!("../templates/common.typ"),
-                include_str!("../templates/form.typ"),
-            ]
-            .concat(),
-        )
-    })
-});
+/// A template's source: the shared part, then the document's own.
+fn template(path: &str, own: &str) -> Option<Source> {
+    file_id(path).map(|id| Source::new(id, [include_str!("../templates/common.typ"), own].concat()))
+}
 
-static CARD_SOURCE: LazyLock<Option<Source>> = LazyLock::new(|| {
-    file_id("/card.typ").map(|id| {
-        Source::new(
-            id,
-            [
-                include_str!("../templates/common.typ"),
-                include_str!("../templates/card.typ"),
-            ]
-            .concat(),
-        )
-    })
-});
+static FORM_SOURCE: LazyLock<Option<Source>> =
+    LazyLock::new(|| template("/form.typ", include_str!("../templates/form.typ")));
+
+static CARD_SOURCE: LazyLock<Option<Source>> =
+    LazyLock::new(|| template("/card.typ", include_str!("../templates/card.typ")));
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

@@ -264,15 +264,36 @@ impl Catalogue {
                 }
             }
             for entry in entries {
-                let slot = state.slots.len() as u64;
-                writer.add_document(self.document(&entry, slot))?;
-                learn_words(&mut state.vocabulary, &entry);
-                state.by_code.insert(entry.code.clone(), slot);
-                state.slots.push(Some(Arc::new(entry)));
+                self.add(&writer, &mut state, entry)?;
             }
         }
+        self.publish(&mut writer, 8)
+    }
+
+    /// Adds one service (the first of a code only: read in pages while others publish, a
+    /// service may come twice).
+    fn add(
+        &self,
+        writer: &IndexWriter,
+        state: &mut State,
+        entry: Entry,
+    ) -> Result<(), SearchError> {
+        if state.by_code.contains_key(&entry.code) {
+            return Ok(());
+        }
+        let slot = state.slots.len() as u64;
+        writer.add_document(self.document(&entry, slot))?;
+        learn_words(&mut state.vocabulary, &entry);
+        state.by_code.insert(entry.code.clone(), slot);
+        state.slots.push(Some(Arc::new(entry)));
+        Ok(())
+    }
+
+    /// Makes what was written searchable, with at most `segments` segments, and forgets the
+    /// answers given before.
+    fn publish(&self, writer: &mut IndexWriter, segments: usize) -> Result<(), SearchError> {
         writer.commit()?;
-        Self::compact(&mut writer, 8)?;
+        Self::compact(writer, segments)?;
         self.reader.reload()?;
         self.forget_answers();
         Ok(())
@@ -301,22 +322,10 @@ impl Catalogue {
                 ..State::default()
             };
             for entry in entries {
-                // Read in pages while others publish, a service may come twice: once is enough.
-                if state.by_code.contains_key(&entry.code) {
-                    continue;
-                }
-                let slot = state.slots.len() as u64;
-                writer.add_document(self.document(&entry, slot))?;
-                learn_words(&mut state.vocabulary, &entry);
-                state.by_code.insert(entry.code.clone(), slot);
-                state.slots.push(Some(Arc::new(entry)));
+                self.add(&writer, &mut state, entry)?;
             }
         }
-        writer.commit()?;
-        Self::compact(&mut writer, 1)?;
-        self.reader.reload()?;
-        self.forget_answers();
-        Ok(())
+        self.publish(&mut writer, 1)
     }
 
     pub fn set_synonyms(&self, synonyms: Synonyms) -> Result<(), SearchError> {

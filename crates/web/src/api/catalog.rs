@@ -107,6 +107,23 @@ fn bad(code: &'static str, fa: &str, en: &str, lang: Language) -> ApiError {
     ApiError::bad_request(&Invalid::new(code, fa, en), lang)
 }
 
+/// Province and agency codes: lower-case letters, digits and dashes, at most 64.
+fn is_plain_code(code: &str) -> bool {
+    code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn bad_code(lang: Language) -> ApiError {
+    bad(
+        "bad_code",
+        "کد استان یا دستگاه فقط حروف کوچک انگلیسی، رقم و خط تیره دارد.",
+        "A province or agency code has lower-case letters, digits and dashes only.",
+        lang,
+    )
+}
+
 fn number(text: Option<&str>, default: i64, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
     match text {
         None => Some(default),
@@ -183,20 +200,9 @@ pub async fn list(
         page: query.page,
         per_page: query.per_page,
     };
-    let plain = |code: &Option<String>| {
-        code.as_deref().is_none_or(|c| {
-            c.len() <= 64
-                && c.chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-        })
-    };
+    let plain = |code: &Option<String>| code.as_deref().is_none_or(is_plain_code);
     if !plain(&query.province) || !plain(&query.agency) {
-        return Err(bad(
-            "bad_code",
-            "کد استان یا دستگاه فقط حروف کوچک انگلیسی، رقم و خط تیره دارد.",
-            "A province or agency code has lower-case letters, digits and dashes only.",
-            lang,
-        ));
+        return Err(bad_code(lang));
     }
     let Some(page) = number(query.page.as_deref(), 1, 1..=1_000_000) else {
         return Err(bad(
@@ -454,19 +460,19 @@ const SUGGESTIONS: usize = 8;
     params(SuggestQuery),
     responses(
         (status = 200, description = "Service titles for what has been typed so far, best first", body = Suggestions),
+        (status = 400, description = "The province code is not valid", body = ErrorBody),
     )
 )]
 pub async fn suggest(
     State(state): State<WebState>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<SuggestQuery>,
 ) -> Result<Json<Suggestions>, ApiError> {
     let q: String = query.q.unwrap_or_default().chars().take(200).collect();
-    let province = query.province.filter(|p| {
-        !p.is_empty()
-            && p.len() <= 64
-            && p.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    });
+    let province = query.province.filter(|p| !p.is_empty());
+    if province.as_deref().is_some_and(|p| !is_plain_code(p)) {
+        return Err(bad_code(caller_language(&headers)));
+    }
     let filter = pishkhan_app::search::Filter {
         province,
         ..Default::default()

@@ -16,6 +16,8 @@ struct Home {
     /// Life and business events: (code, name).
     events: Vec<(&'static str, &'static str)>,
     provinces: Vec<(String, String)>,
+    /// The search box's words (none on the home page).
+    q: String,
     /// The chosen province's code ("" for none) and name.
     province: String,
     province_name: String,
@@ -73,6 +75,7 @@ pub async fn show(
         categories,
         events,
         provinces,
+        q: String::new(),
         province,
         province_name,
         agencies,
