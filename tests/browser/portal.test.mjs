@@ -48,7 +48,7 @@ describe('catalogue pages', () => {
     await page.goto(`${server.url}/services/tehran.driving-licence-renewal`);
     assert.equal(await page.textContent('h1'), 'تمدید گواهینامهٔ رانندگی');
     const text = await page.textContent('main');
-    for (const expected of ['مدارک لازم', 'گواهینامهٔ پیشین', 'مراحل', 'معاینه', 'جمع هزینه‌ها', '۱۵ روز کاری', 'آخرین به‌روزرسانی']) {
+    for (const expected of ['مدارک لازم', 'گواهینامهٔ پیشین', 'مراحل', 'معاینه', 'جمع هزینه‌ها', '۱۵ روز کاری', 'آخرین به‌روزرسانی', 'شهروندان', 'دفتر پیشخوان دولت ۱۰۰۱']) {
       assert.ok(text.includes(expected), `the card shows ${expected}`);
     }
     await page.screenshot({ path: path.join(artifacts, 'portal-service-360.png'), fullPage: true });

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use pishkhan_store::{Province, StoreError};
+use pishkhan_store::{OrgKind, Province, StoreError};
 
 use crate::App;
 use crate::catalog::PublishedService;
@@ -15,6 +15,8 @@ pub struct ServicePage {
     pub agency: Option<PublicAgency>,
     /// Each form the card names: (code, title).
     pub forms: Vec<(String, String)>,
+    /// The service centres of the agency's province, where a centre may file it: (code, name).
+    pub centres: Vec<(String, String)>,
 }
 
 impl App {
@@ -36,10 +38,24 @@ impl App {
                 .unwrap_or_else(|| form.code.clone());
             forms.push((form.code.clone(), title));
         }
+        let mut centres: Vec<(String, String)> = match &agency {
+            Some(a) => self
+                .store()
+                .org_directory()
+                .await?
+                .all()
+                .into_iter()
+                .filter(|o| o.kind == OrgKind::Centre && o.province == a.province)
+                .map(|o| (o.code.clone(), o.name_fa.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
+        centres.sort_by(|a, b| a.1.cmp(&b.1));
         let page = Arc::new(ServicePage {
             service,
             agency,
             forms,
+            centres,
         });
         self.inner.pages.put(code, Arc::clone(&page));
         Ok(Some(page))

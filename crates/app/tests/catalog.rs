@@ -34,7 +34,87 @@ macro_rules! on_both_backends {
 on_both_backends!(
     a_card_goes_from_draft_to_published_and_keeps_every_version,
     the_demo_catalogue_loads_once_and_is_whole,
+    search_follows_what_another_node_publishes,
 );
+
+/// Two nodes on one database: what one publishes, retires or teaches the search, the other's
+/// index follows at its next refresh (the 2-second poll in a running server).
+async fn search_follows_what_another_node_publishes(store: Store) {
+    let config = || Config::load(&Sources::default()).unwrap();
+    let reader = App::with_store(config(), store.clone()).unwrap();
+    assert_eq!(reader.rebuild_search().await.unwrap(), 0);
+    let writer = App::with_store(config(), store).unwrap();
+    assert_eq!(writer.load_demo_catalogue().await.unwrap(), 88);
+
+    let find = |app: App, q: &'static str| async move {
+        let filter = pishkhan_app::search::Filter {
+            province: Some("tehran".into()),
+            ..Default::default()
+        };
+        app.search_services(q, &filter, 0, 3)
+            .await
+            .unwrap()
+            .hits
+            .iter()
+            .map(|e| e.code.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        find(reader.clone(), "تمدید گواهینامه").await.is_empty(),
+        "not refreshed yet"
+    );
+    assert_eq!(reader.refresh_search().await.unwrap(), 88);
+    assert_eq!(
+        find(reader.clone(), "تمدید گواهینامه").await[0],
+        "tehran.driving-licence-renewal"
+    );
+    // Refreshing again finds nothing new.
+    assert_eq!(reader.refresh_search().await.unwrap(), 0);
+
+    // Retired on the writer: gone from the reader's search after its refresh.
+    let (admin, admin_actor) = staff(
+        &writer,
+        "traffic.admin",
+        Role::AgencyAdmin,
+        "agency:tehran-traffic-police",
+    )
+    .await;
+    writer
+        .retire_service(&admin, &admin_actor, "tehran.driving-licence-renewal", 1)
+        .await
+        .unwrap();
+    assert_eq!(reader.refresh_search().await.unwrap(), 1);
+    assert!(
+        !find(reader.clone(), "تمدید گواهینامه")
+            .await
+            .contains(&"tehran.driving-licence-renewal".to_owned())
+    );
+
+    // A synonym saved on the writer works on the reader.
+    let (governor, governor_actor) =
+        staff(&writer, "gov", Role::GovernorateAdmin, "province:tehran").await;
+    assert!(find(reader.clone(), "سند زدن ماشین").await.is_empty());
+    writer
+        .save_synonyms(
+            &governor,
+            &governor_actor,
+            "سند زدن ماشین = تعویض پلاک خودرو",
+        )
+        .await
+        .unwrap();
+    reader.refresh_search().await.unwrap();
+    assert_eq!(
+        find(reader.clone(), "سند زدن ماشین").await[0],
+        "tehran.plate-transfer"
+    );
+    // An agency admin may not edit the list.
+    assert!(
+        writer
+            .save_synonyms(&admin, &admin_actor, "x = y")
+            .await
+            .is_err()
+    );
+}
 
 async fn the_demo_catalogue_loads_once_and_is_whole(store: Store) {
     let app = App::with_store(Config::load(&Sources::default()).unwrap(), store).unwrap();

@@ -35,6 +35,10 @@ struct ServiceView<'a> {
     total_fee: String,
     /// Each form the card names: (code, title).
     forms: &'a [(String, String)],
+    /// The province's service centres: (code, name).
+    centres: &'a [(String, String)],
+    /// Who it is for, in words.
+    audience: String,
     canonical: String,
     /// schema.org `GovernmentService`, ready for a `<script>` element.
     json_ld: String,
@@ -52,6 +56,14 @@ impl ServiceView<'_> {
 
     fn channel(&self, channel: &Channel) -> &'static str {
         channel_key(*channel)
+    }
+
+    /// Can a service centre file it?
+    fn at_centres(&self) -> bool {
+        self.card
+            .channels
+            .iter()
+            .any(|c| c.channel == Channel::Centre)
     }
 
     fn number(&self, n: &u32) -> String {
@@ -87,6 +99,19 @@ pub async fn service(
         version: page.digits(&service.version.to_string()),
         total_fee,
         forms: &data.forms,
+        centres: &data.centres,
+        audience: service
+            .card
+            .audience
+            .iter()
+            .map(|a| {
+                page.t.get(match a {
+                    pishkhan_domain::catalog::Audience::Citizen => "portal-audience-citizen",
+                    pishkhan_domain::catalog::Audience::Business => "portal-audience-business",
+                })
+            })
+            .collect::<Vec<_>>()
+            .join("، "),
         canonical,
         json_ld,
         agency,
