@@ -400,7 +400,13 @@ impl Catalogue {
         offset: usize,
         limit: usize,
     ) -> Result<Found, SearchError> {
-        let analyzed: Vec<String> = words(query).into_iter().map(|w| w.joined).collect();
+        let query = bounded(query);
+        // The key holds each word's parts too: "گواهی‌نامه" (a compound) and "گواهینامه" (one
+        // word) fold alike but do not search alike.
+        let analyzed: Vec<String> = words(query)
+            .into_iter()
+            .map(|w| format!("{}/{}", w.joined, w.parts.join("+")))
+            .collect();
         let key = format!(
             "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{offset}|{limit}",
             analyzed.join(" "),
@@ -475,7 +481,7 @@ impl Catalogue {
         filter: &Filter,
         limit: usize,
     ) -> Result<Vec<Arc<Entry>>, SearchError> {
-        let typed = words(query);
+        let typed = words(bounded(query));
         Ok(self.run(&typed, &[], filter, 0, limit, Mode::SUGGEST)?.hits)
     }
 
@@ -732,6 +738,17 @@ impl Catalogue {
     }
 }
 
+/// The longest query read, in characters: a service's name takes a few words, and every word is
+/// a clause to score, so a pasted page must not become thousands of clauses.
+const MAX_QUERY_CHARS: usize = 200;
+
+fn bounded(query: &str) -> &str {
+    match query.char_indices().nth(MAX_QUERY_CHARS) {
+        Some((at, _)) => &query[..at],
+        None => query,
+    }
+}
+
 fn entry_words(entry: &Entry) -> impl Iterator<Item = String> + '_ {
     [
         entry.title_fa.as_str(),
@@ -900,6 +917,18 @@ mod tests {
         assert_eq!(codes(&search(&c, "تعویض", None)), vec!["renew"]);
         assert!(search(&c, "تمدید", None).hits.is_empty());
         assert_eq!(c.len(), 3);
+    }
+
+    #[test]
+    fn a_compound_and_one_word_are_answered_apart_and_long_queries_are_cut() {
+        let c = catalogue();
+        // "گواهی" alone finds the compound's part; the one-word spelling must not take its answer.
+        let compound = search(&c, "گواهی‌نامه", None);
+        let word = search(&c, "گواهینامه", None);
+        assert!(codes(&compound).contains(&"first"));
+        assert!(codes(&word).contains(&"renew"));
+        let long = "تمدید ".repeat(1000);
+        assert_eq!(codes(&search(&c, &long, None))[0], "renew");
     }
 
     #[test]

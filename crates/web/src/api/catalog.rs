@@ -468,7 +468,7 @@ pub async fn suggest(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<SuggestQuery>,
 ) -> Result<Json<Suggestions>, ApiError> {
-    let q: String = query.q.unwrap_or_default().chars().take(200).collect();
+    let q = query.q.unwrap_or_default();
     let province = query.province.filter(|p| !p.is_empty());
     if province.as_deref().is_some_and(|p| !is_plain_code(p)) {
         return Err(bad_code(caller_language(&headers)));
