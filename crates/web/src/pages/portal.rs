@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use pishkhan_app::catalog::PublishedService;
 use pishkhan_app::plan::PublicAgency;
-use pishkhan_app::records::ServiceFilter;
 use pishkhan_domain::Rials;
 use pishkhan_domain::catalog::{Category, Channel, ServiceCard};
 use pishkhan_domain::forms::{FieldKind, FormSchema};
@@ -207,16 +206,26 @@ pub struct ServiceItem {
     pub days: String,
 }
 
-fn items(page: &PageContext, services: Vec<PublishedService>) -> Vec<ServiceItem> {
-    services
-        .into_iter()
-        .map(|s| ServiceItem {
-            days: page.digits(&s.card.processing_days.to_string()),
-            code: s.card.code,
-            title: s.card.title.fa,
-            summary: s.card.summary.fa,
+/// Every published service passing `filter`, by title, as a list shows them (from the search
+/// index: no database read, no cut-off).
+async fn listed(
+    state: &WebState,
+    page: &PageContext,
+    filter: pishkhan_app::search::Filter,
+) -> Result<Vec<ServiceItem>, WebError> {
+    Ok(state
+        .app
+        .browse_services(&filter)
+        .await
+        .map_err(WebError::internal)?
+        .iter()
+        .map(|e| ServiceItem {
+            code: e.code.clone(),
+            title: e.title_fa.clone(),
+            summary: e.summary_fa.clone(),
+            days: page.digits(&e.processing_days.to_string()),
         })
-        .collect()
+        .collect())
 }
 
 #[derive(Template)]
@@ -250,19 +259,19 @@ pub async fn category(
     Path(code): Path<String>,
 ) -> Result<Response, WebError> {
     let category = Category::from_code(&code).ok_or(WebError::NotFound)?;
-    let filter = ServiceFilter {
-        category: Some(code),
-        ..ServiceFilter::default()
-    };
-    let (services, _) = state
-        .app
-        .published_services(&filter, 500, 0)
-        .await
-        .map_err(WebError::internal)?;
+    let services = listed(
+        &state,
+        &page,
+        pishkhan_app::search::Filter {
+            category: Some(code),
+            ..Default::default()
+        },
+    )
+    .await?;
     render(&ListView {
         title: category.name_fa().to_owned(),
         lead: page.t.get("portal-category-lead"),
-        services: items(&page, services),
+        services,
         agency: None,
         page,
     })
@@ -280,19 +289,19 @@ pub async fn agency(
         .await
         .map_err(WebError::internal)?
         .ok_or(WebError::NotFound)?;
-    let filter = ServiceFilter {
-        agency: Some(code),
-        ..ServiceFilter::default()
-    };
-    let (services, _) = state
-        .app
-        .published_services(&filter, 500, 0)
-        .await
-        .map_err(WebError::internal)?;
+    let services = listed(
+        &state,
+        &page,
+        pishkhan_app::search::Filter {
+            agency: Some(code),
+            ..Default::default()
+        },
+    )
+    .await?;
     render(&ListView {
         title: agency.name_fa.clone(),
         lead: page.t.get("portal-agency-lead"),
-        services: items(&page, services),
+        services,
         agency: Some(agency),
         page,
     })
@@ -544,23 +553,15 @@ pub async fn event(
         .iter()
         .find(|(c, _, _)| *c == code)
         .ok_or(WebError::NotFound)?;
-    let filter = pishkhan_app::search::Filter {
-        event: Some(code.clone()),
-        ..Default::default()
-    };
-    let services = state
-        .app
-        .browse_services(&filter)
-        .await
-        .map_err(WebError::internal)?
-        .iter()
-        .map(|e| ServiceItem {
-            code: e.code.clone(),
-            title: e.title_fa.clone(),
-            summary: e.summary_fa.clone(),
-            days: page.digits(&e.processing_days.to_string()),
-        })
-        .collect();
+    let services = listed(
+        &state,
+        &page,
+        pishkhan_app::search::Filter {
+            event: Some(code),
+            ..Default::default()
+        },
+    )
+    .await?;
     render(&ListView {
         title: (*name).to_owned(),
         lead: page.t.get("portal-event-lead"),
