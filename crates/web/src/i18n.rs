@@ -14,9 +14,10 @@ const SOURCES: [(Language, &str); 2] = [
     (Language::English, include_str!("../locales/en.ftl")),
 ];
 
-/// Every language's messages, loaded once at start.
+/// Every language's messages, loaded once at start. A message that takes no arguments (all the
+/// pages' messages) is formatted once, here, so a page's dozens of lookups cost a hash each.
 pub struct I18n {
-    bundles: HashMap<Language, FluentBundle<FluentResource>>,
+    formatted: HashMap<Language, HashMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +29,7 @@ pub struct I18nError {
 
 impl I18n {
     pub fn load() -> Result<I18n, I18nError> {
-        let mut bundles = HashMap::new();
+        let mut formatted = HashMap::new();
         for (lang, source) in SOURCES {
             let error = |problem: String| I18nError { lang, problem };
             let resource = FluentResource::try_new(source.to_owned())
@@ -38,28 +39,49 @@ impl I18n {
             // Pages mark direction themselves (dir, <bdi>); Fluent's isolation marks would only
             // add invisible characters to copied text.
             bundle.set_use_isolating(false);
+            let ids: Vec<String> = resource
+                .entries()
+                .filter_map(|entry| match entry {
+                    fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                    _ => None,
+                })
+                .collect();
             bundle
                 .add_resource(resource)
                 .map_err(|errors| error(format!("{errors:?}")))?;
-            bundles.insert(lang, bundle);
+            for id in ids {
+                let Some(pattern) = bundle.get_message(&id).and_then(|m| m.value()) else {
+                    continue;
+                };
+                let mut problems = Vec::new();
+                let text = bundle.format_pattern(pattern, None, &mut problems);
+                if !problems.is_empty() {
+                    return Err(error(format!("message `{id}`: {problems:?}")));
+                }
+                let text = text.into_owned();
+                formatted
+                    .entry(lang)
+                    .or_insert_with(HashMap::new)
+                    .insert(id, text);
+            }
         }
-        Ok(I18n { bundles })
+        Ok(I18n { formatted })
     }
 
     /// The message `id` in `lang`. A missing message shows its id (and the unit tests make sure
     /// none is missing).
-    pub fn message(&self, lang: Language, id: &str) -> String {
-        let Some(bundle) = self.bundles.get(&lang) else {
-            return id.to_owned();
-        };
-        let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
-            tracing::warn!(%lang, id, "missing translation");
-            return id.to_owned();
-        };
-        let mut errors = Vec::new();
-        bundle
-            .format_pattern(pattern, None, &mut errors)
-            .into_owned()
+    pub fn message<'a>(&'a self, lang: Language, id: &'a str) -> &'a str {
+        match self
+            .formatted
+            .get(&lang)
+            .and_then(|messages| messages.get(id))
+        {
+            Some(text) => text,
+            None => {
+                tracing::warn!(%lang, id, "missing translation");
+                id
+            }
+        }
     }
 }
 
@@ -75,8 +97,14 @@ impl Translator {
         Translator { i18n, lang }
     }
 
-    pub fn get(&self, id: &str) -> String {
+    /// For templates: `{{ t.get("id") }}`.
+    pub fn get<'a>(&'a self, id: &'a str) -> &'a str {
         self.i18n.message(self.lang, id)
+    }
+
+    /// An owned copy, for handlers that keep a message in a view.
+    pub fn string(&self, id: &str) -> String {
+        self.i18n.message(self.lang, id).to_owned()
     }
 }
 

@@ -324,7 +324,7 @@ pub async fn set_disabled(
     {
         return Err(WebError::NotFound);
     }
-    let notice = page.t.get(if disabled {
+    let notice = page.t.string(if disabled {
         "admin-user-disabled-notice"
     } else {
         "admin-user-enabled-notice"
@@ -366,7 +366,7 @@ pub async fn reset_second_factor(
     {
         return Err(WebError::NotFound);
     }
-    let notice = page.t.get("admin-user-second-factor-reset-notice");
+    let notice = page.t.string("admin-user-second-factor-reset-notice");
     user_page(&state, page, &visitor, &id, None, Some(notice)).await
 }
 
@@ -497,7 +497,7 @@ pub async fn import_holidays(
                         }
                     })
                     .collect(),
-                _ => vec![page.t.get("holidays-empty")],
+                _ => vec![page.t.string("holidays-empty")],
             };
             let mut response = render(&holidays_view(&state, page, form.csv, errors, None).await?)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -570,7 +570,7 @@ pub async fn catalogue_import(
             match field.bytes().await {
                 Ok(bytes) => upload = Some((name, bytes)),
                 Err(_) => {
-                    let errors = vec![page.t.get("catalogue-too-large")];
+                    let errors = vec![page.t.string("catalogue-too-large")];
                     let mut response = render(&catalogue_view(page, None, errors))?;
                     *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
                     return Ok(response);
@@ -579,7 +579,7 @@ pub async fn catalogue_import(
         }
     }
     let Some((name, bytes)) = upload.filter(|(_, b)| !b.is_empty()) else {
-        let errors = vec![page.t.get("catalogue-no-file")];
+        let errors = vec![page.t.string("catalogue-no-file")];
         let mut response = render(&catalogue_view(page, None, errors))?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
@@ -629,7 +629,7 @@ pub async fn catalogue_import(
             Ok(response)
         }
         Err(pishkhan_app::import::ImportError::Unreadable(why)) => {
-            let errors = vec![format!("{}: {why}", page.t.get("catalogue-unreadable"))];
+            let errors = vec![format!("{}: {why}", page.t.string("catalogue-unreadable"))];
             let mut response = render(&catalogue_view(page, None, errors))?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)

@@ -307,7 +307,7 @@ pub async fn service(
         .map_err(WebError::internal)?
         .ok_or(WebError::NotFound)?;
     let notice = query.done.as_deref().map(|d| {
-        page.t.get(match d {
+        page.t.string(match d {
             "saved" => "desk-notice-saved",
             "review" => "desk-notice-review",
             "published" => "desk-notice-published",
@@ -402,7 +402,7 @@ async fn transition(
         .get("version")
         .and_then(|v| v.trim().parse::<i64>().ok())
     else {
-        let errors = vec![page.t.get("desk-stale")];
+        let errors = vec![page.t.string("desk-stale")];
         let mut response =
             render(&service_view(state, page, principal, record, None, None, errors).await?)?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -562,7 +562,7 @@ pub async fn form(
         .map_err(WebError::internal)?
         .ok_or(WebError::NotFound)?;
     let (sections, fields) = pishkhan_domain::form_lines::to_lines(&form);
-    let notice = query.done.map(|_| page.t.get("desk-form-saved"));
+    let notice = query.done.map(|_| page.t.string("desk-form-saved"));
     render(&FormEditView {
         page,
         code,
@@ -625,9 +625,9 @@ pub async fn save_form(
             .into_iter()
             .map(|p| {
                 let list = if p.list == "sections" {
-                    page.t.get("desk-form-sections")
+                    page.t.string("desk-form-sections")
                 } else {
-                    page.t.get("desk-form-fields")
+                    page.t.string("desk-form-fields")
                 };
                 if fa {
                     format!("{list}، سطر {}: {}", page.digits(&p.line.to_string()), p.fa)
@@ -811,7 +811,7 @@ pub async fn save_office(
     let principal = staff(&visitor)?;
     let location = (decimal(&form.latitude), decimal(&form.longitude));
     let (Ok(latitude), Ok(longitude)) = location else {
-        let message = page.t.get("desk-office-bad-number");
+        let message = page.t.string("desk-office-bad-number");
         let mut response =
             render(&agency_view(&state, page, &visitor, code, false, Some(message)).await?)?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -979,7 +979,7 @@ pub async fn create_service(
         .await
         .map_err(WebError::internal)?;
     let errors = if exists {
-        vec![page.t.get("desk-code-taken")]
+        vec![page.t.string("desk-code-taken")]
     } else {
         match card_from_row(0, &cells) {
             Ok(card) => match state
@@ -1081,7 +1081,7 @@ pub async fn create_form(
         .map_err(WebError::internal)?
         .is_some();
     let errors = if taken {
-        vec![page.t.get("desk-code-taken")]
+        vec![page.t.string("desk-code-taken")]
     } else {
         match pishkhan_domain::form_lines::from_lines(
             &blank,

@@ -39,23 +39,23 @@ pub async fn render_marked(
     let page = PageContext::new(&state, &headers, &path);
     let (title, text, incident) = match kind {
         ErrorPage::NotFound => (
-            page.t.get("error-not-found-title"),
-            page.t.get("error-not-found-text"),
+            page.t.string("error-not-found-title"),
+            page.t.string("error-not-found-text"),
             None,
         ),
         ErrorPage::Forbidden => (
-            page.t.get("error-forbidden-title"),
-            page.t.get("error-forbidden-text"),
+            page.t.string("error-forbidden-title"),
+            page.t.string("error-forbidden-text"),
             None,
         ),
         ErrorPage::FormExpired => (
-            page.t.get("error-form-expired-title"),
-            page.t.get("error-form-expired-text"),
+            page.t.string("error-form-expired-title"),
+            page.t.string("error-form-expired-text"),
             None,
         ),
         ErrorPage::Internal => (
-            page.t.get("error-internal-title"),
-            page.t.get("error-internal-text"),
+            page.t.string("error-internal-title"),
+            page.t.string("error-internal-text"),
             headers
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())

@@ -49,7 +49,7 @@ impl ServiceView<'_> {
         if *rials > 0 {
             Rials(*rials).format_rials(self.page.lang)
         } else {
-            self.page.t.get("portal-fee-unknown")
+            self.page.t.string("portal-fee-unknown")
         }
     }
 
@@ -104,7 +104,7 @@ pub async fn service(
             .audience
             .iter()
             .map(|a| {
-                page.t.get(match a {
+                page.t.string(match a {
                     pishkhan_domain::catalog::Audience::Citizen => "portal-audience-citizen",
                     pishkhan_domain::catalog::Audience::Business => "portal-audience-business",
                 })
@@ -270,7 +270,7 @@ pub async fn category(
     .await?;
     render(&ListView {
         title: category.name_fa().to_owned(),
-        lead: page.t.get("portal-category-lead"),
+        lead: page.t.string("portal-category-lead"),
         services,
         agency: None,
         page,
@@ -300,7 +300,7 @@ pub async fn agency(
     .await?;
     render(&ListView {
         title: agency.name_fa.clone(),
-        lead: page.t.get("portal-agency-lead"),
+        lead: page.t.string("portal-agency-lead"),
         services,
         agency: Some(agency),
         page,
@@ -564,7 +564,7 @@ pub async fn event(
     .await?;
     render(&ListView {
         title: (*name).to_owned(),
-        lead: page.t.get("portal-event-lead"),
+        lead: page.t.string("portal-event-lead"),
         services,
         agency: None,
         page,

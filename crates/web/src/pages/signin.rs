@@ -348,7 +348,7 @@ pub async fn password_submit(
         )
     };
     if form.new != form.confirm {
-        let message = page.t.get("password-mismatch");
+        let message = page.t.string("password-mismatch");
         return fail(page, StatusCode::UNPROCESSABLE_ENTITY, message);
     }
     let current = Secret::new(form.current);
