@@ -19,6 +19,8 @@ pub mod money;
 pub mod password;
 pub mod text;
 pub mod totp;
+pub mod tracking;
+pub mod workflow;
 
 pub use business_days::{Holiday, HolidayCalendar, HolidayKind};
 pub use holiday_table::{HolidayYear, LineError, parse_holiday_csv};
