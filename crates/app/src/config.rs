@@ -4,6 +4,7 @@
 //! variables, command-line flags. Every error names the setting, where its value came from and
 //! what is allowed; a secret's value is never repeated.
 
+use crate::documents::DocumentSettings;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub struct Config {
     pub session_absolute_timeout: Duration,
     /// Where text messages go.
     pub sms: SmsSettings,
+    /// Where attached files are kept.
+    pub documents: DocumentSettings,
 }
 
 /// How text messages (one-time codes, notifications) are sent.
@@ -196,7 +199,23 @@ const SMS_TEMPLATE: Setting = Setting {
     secret: false,
 };
 
-const SETTINGS: [&Setting; 13] = [
+const DOCUMENTS_BUCKET: Setting = Setting {
+    key: "documents_s3_bucket",
+    env: "PISHKHAN_DOCUMENTS_S3_BUCKET",
+    secret: false,
+};
+const DOCUMENTS_ENDPOINT: Setting = Setting {
+    key: "documents_s3_endpoint",
+    env: "PISHKHAN_DOCUMENTS_S3_ENDPOINT",
+    secret: false,
+};
+const DOCUMENTS_REGION: Setting = Setting {
+    key: "documents_s3_region",
+    env: "PISHKHAN_DOCUMENTS_S3_REGION",
+    secret: false,
+};
+
+const SETTINGS: [&Setting; 16] = [
     &LISTEN,
     &DATA_DIR,
     &DATABASE_URL,
@@ -210,6 +229,9 @@ const SETTINGS: [&Setting; 13] = [
     &SMS_URL,
     &SMS_KEY,
     &SMS_TEMPLATE,
+    &DOCUMENTS_BUCKET,
+    &DOCUMENTS_ENDPOINT,
+    &DOCUMENTS_REGION,
 ];
 
 /// Environment variables with our prefix that are not settings of the file: the config file's
@@ -452,6 +474,22 @@ impl Config {
             }
         };
 
+        // Attached files: the data folder, unless a bucket is named.
+        let documents = match optional(&DOCUMENTS_BUCKET)? {
+            None => DocumentSettings::Local,
+            Some((bucket, _)) if bucket.is_empty() => DocumentSettings::Local,
+            Some((bucket, _)) => DocumentSettings::S3 {
+                bucket,
+                endpoint: optional(&DOCUMENTS_ENDPOINT)?
+                    .map(|(e, _)| e)
+                    .filter(|e| !e.is_empty()),
+                region: optional(&DOCUMENTS_REGION)?
+                    .map(|(r, _)| r)
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+            },
+        };
+
         Ok(Config {
             listen,
             data_dir,
@@ -463,6 +501,7 @@ impl Config {
             session_idle_timeout,
             session_absolute_timeout,
             sms,
+            documents,
         })
     }
 }

@@ -3,12 +3,14 @@
 //! One function per verb of the system. Each checks who may do it, calls domain rules, and writes
 //! through the store. Web handlers and the command line call these; nothing here knows HTTP.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 mod cache;
 pub mod catalog;
 pub mod config;
 pub mod demo;
+pub mod documents;
 pub mod holidays;
 pub mod import;
 mod nodes;
@@ -36,9 +38,9 @@ pub use config::{Config, ConfigError, SmsSettings};
 /// The stored records the app's use cases hand to the web layer and the command line.
 pub mod records {
     pub use pishkhan_store::{
-        AgencyContact, CitizenRecord, City, ConsentRecord, DocState, HistoryEntry,
-        HolidayYearRecord, Office, OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter,
-        UserRecord, VersionRecord,
+        AgencyContact, ApplicationRecord, CitizenRecord, City, ConsentRecord, DocState,
+        DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord, InboxFilter, Office,
+        OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter, UserRecord, VersionRecord,
     };
 }
 pub use nodes::NodeIdentity;
@@ -63,6 +65,8 @@ struct Inner {
     config: Config,
     store: Store,
     sms: sms::SmsProvider,
+    /// Attached files.
+    documents: documents::Documents,
     /// Argon2 password checks since start.
     password_checks: AtomicU64,
     /// The published catalogue's search index (in memory, one per node).
@@ -121,11 +125,13 @@ impl App {
     /// An app on a store that is already open and migrated (tests, and tools that share one).
     pub fn with_store(config: Config, store: Store) -> Result<App, String> {
         let sms = sms::SmsProvider::from_settings(&config.sms, &config.data_dir)?;
+        let documents = documents::Documents::open(&config.documents, &config.data_dir)?;
         Ok(App {
             inner: Arc::new(Inner {
                 config,
                 store,
                 sms,
+                documents,
                 password_checks: AtomicU64::new(0),
                 search: Arc::new(pishkhan_search::Catalogue::new().map_err(|e| e.to_string())?),
                 search_sync: tokio::sync::Mutex::new(search::SearchSync::default()),
@@ -139,6 +145,11 @@ impl App {
     /// Where text messages go.
     pub fn sms(&self) -> &sms::SmsProvider {
         &self.inner.sms
+    }
+
+    /// Where attached files are kept.
+    pub fn documents(&self) -> &documents::Documents {
+        &self.inner.documents
     }
 
     pub fn config(&self) -> &Config {

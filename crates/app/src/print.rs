@@ -26,9 +26,7 @@ pub struct Printed {
 
 /// The day a moment falls on in Iran (UTC+03:30 all year), as a long Persian Jalali date.
 fn iran_date_fa(at: DateTime<Utc>) -> String {
-    let local = chrono::FixedOffset::east_opt(3 * 3600 + 1800)
-        .map_or_else(|| at.naive_utc(), |o| at.with_timezone(&o).naive_local());
-    JalaliDate::from_gregorian(local.date()).format_long_fa()
+    JalaliDate::in_iran(at).format_long_fa()
 }
 
 fn names(directory: &OrgDirectory, agency: &str) -> (String, Option<String>) {

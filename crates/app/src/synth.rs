@@ -118,6 +118,7 @@ pub fn synthetic_card(i: usize, agency: &str, rng: &mut impl FnMut(usize) -> usi
         legal_basis: None,
         redress: None,
         on_no_answer: None,
+        workflow: None,
     }
 }
 

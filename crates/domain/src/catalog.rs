@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::forms::Text;
+use crate::workflow::Workflow;
 
 /// The six priority groups of Article 4, or other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -252,6 +253,9 @@ pub struct ServiceCard {
     /// What happens when the agency does not answer in time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_no_answer: Option<Text>,
+    /// How applications move through the agency; none means [`Workflow::standard`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<Workflow>,
 }
 
 /// A problem with a card, where it is, in both languages.
@@ -271,6 +275,13 @@ fn is_code(text: &str) -> bool {
 }
 
 impl ServiceCard {
+    /// The workflow applications for this card follow: the card's own, or the standard one.
+    pub fn workflow(&self) -> Workflow {
+        self.workflow
+            .clone()
+            .unwrap_or_else(|| Workflow::standard(self.processing_days))
+    }
+
     /// The fees' total, in rials.
     pub fn total_fee(&self) -> i64 {
         self.fees.iter().map(|f| f.rials).sum()
@@ -395,6 +406,9 @@ impl ServiceCard {
                     "An event code has lower-case letters, digits and dashes only.".into(),
                 );
             }
+        }
+        if let Some(workflow) = &self.workflow {
+            problems.extend(workflow.check());
         }
         problems
     }

@@ -342,6 +342,7 @@ pub fn card_from_row(
         legal_basis: opt_text(cell("legal_basis_fa")),
         redress: opt_text(cell("redress_fa")),
         on_no_answer: opt_text(cell("on_no_answer_fa")),
+        workflow: None,
     };
     if errors.is_empty() {
         // The card's own rules, reported against the row.

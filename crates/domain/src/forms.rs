@@ -376,6 +376,45 @@ impl FormSchema {
         problems
     }
 
+    /// A filled example that passes [`FormSchema::validate`]: what the demo's applications and
+    /// the tests submit. File fields are left out (they point at uploaded documents).
+    pub fn example_answers(&self) -> BTreeMap<String, Value> {
+        let mut answers = BTreeMap::new();
+        for field in self.fields() {
+            let value = match &field.kind {
+                FieldKind::Text { max_length } | FieldKind::LongText { max_length } => {
+                    let text = "نمونه";
+                    let max = max_length.map_or(usize::MAX, |m| m as usize);
+                    Value::String(text.chars().take(max).collect())
+                }
+                FieldKind::Number { min, max } => {
+                    Value::from(min.unwrap_or(1).max(1).min(max.unwrap_or(i64::MAX)))
+                }
+                FieldKind::Money { max } => Value::from(max.unwrap_or(1_000_000).min(1_000_000)),
+                FieldKind::JalaliDate {} => Value::String("1404/01/15".into()),
+                FieldKind::Select { options } | FieldKind::MultiSelect { options } => {
+                    match options.first() {
+                        Some(o) if matches!(field.kind, FieldKind::MultiSelect { .. }) => {
+                            Value::from(vec![o.value.clone()])
+                        }
+                        Some(o) => Value::String(o.value.clone()),
+                        None => continue,
+                    }
+                }
+                FieldKind::YesNo {} => Value::String("yes".into()),
+                FieldKind::File { .. } => continue,
+                FieldKind::NationalId {} => Value::String("0076229645".into()),
+                FieldKind::LegalId {} => Value::String("10380284790".into()),
+                FieldKind::Mobile {} => Value::String("09121234567".into()),
+                FieldKind::PostalCode {} => Value::String("1345678913".into()),
+                FieldKind::Sheba {} => Value::String("IR820540102680020817909002".into()),
+                FieldKind::Plate {} => Value::String("12ب345-67".into()),
+            };
+            answers.insert(field.id.clone(), value);
+        }
+        answers
+    }
+
     /// Checks someone's answers. On success returns them normalized (identifiers in canonical
     /// form, digits in ASCII, hidden fields dropped); otherwise every problem found, each with its
     /// field.

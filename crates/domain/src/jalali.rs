@@ -173,6 +173,15 @@ impl JalaliDate {
         )
     }
 
+    /// The day an instant falls on in Iran (UTC+03:30 all year since 1401).
+    pub fn in_iran(instant: chrono::DateTime<chrono::Utc>) -> JalaliDate {
+        let local = chrono::FixedOffset::east_opt(3 * 3600 + 1800).map_or_else(
+            || instant.naive_utc(),
+            |o| instant.with_timezone(&o).naive_local(),
+        );
+        JalaliDate::from_gregorian(local.date())
+    }
+
     pub fn from_gregorian(date: NaiveDate) -> JalaliDate {
         let iso = Date::try_new_iso(
             date.year(),

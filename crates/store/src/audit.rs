@@ -1,7 +1,7 @@
 //! The audit log: appended in order under the head row's lock, read back for verification.
 
 use chrono::{DateTime, Utc};
-use pishkhan_domain::audit::{AuditFields, StoredEntry, entry_hash, from_hex, to_hex};
+use pishkhan_domain::audit::{AuditFields, StoredEntry};
 
 use crate::{Store, StoreError, on_pool};
 
@@ -32,6 +32,63 @@ struct EntryRow {
     hash: String,
 }
 
+/// Appends `entry` to the chain on a connection already inside a transaction (so the entry
+/// commits, or not, with the change it records); evaluates to its sequence number. Errors leave
+/// through `?` as `sqlx::Error` or [`StoreError`].
+macro_rules! append_in {
+    ($conn:expr, $entry:expr) => {{
+        let conn = $conn;
+        let entry: &$crate::audit::NewAuditEntry = $entry;
+        sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
+            .execute(&mut *conn)
+            .await?;
+        let (seq, previous): (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+        let previous = pishkhan_domain::audit::from_hex(&previous).ok_or_else(|| {
+            $crate::StoreError::Database(sqlx::Error::Decode(
+                "the audit head's hash is not valid".into(),
+            ))
+        })?;
+        let fields = pishkhan_domain::audit::AuditFields {
+            seq,
+            at_ms: entry.at.timestamp_millis(),
+            actor: entry.actor.clone(),
+            action: entry.action.clone(),
+            target_kind: entry.target_kind.clone(),
+            target_id: entry.target_id.clone(),
+            source: entry.source.clone(),
+            details: entry.details.clone(),
+        };
+        let hash = pishkhan_domain::audit::to_hex(&pishkhan_domain::audit::entry_hash(
+            &previous, &fields,
+        ));
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, details, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(seq)
+        .bind(fields.at_ms)
+        .bind(&fields.actor)
+        .bind(&fields.action)
+        .bind(&fields.target_kind)
+        .bind(&fields.target_id)
+        .bind(&fields.source)
+        .bind(&fields.details)
+        .bind(pishkhan_domain::audit::to_hex(&previous))
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+        seq
+    }};
+}
+pub(crate) use append_in;
+
 impl Store {
     /// Appends an entry to the chain and returns its sequence number. Concurrent appends are
     /// serialised by the head row (updated first, so the write lock is taken at once on SQLite
@@ -39,47 +96,7 @@ impl Store {
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
-                .execute(&mut *tx)
-                .await?;
-            let (seq, previous): (i64, String) =
-                sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let previous = from_hex(&previous).ok_or_else(|| {
-                StoreError::Database(sqlx::Error::Decode("the audit head's hash is not valid".into()))
-            })?;
-            let fields = AuditFields {
-                seq,
-                at_ms: entry.at.timestamp_millis(),
-                actor: entry.actor.clone(),
-                action: entry.action.clone(),
-                target_kind: entry.target_kind.clone(),
-                target_id: entry.target_id.clone(),
-                source: entry.source.clone(),
-                details: entry.details.clone(),
-            };
-            let hash = to_hex(&entry_hash(&previous, &fields));
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, details, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(seq)
-            .bind(fields.at_ms)
-            .bind(&fields.actor)
-            .bind(&fields.action)
-            .bind(&fields.target_kind)
-            .bind(&fields.target_id)
-            .bind(&fields.source)
-            .bind(&fields.details)
-            .bind(to_hex(&previous))
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
+            let seq = append_in!(&mut *tx, entry);
             tx.commit().await?;
             Ok(seq)
         })

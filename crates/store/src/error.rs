@@ -16,4 +16,10 @@ pub enum StoreError {
     /// A stored document (a card or a form as JSON) does not read back as one.
     #[error("a stored document is not valid: {0}")]
     Corrupt(String),
+    /// The group-commit writer is gone (the runtime is shutting down).
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    /// The batch this write was part of could not be committed; nothing of it was stored.
+    #[error("the write could not be committed: {0}")]
+    BatchFailed(String),
 }

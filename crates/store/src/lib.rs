@@ -8,6 +8,7 @@
 //!
 //! Must not live here: business rules (domain), authorization (app), HTTP (web).
 
+mod applications;
 mod audit;
 mod catalog;
 mod citizens;
@@ -22,6 +23,7 @@ mod sessions;
 pub mod testing;
 mod throttle;
 mod users;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +32,10 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub use applications::{
+    ApplicationRecord, DocumentRecord, EventRecord, InboxFilter, NewApplication, NewDocument,
+    NewOutboxMessage, OutboxRecord, Transition, WriteError,
+};
 pub use audit::NewAuditEntry;
 pub use catalog::{
     DocKind, DocState, HistoryEntry, NewVersion, SaveVersionError, ServiceFilter, VersionRecord,
@@ -107,6 +113,8 @@ pub struct Store {
     pub(crate) pool: Pool,
     /// Where it points, without credentials: safe to log and show.
     description: Arc<str>,
+    /// SQLite's group-commit writer (none on PostgreSQL).
+    writer: Option<Arc<writer::GroupWriter<WriteError>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -158,7 +166,20 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
-        Ok(Store { pool, description })
+        let writer = match &pool {
+            Pool::Sqlite(pool) => Some(writer::GroupWriter::new(pool.clone())),
+            Pool::Postgres(_) => None,
+        };
+        Ok(Store {
+            pool,
+            description,
+            writer,
+        })
+    }
+
+    /// The group-commit writer (SQLite only).
+    pub(crate) fn writer(&self) -> Result<&writer::GroupWriter<WriteError>, StoreError> {
+        self.writer.as_deref().ok_or(StoreError::WriterStopped)
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,0 +1,633 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Applications on both databases: submitting (citizen, operator with consent, agency system),
+//! the workflow's rules, tracking, the desk's inbox, escalation, durability under concurrency.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use pishkhan_app::applications::{ApplicationError, SubmitApplication, Upload};
+use pishkhan_app::audit::Actor;
+use pishkhan_app::config::Sources;
+use pishkhan_app::policy::Principal;
+use pishkhan_app::records::{CitizenRecord, InboxFilter, ServiceFilter};
+use pishkhan_app::{App, Config, Secret};
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
+use pishkhan_domain::tracking::TrackingCode;
+use pishkhan_store::Store;
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = pishkhan_store::testing::fresh_sqlite().await;
+                super::$name(db.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
+                super::$name(db.store.clone()).await;
+            }
+        }
+    )+};
+}
+
+on_both_backends!(
+    every_demo_workflow_and_form_passes_its_checks,
+    a_citizen_applies_and_the_agency_works_it_through_the_workflow,
+    an_operator_files_only_with_consent_and_a_system_only_for_its_agency,
+    deadlines_skip_fridays_and_holidays_and_overdue_work_escalates_once,
+    concurrent_submissions_are_all_stored_whole,
+);
+
+const RENEWAL: &str = "tehran.driving-licence-renewal";
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+async fn app_on(store: Store) -> App {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut config = Config::load(&Sources::default()).unwrap();
+    config.data_dir = dir;
+    let app = App::with_store(config, store).unwrap();
+    app.seed_holidays().await.unwrap();
+    assert_eq!(app.load_demo_catalogue().await.unwrap(), 88);
+    app
+}
+
+async fn staff(app: &App, username: &str, role: Role, scope: &str) -> Principal {
+    let id = app
+        .create_user(
+            &Actor::command_line(),
+            username,
+            "کارمند",
+            &Secret::new("applications test passphrase".to_owned()),
+            vec![RoleGrant::new(role, Scope::parse(scope).unwrap()).unwrap()],
+        )
+        .await
+        .unwrap();
+    Principal::Staff(app.store().user_by_id(&id).await.unwrap().unwrap())
+}
+
+async fn citizen(app: &App, national_id: &str) -> Principal {
+    let record = app
+        .store()
+        .ensure_citizen(&CitizenRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            national_id: national_id.into(),
+            mobile: "+989121234567".into(),
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    Principal::Citizen(record)
+}
+
+/// A complete, valid submission for `service`: each form filled with its example, a PDF for
+/// each required document.
+async fn complete(app: &App, service: &str) -> SubmitApplication {
+    let card = app.published_service(service).await.unwrap().unwrap().card;
+    let mut documents: Vec<Upload> = card
+        .documents
+        .iter()
+        .map(|d| Upload {
+            requirement: d.name.fa.clone(),
+            file_name: "scan.pdf".into(),
+            bytes: PDF.to_vec(),
+        })
+        .collect();
+    let mut answers = BTreeMap::new();
+    for form in &card.forms {
+        let (schema, _) = app
+            .form(&form.code, Some(i64::from(form.version)))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut filled = schema.example_answers();
+        // A file field points at an upload of its own.
+        for field in schema.fields() {
+            if matches!(field.kind, pishkhan_domain::forms::FieldKind::File { .. }) {
+                filled.insert(
+                    field.id.clone(),
+                    serde_json::json!({ "document": documents.len() }),
+                );
+                documents.push(Upload {
+                    requirement: String::new(),
+                    file_name: format!("{}.pdf", field.id),
+                    bytes: PDF.to_vec(),
+                });
+            }
+        }
+        answers.insert(form.code.clone(), filled);
+    }
+    SubmitApplication {
+        service: service.into(),
+        answers,
+        documents,
+        ..Default::default()
+    }
+}
+
+fn codes(error: ApplicationError) -> Vec<String> {
+    match error {
+        ApplicationError::Invalid(problems) => problems.into_iter().map(|p| p.code).collect(),
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+async fn every_demo_workflow_and_form_passes_its_checks(store: Store) {
+    let app = app_on(store).await;
+    let (services, total) = app
+        .published_services(&ServiceFilter::default(), 500, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 88);
+    for service in services {
+        let workflow = service.card.workflow();
+        assert_eq!(workflow.check(), vec![], "{}", service.card.code);
+        for form in &service.card.forms {
+            let (schema, _) = app
+                .form(&form.code, Some(i64::from(form.version)))
+                .await
+                .unwrap()
+                .unwrap();
+            let answers = schema.example_answers();
+            let without_files: Vec<_> = schema
+                .validate(&answers)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| e.code != "required")
+                .collect();
+            assert!(without_files.is_empty(), "{}: {without_files:?}", form.code);
+        }
+    }
+}
+
+async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: Store) {
+    let app = app_on(store).await;
+    let person = citizen(&app, "0076229645").await;
+    let now = Utc::now();
+
+    // Incomplete or wrong: refused with every problem, nothing stored.
+    let mut missing = complete(&app, RENEWAL).await;
+    missing.documents.remove(0);
+    let first_form = missing.answers.keys().next().cloned().unwrap();
+    missing
+        .answers
+        .get_mut(&first_form)
+        .unwrap()
+        .insert("no-such-field".into(), "x".into());
+    let problems = codes(
+        app.submit_application(&person, "test", missing, now)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        problems.contains(&"document_missing".to_owned()),
+        "{problems:?}"
+    );
+    assert!(
+        problems.contains(&"unknown_field".to_owned()),
+        "{problems:?}"
+    );
+    let mut disguised = complete(&app, RENEWAL).await;
+    disguised.documents[0].bytes = b"MZ\x90\x00 an executable named scan.pdf".to_vec();
+    let problems = codes(
+        app.submit_application(&person, "test", disguised, now)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(problems, vec!["document_kind"]);
+    assert_eq!(app.store().count_applications().await.unwrap(), 0);
+
+    // Complete: filed, with a tracking code, its first event, its documents and notices.
+    let submitted = app
+        .submit_application(&person, "test", complete(&app, RENEWAL).await, now)
+        .await
+        .unwrap();
+    let code = submitted.code.as_str().to_owned();
+    assert_eq!(
+        TrackingCode::parse(&submitted.code.grouped_fa()).unwrap(),
+        submitted.code
+    );
+    assert_eq!(submitted.state, "submitted");
+    assert!(submitted.deadline.is_some());
+    let view = app.application_for(&person, &code).await.unwrap().unwrap();
+    assert_eq!(view.record.channel, "online");
+    assert_eq!(view.events.len(), 1);
+    let attached = complete(&app, RENEWAL).await.documents.len();
+    assert_eq!(view.documents.len(), attached);
+    let (doc, bytes) = app
+        .application_document(&person, &code, &view.documents[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bytes, PDF);
+    assert_eq!(doc.content_type, "application/pdf");
+    let outbox = app.store().outbox_of(&code).await.unwrap();
+    let topics: Vec<&str> = outbox.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(topics, vec!["application.submitted", "notify.sms"]);
+    assert!(outbox[1].1.contains(&submitted.code.grouped_fa()));
+
+    // Someone else sees nothing.
+    let stranger = citizen(&app, "0082451291").await;
+    assert!(
+        app.application_for(&stranger, &code)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(app.track(&code, "0082451291").await.unwrap().is_none());
+    assert!(app.track(&code, "0076229645").await.unwrap().is_some());
+    let error = app.track("1234", "0076229645").await.unwrap_err();
+    assert_eq!(codes(error), vec!["tracking_code_length"]);
+
+    // The clerk of the agency sees it in the inbox; a clerk of another agency does not.
+    let agency = view.record.agency.clone();
+    let clerk = staff(
+        &app,
+        "clerk",
+        Role::AgencyClerk,
+        &format!("agency:{agency}"),
+    )
+    .await;
+    let other = staff(&app, "other", Role::AgencyClerk, "agency:tehran-tax").await;
+    let inbox = app.inbox(&clerk, InboxFilter::default()).await.unwrap();
+    assert_eq!(
+        inbox.iter().map(|a| &a.code).collect::<Vec<_>>(),
+        vec![&code]
+    );
+    assert!(
+        app.inbox(&other, InboxFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Illegal actions: refused with the reason, nothing changed.
+    let act = |who: Principal, revision: i64, action: &'static str, comment: &'static str| {
+        let app = app.clone();
+        let code = code.clone();
+        async move {
+            app.act_on_application(
+                &who,
+                "test",
+                &code,
+                revision,
+                action,
+                comment,
+                vec![],
+                Utc::now(),
+            )
+            .await
+        }
+    };
+    let refused = |r: Result<_, ApplicationError>| codes(r.unwrap_err());
+    assert_eq!(
+        refused(act(clerk.clone(), 1, "approve", "").await),
+        vec!["wrong_state"]
+    );
+    assert_eq!(
+        refused(act(person.clone(), 1, "start-review", "").await),
+        vec!["role_may_not_act"]
+    );
+    assert_eq!(
+        refused(act(clerk.clone(), 1, "request-documents", " ").await),
+        vec!["comment_required"]
+    );
+    assert!(matches!(
+        act(other.clone(), 1, "start-review", "").await,
+        Err(ApplicationError::NotFound)
+    ));
+    let unchanged = app.application_for(&person, &code).await.unwrap().unwrap();
+    assert_eq!(
+        (unchanged.record.state.as_str(), unchanged.record.revision),
+        ("submitted", 1)
+    );
+    assert_eq!(unchanged.events.len(), 1);
+
+    // The clerk asks for a document; the citizen resubmits; the clerk approves and delivers.
+    let v = act(
+        clerk.clone(),
+        1,
+        "request-documents",
+        "تصویر پشت کارت ملی خوانا نیست.",
+    )
+    .await
+    .unwrap();
+    assert_eq!(v.record.state, "needs-documents");
+    assert_eq!(
+        v.record.deadline, None,
+        "no deadline runs against the agency"
+    );
+    assert!(matches!(
+        act(clerk.clone(), 1, "approve", "").await,
+        Err(ApplicationError::Stale)
+    ));
+    let v = app
+        .act_on_application(
+            &person,
+            "test",
+            &code,
+            v.record.revision,
+            "resubmit",
+            "تصویر تازه پیوست شد.",
+            vec![Upload {
+                requirement: String::new(),
+                file_name: "national-card-back.png".into(),
+                bytes: [
+                    &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
+                    b"rest",
+                ]
+                .concat(),
+            }],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.record.state, "resubmitted");
+    assert_eq!(v.documents.len(), attached + 1);
+    let v = act(clerk.clone(), v.record.revision, "approve", "")
+        .await
+        .unwrap();
+    let v = act(clerk.clone(), v.record.revision, "issue", "")
+        .await
+        .unwrap();
+    let v = act(clerk.clone(), v.record.revision, "deliver", "")
+        .await
+        .unwrap();
+    assert_eq!(v.record.state, "delivered");
+    assert_eq!(v.record.outcome.as_deref(), Some("granted"));
+    assert_eq!(
+        v.events
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "submit",
+            "request-documents",
+            "resubmit",
+            "approve",
+            "issue",
+            "deliver"
+        ]
+    );
+    assert!(
+        app.inbox(&clerk, InboxFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The person was told at each step they should know about.
+    let sms = app
+        .store()
+        .outbox_of(&code)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(t, _, _)| t == "notify.sms")
+        .count();
+    assert_eq!(
+        sms, 5,
+        "submitted, needs documents, approved, issued, delivered"
+    );
+    // Every change is in the audit chain, which still verifies.
+    app.verify_audit().await.unwrap();
+}
+
+async fn an_operator_files_only_with_consent_and_a_system_only_for_its_agency(store: Store) {
+    let app = app_on(store).await;
+    let person = citizen(&app, "0076229645").await;
+    let Principal::Citizen(record) = &person else {
+        unreachable!()
+    };
+    let directory = app.store().org_directory().await.unwrap();
+    let centre = directory
+        .all()
+        .into_iter()
+        .find(|o| o.kind == pishkhan_app::records::OrgKind::Centre && o.province == "tehran")
+        .map(|o| o.code.clone());
+    let centre = match centre {
+        Some(c) => c,
+        None => {
+            app.add_org(
+                &Actor::command_line(),
+                pishkhan_app::records::OrgKind::Centre,
+                "tehran-centre-1",
+                "tehran",
+                "دفتر پیشخوان ۱",
+            )
+            .await
+            .unwrap();
+            "tehran-centre-1".to_owned()
+        }
+    };
+    let operator = staff(
+        &app,
+        "operator",
+        Role::Operator,
+        &format!("centre:{centre}"),
+    )
+    .await;
+    let mut request = complete(&app, RENEWAL).await;
+    request.national_id = "0076229645".into();
+    request.centre = Some(centre.clone());
+    // Without a consent: refused.
+    let problems = codes(
+        app.submit_application(&operator, "test", request.clone(), Utc::now())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(problems, vec!["consent_required"]);
+    // With one the citizen gave this operator at this centre: filed through the centre.
+    let Principal::Staff(user) = &operator else {
+        unreachable!()
+    };
+    let consent = pishkhan_app::records::ConsentRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        citizen_id: record.id.clone(),
+        operator_id: user.id.clone(),
+        operator_name: user.display_name.clone(),
+        centre: centre.clone(),
+        centre_name: String::new(),
+        purpose: "تمدید گواهینامه".into(),
+        granted_at: Utc::now(),
+        expires_at: Utc::now() + chrono::TimeDelta::hours(2),
+    };
+    app.store().insert_consent(&consent).await.unwrap();
+    request.consent = Some(consent.id.clone());
+    let filed = app
+        .submit_application(&operator, "test", request.clone(), Utc::now())
+        .await
+        .unwrap();
+    let view = app
+        .application_for(&operator, filed.code.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.record.channel, "centre");
+    assert_eq!(view.record.centre.as_deref(), Some(centre.as_str()));
+    assert_eq!(view.record.consent.as_deref(), Some(consent.id.as_str()));
+    // The citizen sees it among their own.
+    let mine = app.my_applications(&person).await.unwrap();
+    assert_eq!(mine.len(), 1);
+
+    // An agency system files for its own agency only.
+    let agency = view.record.agency.clone();
+    let system = Principal::System(
+        match staff(&app, "sys", Role::System, &format!("agency:{agency}")).await {
+            Principal::Staff(u) => u,
+            _ => unreachable!(),
+        },
+    );
+    let mut by_api = complete(&app, RENEWAL).await;
+    by_api.national_id = "۰۰۸۲۴۵۱۲۹۱".into();
+    by_api.mobile = "09351112233".into();
+    let filed = app
+        .submit_application(&system, "test", by_api.clone(), Utc::now())
+        .await
+        .unwrap();
+    let view = app
+        .application_for(&system, filed.code.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            view.record.channel.as_str(),
+            view.record.national_id.as_str()
+        ),
+        ("api", "0082451291")
+    );
+    by_api.mobile = "0935".into();
+    let expected = pishkhan_domain::id::MobileNumber::parse("0935")
+        .unwrap_err()
+        .code
+        .to_owned();
+    assert_eq!(
+        codes(
+            app.submit_application(&system, "test", by_api, Utc::now())
+                .await
+                .unwrap_err()
+        ),
+        vec![expected]
+    );
+    let foreign = Principal::System(
+        match staff(&app, "sys2", Role::System, "agency:tehran-tax").await {
+            Principal::Staff(u) => u,
+            _ => unreachable!(),
+        },
+    );
+    let mut request = complete(&app, RENEWAL).await;
+    request.national_id = "0082451291".into();
+    request.mobile = "09351112233".into();
+    assert!(matches!(
+        app.submit_application(&foreign, "test", request, Utc::now())
+            .await,
+        Err(ApplicationError::NotFound)
+    ));
+}
+
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 8, 0, 0).unwrap()
+}
+
+async fn deadlines_skip_fridays_and_holidays_and_overdue_work_escalates_once(store: Store) {
+    let app = app_on(store).await;
+    let person = citizen(&app, "0076229645").await;
+    // Thursday 1404/08/01: one business day later is Saturday 1404/08/03 (Friday skipped).
+    let thursday = app
+        .submit_application(
+            &person,
+            "test",
+            complete(&app, RENEWAL).await,
+            at(2025, 10, 23),
+        )
+        .await
+        .unwrap();
+    assert_eq!(thursday.deadline.unwrap().format_numeric(), "1404/08/03");
+    // Thursday 1404/12/28: Friday 12/29 (also a holiday) and Nowruz 1405/01/01–04 skipped.
+    let nowruz = app
+        .submit_application(
+            &person,
+            "test",
+            complete(&app, RENEWAL).await,
+            at(2026, 3, 19),
+        )
+        .await
+        .unwrap();
+    assert_eq!(nowruz.deadline.unwrap().format_numeric(), "1405/01/05");
+
+    // Past both deadlines: each escalated once, whichever node runs the job and how often.
+    let later = at(2026, 4, 20);
+    assert_eq!(app.escalate_overdue(later).await.unwrap(), 2);
+    assert_eq!(app.escalate_overdue(later).await.unwrap(), 0);
+    let escalations = app
+        .store()
+        .outbox_of(thursday.code.as_str())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(t, _, _)| t == "application.escalated")
+        .count();
+    assert_eq!(escalations, 1);
+    // Overdue filter on the desk.
+    let view = app
+        .application_for(&person, thursday.code.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let clerk = staff(
+        &app,
+        "clerk",
+        Role::AgencyClerk,
+        &format!("agency:{}", view.record.agency),
+    )
+    .await;
+    let overdue = app
+        .inbox(
+            &clerk,
+            InboxFilter {
+                deadline_before: Some("1404/09/01".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert!(view.overdue(pishkhan_domain::JalaliDate::in_iran(later)));
+}
+
+async fn concurrent_submissions_are_all_stored_whole(store: Store) {
+    let app = app_on(store).await;
+    let person = citizen(&app, "0076229645").await;
+    let request = complete(&app, RENEWAL).await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (app, person, request) = (app.clone(), person.clone(), request.clone());
+        tasks.push(tokio::spawn(async move {
+            app.submit_application(&person, "test", request, Utc::now())
+                .await
+                .unwrap()
+                .code
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), 64, "each submission its own tracking code");
+    assert_eq!(app.store().count_applications().await.unwrap(), 64);
+    for code in &codes {
+        let view = app
+            .application_for(&person, code.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.events.len(), 1);
+        assert_eq!(view.documents.len(), request.documents.len());
+    }
+    app.verify_audit().await.unwrap();
+}

@@ -1,0 +1,748 @@
+//! Applications: the row, its history, its documents' metadata, and the outbox rows and audit
+//! entry each change brings, all written in one transaction. On SQLite the transaction is shared
+//! with other writers waiting at the same moment (group commit, `writer.rs`); the caller is
+//! answered only after the commit.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::audit::NewAuditEntry;
+use crate::{Pool, Store, StoreError, on_pool};
+
+/// A file attached to an application (its bytes are already in the object store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocument {
+    pub id: String,
+    pub requirement: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub object_key: String,
+    pub uploaded_by: String,
+}
+
+/// Something to do after the commit: a notification, a delivery to an agency system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutboxMessage {
+    pub topic: String,
+    /// What it is about (an application's tracking code).
+    pub subject: String,
+    /// JSON text.
+    pub payload: String,
+}
+
+/// A new application, whole.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub code: String,
+    pub service: String,
+    pub service_version: i64,
+    pub agency: String,
+    pub national_id: String,
+    pub mobile: String,
+    pub email: String,
+    pub channel: String,
+    pub centre: Option<String>,
+    pub filed_by: String,
+    pub filed_by_role: String,
+    pub consent: Option<String>,
+    pub state: String,
+    pub deadline: Option<String>,
+    /// JSON text.
+    pub answers: String,
+    pub fee_rials: i64,
+    pub at: DateTime<Utc>,
+    pub documents: Vec<NewDocument>,
+    pub outbox: Vec<NewOutboxMessage>,
+    pub audit: NewAuditEntry,
+}
+
+/// One workflow action taken on an application.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub code: String,
+    /// The revision the actor saw; someone else's change in between refuses this one.
+    pub revision: i64,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub actor: String,
+    pub actor_role: String,
+    pub comment: String,
+    pub deadline: Option<String>,
+    pub outcome: Option<String>,
+    pub at: DateTime<Utc>,
+    pub documents: Vec<NewDocument>,
+    pub outbox: Vec<NewOutboxMessage>,
+    pub audit: NewAuditEntry,
+}
+
+/// Why a write to an application did not happen. Nothing of it was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The tracking code is already used (draw another).
+    #[error("tracking code already taken")]
+    CodeTaken,
+    /// The application changed since the actor looked at it.
+    #[error("the application changed meanwhile")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(e) if e.is_unique_violation() => WriteError::CodeTaken,
+            _ => WriteError::Store(StoreError::Database(error)),
+        }
+    }
+}
+
+/// An application as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApplicationRecord {
+    pub code: String,
+    pub service: String,
+    pub service_version: i64,
+    pub agency: String,
+    pub national_id: String,
+    pub mobile: String,
+    pub email: String,
+    pub channel: String,
+    pub centre: Option<String>,
+    pub filed_by: String,
+    pub consent: Option<String>,
+    pub state: String,
+    pub state_since: i64,
+    pub deadline: Option<String>,
+    pub assignee: Option<String>,
+    pub escalated_at: Option<i64>,
+    pub outcome: Option<String>,
+    pub answers: String,
+    pub fee_rials: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
+}
+
+/// One step of an application's history.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor: String,
+    pub actor_role: String,
+    pub comment: String,
+    pub deadline: Option<String>,
+    pub at: i64,
+}
+
+/// A document's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DocumentRecord {
+    pub id: String,
+    pub application: String,
+    pub event_seq: i64,
+    pub requirement: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub object_key: String,
+    pub uploaded_by: String,
+    pub at: i64,
+}
+
+/// Which applications a desk lists.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    /// The agencies whose applications may be listed (the clerk's scopes); empty lists nothing.
+    pub agencies: Vec<String>,
+    /// Only these states (the ones the clerk's roles may act in); empty means any open state.
+    pub states: Vec<String>,
+    pub service: Option<String>,
+    /// Only those whose deadline is before this Jalali day (`YYYY/MM/DD`): overdue work.
+    pub deadline_before: Option<String>,
+    pub assignee: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A message the outbox holds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub topic: String,
+    pub subject: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+const COLUMNS: &str = "code, service, service_version, agency, national_id, mobile, email, channel, \
+    centre, filed_by, consent, state, state_since, deadline, assignee, escalated_at, outcome, \
+    answers, fee_rials, created_at, updated_at, revision";
+
+/// The statements of a new application, on one connection inside a transaction: the row, the
+/// first event, documents, outbox messages, the audit entry.
+macro_rules! insert_application {
+    ($conn:expr, $new:expr) => {{
+        let conn = $conn;
+        let new: &NewApplication = $new;
+        let at = new.at.timestamp_millis();
+        sqlx::query(
+            "INSERT INTO applications (code, service, service_version, agency, national_id, mobile, \
+             email, channel, centre, filed_by, consent, state, state_since, deadline, answers, \
+             fee_rials, created_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $13, 1)",
+        )
+        .bind(&new.code)
+        .bind(&new.service)
+        .bind(new.service_version)
+        .bind(&new.agency)
+        .bind(&new.national_id)
+        .bind(&new.mobile)
+        .bind(&new.email)
+        .bind(&new.channel)
+        .bind(&new.centre)
+        .bind(&new.filed_by)
+        .bind(&new.consent)
+        .bind(&new.state)
+        .bind(at)
+        .bind(&new.deadline)
+        .bind(&new.answers)
+        .bind(new.fee_rials)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO application_events (application, seq, action, from_state, to_state, actor, \
+             actor_role, comment, deadline, at) VALUES ($1, 1, 'submit', NULL, $2, $3, $4, '', $5, $6)",
+        )
+        .bind(&new.code)
+        .bind(&new.state)
+        .bind(&new.filed_by)
+        .bind(&new.filed_by_role)
+        .bind(&new.deadline)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        insert_documents!(conn, &new.code, 1_i64, &new.documents, at);
+        insert_outbox!(conn, &new.outbox, at);
+        crate::audit::append_in!(conn, &new.audit);
+        Ok::<(), WriteError>(())
+    }};
+}
+
+macro_rules! insert_documents {
+    ($conn:expr, $code:expr, $seq:expr, $documents:expr, $at:expr) => {
+        for d in $documents {
+            sqlx::query(
+                "INSERT INTO application_documents (id, application, event_seq, requirement, file_name, \
+                 content_type, size, sha256, object_key, uploaded_by, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&d.id)
+            .bind($code)
+            .bind($seq)
+            .bind(&d.requirement)
+            .bind(&d.file_name)
+            .bind(&d.content_type)
+            .bind(d.size)
+            .bind(&d.sha256)
+            .bind(&d.object_key)
+            .bind(&d.uploaded_by)
+            .bind($at)
+            .execute(&mut *$conn)
+            .await?;
+        }
+    };
+}
+
+macro_rules! insert_outbox {
+    ($conn:expr, $messages:expr, $at:expr) => {
+        for m in $messages {
+            sqlx::query(
+                "INSERT INTO outbox (topic, subject, payload, created_at, next_at) VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(&m.topic)
+            .bind(&m.subject)
+            .bind(&m.payload)
+            .bind($at)
+            .execute(&mut *$conn)
+            .await?;
+        }
+    };
+}
+
+/// The statements of one action: the row moves only if its revision is the one the actor saw.
+macro_rules! apply_transition {
+    ($conn:expr, $t:expr) => {{
+        let conn = $conn;
+        let t: &Transition = $t;
+        let at = t.at.timestamp_millis();
+        let moved = sqlx::query(
+            "UPDATE applications SET state = $1, state_since = $2, deadline = $3, outcome = $4, \
+             escalated_at = NULL, updated_at = $2, revision = revision + 1 \
+             WHERE code = $5 AND revision = $6 AND state = $7",
+        )
+        .bind(&t.to_state)
+        .bind(at)
+        .bind(&t.deadline)
+        .bind(&t.outcome)
+        .bind(&t.code)
+        .bind(t.revision)
+        .bind(&t.from_state)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Err(WriteError::Stale);
+        }
+        let (seq,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM application_events WHERE application = $1",
+        )
+        .bind(&t.code)
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO application_events (application, seq, action, from_state, to_state, actor, \
+             actor_role, comment, deadline, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&t.code)
+        .bind(seq)
+        .bind(&t.action)
+        .bind(&t.from_state)
+        .bind(&t.to_state)
+        .bind(&t.actor)
+        .bind(&t.actor_role)
+        .bind(&t.comment)
+        .bind(&t.deadline)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        insert_documents!(conn, &t.code, seq, &t.documents, at);
+        insert_outbox!(conn, &t.outbox, at);
+        crate::audit::append_in!(conn, &t.audit);
+        Ok::<(), WriteError>(())
+    }};
+}
+
+impl Store {
+    /// Stores a new application, durably, with everything that goes with it; or nothing.
+    pub async fn insert_application(&self, new: NewApplication) -> Result<(), WriteError> {
+        match &self.pool {
+            Pool::Sqlite(_) => {
+                let writer = self.writer()?;
+                writer
+                    .write(Box::new(move |conn| {
+                        Box::pin(async move { insert_application!(conn, &new) })
+                    }))
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let result: Result<(), WriteError> =
+                    async { insert_application!(&mut *tx, &new) }.await;
+                result?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Moves an application by one workflow action, if nobody changed it meanwhile.
+    pub async fn apply_transition(&self, transition: Transition) -> Result<(), WriteError> {
+        match &self.pool {
+            Pool::Sqlite(_) => {
+                let writer = self.writer()?;
+                writer
+                    .write(Box::new(move |conn| {
+                        Box::pin(async move { apply_transition!(conn, &transition) })
+                    }))
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let result: Result<(), WriteError> =
+                    async { apply_transition!(&mut *tx, &transition) }.await;
+                result?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn application(&self, code: &str) -> Result<Option<ApplicationRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM applications WHERE code = $1");
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, ApplicationRecord>(sqlx::AssertSqlSafe(sql))
+                .bind(code)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    pub async fn application_events(&self, code: &str) -> Result<Vec<EventRecord>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, EventRecord>(
+                "SELECT seq, action, from_state, to_state, actor, actor_role, comment, deadline, at \
+                 FROM application_events WHERE application = $1 ORDER BY seq",
+            )
+            .bind(code)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    pub async fn application_documents(
+        &self,
+        code: &str,
+    ) -> Result<Vec<DocumentRecord>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, DocumentRecord>(
+                "SELECT id, application, event_seq, requirement, file_name, content_type, size, \
+                 sha256, object_key, uploaded_by, at FROM application_documents \
+                 WHERE application = $1 ORDER BY at, id",
+            )
+            .bind(code)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// A person's applications, newest first.
+    pub async fn applications_of_person(
+        &self,
+        national_id: &str,
+        limit: i64,
+    ) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM applications WHERE national_id = $1 \
+             ORDER BY created_at DESC, code LIMIT $2"
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, ApplicationRecord>(sqlx::AssertSqlSafe(sql))
+                .bind(national_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// What a centre filed, newest first.
+    pub async fn applications_of_centre(
+        &self,
+        centre: &str,
+        limit: i64,
+    ) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM applications WHERE centre = $1 \
+             ORDER BY created_at DESC, code LIMIT $2"
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, ApplicationRecord>(sqlx::AssertSqlSafe(sql))
+                .bind(centre)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Open applications for a desk, the nearest deadline first.
+    pub async fn inbox(&self, filter: &InboxFilter) -> Result<Vec<ApplicationRecord>, StoreError> {
+        if filter.agencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = format!("SELECT {COLUMNS} FROM applications WHERE outcome IS NULL");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let list = |count: usize, next: &mut dyn FnMut() -> String| {
+            (0..count).map(|_| next()).collect::<Vec<_>>().join(", ")
+        };
+        sql += &format!(
+            " AND agency IN ({})",
+            list(filter.agencies.len(), &mut next)
+        );
+        if !filter.states.is_empty() {
+            sql += &format!(" AND state IN ({})", list(filter.states.len(), &mut next));
+        }
+        if filter.service.is_some() {
+            sql += &format!(" AND service = {}", next());
+        }
+        if filter.deadline_before.is_some() {
+            sql += &format!(" AND deadline IS NOT NULL AND deadline < {}", next());
+        }
+        if filter.assignee.is_some() {
+            sql += &format!(" AND assignee = {}", next());
+        }
+        sql += &format!(
+            " ORDER BY deadline IS NULL, deadline, created_at LIMIT {} OFFSET {}",
+            next(),
+            next()
+        );
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, ApplicationRecord>(sqlx::AssertSqlSafe(sql));
+            for a in &filter.agencies {
+                query = query.bind(a);
+            }
+            for s in &filter.states {
+                query = query.bind(s);
+            }
+            if let Some(s) = &filter.service {
+                query = query.bind(s);
+            }
+            if let Some(d) = &filter.deadline_before {
+                query = query.bind(d);
+            }
+            if let Some(a) = &filter.assignee {
+                query = query.bind(a);
+            }
+            query.bind(filter.limit).bind(filter.offset).fetch_all(pool).await?
+        }))
+    }
+
+    /// Claims (or assigns) an application to `user`, if it is still at `revision`.
+    pub async fn assign_application(
+        &self,
+        code: &str,
+        revision: i64,
+        user: Option<&str>,
+        at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> Result<(), WriteError> {
+        let (code, user, audit) = (code.to_owned(), user.map(str::to_owned), audit.clone());
+        let at = at.timestamp_millis();
+        macro_rules! assign {
+            ($conn:expr) => {{
+                let conn = $conn;
+                let moved = sqlx::query(
+                    "UPDATE applications SET assignee = $1, updated_at = $2, revision = revision + 1 \
+                     WHERE code = $3 AND revision = $4",
+                )
+                .bind(&user)
+                .bind(at)
+                .bind(&code)
+                .bind(revision)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if moved != 1 {
+                    return Err(WriteError::Stale);
+                }
+                crate::audit::append_in!(conn, &audit);
+                Ok::<(), WriteError>(())
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(_) => {
+                self.writer()?
+                    .write(Box::new(move |conn| Box::pin(async move { assign!(conn) })))
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let result: Result<(), WriteError> = async { assign!(&mut *tx) }.await;
+                result?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Open applications whose deadline passed before `today` (a Jalali day) and that have not
+    /// been escalated in their current state.
+    pub async fn overdue_unescalated(
+        &self,
+        today: &str,
+        limit: i64,
+    ) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM applications WHERE outcome IS NULL AND deadline IS NOT NULL \
+             AND deadline < $1 AND escalated_at IS NULL ORDER BY deadline, code LIMIT $2"
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, ApplicationRecord>(sqlx::AssertSqlSafe(sql))
+                .bind(today)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Marks one application escalated (once per state), with its outbox messages and audit
+    /// entry. Answers false when another node escalated it first or it moved on.
+    pub async fn mark_escalated(
+        &self,
+        code: &str,
+        revision: i64,
+        at: DateTime<Utc>,
+        outbox: &[NewOutboxMessage],
+        audit: &NewAuditEntry,
+    ) -> Result<bool, WriteError> {
+        let (code, outbox, audit) = (code.to_owned(), outbox.to_vec(), audit.clone());
+        let at = at.timestamp_millis();
+        macro_rules! escalate {
+            ($conn:expr) => {{
+                let conn = $conn;
+                let moved = sqlx::query(
+                    "UPDATE applications SET escalated_at = $1, revision = revision + 1 \
+                     WHERE code = $2 AND revision = $3 AND escalated_at IS NULL",
+                )
+                .bind(at)
+                .bind(&code)
+                .bind(revision)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if moved != 1 {
+                    return Err(WriteError::Stale);
+                }
+                insert_outbox!(conn, &outbox, at);
+                crate::audit::append_in!(conn, &audit);
+                Ok::<(), WriteError>(())
+            }};
+        }
+        let result = match &self.pool {
+            Pool::Sqlite(_) => {
+                self.writer()?
+                    .write(Box::new(move |conn| {
+                        Box::pin(async move { escalate!(conn) })
+                    }))
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let result: Result<(), WriteError> = async { escalate!(&mut *tx) }.await;
+                match result {
+                    Ok(()) => {
+                        tx.commit().await?;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match result {
+            Ok(()) => Ok(true),
+            Err(WriteError::Stale) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes up to `limit` due outbox messages for `lease_ms`; another worker skips them until
+    /// the lease ends (so a crashed worker's messages are retried).
+    pub async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        let now = now.timestamp_millis();
+        let until = now + lease_ms;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let rows = sqlx::query_as::<_, OutboxRecord>(
+                    "SELECT id, topic, subject, payload, attempts FROM outbox \
+                     WHERE done_at IS NULL AND next_at <= $1 \
+                     AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY id LIMIT $2",
+                )
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                for row in &rows {
+                    sqlx::query("UPDATE outbox SET claimed_until = $1 WHERE id = $2")
+                        .bind(until)
+                        .bind(row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(rows)
+            }
+            Pool::Postgres(pool) => {
+                let rows = sqlx::query_as::<_, OutboxRecord>(
+                    "UPDATE outbox SET claimed_until = $1 WHERE id IN ( \
+                     SELECT id FROM outbox WHERE done_at IS NULL AND next_at <= $2 \
+                     AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3 \
+                     FOR UPDATE SKIP LOCKED) \
+                     RETURNING id, topic, subject, payload, attempts",
+                )
+                .bind(until)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows)
+            }
+        }
+    }
+
+    /// A message was delivered.
+    pub async fn outbox_done(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET done_at = $1, attempts = attempts + 1, claimed_until = NULL, \
+                 last_error = NULL WHERE id = $2",
+            )
+            .bind(at.timestamp_millis())
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// A delivery failed: try again at `next_at`.
+    pub async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = $1, claimed_until = NULL, \
+                 last_error = $2 WHERE id = $3",
+            )
+            .bind(next_at.timestamp_millis())
+            .bind(error)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Outbox messages about `subject` (for tests and the operator's view).
+    pub async fn outbox_of(
+        &self,
+        subject: &str,
+    ) -> Result<Vec<(String, String, Option<i64>)>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("SELECT topic, payload, done_at FROM outbox WHERE subject = $1 ORDER BY id")
+                .bind(subject)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2)))
+                .collect()
+        }))
+    }
+
+    /// How many applications are stored.
+    pub async fn count_applications(&self) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM applications")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+}
