@@ -146,6 +146,9 @@ impl ApplicationView {
     }
 }
 
+/// Tracking lookups one address may make per minute.
+pub const TRACKS_PER_MINUTE: i64 = 30;
+
 /// Largest number of documents in one submission or action.
 pub const MAX_DOCUMENTS: usize = 20;
 
@@ -501,7 +504,30 @@ impl App {
         &self,
         code: &str,
         national_id: &str,
+        client_ip: &str,
     ) -> Result<Option<ApplicationView>, ApplicationError> {
+        // Guessing pairs is slowed to a few dozen a minute per address.
+        let attempt = self
+            .store()
+            .take_attempt(
+                &[pishkhan_store::Limit {
+                    key: format!("track-ip:{client_ip}"),
+                    max: TRACKS_PER_MINUTE,
+                    window_ms: 60_000,
+                }],
+                Utc::now(),
+            )
+            .await?;
+        if !matches!(attempt, pishkhan_store::Attempt::Allowed) {
+            return Err(ApplicationError::one(
+                "code",
+                Invalid::new(
+                    "too_many_tries",
+                    "از این نشانی در یک دقیقه بیش از اندازه پیگیری شده است؛ یک دقیقه دیگر دوباره بکوشید.",
+                    "Too many lookups from this address in a minute; try again in a minute.",
+                ),
+            ));
+        }
         let code = TrackingCode::parse(code).map_err(|e| ApplicationError::one("code", e))?;
         let national_id =
             NationalId::parse(national_id).map_err(|e| ApplicationError::one("national_id", e))?;

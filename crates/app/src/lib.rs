@@ -14,6 +14,7 @@ pub mod documents;
 pub mod holidays;
 pub mod import;
 mod nodes;
+pub mod notify;
 pub mod orgs;
 pub mod plan;
 pub mod policy;

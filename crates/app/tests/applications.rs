@@ -237,9 +237,19 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
             .unwrap()
             .is_none()
     );
-    assert!(app.track(&code, "0082451291").await.unwrap().is_none());
-    assert!(app.track(&code, "0076229645").await.unwrap().is_some());
-    let error = app.track("1234", "0076229645").await.unwrap_err();
+    assert!(
+        app.track(&code, "0082451291", "test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.track(&code, "0076229645", "test")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let error = app.track("1234", "0076229645", "test").await.unwrap_err();
     assert_eq!(codes(error), vec!["tracking_code_length"]);
 
     // The clerk of the agency sees it in the inbox; a clerk of another agency does not.

@@ -601,6 +601,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let heartbeats = tokio::spawn(app.clone().run_heartbeats(node.clone()));
     let indexed = app.rebuild_search().await.map_err(Failure::runtime)?;
     let follower = tokio::spawn(app.clone().follow_catalogue());
+    let application_jobs = tokio::spawn(app.clone().run_application_jobs());
 
     println!(
         "Pishkhan {} is serving http://{address}",
@@ -627,6 +628,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     .await;
     heartbeats.abort();
     follower.abort();
+    application_jobs.abort();
     if let Err(e) = app.stop_node(&node).await {
         tracing::warn!(error = %e, "could not record the node's stop");
     }

@@ -639,22 +639,26 @@ impl Store {
     /// the lease ends (so a crashed worker's messages are retried).
     pub async fn claim_outbox(
         &self,
+        topic_prefix: &str,
         now: DateTime<Utc>,
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         let now = now.timestamp_millis();
         let until = now + lease_ms;
+        let topics = format!("{topic_prefix}%");
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let rows = sqlx::query_as::<_, OutboxRecord>(
                     "SELECT id, topic, subject, payload, attempts FROM outbox \
                      WHERE done_at IS NULL AND next_at <= $1 \
-                     AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY id LIMIT $2",
+                     AND (claimed_until IS NULL OR claimed_until <= $1) AND topic LIKE $3 \
+                     ORDER BY id LIMIT $2",
                 )
                 .bind(now)
                 .bind(limit)
+                .bind(&topics)
                 .fetch_all(&mut *tx)
                 .await?;
                 for row in &rows {
@@ -671,13 +675,14 @@ impl Store {
                 let rows = sqlx::query_as::<_, OutboxRecord>(
                     "UPDATE outbox SET claimed_until = $1 WHERE id IN ( \
                      SELECT id FROM outbox WHERE done_at IS NULL AND next_at <= $2 \
-                     AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3 \
-                     FOR UPDATE SKIP LOCKED) \
+                     AND (claimed_until IS NULL OR claimed_until <= $2) AND topic LIKE $4 \
+                     ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                      RETURNING id, topic, subject, payload, attempts",
                 )
                 .bind(until)
                 .bind(now)
                 .bind(limit)
+                .bind(&topics)
                 .fetch_all(pool)
                 .await?;
                 Ok(rows)

@@ -388,3 +388,17 @@ portal-audience-citizen = citizens
 portal-audience-business = businesses
 portal-centres = Service centres in this province that file it:
 portal-offices = The agency's offices:
+
+## Tracking an application
+track-title = Track an application
+track-lead = Enter the tracking code from the receipt or the text message you got when it was filed, with the applicant's national ID.
+track-code = Tracking code
+track-code-hint = 11 digits; with or without dashes, Persian or Latin digits.
+track-submit = Track
+track-status = Status
+track-service = Service
+track-deadline = Deadline of this step
+track-overdue = (overdue)
+track-next = What you need to do now
+track-history = History
+track-not-found = No application matches this tracking code and national ID. Read both again from the receipt.

@@ -389,3 +389,17 @@ portal-audience-citizen = شهروندان
 portal-audience-business = کسب‌وکارها
 portal-centres = دفاتر پیشخوان این استان که درخواست را ثبت می‌کنند:
 portal-offices = اداره‌های دستگاه:
+
+## Tracking an application
+track-title = پیگیری درخواست
+track-lead = کد رهگیری را از رسید یا پیامکی که هنگام ثبت گرفتید، همراه با کد ملی متقاضی وارد کنید.
+track-code = کد رهگیری
+track-code-hint = ۱۱ رقم؛ با خط تیره یا بی آن، با رقم فارسی یا انگلیسی.
+track-submit = پیگیری
+track-status = وضعیت
+track-service = خدمت
+track-deadline = مهلت این مرحله
+track-overdue = (مهلت گذشته است)
+track-next = آنچه اکنون باید بکنید
+track-history = سابقه
+track-not-found = درخواستی با این کد رهگیری و کد ملی پیدا نشد. هر دو را دوباره از روی رسید بخوانید.

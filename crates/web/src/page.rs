@@ -203,6 +203,16 @@ pub fn render(template: &impl askama::Template) -> Result<Response, WebError> {
         .into_response())
 }
 
+/// Renders a template with another status than 200 (a refused form, a missing record).
+pub fn with_status(
+    status: axum::http::StatusCode,
+    template: &impl askama::Template,
+) -> Result<Response, WebError> {
+    let mut response = render(template)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

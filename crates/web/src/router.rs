@@ -17,9 +17,13 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
-use crate::pages::{account, admin, counter, desk, errors, home, language, portal, signin};
+use crate::pages::{account, admin, counter, desk, errors, home, language, portal, signin, track};
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
+
+/// The largest body an application or action may have through the API: its documents, in
+/// base64, about 24 MB together (each file at most 5 MB).
+const API_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// One route: a method (or any method), a path pattern, who may use it, and its handler.
 pub struct RouteSpec {
@@ -78,6 +82,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/categories/{code}", Public, get(portal::category)),
         g("/events/{code}", Public, get(portal::event)),
         g("/agencies/{code}", Public, get(portal::agency)),
+        g("/track", Public, get(track::form)),
+        p("/track", Public, post(track::lookup)),
         g("/forms/{code}", Public, get(portal::form)),
         g("/forms/{code}/pdf", Public, get(portal::form_pdf)),
         g("/sitemap.xml", Public, get(portal::sitemap)),
@@ -320,6 +326,23 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/api/v1/openapi.json", Public, get(api::openapi::document)),
         // API for agency systems (bearer token)
         g("/api/v1/whoami", ApiClient, get(api::whoami::show)),
+        p(
+            "/api/v1/applications",
+            ApiClient,
+            post(api::applications::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT)),
+        ),
+        g(
+            "/api/v1/applications/{code}",
+            ApiClient,
+            get(api::applications::show),
+        ),
+        p(
+            "/api/v1/applications/{code}/actions",
+            ApiClient,
+            post(api::applications::act)
+                .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT)),
+        ),
         any_method("/api/{*rest}", Public, axum::routing::any(api::not_found)),
         // Operations
         g("/healthz", Public, get(ops::healthz)),

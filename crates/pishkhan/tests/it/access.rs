@@ -38,6 +38,8 @@ enum Who {
     /// Editors, asking for a form the fixture does not have: 404 for them.
     EditorsMissing,
     ApiClient,
+    /// API clients, asking for an object the fixture does not have: 404 for them.
+    ApiClientMissing,
 }
 
 /// Every route and who may use it.
@@ -46,6 +48,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/lang/{tag}", Who::Everyone),
     ("GET", "/static/{*path}", Who::Everyone),
     ("GET", "/search", Who::Everyone),
+    ("GET", "/track", Who::Everyone),
+    ("POST", "/track", Who::Everyone),
     ("GET", "/services/{code}", Who::Everyone),
     ("GET", "/services/{code}/pdf", Who::Everyone),
     ("GET", "/categories/{code}", Who::NobodyFound),
@@ -136,6 +140,13 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/catalog.jsonld", Who::Everyone),
     ("GET", "/api/v1/openapi.json", Who::Everyone),
     ("GET", "/api/v1/whoami", Who::ApiClient),
+    ("POST", "/api/v1/applications", Who::ApiClient),
+    ("GET", "/api/v1/applications/{code}", Who::ApiClientMissing),
+    (
+        "POST",
+        "/api/v1/applications/{code}/actions",
+        Who::ApiClient,
+    ),
     ("ANY", "/api/{*rest}", Who::NobodyFound),
     ("GET", "/healthz", Who::Everyone),
     ("GET", "/readyz", Who::Everyone),
@@ -220,7 +231,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
             Role::AgencyAdmin,
             Role::GovernorateAdmin,
         ]),
-        Who::ApiClient => principal == "system",
+        Who::ApiClient | Who::ApiClientMissing => principal == "system",
     };
     if allowed {
         // The target account is an operator of centre tehran-1001: only Tehran's governorate
@@ -230,7 +241,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         {
             return Outcome::NotFound;
         }
-        if matches!(who, Who::EditorsMissing) {
+        if matches!(who, Who::EditorsMissing | Who::ApiClientMissing) {
             return Outcome::NotFound;
         }
         // The target service belongs to agency tehran-tax: its editor and admin and Tehran's

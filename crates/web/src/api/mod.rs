@@ -4,6 +4,7 @@
 //! code and a message in the caller's language (`Accept-Language: en` for English; Persian
 //! otherwise). The OpenAPI document is served at `/api/v1/openapi.json`.
 
+pub mod applications;
 pub mod bills;
 pub mod calendar;
 pub mod catalog;

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{ErrorBody, Problem, bills, calendar, catalog, checks, whoami};
+use super::{ErrorBody, Problem, applications, bills, calendar, catalog, checks, whoami};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,7 +26,10 @@ use super::{ErrorBody, Problem, bills, calendar, catalog, checks, whoami};
         catalog::form,
         catalog::jsonld,
         catalog::suggest,
-        whoami::show
+        whoami::show,
+        applications::submit,
+        applications::show,
+        applications::act
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -50,6 +53,16 @@ use super::{ErrorBody, Problem, bills, calendar, catalog, checks, whoami};
         catalog::FormDetail,
         catalog::Suggestion,
         catalog::Suggestions,
+        applications::UploadBody,
+        applications::SubmitBody,
+        applications::ActionBody,
+        applications::Filed,
+        applications::FieldProblem,
+        applications::ProblemsBody,
+        applications::DocumentInfo,
+        applications::HistoryStep,
+        applications::ActionInfo,
+        applications::ApplicationDetail,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),

@@ -9,3 +9,4 @@ pub mod home;
 pub mod language;
 pub mod portal;
 pub mod signin;
+pub mod track;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::{Visitor, clear_session_cookie, redirect, session_cookie};
 use crate::error::WebError;
-use crate::page::{PageContext, render};
+use crate::page::{PageContext, render, with_status};
 use crate::state::WebState;
 
 #[derive(Deserialize, Default)]
@@ -63,12 +63,6 @@ fn status_of(error: &AuthError) -> StatusCode {
         AuthError::Sms(_) => StatusCode::BAD_GATEWAY,
         AuthError::Hashing(_) | AuthError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
-}
-
-fn with_status(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
-    let mut response = render(template)?;
-    *response.status_mut() = status;
-    Ok(response)
 }
 
 fn log_if_internal(error: &AuthError) {

@@ -1,0 +1,480 @@
+//! Applications through the API, for agencies' systems (bearer token): file one for a person,
+//! read it, take a workflow action. The same use cases as the pages (`app::applications`).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use pishkhan_app::applications::{ApplicationError, ApplicationView, SubmitApplication, Upload};
+use pishkhan_domain::Language;
+use pishkhan_domain::workflow::Workflow;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::api::{ApiError, ApiJson, Problem, caller_language};
+use crate::auth::Visitor;
+use crate::state::WebState;
+
+/// A file, its bytes in base64 (standard alphabet, padded).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadBody {
+    /// The card's required document it answers (its Persian name, as in the card), or empty.
+    #[serde(default)]
+    pub requirement: String,
+    pub file_name: String,
+    pub content_base64: String,
+}
+
+/// A new application filed by an agency system for a person.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    /// The service's code, as in the catalogue.
+    pub service: String,
+    /// The applicant's national ID (any digits, with or without dashes).
+    pub national_id: String,
+    /// The applicant's mobile number, for notifications.
+    pub mobile: String,
+    #[serde(default)]
+    pub email: String,
+    /// Form code → field id → answer. A file field's answer is `{"document": INDEX}`, the
+    /// index into `documents`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: BTreeMap<String, BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub documents: Vec<UploadBody>,
+}
+
+/// An action on an application.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    /// One of the actions in `actions` of the application.
+    pub action: String,
+    /// The `revision` read last; a change by someone else in between answers 409.
+    pub revision: i64,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub documents: Vec<UploadBody>,
+}
+
+/// The answer to a filing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Filed {
+    /// Eleven digits, the last a check digit.
+    pub code: String,
+    /// The same in groups, for reading aloud: `1234-5678-901`.
+    pub code_grouped: String,
+    pub state: String,
+    /// The current state's deadline, Jalali `YYYY/MM/DD`, when it has one.
+    pub deadline: Option<String>,
+    pub href: String,
+}
+
+/// A problem with one part of what was sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// Where: `form.field`, `documents[2]`, `national_id` …
+    pub at: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// A refused filing or action: the summary, and each problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemsBody {
+    pub error: Problem,
+    pub problems: Vec<FieldProblem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentInfo {
+    pub id: String,
+    pub requirement: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryStep {
+    pub seq: i64,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_role: String,
+    pub comment: String,
+    /// RFC 3339.
+    pub at: String,
+    pub deadline: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionInfo {
+    pub code: String,
+    pub name: String,
+    pub comment_required: bool,
+    pub document_required: bool,
+}
+
+/// An application as an agency system sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationDetail {
+    pub code: String,
+    pub service: String,
+    /// The card version (and so the workflow) it follows.
+    pub service_version: i64,
+    pub agency: String,
+    pub national_id: String,
+    pub channel: String,
+    pub centre: Option<String>,
+    pub state: String,
+    pub state_name: String,
+    pub outcome: Option<String>,
+    pub deadline: Option<String>,
+    pub revision: i64,
+    /// RFC 3339.
+    pub created_at: String,
+    #[schema(value_type = Object)]
+    pub answers: Value,
+    pub documents: Vec<DocumentInfo>,
+    pub history: Vec<HistoryStep>,
+    /// What may be done next, by an agency system.
+    pub actions: Vec<ActionInfo>,
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339()
+}
+
+fn detail(view: &ApplicationView) -> ApplicationDetail {
+    let r = &view.record;
+    ApplicationDetail {
+        code: r.code.clone(),
+        service: r.service.clone(),
+        service_version: r.service_version,
+        agency: r.agency.clone(),
+        national_id: r.national_id.clone(),
+        channel: r.channel.clone(),
+        centre: r.centre.clone(),
+        state: r.state.clone(),
+        state_name: view
+            .state()
+            .map(|s| s.name.fa.clone())
+            .unwrap_or_else(|| r.state.clone()),
+        outcome: r.outcome.clone(),
+        deadline: r.deadline.clone(),
+        revision: r.revision,
+        created_at: rfc3339(r.created_at),
+        answers: serde_json::from_str(&r.answers).unwrap_or(Value::Null),
+        documents: view
+            .documents
+            .iter()
+            .map(|d| DocumentInfo {
+                id: d.id.clone(),
+                requirement: d.requirement.clone(),
+                file_name: d.file_name.clone(),
+                content_type: d.content_type.clone(),
+                size: d.size,
+                sha256: d.sha256.clone(),
+            })
+            .collect(),
+        history: view
+            .events
+            .iter()
+            .map(|e| HistoryStep {
+                seq: e.seq,
+                action: e.action.clone(),
+                from_state: e.from_state.clone(),
+                to_state: e.to_state.clone(),
+                actor_role: e.actor_role.clone(),
+                comment: e.comment.clone(),
+                at: rfc3339(e.at),
+                deadline: e.deadline.clone(),
+            })
+            .collect(),
+        actions: view
+            .workflow
+            .actions_from(&r.state)
+            .filter(|a| {
+                Workflow::roles_of(a).any(|role| role == pishkhan_domain::identity::Role::System)
+            })
+            .map(|a| ActionInfo {
+                code: a.code.clone(),
+                name: a.name.fa.clone(),
+                comment_required: a.comment,
+                document_required: a.document,
+            })
+            .collect(),
+    }
+}
+
+/// Decodes uploads; a bad base64 string is a problem at its index.
+fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<FieldProblem>> {
+    let mut out = Vec::with_capacity(bodies.len());
+    let mut problems = Vec::new();
+    for (i, body) in bodies.into_iter().enumerate() {
+        match data_encoding::BASE64.decode(body.content_base64.trim().as_bytes()) {
+            Ok(bytes) => out.push(Upload {
+                requirement: body.requirement,
+                file_name: body.file_name,
+                bytes,
+            }),
+            Err(_) => problems.push(FieldProblem {
+                at: format!("documents[{i}]"),
+                code: "not_base64".into(),
+                message: match lang {
+                    Language::Persian => "محتوای پرونده base64 درستی نیست.".into(),
+                    Language::English => "The file's content is not valid base64.".into(),
+                },
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+fn problems_response(problems: Vec<FieldProblem>, lang: Language) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(ProblemsBody {
+            error: Problem {
+                code: "invalid_application".into(),
+                message: match lang {
+                    Language::Persian => {
+                        "درخواست کامل یا درست نیست؛ هر مشکل در problems آمده است.".into()
+                    }
+                    Language::English => {
+                        "The application is incomplete or wrong; each problem is in `problems`."
+                            .into()
+                    }
+                },
+            },
+            problems,
+        }),
+    )
+        .into_response()
+}
+
+/// The answer for a use case's refusal.
+fn refused(error: ApplicationError, lang: Language) -> Response {
+    match error {
+        ApplicationError::NotFound => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            match lang {
+                Language::Persian => {
+                    "چنین درخواست یا خدمتی نیست، یا این سامانه به آن دسترسی ندارد."
+                }
+                Language::English => {
+                    "There is no such application or service, or this system may not reach it."
+                }
+            },
+        )
+        .into_response(),
+        ApplicationError::Invalid(problems) => problems_response(
+            problems
+                .into_iter()
+                .map(|p| FieldProblem {
+                    at: p.at,
+                    code: p.code,
+                    message: match lang {
+                        Language::Persian => p.fa,
+                        Language::English => p.en,
+                    },
+                })
+                .collect(),
+            lang,
+        ),
+        ApplicationError::Stale => ApiError::new(
+            StatusCode::CONFLICT,
+            "stale",
+            match lang {
+                Language::Persian => {
+                    "درخواست در این فاصله تغییر کرده است؛ دوباره بخوانید و تصمیم بگیرید."
+                }
+                Language::English => {
+                    "The application changed meanwhile; read it again and decide again."
+                }
+            },
+        )
+        .into_response(),
+        other => ApiError::internal(other).into_response(),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications",
+    tag = "agency systems",
+    security(("bearer" = [])),
+    request_body = SubmitBody,
+    responses(
+        (status = 201, description = "Filed and durable", body = Filed),
+        (status = 400, description = "The body is not the JSON expected", body = crate::api::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one", body = crate::api::ErrorBody),
+        (status = 403, description = "Not an agency system", body = crate::api::ErrorBody),
+        (status = 404, description = "No such published service for this system's agency", body = crate::api::ErrorBody),
+        (status = 422, description = "Incomplete or wrong; each problem with where it is", body = ProblemsBody),
+    )
+)]
+pub async fn submit(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> Response {
+    let lang = caller_language(&headers);
+    let Some(principal) = visitor.principal() else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "API token needed.",
+        )
+        .into_response();
+    };
+    let documents = match uploads(body.documents, lang) {
+        Ok(d) => d,
+        Err(problems) => return problems_response(problems, lang),
+    };
+    let request = SubmitApplication {
+        service: body.service,
+        national_id: body.national_id,
+        mobile: body.mobile,
+        email: body.email,
+        centre: None,
+        consent: None,
+        answers: body.answers,
+        documents,
+    };
+    match state
+        .app
+        .submit_application(principal, &visitor.client.ip, request, Utc::now())
+        .await
+    {
+        Ok(filed) => {
+            let href = format!("/api/v1/applications/{}", filed.code);
+            (
+                StatusCode::CREATED,
+                [
+                    (header::LOCATION, href.clone()),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                Json(Filed {
+                    code: filed.code.as_str().to_owned(),
+                    code_grouped: filed.code.grouped(),
+                    state: filed.state,
+                    deadline: filed.deadline.map(|d| d.format_numeric()),
+                    href,
+                }),
+            )
+                .into_response()
+        }
+        Err(error) => refused(error, lang),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{code}",
+    tag = "agency systems",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The tracking code")),
+    responses(
+        (status = 200, description = "The application", body = ApplicationDetail),
+        (status = 401, description = "No token", body = crate::api::ErrorBody),
+        (status = 404, description = "No such application for this system's agency", body = crate::api::ErrorBody),
+    )
+)]
+pub async fn show(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let lang = caller_language(&headers);
+    let Some(principal) = visitor.principal() else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "API token needed.",
+        )
+        .into_response();
+    };
+    match state.app.application_for(principal, &code).await {
+        Ok(Some(view)) => {
+            ([(header::CACHE_CONTROL, "no-store")], Json(detail(&view))).into_response()
+        }
+        Ok(None) => refused(ApplicationError::NotFound, lang),
+        Err(error) => refused(error, lang),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{code}/actions",
+    tag = "agency systems",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The tracking code")),
+    request_body = ActionBody,
+    responses(
+        (status = 200, description = "Done; the application as it is now", body = ApplicationDetail),
+        (status = 400, description = "The body is not the JSON expected", body = crate::api::ErrorBody),
+        (status = 401, description = "No token", body = crate::api::ErrorBody),
+        (status = 404, description = "No such application for this system's agency", body = crate::api::ErrorBody),
+        (status = 409, description = "Changed since `revision`", body = crate::api::ErrorBody),
+        (status = 422, description = "Not allowed now: wrong state or role, comment or document missing", body = ProblemsBody),
+    )
+)]
+pub async fn act(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<ActionBody>,
+) -> Response {
+    let lang = caller_language(&headers);
+    let Some(principal) = visitor.principal() else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "API token needed.",
+        )
+        .into_response();
+    };
+    let documents = match uploads(body.documents, lang) {
+        Ok(d) => d,
+        Err(problems) => return problems_response(problems, lang),
+    };
+    match state
+        .app
+        .act_on_application(
+            principal,
+            &visitor.client.ip,
+            &code,
+            body.revision,
+            &body.action,
+            &body.comment,
+            documents,
+            Utc::now(),
+        )
+        .await
+    {
+        Ok(view) => ([(header::CACHE_CONTROL, "no-store")], Json(detail(&view))).into_response(),
+        Err(error) => refused(error, lang),
+    }
+}

@@ -1,0 +1,158 @@
+//! `/track`: where an application is, by tracking code and national ID, without signing in.
+//! The pair is posted, not put in the address, so it stays out of logs and browser history.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use pishkhan_app::applications::{ApplicationError, ApplicationView};
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::identity::Role;
+use serde::Deserialize;
+
+use crate::auth::Visitor;
+use crate::error::WebError;
+use crate::page::{PageContext, render, with_status};
+use crate::state::WebState;
+
+/// One step of the history, in plain words.
+pub struct Step {
+    pub when: String,
+    pub what: String,
+    pub who: String,
+    pub comment: String,
+}
+
+/// What the tracking page shows of an application.
+pub struct Tracked {
+    pub code: String,
+    pub service_code: String,
+    pub service: String,
+    pub state: String,
+    pub next: String,
+    pub deadline: Option<String>,
+    pub overdue: bool,
+    pub steps: Vec<Step>,
+}
+
+impl Tracked {
+    pub fn new(view: &ApplicationView, page: &PageContext) -> Tracked {
+        let today = JalaliDate::in_iran(Utc::now());
+        let state = view.state();
+        let name_of = |code: &str| {
+            view.workflow
+                .state(code)
+                .map(|s| s.name.fa.clone())
+                .unwrap_or_else(|| code.to_owned())
+        };
+        let code = pishkhan_domain::tracking::TrackingCode::parse(&view.record.code)
+            .map(|c| page.digits(&c.grouped()))
+            .unwrap_or_else(|_| view.record.code.clone());
+        Tracked {
+            code,
+            service_code: view.card.code.clone(),
+            service: view.card.title.fa.clone(),
+            state: name_of(&view.record.state),
+            next: state
+                .and_then(|s| s.next.as_ref())
+                .map(|t| t.fa.clone())
+                .unwrap_or_default(),
+            deadline: view
+                .record
+                .deadline
+                .as_deref()
+                .and_then(|d| JalaliDate::parse(d).ok())
+                .map(|d| page.digits(&d.format_fa())),
+            overdue: view.overdue(today),
+            steps: view
+                .events
+                .iter()
+                .rev()
+                .map(|e| Step {
+                    when: chrono::DateTime::from_timestamp_millis(e.at)
+                        .map(|at| page.moment(&at))
+                        .unwrap_or_default(),
+                    what: name_of(&e.to_state),
+                    who: Role::from_code(&e.actor_role)
+                        .map(|r| r.name_fa().to_owned())
+                        .unwrap_or_default(),
+                    comment: e.comment.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "track.html")]
+struct TrackView {
+    page: PageContext,
+    code: String,
+    national_id: String,
+    error: Option<String>,
+    found: Option<Tracked>,
+    searched: bool,
+}
+
+/// `GET /track`
+pub async fn form(page: PageContext) -> Result<Response, WebError> {
+    render(&TrackView {
+        page,
+        code: String::new(),
+        national_id: String::new(),
+        error: None,
+        found: None,
+        searched: false,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct TrackForm {
+    code: String,
+    national_id: String,
+}
+
+/// `POST /track`
+pub async fn lookup(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<TrackForm>,
+) -> Result<Response, WebError> {
+    let result = state
+        .app
+        .track(&form.code, &form.national_id, &visitor.client.ip)
+        .await;
+    let (found, error, status) = match result {
+        Ok(Some(view)) => (Some(Tracked::new(&view, &page)), None, StatusCode::OK),
+        Ok(None) => (None, None, StatusCode::NOT_FOUND),
+        Err(ApplicationError::Invalid(problems)) => (
+            None,
+            Some(
+                problems
+                    .iter()
+                    .map(|p| match page.lang {
+                        pishkhan_domain::Language::Persian => p.fa.clone(),
+                        pishkhan_domain::Language::English => p.en.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(other) => return Err(WebError::internal(other)),
+    };
+    with_status(
+        status,
+        &TrackView {
+            page,
+            code: form.code,
+            national_id: form.national_id,
+            error,
+            found,
+            searched: true,
+        },
+    )
+}
