@@ -6,6 +6,7 @@
 
 mod access;
 mod api;
+mod applications;
 mod catalogue;
 mod cli;
 mod http;

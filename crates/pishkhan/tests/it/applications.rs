@@ -1,0 +1,327 @@
+//! Applications through the running program: an agency system files through the API, the
+//! person tracks it on the public page; and the crash test — under concurrent submissions the
+//! server is killed with SIGKILL, and after a restart every tracking code it returned is there
+//! with all its data, and nothing half-written is.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pishkhan_app::config::Sources;
+use pishkhan_app::{App, Config};
+use pishkhan_store::{DatabaseLocation, PoolSettings, Store};
+use serde_json::{Value, json};
+
+use crate::support::{Server, pishkhan, run};
+
+const SERVICE: &str = "tehran.birth-certificate";
+const NATIONAL_ID: &str = "0076229645";
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// One HTTP/1.1 request over a fresh connection: status and body (`None` when the connection
+/// failed, as it does once the server is killed).
+fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body.as_bytes()).ok()?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).ok()?;
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    let status = reply.split(' ').nth(1)?.parse().ok()?;
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    // Bodies here are small enough to come unchunked or in one chunk.
+    let body = if body.starts_with('{') {
+        body
+    } else {
+        body.split_once("\r\n")
+            .map(|(_, rest)| rest.rsplit_once("\r\n0\r\n").map_or(rest, |(b, _)| b))
+            .unwrap_or("")
+            .trim_end()
+            .to_owned()
+    };
+    Some((status, body))
+}
+
+async fn store_of(data: &Path) -> Store {
+    Store::connect(
+        &DatabaseLocation::SqliteFile(data.join("pishkhan.sqlite3")),
+        PoolSettings::default(),
+    )
+    .await
+    .unwrap()
+}
+
+/// A complete filing for `SERVICE`, as an agency system sends it: every form with its example
+/// answers, a PDF for each required document (and for each file field).
+async fn complete_body(app: &App) -> (Value, usize) {
+    let card = app.published_service(SERVICE).await.unwrap().unwrap().card;
+    let encode = |bytes: &[u8]| data_encoding::BASE64.encode(bytes);
+    let mut documents: Vec<Value> = card
+        .documents
+        .iter()
+        .map(|d| json!({ "requirement": d.name.fa, "file_name": "scan.pdf", "content_base64": encode(PDF) }))
+        .collect();
+    let mut answers = serde_json::Map::new();
+    for form in &card.forms {
+        let (schema, _) = app
+            .form(&form.code, Some(i64::from(form.version)))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut filled: serde_json::Map<String, Value> =
+            schema.example_answers().into_iter().collect();
+        for field in schema.fields() {
+            if matches!(field.kind, pishkhan_domain::forms::FieldKind::File { .. }) {
+                filled.insert(field.id.clone(), json!({ "document": documents.len() }));
+                documents.push(json!({ "file_name": "f.pdf", "content_base64": encode(PDF) }));
+            }
+        }
+        answers.insert(form.code.clone(), Value::Object(filled));
+    }
+    let count = documents.len();
+    (
+        json!({
+            "service": SERVICE,
+            "national_id": NATIONAL_ID,
+            "mobile": "09121234567",
+            "answers": answers,
+            "documents": documents,
+        }),
+        count,
+    )
+}
+
+fn demo(dir: &Path) -> Server {
+    let mut command = pishkhan(dir);
+    command.args(["demo", "--listen", "127.0.0.1:0", "--data-dir", "data"]);
+    command.env("PISHKHAN_LOG_LEVEL", "warn");
+    Server::start(command)
+}
+
+fn token(dir: &Path) -> String {
+    let mut command = pishkhan(dir);
+    command.args([
+        "token",
+        "create",
+        "--username",
+        "system.registry",
+        "--label",
+        "test",
+        "--data-dir",
+        "data",
+    ]);
+    let done = run(command, Duration::from_secs(60));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    done.stdout
+        .split("(shown only now): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+async fn app_on(data: &Path) -> App {
+    let mut config = Config::load(&Sources::default()).unwrap();
+    config.data_dir = data.to_owned();
+    App::with_store(config, store_of(data).await).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agency_system_files_and_the_person_tracks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo(dir.path());
+    let token = token(dir.path());
+    let app = app_on(&dir.path().join("data")).await;
+    let (mut body, documents) = complete_body(&app).await;
+
+    let (status, reply) = request(
+        &server.address,
+        "POST",
+        "/api/v1/applications",
+        &token,
+        &body.to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{reply}");
+    let filed: Value = serde_json::from_str(&reply).unwrap();
+    let code = filed["code"].as_str().unwrap().to_owned();
+    assert_eq!(filed["state"], "submitted");
+
+    let (status, reply) = request(
+        &server.address,
+        "GET",
+        &format!("/api/v1/applications/{code}"),
+        &token,
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let detail: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(detail["documents"].as_array().unwrap().len(), documents);
+    assert_eq!(detail["channel"], "api");
+    let revision = detail["revision"].as_i64().unwrap();
+
+    // Wrong: a comment missing where the workflow needs one; an unknown service; bad base64.
+    let (status, reply) = request(
+        &server.address,
+        "POST",
+        &format!("/api/v1/applications/{code}/actions"),
+        &token,
+        &json!({ "action": "request-documents", "revision": revision }).to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 422, "{reply}");
+    assert!(reply.contains("comment_required"), "{reply}");
+    body["documents"][0]["content_base64"] = json!("not base64!");
+    let (status, reply) = request(
+        &server.address,
+        "POST",
+        "/api/v1/applications",
+        &token,
+        &body.to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 422, "{reply}");
+    assert!(
+        reply.contains("documents[0]") && reply.contains("not_base64"),
+        "{reply}"
+    );
+
+    // The agency system asks for a document: the person sees it on the tracking page.
+    let (status, reply) = request(
+        &server.address,
+        "POST",
+        &format!("/api/v1/applications/{code}/actions"),
+        &token,
+        &json!({ "action": "request-documents", "revision": revision, "comment": "تصویر شناسنامهٔ پدر خوانا نیست." }).to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let view = app
+        .track(&code, NATIONAL_ID, "test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.record.state, "needs-documents");
+    assert_eq!(view.events.len(), 2);
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_submission_survives_sigkill_and_nothing_is_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = demo(dir.path());
+    let token = token(dir.path());
+    let (body, documents) = complete_body(&app_on(&data).await).await;
+    let body = body.to_string();
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let killed = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        let (address, token, body) = (server.address.clone(), token.clone(), body.clone());
+        let (acknowledged, killed) = (acknowledged.clone(), killed.clone());
+        clients.push(std::thread::spawn(move || {
+            while !killed.load(Ordering::SeqCst) {
+                match request(&address, "POST", "/api/v1/applications", &token, &body) {
+                    Some((201, reply)) => {
+                        let filed: Value = serde_json::from_str(&reply).unwrap();
+                        acknowledged
+                            .lock()
+                            .unwrap()
+                            .push(filed["code"].as_str().unwrap().to_owned());
+                    }
+                    Some((status, reply)) => panic!("{status}: {reply}"),
+                    None => break,
+                }
+            }
+        }));
+    }
+    // Let submissions flow, then kill the server in the middle of them.
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-KILL", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    server.child.wait().unwrap();
+    killed.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 200,
+        "only {} acknowledged",
+        acknowledged.len()
+    );
+
+    // Restart on the same data: it serves again.
+    let server = demo(dir.path());
+    let app = app_on(&data).await;
+    let stored = app
+        .store()
+        .applications_of_person(NATIONAL_ID, 1_000_000)
+        .await
+        .unwrap();
+    assert!(stored.len() >= acknowledged.len());
+    let stored_codes: std::collections::BTreeSet<&str> =
+        stored.iter().map(|a| a.code.as_str()).collect();
+    for code in &acknowledged {
+        assert!(
+            stored_codes.contains(code.as_str()),
+            "acknowledged {code} is missing"
+        );
+    }
+    // Every stored application is whole: its first event, all its documents with their bytes,
+    // its notices; and the audit chain verifies.
+    for application in &stored {
+        let events = app
+            .store()
+            .application_events(&application.code)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "{}", application.code);
+        let docs = app
+            .store()
+            .application_documents(&application.code)
+            .await
+            .unwrap();
+        assert_eq!(docs.len(), documents, "{}", application.code);
+        for doc in &docs {
+            assert_eq!(app.documents().get(&doc.object_key).await.unwrap(), PDF);
+        }
+        let outbox = app.store().outbox_of(&application.code).await.unwrap();
+        assert!(outbox.iter().any(|(t, _, _)| t == "application.submitted"));
+    }
+    app.verify_audit().await.unwrap();
+    let (status, _) = request(
+        &server.address,
+        "GET",
+        &format!("/api/v1/applications/{}", acknowledged[0]),
+        &token,
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+}
