@@ -146,6 +146,9 @@ impl ApplicationView {
     }
 }
 
+/// The smallest valid PDF, attached by example submissions.
+pub const EXAMPLE_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
 /// Tracking lookups one address may make per minute.
 pub const TRACKS_PER_MINUTE: i64 = 30;
 
@@ -477,6 +480,56 @@ impl App {
             }
         }
         Err(WriteError::CodeTaken.into())
+    }
+
+    /// A complete example filing for a service, as an agency system would send it: every form
+    /// filled with valid example answers, and a small PDF for each required document and each
+    /// file field. For agencies' developers (`pishkhan applications example`), the benchmark and
+    /// the tests.
+    pub async fn example_submission(
+        &self,
+        service: &str,
+    ) -> Result<Option<SubmitApplication>, StoreError> {
+        let Some(published) = self.published_service(service).await? else {
+            return Ok(None);
+        };
+        let card = published.card;
+        let mut documents: Vec<Upload> = card
+            .documents
+            .iter()
+            .map(|d| Upload {
+                requirement: d.name.fa.clone(),
+                file_name: "scan.pdf".into(),
+                bytes: EXAMPLE_PDF.to_vec(),
+            })
+            .collect();
+        let mut answers = BTreeMap::new();
+        for form in &card.forms {
+            let Some((schema, _)) = self.form(&form.code, Some(i64::from(form.version))).await?
+            else {
+                continue;
+            };
+            let mut filled = schema.example_answers();
+            for field in schema.fields() {
+                if matches!(field.kind, FieldKind::File { .. }) {
+                    filled.insert(field.id.clone(), json!({ "document": documents.len() }));
+                    documents.push(Upload {
+                        requirement: String::new(),
+                        file_name: format!("{}.pdf", field.id),
+                        bytes: EXAMPLE_PDF.to_vec(),
+                    });
+                }
+            }
+            answers.insert(form.code.clone(), filled);
+        }
+        Ok(Some(SubmitApplication {
+            service: card.code,
+            national_id: "0076229645".into(),
+            mobile: "09121234567".into(),
+            answers,
+            documents,
+            ..Default::default()
+        }))
     }
 
     /// An application and its history, for someone who may see it (else `None`, the same as

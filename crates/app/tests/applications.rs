@@ -2,8 +2,6 @@
 //! Applications on both databases: submitting (citizen, operator with consent, agency system),
 //! the workflow's rules, tracking, the desk's inbox, escalation, durability under concurrency.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, TimeZone, Utc};
 use pishkhan_app::applications::{ApplicationError, SubmitApplication, Upload};
 use pishkhan_app::audit::Actor;
@@ -42,7 +40,7 @@ on_both_backends!(
 );
 
 const RENEWAL: &str = "tehran.driving-licence-renewal";
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+use pishkhan_app::applications::EXAMPLE_PDF as PDF;
 
 async fn app_on(store: Store) -> App {
     let dir = tempfile::tempdir().unwrap().keep();
@@ -82,49 +80,12 @@ async fn citizen(app: &App, national_id: &str) -> Principal {
     Principal::Citizen(record)
 }
 
-/// A complete, valid submission for `service`: each form filled with its example, a PDF for
-/// each required document.
+/// A complete, valid submission for `service` (the app's own example), for the citizen.
 async fn complete(app: &App, service: &str) -> SubmitApplication {
-    let card = app.published_service(service).await.unwrap().unwrap().card;
-    let mut documents: Vec<Upload> = card
-        .documents
-        .iter()
-        .map(|d| Upload {
-            requirement: d.name.fa.clone(),
-            file_name: "scan.pdf".into(),
-            bytes: PDF.to_vec(),
-        })
-        .collect();
-    let mut answers = BTreeMap::new();
-    for form in &card.forms {
-        let (schema, _) = app
-            .form(&form.code, Some(i64::from(form.version)))
-            .await
-            .unwrap()
-            .unwrap();
-        let mut filled = schema.example_answers();
-        // A file field points at an upload of its own.
-        for field in schema.fields() {
-            if matches!(field.kind, pishkhan_domain::forms::FieldKind::File { .. }) {
-                filled.insert(
-                    field.id.clone(),
-                    serde_json::json!({ "document": documents.len() }),
-                );
-                documents.push(Upload {
-                    requirement: String::new(),
-                    file_name: format!("{}.pdf", field.id),
-                    bytes: PDF.to_vec(),
-                });
-            }
-        }
-        answers.insert(form.code.clone(), filled);
-    }
-    SubmitApplication {
-        service: service.into(),
-        answers,
-        documents,
-        ..Default::default()
-    }
+    let mut request = app.example_submission(service).await.unwrap().unwrap();
+    request.national_id = String::new();
+    request.mobile = String::new();
+    request
 }
 
 fn codes(error: ApplicationError) -> Vec<String> {

@@ -67,6 +67,21 @@ enum Command {
     /// The catalogue of service cards: import, template, synthetic data.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Applications: an example filing for agencies' developers.
+    #[command(subcommand)]
+    Applications(ApplicationsCommand),
+}
+
+#[derive(Subcommand)]
+enum ApplicationsCommand {
+    /// Print a complete example body for `POST /api/v1/applications` for a published service:
+    /// every form filled with valid example answers, a small PDF for each document.
+    Example {
+        /// The service's code, e.g. tehran.birth-certificate.
+        service: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -396,6 +411,29 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 Err(UserError::Store(e)) => Err(Failure::runtime(e)),
                 Err(e) => Err(Failure::config(e)),
+            }
+        }
+        Command::Applications(ApplicationsCommand::Example { service, database }) => {
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let example = app
+                .example_submission(service.trim())
+                .await
+                .map_err(Failure::runtime);
+            app.store().close().await;
+            match example? {
+                Some(example) => {
+                    println!(
+                        "{}",
+                        pishkhan_web::api::applications::example_json(&example)
+                    );
+                    Ok(())
+                }
+                None => Err(Failure::config(format!(
+                    "no published service `{}`; `pishkhan demo` loads the demo catalogue",
+                    service.trim()
+                ))),
             }
         }
         Command::Token(TokenCommand::Create {

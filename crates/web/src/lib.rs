@@ -3,7 +3,7 @@
 //! Every route is listed in [`router`]. HTML pages are askama templates (checked when compiling),
 //! in Persian by default with an English switch, and work without JavaScript.
 
-mod api;
+pub mod api;
 mod assets;
 mod auth;
 mod error;

@@ -18,7 +18,7 @@ use crate::support::{Server, pishkhan, run};
 
 const SERVICE: &str = "tehran.birth-certificate";
 const NATIONAL_ID: &str = "0076229645";
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+use pishkhan_app::applications::EXAMPLE_PDF as PDF;
 
 /// One HTTP/1.1 request over a fresh connection: status and body (`None` when the connection
 /// failed, as it does once the server is killed).
@@ -67,42 +67,13 @@ async fn store_of(data: &Path) -> Store {
     .unwrap()
 }
 
-/// A complete filing for `SERVICE`, as an agency system sends it: every form with its example
-/// answers, a PDF for each required document (and for each file field).
+/// A complete filing for `SERVICE`, as an agency system sends it (the program's own example),
+/// and how many documents it attaches.
 async fn complete_body(app: &App) -> (Value, usize) {
-    let card = app.published_service(SERVICE).await.unwrap().unwrap().card;
-    let encode = |bytes: &[u8]| data_encoding::BASE64.encode(bytes);
-    let mut documents: Vec<Value> = card
-        .documents
-        .iter()
-        .map(|d| json!({ "requirement": d.name.fa, "file_name": "scan.pdf", "content_base64": encode(PDF) }))
-        .collect();
-    let mut answers = serde_json::Map::new();
-    for form in &card.forms {
-        let (schema, _) = app
-            .form(&form.code, Some(i64::from(form.version)))
-            .await
-            .unwrap()
-            .unwrap();
-        let mut filled: serde_json::Map<String, Value> =
-            schema.example_answers().into_iter().collect();
-        for field in schema.fields() {
-            if matches!(field.kind, pishkhan_domain::forms::FieldKind::File { .. }) {
-                filled.insert(field.id.clone(), json!({ "document": documents.len() }));
-                documents.push(json!({ "file_name": "f.pdf", "content_base64": encode(PDF) }));
-            }
-        }
-        answers.insert(form.code.clone(), Value::Object(filled));
-    }
-    let count = documents.len();
+    let example = app.example_submission(SERVICE).await.unwrap().unwrap();
+    let count = example.documents.len();
     (
-        json!({
-            "service": SERVICE,
-            "national_id": NATIONAL_ID,
-            "mobile": "09121234567",
-            "answers": answers,
-            "documents": documents,
-        }),
+        pishkhan_web::api::applications::example_json(&example),
         count,
     )
 }

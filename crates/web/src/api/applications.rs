@@ -219,6 +219,25 @@ fn detail(view: &ApplicationView) -> ApplicationDetail {
     }
 }
 
+/// A submission as the JSON body of `POST /api/v1/applications` (documents in base64).
+pub fn example_json(request: &SubmitApplication) -> Value {
+    serde_json::json!({
+        "service": request.service,
+        "national_id": request.national_id,
+        "mobile": request.mobile,
+        "answers": request.answers,
+        "documents": request
+            .documents
+            .iter()
+            .map(|d| serde_json::json!({
+                "requirement": d.requirement,
+                "file_name": d.file_name,
+                "content_base64": data_encoding::BASE64.encode(&d.bytes),
+            }))
+            .collect::<Vec<_>>(),
+    })
+}
+
 /// Decodes uploads; a bad base64 string is a problem at its index.
 fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<FieldProblem>> {
     let mut out = Vec::with_capacity(bodies.len());
