@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use pishkhan_domain::JalaliDate;
-use pishkhan_render::{CardPrint, FormPrint, RenderError, Template, card_data, form_data, render};
+use pishkhan_render::{
+    CardPrint, FormPrint, ReceiptPrint, RenderError, Template, card_data, form_data, receipt_data,
+    render,
+};
 use pishkhan_store::{DocKind, OrgDirectory, StoreError};
 
 use crate::App;
@@ -27,6 +30,17 @@ pub struct Printed {
 /// The day a moment falls on in Iran (UTC+03:30 all year), as a long Persian Jalali date.
 fn iran_date_fa(at: DateTime<Utc>) -> String {
     JalaliDate::in_iran(at).format_long_fa()
+}
+
+/// A moment in Iran's time, as a long Persian date with the hour and minute.
+fn iran_moment_fa(at: DateTime<Utc>) -> String {
+    let local = chrono::FixedOffset::east_opt(3 * 3600 + 1800)
+        .map_or_else(|| at.naive_utc(), |o| at.with_timezone(&o).naive_local());
+    format!(
+        "{}، ساعت {}",
+        JalaliDate::from_gregorian(local.date()).format_long_fa(),
+        pishkhan_domain::text::to_persian_digits(&local.format("%H:%M").to_string())
+    )
 }
 
 fn names(directory: &OrgDirectory, agency: &str) -> (String, Option<String>) {
@@ -105,5 +119,72 @@ impl App {
             pdf: typeset(Template::Card, data).await?,
             version: service.version,
         }))
+    }
+
+    /// The receipt of an application, for someone who may see it (`None` otherwise, as for a
+    /// missing one). `track_address` is the tracking page's full address.
+    pub async fn receipt_pdf(
+        &self,
+        principal: &crate::policy::Principal,
+        code: &str,
+        track_address: &str,
+    ) -> Result<Option<Vec<u8>>, PrintError> {
+        let view = match self.application_for(principal, code).await {
+            Ok(Some(view)) => view,
+            Ok(None) => return Ok(None),
+            Err(crate::applications::ApplicationError::Store(e)) => return Err(e.into()),
+            Err(other) => return Err(PrintError::Join(other.to_string())),
+        };
+        let directory = self.store().org_directory().await?;
+        let (agency, province) = names(&directory, &view.record.agency);
+        let r = &view.record;
+        let channel = match (r.channel.as_str(), &r.centre) {
+            ("centre", Some(centre)) => format!(
+                "در دفتر پیشخوان {}",
+                directory
+                    .centre(centre)
+                    .map_or(centre.as_str(), |c| c.name_fa.as_str())
+            ),
+            ("api", _) => "سامانهٔ دستگاه".to_owned(),
+            _ => "برخط، به دست متقاضی".to_owned(),
+        };
+        let code = pishkhan_domain::tracking::TrackingCode::parse(&r.code)
+            .map(|c| c.grouped_fa())
+            .unwrap_or_else(|_| r.code.clone());
+        let filed_on = DateTime::from_timestamp_millis(r.created_at)
+            .map(iran_moment_fa)
+            .unwrap_or_default();
+        let deadline = r
+            .deadline
+            .as_deref()
+            .and_then(|d| JalaliDate::parse(d).ok())
+            .map(|d| d.format_long_fa());
+        let documents: Vec<(String, String)> = view
+            .documents
+            .iter()
+            .map(|d| (d.requirement.clone(), d.file_name.clone()))
+            .collect();
+        let state = view
+            .state()
+            .map(|s| s.name.fa.clone())
+            .unwrap_or_else(|| r.state.clone());
+        let printed_on = iran_date_fa(Utc::now());
+        let data = receipt_data(&ReceiptPrint {
+            code: &code,
+            service_title: &view.card.title.fa,
+            service_code: &view.card.code,
+            agency_name: &agency,
+            province_name: province.as_deref(),
+            national_id: &r.national_id,
+            channel: &channel,
+            filed_on: &filed_on,
+            state: &state,
+            deadline: deadline.as_deref(),
+            fee_rials: r.fee_rials,
+            documents: &documents,
+            track_address,
+            printed_on: &printed_on,
+        });
+        Ok(Some(typeset(Template::Receipt, data).await?))
     }
 }

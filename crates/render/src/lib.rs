@@ -17,7 +17,7 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
-pub use print::{CardPrint, FormPrint, card_data, form_data};
+pub use print::{CardPrint, FormPrint, ReceiptPrint, card_data, form_data, receipt_data};
 
 static FONT_FILES: [&[u8]; 2] = [
     include_bytes!("../fonts/Vazirmatn-Regular.ttf"),
@@ -55,6 +55,8 @@ pub enum Template {
     Form,
     /// A service card.
     Card,
+    /// The receipt of a filed application.
+    Receipt,
 }
 
 /// A template's source: the shared part, then the document's own.
@@ -67,6 +69,9 @@ static FORM_SOURCE: LazyLock<Option<Source>> =
 
 static CARD_SOURCE: LazyLock<Option<Source>> =
     LazyLock::new(|| template("/card.typ", include_str!("../templates/card.typ")));
+
+static RECEIPT_SOURCE: LazyLock<Option<Source>> =
+    LazyLock::new(|| template("/receipt.typ", include_str!("../templates/receipt.typ")));
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -141,6 +146,7 @@ pub fn render(template: Template, data: &serde_json::Value) -> Result<Vec<u8>, R
     let source = match template {
         Template::Form => FORM_SOURCE.as_ref(),
         Template::Card => CARD_SOURCE.as_ref(),
+        Template::Receipt => RECEIPT_SOURCE.as_ref(),
     }
     .ok_or(RenderError::Template)?;
     let world = PrintWorld {

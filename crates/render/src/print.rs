@@ -330,3 +330,96 @@ pub fn card_data(print: &CardPrint<'_>) -> Value {
         "footer": format!("پیشخوان — شناسنامهٔ خدمت {} — {}", card.code, print.address),
     })
 }
+
+/// What a receipt prints: everything already in Persian.
+pub struct ReceiptPrint<'a> {
+    /// The tracking code in groups, Persian digits.
+    pub code: &'a str,
+    pub service_title: &'a str,
+    pub service_code: &'a str,
+    pub agency_name: &'a str,
+    pub province_name: Option<&'a str>,
+    pub national_id: &'a str,
+    /// Online, at which centre, or by which agency system.
+    pub channel: &'a str,
+    pub filed_on: &'a str,
+    pub state: &'a str,
+    pub deadline: Option<&'a str>,
+    pub fee_rials: i64,
+    /// (what it answers, file name) of each attached document.
+    pub documents: &'a [(String, String)],
+    /// Where to track it.
+    pub track_address: &'a str,
+    pub printed_on: &'a str,
+}
+
+/// The data of an application's receipt (the `Receipt` template).
+pub fn receipt_data(print: &ReceiptPrint<'_>) -> Value {
+    let mut about = vec![
+        json!(["خدمت", print.service_title]),
+        json!(["کد ملی متقاضی", fa(print.national_id)]),
+        json!(["ثبت", print.channel]),
+        json!(["زمان ثبت", print.filed_on]),
+        json!(["وضعیت", print.state]),
+    ];
+    if let Some(deadline) = print.deadline {
+        about.push(json!(["مهلت این مرحله", deadline]));
+    }
+    about.push(json!([
+        "هزینه",
+        if print.fee_rials > 0 {
+            money(print.fee_rials)
+        } else {
+            "اعلام نشده".to_owned()
+        }
+    ]));
+    let documents: Vec<Value> = print
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, (requirement, file))| {
+            json!([
+                fa(i + 1),
+                if requirement.is_empty() {
+                    "پیوست فرم"
+                } else {
+                    requirement.as_str()
+                },
+                file
+            ])
+        })
+        .collect();
+    let mut sections = Vec::new();
+    if !documents.is_empty() {
+        sections.push(json!({
+            "title": "مدارک پیوست‌شده",
+            "kind": "table",
+            "columns": ["auto", "1fr", "auto"],
+            "head": ["#", "مدرک", "پرونده"],
+            "rows": documents,
+            "total": Value::Null,
+        }));
+    }
+    sections.push(json!({
+        "title": "پیگیری",
+        "kind": "text",
+        "text": format!(
+            "وضعیت درخواست را در {} با همین کد رهگیری و کد ملی متقاضی ببینید. هر مرحله‌ای که به شما مربوط باشد پیامک می‌شود.",
+            print.track_address
+        ),
+    }));
+    json!({
+        "title": "رسید ثبت درخواست",
+        "issuer": issuer(print.agency_name, print.province_name),
+        "code": print.code,
+        "facts": [
+            ["کد خدمت", print.service_code],
+            ["تاریخ چاپ", print.printed_on],
+        ],
+        "summary": "درخواست شما ثبت و ذخیره شد. این رسید را نگه دارید.",
+        "about": about,
+        "sections": sections,
+        // The code isolated left to right, so the groups keep their order inside Persian text.
+        "footer": format!("پیشخوان — رسید درخواست \u{2066}{}\u{2069} — {}", print.code, print.track_address),
+    })
+}

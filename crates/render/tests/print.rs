@@ -11,7 +11,10 @@ use std::process::Command;
 
 use pishkhan_domain::catalog::ServiceCard;
 use pishkhan_domain::forms::FormSchema;
-use pishkhan_render::{CardPrint, FormPrint, Template, card_data, comparable, form_data, render};
+use pishkhan_render::{
+    CardPrint, FormPrint, ReceiptPrint, Template, card_data, comparable, form_data, receipt_data,
+    render,
+};
 
 fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -294,6 +297,57 @@ fn check_snapshot(name: &str, pdf: &[u8]) {
     );
 }
 
+fn receipt_pdf() -> Vec<u8> {
+    let documents = vec![
+        ("گواهی‌نامهٔ قبلی".to_owned(), "licence.pdf".to_owned()),
+        (String::new(), "medical.pdf".to_owned()),
+    ];
+    let pdf = render(
+        Template::Receipt,
+        &receipt_data(&ReceiptPrint {
+            code: "۱۲۳۴-۵۶۷۸-۹۰۱",
+            service_title: "تمدید گواهی‌نامهٔ رانندگی",
+            service_code: "tehran.driving-licence-renewal",
+            agency_name: "پلیس راهور تهران",
+            province_name: Some("تهران"),
+            national_id: "0076229645",
+            channel: "در دفتر پیشخوان شمارهٔ ۱۰۰۱",
+            filed_on: "۱۵ آبان ۱۴۰۴، ساعت ۱۰:۳۰",
+            state: "ثبت شد؛ در نوبت بررسی",
+            deadline: Some("۱۷ آبان ۱۴۰۴"),
+            fee_rials: 1_250_000,
+            documents: &documents,
+            track_address: "https://pishkhan.example/track",
+            printed_on: "۱۵ آبان ۱۴۰۴",
+        }),
+    )
+    .unwrap();
+    keep("receipt", &pdf);
+    pdf
+}
+
+#[test]
+fn a_receipt_prints_the_tracking_code_and_what_was_filed() {
+    let pdf = receipt_pdf();
+    if !tools_present() {
+        return;
+    }
+    let text = text_of(&pdf);
+    for expected in [
+        "رسید ثبت درخواست",
+        "کد رهگیری",
+        "تمدید گواهی‌نامهٔ رانندگی",
+        "در دفتر پیشخوان",
+        "ثبت شد؛ در نوبت بررسی",
+        "licence.pdf",
+        "https://pishkhan.example/track",
+    ] {
+        assert!(holds(&text, expected), "{expected:?} missing in: {text}");
+    }
+    // The code reads left to right, in its groups.
+    assert!(holds(&text, "۱۲۳۴-۵۶۷۸-۹۰۱"), "code missing in: {text}");
+}
+
 #[test]
 fn each_kind_of_document_looks_as_reviewed() {
     if !tools_present() {
@@ -302,6 +356,7 @@ fn each_kind_of_document_looks_as_reviewed() {
     check_snapshot("form-every-kind", &form_pdf(&every_kind()));
     let card: ServiceCard = fixture("driving-licence-renewal.card.json");
     check_snapshot("card-driving-licence-renewal", &card_pdf(&card));
+    check_snapshot("receipt", &receipt_pdf());
 }
 
 #[test]

@@ -84,6 +84,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/agencies/{code}", Public, get(portal::agency)),
         g("/track", Public, get(track::form)),
         p("/track", Public, post(track::lookup)),
+        g(
+            "/applications/{code}/receipt.pdf",
+            SignedIn,
+            get(track::receipt),
+        ),
         g("/forms/{code}", Public, get(portal::form)),
         g("/forms/{code}/pdf", Public, get(portal::form_pdf)),
         g("/sitemap.xml", Public, get(portal::sitemap)),
@@ -336,6 +341,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/api/v1/applications/{code}",
             ApiClient,
             get(api::applications::show),
+        ),
+        g(
+            "/api/v1/applications/{code}/receipt.pdf",
+            ApiClient,
+            get(api::applications::receipt),
         ),
         p(
             "/api/v1/applications/{code}/actions",

@@ -38,6 +38,8 @@ enum Who {
     /// Editors, asking for a form the fixture does not have: 404 for them.
     EditorsMissing,
     ApiClient,
+    /// Anyone signed in, asking for an object the fixture does not have: 404 for them.
+    SignedInMissing,
     /// API clients, asking for an object the fixture does not have: 404 for them.
     ApiClientMissing,
 }
@@ -50,6 +52,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/search", Who::Everyone),
     ("GET", "/track", Who::Everyone),
     ("POST", "/track", Who::Everyone),
+    (
+        "GET",
+        "/applications/{code}/receipt.pdf",
+        Who::SignedInMissing,
+    ),
     ("GET", "/services/{code}", Who::Everyone),
     ("GET", "/services/{code}/pdf", Who::Everyone),
     ("GET", "/categories/{code}", Who::NobodyFound),
@@ -143,6 +150,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/applications", Who::ApiClient),
     ("GET", "/api/v1/applications/{code}", Who::ApiClientMissing),
     (
+        "GET",
+        "/api/v1/applications/{code}/receipt.pdf",
+        Who::ApiClientMissing,
+    ),
+    (
         "POST",
         "/api/v1/applications/{code}/actions",
         Who::ApiClient,
@@ -216,7 +228,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
     let allowed = match who {
         Who::Everyone => true,
         Who::NobodyFound => return Outcome::NotFound,
-        Who::SignedIn => principal != "anonymous" && principal != "system",
+        Who::SignedIn | Who::SignedInMissing => principal != "anonymous" && principal != "system",
         Who::Staff => staff,
         Who::Citizen => principal == "citizen",
         Who::Counter => has(&[Role::Operator, Role::CentreManager]),
@@ -241,7 +253,10 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         {
             return Outcome::NotFound;
         }
-        if matches!(who, Who::EditorsMissing | Who::ApiClientMissing) {
+        if matches!(
+            who,
+            Who::EditorsMissing | Who::ApiClientMissing | Who::SignedInMissing
+        ) {
             return Outcome::NotFound;
         }
         // The target service belongs to agency tehran-tax: its editor and admin and Tehran's

@@ -44,16 +44,18 @@ fn request(
     stream.read_to_end(&mut reply).ok()?;
     let reply = String::from_utf8_lossy(&reply).into_owned();
     let status = reply.split(' ').nth(1)?.parse().ok()?;
-    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    // Bodies here are small enough to come unchunked or in one chunk.
-    let body = if body.starts_with('{') {
-        body
-    } else {
+    let (head, body) = reply.split_once("\r\n\r\n")?;
+    // Bodies here are small: unchunked, or chunked in one piece.
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
         body.split_once("\r\n")
             .map(|(_, rest)| rest.rsplit_once("\r\n0\r\n").map_or(rest, |(b, _)| b))
             .unwrap_or("")
-            .trim_end()
             .to_owned()
+    } else {
+        body.to_owned()
     };
     Some((status, body))
 }
@@ -147,6 +149,19 @@ async fn an_agency_system_files_and_the_person_tracks_it() {
     assert_eq!(detail["documents"].as_array().unwrap().len(), documents);
     assert_eq!(detail["channel"], "api");
     let revision = detail["revision"].as_i64().unwrap();
+    let (status, pdf) = request(
+        &server.address,
+        "GET",
+        &format!("/api/v1/applications/{code}/receipt.pdf"),
+        &token,
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        pdf.contains("%PDF-") && pdf.contains("%%EOF"),
+        "a receipt PDF"
+    );
 
     // Wrong: a comment missing where the workflow needs one; an unknown service; bad base64.
     let (status, reply) = request(

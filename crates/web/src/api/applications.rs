@@ -497,3 +497,38 @@ pub async fn act(
         Err(error) => refused(error, lang),
     }
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{code}/receipt.pdf",
+    tag = "agency systems",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The tracking code")),
+    responses(
+        (status = 200, description = "The receipt, a PDF", content_type = "application/pdf"),
+        (status = 401, description = "No token", body = crate::api::ErrorBody),
+        (status = 404, description = "No such application for this system's agency", body = crate::api::ErrorBody),
+    )
+)]
+pub async fn receipt(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let lang = caller_language(&headers);
+    let Some(principal) = visitor.principal() else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "API token needed.",
+        )
+        .into_response();
+    };
+    let track = format!("{}/track", crate::page::site_origin(&state, &headers));
+    match state.app.receipt_pdf(principal, &code, &track).await {
+        Ok(Some(pdf)) => crate::pages::track::pdf_response(pdf, &format!("receipt-{code}.pdf")),
+        Ok(None) => refused(ApplicationError::NotFound, lang),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}

@@ -29,7 +29,8 @@ use super::{ErrorBody, Problem, applications, bills, calendar, catalog, checks, 
         whoami::show,
         applications::submit,
         applications::show,
-        applications::act
+        applications::act,
+        applications::receipt
     ),
     modifiers(&BearerAuth),
     components(schemas(

@@ -156,3 +156,44 @@ pub async fn lookup(
         },
     )
 }
+
+/// `GET /applications/{code}/receipt.pdf`: the receipt, for whoever may see the application
+/// (the applicant, the centre that filed it, the agency).
+pub async fn receipt(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    let principal = visitor.principal().ok_or(WebError::NotFound)?;
+    let track = format!("{}/track", page.origin);
+    let pdf = state
+        .app
+        .receipt_pdf(principal, &code, &track)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    Ok(pdf_response(pdf, &format!("receipt-{}.pdf", code.trim())))
+}
+
+/// A PDF to open or save, never cached by shared caches (it names a person).
+pub fn pdf_response(pdf: Vec<u8>, file_name: &str) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let safe: String = file_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{safe}\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
+}
