@@ -170,10 +170,12 @@ impl App {
         request: SubmitApplication,
         now: DateTime<Utc>,
     ) -> Result<Submitted, ApplicationError> {
-        let service = self
-            .published_service(&request.service)
+        // The published card, from the portal's cache (emptied when anything is published).
+        let page = self
+            .service_page(&request.service)
             .await?
             .ok_or(ApplicationError::NotFound)?;
+        let service = &page.service;
         let card = &service.card;
         let offers = |channel: Channel| card.channels.iter().any(|c| c.channel == channel);
         let mut problems = Vec::new();
@@ -300,11 +302,9 @@ impl App {
         // The forms' answers, checked field by field with the Persian core.
         let mut answers: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
         for form in &card.forms {
-            let schema = self
-                .form(&form.code, Some(i64::from(form.version)))
-                .await?
-                .map(|(schema, _)| schema);
-            let Some(schema) = schema else { continue };
+            let Some(schema) = self.form_at(&form.code, i64::from(form.version)).await? else {
+                continue;
+            };
             let mut given = request.answers.get(&form.code).cloned().unwrap_or_default();
             // A file field's answer points at one of the uploads (`{"document": index}`); what
             // the form checks (type, size) is taken from the upload's content, not the client.
@@ -609,13 +609,40 @@ impl App {
     }
 
     /// The card as it was at `version` (applications keep the workflow they started with).
+    /// Versions never change, so they are kept in memory once read.
     async fn card_at(&self, code: &str, version: i64) -> Result<ServiceCard, StoreError> {
+        let key = format!("{code}@{version}");
+        if let Some(card) = self.inner.card_versions.get(&key) {
+            return Ok((*card).clone());
+        }
         let stored = self
             .store()
             .doc_version(DocKind::Service, code, version)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("{code} v{version} is missing")))?;
-        serde_json::from_str(&stored.body).map_err(|e| StoreError::Corrupt(e.to_string()))
+        let card: ServiceCard =
+            serde_json::from_str(&stored.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.inner
+            .card_versions
+            .put(&key, std::sync::Arc::new(card.clone()));
+        Ok(card)
+    }
+
+    /// A form as it was at `version`, kept in memory once read (versions never change).
+    async fn form_at(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<Option<pishkhan_domain::forms::FormSchema>, StoreError> {
+        let key = format!("{code}@{version}");
+        if let Some(form) = self.inner.form_versions.get(&key) {
+            return Ok((*form).clone());
+        }
+        let form = self.form(code, Some(version)).await?.map(|(schema, _)| schema);
+        self.inner
+            .form_versions
+            .put(&key, std::sync::Arc::new(form.clone()));
+        Ok(form)
     }
 
     /// Who may read an application: the applicant, the centre that filed it, the agency's staff

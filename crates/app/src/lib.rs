@@ -78,6 +78,9 @@ struct Inner {
     /// The portal's read-mostly data (`portal.rs`).
     pages: cache::Cache<portal::ServicePage>,
     provinces: cache::Cache<Vec<pishkhan_store::Province>>,
+    /// Card and form versions applications use (`code@version`; versions never change).
+    card_versions: cache::Cache<pishkhan_domain::catalog::ServiceCard>,
+    form_versions: cache::Cache<Option<pishkhan_domain::forms::FormSchema>>,
 }
 
 /// Why Pishkhan could not start. Each message is one line an operator can act on.
@@ -139,6 +142,8 @@ impl App {
                 search_ready: std::sync::atomic::AtomicBool::new(false),
                 pages: cache::Cache::default(),
                 provinces: cache::Cache::default(),
+                card_versions: cache::Cache::default(),
+                form_versions: cache::Cache::default(),
             }),
         })
     }
