@@ -174,12 +174,28 @@ impl Documents {
         }
     }
 
+    /// Stores `bytes` under `key`, durably: in the local folder the file and its folder are
+    /// flushed to disk before this returns (`object_store` only renames into place), so a row
+    /// committed afterwards never names a file a power cut took away.
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), DocumentStoreError> {
         self.store()?
             .put(&ObjectPath::from(key), bytes.into())
             .await
-            .map(|_| ())
-            .map_err(|e| DocumentStoreError(e.to_string()))
+            .map_err(|e| DocumentStoreError(e.to_string()))?;
+        if matches!(self.settings, DocumentSettings::Local) {
+            let path = self.data_dir.join("documents").join(key);
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                std::fs::File::open(&path)?.sync_all()?;
+                if let Some(folder) = path.parent() {
+                    std::fs::File::open(folder)?.sync_all()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| DocumentStoreError(e.to_string()))?
+            .map_err(|e| DocumentStoreError(format!("flushing {key}: {e}")))?;
+        }
+        Ok(())
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, DocumentStoreError> {
