@@ -638,7 +638,10 @@ impl App {
         if let Some(form) = self.inner.form_versions.get(&key) {
             return Ok((*form).clone());
         }
-        let form = self.form(code, Some(version)).await?.map(|(schema, _)| schema);
+        let form = self
+            .form(code, Some(version))
+            .await?
+            .map(|(schema, _)| schema);
         self.inner
             .form_versions
             .put(&key, std::sync::Arc::new(form.clone()));

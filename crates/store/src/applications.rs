@@ -342,13 +342,12 @@ impl Store {
                     }))
                     .await
             }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let result: Result<(), WriteError> =
-                    async { insert_application!(&mut *tx, &new) }.await;
-                result?;
-                tx.commit().await?;
-                Ok(())
+            Pool::Postgres(_) => {
+                self.pg_writer()?
+                    .write(Box::new(move |conn| {
+                        Box::pin(async move { insert_application!(conn, &new) })
+                    }))
+                    .await
             }
         }
     }
@@ -364,13 +363,12 @@ impl Store {
                     }))
                     .await
             }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let result: Result<(), WriteError> =
-                    async { apply_transition!(&mut *tx, &transition) }.await;
-                result?;
-                tx.commit().await?;
-                Ok(())
+            Pool::Postgres(_) => {
+                self.pg_writer()?
+                    .write(Box::new(move |conn| {
+                        Box::pin(async move { apply_transition!(conn, &transition) })
+                    }))
+                    .await
             }
         }
     }

@@ -113,8 +113,9 @@ pub struct Store {
     pub(crate) pool: Pool,
     /// Where it points, without credentials: safe to log and show.
     description: Arc<str>,
-    /// SQLite's group-commit writer (none on PostgreSQL).
-    writer: Option<Arc<writer::GroupWriter<WriteError>>>,
+    /// The group-commit writers (one per backend; only the store's own is set).
+    sqlite_writer: Option<Arc<writer::GroupWriter<sqlx::Sqlite, WriteError>>>,
+    postgres_writer: Option<Arc<writer::GroupWriter<sqlx::Postgres, WriteError>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -166,20 +167,37 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
-        let writer = match &pool {
-            Pool::Sqlite(pool) => Some(writer::GroupWriter::new(pool.clone())),
-            Pool::Postgres(_) => None,
+        let (sqlite_writer, postgres_writer) = match &pool {
+            Pool::Sqlite(pool) => (
+                Some(writer::GroupWriter::new(pool.clone(), "BEGIN IMMEDIATE")),
+                None,
+            ),
+            Pool::Postgres(pool) => (None, Some(writer::GroupWriter::new(pool.clone(), "BEGIN"))),
         };
         Ok(Store {
             pool,
             description,
-            writer,
+            sqlite_writer,
+            postgres_writer,
         })
     }
 
-    /// The group-commit writer (SQLite only).
-    pub(crate) fn writer(&self) -> Result<&writer::GroupWriter<WriteError>, StoreError> {
-        self.writer.as_deref().ok_or(StoreError::WriterStopped)
+    /// The SQLite group-commit writer.
+    pub(crate) fn writer(
+        &self,
+    ) -> Result<&writer::GroupWriter<sqlx::Sqlite, WriteError>, StoreError> {
+        self.sqlite_writer
+            .as_deref()
+            .ok_or(StoreError::WriterStopped)
+    }
+
+    /// The PostgreSQL group-commit writer.
+    pub(crate) fn pg_writer(
+        &self,
+    ) -> Result<&writer::GroupWriter<sqlx::Postgres, WriteError>, StoreError> {
+        self.postgres_writer
+            .as_deref()
+            .ok_or(StoreError::WriterStopped)
     }
 
     pub fn backend(&self) -> Backend {

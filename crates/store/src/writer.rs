@@ -5,15 +5,16 @@
 //! savepoint and gets its own error; the others in the batch are not affected.
 //!
 //! Why: on this class of disk one fsync costs 0.2–4 ms, so a commit per request caps durable
-//! writes at a few hundred per second. PostgreSQL groups concurrent commits' WAL flushes itself,
-//! so there each write is simply its own transaction.
+//! writes at a few hundred per second. On PostgreSQL the same writer serves another purpose:
+//! every audited write takes the audit chain's head row, which serialises transactions; one
+//! batch takes it once. (Each node has its own writer; nodes still serialise on the head row,
+//! batch by batch.)
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqlitePool;
+use sqlx::{Database, Pool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
@@ -25,39 +26,48 @@ pub const MAX_BATCH: usize = 256;
 pub(crate) type JobFuture<'c, E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'c>>;
 
 /// One write: given the connection (inside a transaction and a savepoint), do the statements.
-pub(crate) type Job<E> =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> JobFuture<'c, E> + Send>;
+pub(crate) type Job<DB, E> =
+    Box<dyn for<'c> FnOnce(&'c mut <DB as Database>::Connection) -> JobFuture<'c, E> + Send>;
 
-struct Request<E> {
-    job: Job<E>,
+struct Request<DB: Database, E> {
+    job: Job<DB, E>,
     reply: oneshot::Sender<Result<(), E>>,
 }
 
-/// The writer for one kind of job error `E`; started on first use, inside the caller's runtime.
-pub(crate) struct GroupWriter<E> {
-    pool: SqlitePool,
-    sender: OnceLock<mpsc::UnboundedSender<Request<E>>>,
+/// The writer for one database and one kind of job error `E`; started on first use, inside the
+/// caller's runtime.
+pub(crate) struct GroupWriter<DB: Database, E> {
+    pool: Pool<DB>,
+    /// `BEGIN IMMEDIATE` on SQLite (take the write lock at once), `BEGIN` on PostgreSQL.
+    begin: &'static str,
+    sender: OnceLock<mpsc::UnboundedSender<Request<DB, E>>>,
 }
 
-impl<E> std::fmt::Debug for GroupWriter<E> {
+impl<DB: Database, E> std::fmt::Debug for GroupWriter<DB, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupWriter").finish_non_exhaustive()
     }
 }
 
-impl<E: From<StoreError> + Send + 'static> GroupWriter<E> {
-    pub(crate) fn new(pool: SqlitePool) -> Arc<Self> {
+impl<DB, E> GroupWriter<DB, E>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    E: From<StoreError> + Send + 'static,
+{
+    pub(crate) fn new(pool: Pool<DB>, begin: &'static str) -> Arc<Self> {
         Arc::new(GroupWriter {
             pool,
+            begin,
             sender: OnceLock::new(),
         })
     }
 
     /// Runs `job` in the next batch; returns once that batch is committed (durable) or failed.
-    pub(crate) async fn write(&self, job: Job<E>) -> Result<(), E> {
+    pub(crate) async fn write(&self, job: Job<DB, E>) -> Result<(), E> {
         let sender = self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(run(self.pool.clone(), receiver));
+            tokio::spawn(run(self.pool.clone(), self.begin, receiver));
             sender
         });
         let (reply, answer) = oneshot::channel();
@@ -70,10 +80,15 @@ impl<E: From<StoreError> + Send + 'static> GroupWriter<E> {
     }
 }
 
-async fn run<E: From<StoreError> + Send + 'static>(
-    pool: SqlitePool,
-    mut receiver: mpsc::UnboundedReceiver<Request<E>>,
-) {
+async fn run<DB, E>(
+    pool: Pool<DB>,
+    begin: &'static str,
+    mut receiver: mpsc::UnboundedReceiver<Request<DB, E>>,
+) where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    E: From<StoreError> + Send + 'static,
+{
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -89,7 +104,7 @@ async fn run<E: From<StoreError> + Send + 'static>(
                 continue;
             }
         };
-        if let Err(error) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+        if let Err(error) = sqlx::raw_sql(begin).execute(&mut *conn).await {
             fail_all(batch, &error.to_string());
             continue;
         }
@@ -102,7 +117,7 @@ async fn run<E: From<StoreError> + Send + 'static>(
                     .send(Err(E::from(StoreError::BatchFailed(problem.clone()))));
                 continue;
             }
-            if let Err(error) = sqlx::query("SAVEPOINT item").execute(&mut *conn).await {
+            if let Err(error) = sqlx::raw_sql("SAVEPOINT item").execute(&mut *conn).await {
                 broken = Some(error.to_string());
                 let _ = request
                     .reply
@@ -122,7 +137,7 @@ async fn run<E: From<StoreError> + Send + 'static>(
         }
         let committed = match broken {
             Some(problem) => Err(problem),
-            None => sqlx::query("COMMIT")
+            None => sqlx::raw_sql("COMMIT")
                 .execute(&mut *conn)
                 .await
                 .map(|_| ())
@@ -135,7 +150,7 @@ async fn run<E: From<StoreError> + Send + 'static>(
                 }
             }
             Err(problem) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
                 for (reply, _) in done {
                     let _ = reply.send(Err(E::from(StoreError::BatchFailed(problem.clone()))));
                 }
@@ -144,7 +159,7 @@ async fn run<E: From<StoreError> + Send + 'static>(
     }
 }
 
-fn fail_all<E: From<StoreError>>(batch: Vec<Request<E>>, problem: &str) {
+fn fail_all<DB: Database, E: From<StoreError>>(batch: Vec<Request<DB, E>>, problem: &str) {
     for request in batch {
         let _ = request
             .reply
