@@ -13,23 +13,8 @@ use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::tracking::TrackingCode;
 use pishkhan_store::Store;
 
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = pishkhan_store::testing::fresh_sqlite().await;
-                super::$name(db.store.clone()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
-                super::$name(db.store.clone()).await;
-            }
-        }
-    )+};
-}
+#[macro_use]
+mod support;
 
 on_both_backends!(
     every_demo_workflow_and_form_passes_its_checks,

@@ -14,23 +14,8 @@ use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::totp::TotpSecret;
 use pishkhan_store::{OrgKind, Store};
 
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = pishkhan_store::testing::fresh_sqlite().await;
-                super::$name(db.store.clone()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
-                super::$name(db.store.clone()).await;
-            }
-        }
-    )+};
-}
+#[macro_use]
+mod support;
 
 on_both_backends!(
     the_sixth_wrong_password_in_a_minute_is_refused_without_hashing,

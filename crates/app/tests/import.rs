@@ -10,23 +10,8 @@ use pishkhan_app::{App, Config};
 use pishkhan_domain::catalog_table::{COLUMNS, row_from_card};
 use pishkhan_store::Store;
 
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = pishkhan_store::testing::fresh_sqlite().await;
-                super::$name(db.store.clone()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
-                super::$name(db.store.clone()).await;
-            }
-        }
-    )+};
-}
+#[macro_use]
+mod support;
 
 on_both_backends!(
     a_file_with_errors_imports_nothing_and_reports_every_error,

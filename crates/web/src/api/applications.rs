@@ -238,6 +238,20 @@ pub fn example_json(request: &SubmitApplication) -> Value {
     })
 }
 
+/// The API client behind the bearer token (the route's guard already required one).
+fn api_client(visitor: &Visitor) -> Result<&pishkhan_app::policy::Principal, Box<Response>> {
+    visitor.principal().ok_or_else(|| {
+        Box::new(
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "This address needs an API token.",
+            )
+            .into_response(),
+        )
+    })
+}
+
 /// Decodes uploads; a bad base64 string is a problem at its index.
 fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<FieldProblem>> {
     let mut out = Vec::with_capacity(bodies.len());
@@ -358,13 +372,9 @@ pub async fn submit(
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Response {
     let lang = caller_language(&headers);
-    let Some(principal) = visitor.principal() else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "API token needed.",
-        )
-        .into_response();
+    let principal = match api_client(&visitor) {
+        Ok(p) => p,
+        Err(response) => return *response,
     };
     let documents = match uploads(body.documents, lang) {
         Ok(d) => d,
@@ -426,13 +436,9 @@ pub async fn show(
     Path(code): Path<String>,
 ) -> Response {
     let lang = caller_language(&headers);
-    let Some(principal) = visitor.principal() else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "API token needed.",
-        )
-        .into_response();
+    let principal = match api_client(&visitor) {
+        Ok(p) => p,
+        Err(response) => return *response,
     };
     match state.app.application_for(principal, &code).await {
         Ok(Some(view)) => {
@@ -467,13 +473,9 @@ pub async fn act(
     ApiJson(body): ApiJson<ActionBody>,
 ) -> Response {
     let lang = caller_language(&headers);
-    let Some(principal) = visitor.principal() else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "API token needed.",
-        )
-        .into_response();
+    let principal = match api_client(&visitor) {
+        Ok(p) => p,
+        Err(response) => return *response,
     };
     let documents = match uploads(body.documents, lang) {
         Ok(d) => d,
@@ -517,13 +519,9 @@ pub async fn receipt(
     Path(code): Path<String>,
 ) -> Response {
     let lang = caller_language(&headers);
-    let Some(principal) = visitor.principal() else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "API token needed.",
-        )
-        .into_response();
+    let principal = match api_client(&visitor) {
+        Ok(p) => p,
+        Err(response) => return *response,
     };
     let track = format!("{}/track", crate::page::site_origin(&state, &headers));
     match state.app.receipt_pdf(principal, &code, &track).await {
