@@ -27,6 +27,10 @@ pub struct UploadBody {
     #[serde(default)]
     pub requirement: String,
     pub file_name: String,
+    #[schema(
+        format = Byte,
+        pattern = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+    )]
     pub content_base64: String,
 }
 
@@ -45,7 +49,7 @@ pub struct SubmitBody {
     /// Form code → field id → answer. A file field's answer is `{"document": INDEX}`, the
     /// index into `documents`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, serde_json::Value>>)]
     pub answers: BTreeMap<String, BTreeMap<String, Value>>,
     #[serde(default)]
     pub documents: Vec<UploadBody>,
@@ -58,11 +62,24 @@ pub struct ActionBody {
     /// One of the actions in `actions` of the application.
     pub action: String,
     /// The `revision` read last; a change by someone else in between answers 409.
+    #[serde(deserialize_with = "whole_number")]
     pub revision: i64,
     #[serde(default)]
     pub comment: String,
     #[serde(default)]
     pub documents: Vec<UploadBody>,
+}
+
+/// A whole number, written as JSON Schema's `integer` allows (`3` or `3.0`).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom("expected a whole number")),
+    }
 }
 
 /// The answer to a filing.

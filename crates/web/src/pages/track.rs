@@ -64,7 +64,10 @@ impl Tracked {
                 .deadline
                 .as_deref()
                 .and_then(|d| JalaliDate::parse(d).ok())
-                .map(|d| page.digits(&d.format_fa())),
+                .map(|d| match page.lang {
+                    pishkhan_domain::Language::Persian => d.format_long_fa(),
+                    pishkhan_domain::Language::English => d.format_long_en(),
+                }),
             overdue: view.overdue(today),
             steps: view
                 .events
