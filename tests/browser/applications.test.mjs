@@ -1,0 +1,98 @@
+// Applications as people meet them so far: an agency system files one through the API, the
+// applicant tracks it at /track (360 px, JavaScript off), sees what the agency asked for, and the
+// page has no accessibility violations.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { artifacts, axeViolations, binary, launchBrowser, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(['demo']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function pishkhan(...args) {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PISHKHAN_')) delete env[name];
+  }
+  return execFileSync(binary, [...args, '--data-dir', server.dataDir], { encoding: 'utf8', env });
+}
+
+async function api(method, address, token, body) {
+  const response = await fetch(`${server.url}${address}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+const persian = (text) => text.replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d]);
+
+describe('tracking an application', () => {
+  test('filed by an agency system, tracked by the applicant with the code read from the receipt', async () => {
+    const token = pishkhan('token', 'create', '--username', 'system.registry', '--label', 'browser').split('(shown only now): ')[1].trim();
+    const example = JSON.parse(pishkhan('applications', 'example', 'tehran.birth-certificate'));
+    const filed = await api('POST', '/api/v1/applications', token, example);
+    assert.equal(filed.status, 201, JSON.stringify(filed.json));
+    const code = filed.json.code;
+    const shown = await api('GET', `/api/v1/applications/${code}`, token);
+    const asked = await api('POST', `/api/v1/applications/${code}/actions`, token, {
+      action: 'request-documents',
+      revision: shown.json.revision,
+      comment: 'تصویر صفحهٔ اول شناسنامهٔ مادر خوانا نیست.',
+    });
+    assert.equal(asked.status, 200, JSON.stringify(asked.json));
+
+    const context = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.getByRole('link', { name: 'پیگیری درخواست' }).click();
+    await page.waitForURL(/\/track$/);
+    // A wrong national ID: the same answer as a wrong code.
+    await page.getByLabel('کد رهگیری').fill(persian(filed.json.code_grouped));
+    await page.getByLabel('کد ملی').fill('0082451291');
+    await page.getByRole('button', { name: 'پیگیری' }).click();
+    assert.match(await page.textContent('main'), /درخواستی با این کد رهگیری و کد ملی پیدا نشد/);
+    // A code with one digit wrong: the check digit catches it.
+    const wrong = code.slice(0, 10) + ((Number(code[10]) + 1) % 10);
+    await page.getByLabel('کد رهگیری').fill(wrong);
+    await page.getByLabel('کد ملی').fill('0076229645');
+    await page.getByRole('button', { name: 'پیگیری' }).click();
+    assert.match(await page.textContent('main'), /کد رهگیری درست نیست/);
+    // Right: where it is, what to do now, and the history with the agency's words.
+    await page.getByLabel('کد رهگیری').fill(persian(filed.json.code_grouped));
+    await page.getByRole('button', { name: 'پیگیری' }).click();
+    const text = await page.textContent('main');
+    for (const expected of ['نیاز به مدرک یا اصلاح', 'آنچه اکنون باید بکنید', 'تصویر صفحهٔ اول شناسنامهٔ مادر خوانا نیست.', 'ثبت شد؛ در نوبت بررسی', 'ثبت ولادت']) {
+      assert.ok(text.includes(expected), `the page shows ${expected}: ${text}`);
+    }
+    await page.screenshot({ path: path.join(artifacts, 'track-360.png'), fullPage: true });
+    const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+    assert.ok(fits, 'no sideways scrolling at 360 px');
+    await context.close();
+
+    const checked = await browser.newContext({ viewport: { width: 360, height: 800 } });
+    const axePage = await checked.newPage();
+    await axePage.goto(`${server.url}/track`);
+    assert.deepEqual(await axeViolations(axePage), [], 'the tracking form');
+    await axePage.getByLabel('کد رهگیری').fill(code);
+    await axePage.getByLabel('کد ملی').fill('0076229645');
+    await axePage.getByRole('button', { name: 'پیگیری' }).click();
+    await axePage.waitForSelector('#status');
+    assert.deepEqual(await axeViolations(axePage), [], 'the tracking result');
+    await checked.close();
+  });
+});
