@@ -95,4 +95,59 @@ describe('tracking an application', () => {
     assert.deepEqual(await axeViolations(axePage), [], 'the tracking result');
     await checked.close();
   });
+
+  test('a clerk finds it in the inbox, is refused without a reason, then asks for a document', async () => {
+    const token = pishkhan('token', 'create', '--username', 'system.registry', '--label', 'desk').split('(shown only now): ')[1].trim();
+    const example = JSON.parse(pishkhan('applications', 'example', 'tehran.birth-certificate'));
+    const filed = await api('POST', '/api/v1/applications', token, example);
+    assert.equal(filed.status, 201, JSON.stringify(filed.json));
+    const code = filed.json.code;
+
+    const context = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/signin`);
+    await page.getByLabel('نام کاربری').fill('clerk.registry');
+    await page.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await page.getByRole('button', { name: 'ورود' }).click();
+    await page.waitForURL(/\/account$/);
+    await page.getByRole('link', { name: 'درخواست‌ها' }).click();
+    await page.waitForURL(/\/desk\/applications$/);
+    await page.getByRole('link', { name: persian(filed.json.code_grouped) }).click();
+    await page.waitForURL(new RegExp(`/desk/applications/${code}$`));
+    const text = await page.textContent('main');
+    for (const expected of ['ثبت ولادت', 'سامانهٔ دستگاه', 'مدارک پیوست', 'سابقه']) {
+      assert.ok(text.includes(expected), `the application shows ${expected}`);
+    }
+    // The first document opens as what it is.
+    const href = await page.locator('a[href*="/documents/"]').first().getAttribute('href');
+    const document = await context.request.get(`${server.url}${href}`);
+    assert.equal(document.status(), 200);
+    assert.equal(document.headers()['content-type'], 'application/pdf');
+
+    await page.getByLabel('درخواست مدرک یا اصلاح').check();
+    await page.getByRole('button', { name: 'ثبت اقدام' }).click();
+    assert.match(await page.textContent('.error-summary'), /توضیح بنویسید/);
+    await page.getByLabel('درخواست مدرک یا اصلاح').check();
+    await page.getByLabel('توضیح', { exact: true }).fill('تصویر کارت ملی پدر پیوست نشده است.');
+    await page.getByRole('button', { name: 'ثبت اقدام' }).click();
+    await page.waitForURL(/done=1$/);
+    const after = await page.textContent('main');
+    assert.ok(after.includes('نیاز به مدرک یا اصلاح'), after);
+    assert.ok(after.includes('تصویر کارت ملی پدر پیوست نشده است.'), after);
+    await page.screenshot({ path: path.join(artifacts, 'desk-application-360.png'), fullPage: true });
+    await context.close();
+
+    const checked = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const axePage = await checked.newPage();
+    await axePage.goto(`${server.url}/signin`);
+    await axePage.getByLabel('نام کاربری').fill('clerk.registry');
+    await axePage.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await axePage.getByRole('button', { name: 'ورود' }).click();
+    await axePage.waitForURL(/\/account$/);
+    for (const address of ['/desk/applications', `/desk/applications/${code}`]) {
+      await axePage.goto(`${server.url}${address}`);
+      assert.deepEqual(await axeViolations(axePage), [], address);
+    }
+    await checked.close();
+  });
 });

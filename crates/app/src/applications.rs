@@ -608,6 +608,59 @@ impl App {
         })
     }
 
+    /// The answers of an application by form, each with its field's Persian label, in the
+    /// form's order: what a clerk reads.
+    pub async fn labelled_answers(
+        &self,
+        view: &ApplicationView,
+    ) -> Result<Vec<(String, Vec<(String, String)>)>, StoreError> {
+        let answers: BTreeMap<String, BTreeMap<String, Value>> =
+            serde_json::from_str(&view.record.answers).unwrap_or_default();
+        let mut out = Vec::new();
+        for form in &view.card.forms {
+            let Some(given) = answers.get(&form.code) else {
+                continue;
+            };
+            let Some(schema) = self.form_at(&form.code, i64::from(form.version)).await? else {
+                continue;
+            };
+            let lines = schema
+                .fields()
+                .filter_map(|field| {
+                    let value = given.get(&field.id)?;
+                    // Choices by their labels, as the person saw them.
+                    let label_of = |v: &str| match &field.kind {
+                        FieldKind::Select { options } | FieldKind::MultiSelect { options } => {
+                            options
+                                .iter()
+                                .find(|o| o.value == v)
+                                .map_or_else(|| v.to_owned(), |o| o.label.fa.clone())
+                        }
+                        FieldKind::YesNo {} => if v == "yes" { "بله" } else { "خیر" }.to_owned(),
+                        _ => v.to_owned(),
+                    };
+                    let text = match value {
+                        Value::String(s) => label_of(s),
+                        Value::Array(items) => items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_string(), label_of))
+                            .collect::<Vec<_>>()
+                            .join("، "),
+                        Value::Object(o) => o
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("—")
+                            .to_owned(),
+                        other => other.to_string(),
+                    };
+                    Some((field.label.fa.clone(), text))
+                })
+                .collect();
+            out.push((schema.title.fa.clone(), lines));
+        }
+        Ok(out)
+    }
+
     /// The card as it was at `version` (applications keep the workflow they started with).
     /// Versions never change, so they are kept in memory once read.
     async fn card_at(&self, code: &str, version: i64) -> Result<ServiceCard, StoreError> {

@@ -130,6 +130,8 @@ pub const ADMIN_AREA: &[Role] = &[
 ];
 /// Roles that file for citizens at a centre.
 pub const COUNTER_ROLES: &[Role] = &[Role::Operator, Role::CentreManager];
+/// Roles that work applications at the agency desk.
+pub const APPLICATION_WORKERS: &[Role] = &[Role::AgencyClerk, Role::AgencyAdmin];
 /// Roles that edit the province's holiday table.
 pub const HOLIDAY_EDITORS: &[Role] = &[Role::GovernorateAdmin];
 /// Roles that edit the portal search's synonym list.

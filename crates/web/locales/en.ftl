@@ -179,6 +179,7 @@ holidays-empty = The table holds no holidays.
 
 # Agency desk (catalogue)
 nav-desk = Desk
+nav-applications = Applications
 desk-title = Desk: service cards
 desk-lead = The service cards of the agencies you edit. Every save is a new draft version; the public sees only the published one.
 desk-service = Service
@@ -402,3 +403,35 @@ track-overdue = (overdue)
 track-next = What you need to do now
 track-history = History
 track-not-found = No application matches this tracking code and national ID. Read both again from the receipt.
+
+## The desk: applications
+inbox-title = Applications
+inbox-lead = Applications your roles at the agency may act on; the nearest deadline first.
+inbox-all = All
+inbox-overdue = Overdue
+inbox-mine = Claimed by me
+inbox-empty = Nothing is waiting for you.
+inbox-caption = Applications waiting for action
+inbox-filed = Filed
+inbox-channel = Filed through
+inbox-channel-online = Online, by the applicant
+inbox-channel-centre = At a service centre
+inbox-channel-api = The agency's system
+inbox-assignee = Reviewer
+inbox-unassigned = Nobody has claimed it yet
+inbox-assigned-me = You
+inbox-assigned-other = A colleague
+inbox-application = Application
+inbox-back = Back to applications
+inbox-receipt = Receipt (PDF)
+inbox-act = Act
+inbox-action = Which action?
+inbox-comment = Comment
+inbox-comment-hint = When asking for a document or refusing, write what is missing or why; the applicant receives this text.
+inbox-comment-needed = a comment is needed
+inbox-submit = Record the action
+inbox-claim = Claim this application
+inbox-documents = Attached documents
+inbox-attachment = Attachment
+inbox-done = Done.
+inbox-stale = Someone else changed this application meanwhile; look at its new state and decide again.

@@ -180,6 +180,7 @@ holidays-empty = جدول هیچ تعطیلی ندارد.
 
 # Agency desk (catalogue)
 nav-desk = میز کار
+nav-applications = درخواست‌ها
 desk-title = میز کار: شناسنامهٔ خدمات
 desk-lead = شناسنامهٔ خدمات دستگاه‌هایی که ویرایش آن‌ها با شماست. هر ذخیره یک نسخهٔ پیش‌نویس تازه است؛ مردم فقط نسخهٔ منتشرشده را می‌بینند.
 desk-service = خدمت
@@ -403,3 +404,35 @@ track-overdue = (مهلت گذشته است)
 track-next = آنچه اکنون باید بکنید
 track-history = سابقه
 track-not-found = درخواستی با این کد رهگیری و کد ملی پیدا نشد. هر دو را دوباره از روی رسید بخوانید.
+
+## The desk: applications
+inbox-title = درخواست‌ها
+inbox-lead = درخواست‌هایی که نقش شما در دستگاه می‌تواند روی آن‌ها کاری بکند؛ نزدیک‌ترین مهلت بالاتر.
+inbox-all = همه
+inbox-overdue = مهلت‌گذشته‌ها
+inbox-mine = برداشته‌شده به دست من
+inbox-empty = درخواستی در انتظار شما نیست.
+inbox-caption = درخواست‌های در انتظار اقدام
+inbox-filed = زمان ثبت
+inbox-channel = راه ثبت
+inbox-channel-online = برخط، به دست متقاضی
+inbox-channel-centre = در دفتر پیشخوان
+inbox-channel-api = سامانهٔ دستگاه
+inbox-assignee = بررسی‌کننده
+inbox-unassigned = هنوز کسی برنداشته است
+inbox-assigned-me = شما
+inbox-assigned-other = همکار دیگری
+inbox-application = درخواست
+inbox-back = بازگشت به درخواست‌ها
+inbox-receipt = رسید درخواست (PDF)
+inbox-act = اقدام
+inbox-action = کدام اقدام؟
+inbox-comment = توضیح
+inbox-comment-hint = برای درخواست مدرک یا رد، بنویسید چه کم است یا چرا؛ همین متن برای متقاضی پیامک می‌شود.
+inbox-comment-needed = توضیح لازم است
+inbox-submit = ثبت اقدام
+inbox-claim = برداشتن این درخواست برای خودم
+inbox-documents = مدارک پیوست
+inbox-attachment = پیوست
+inbox-done = ثبت شد.
+inbox-stale = این درخواست در این فاصله به دست کس دیگری تغییر کرد؛ وضعیت تازه را ببینید و دوباره تصمیم بگیرید.

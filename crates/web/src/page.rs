@@ -91,6 +91,9 @@ impl PageContext {
                 if has(COUNTER_ROLES) {
                     areas.push(("nav-counter", "/counter"));
                 }
+                if has(pishkhan_app::policy::APPLICATION_WORKERS) {
+                    areas.push(("nav-applications", "/desk/applications"));
+                }
                 if has(pishkhan_app::catalog::EDITORS) {
                     areas.push(("nav-desk", "/desk"));
                 }

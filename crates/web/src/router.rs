@@ -17,7 +17,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
-use crate::pages::{account, admin, counter, desk, errors, home, language, portal, signin, track};
+use crate::pages::{
+    account, admin, counter, desk, errors, home, inbox, language, portal, signin, track,
+};
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
 
@@ -39,7 +41,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
     use Access::*;
     use pishkhan_app::catalog::EDITORS;
     use pishkhan_app::policy::{
-        ADMIN_AREA, COUNTER_ROLES, HOLIDAY_EDITORS, SYNONYM_EDITORS, USER_ADMINS,
+        ADMIN_AREA, APPLICATION_WORKERS, COUNTER_ROLES, HOLIDAY_EDITORS, SYNONYM_EDITORS,
+        USER_ADMINS,
     };
     let g = |path, access, handler: MethodRouter<WebState>| {
         (
@@ -160,6 +163,27 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/counter/consent/confirm",
             StaffWith(COUNTER_ROLES),
             post(counter::confirm),
+        ),
+        // Agency desk: applications
+        g(
+            "/desk/applications",
+            StaffWith(APPLICATION_WORKERS),
+            get(inbox::index),
+        ),
+        g(
+            "/desk/applications/{code}",
+            StaffWith(APPLICATION_WORKERS),
+            get(inbox::show),
+        ),
+        p(
+            "/desk/applications/{code}",
+            StaffWith(APPLICATION_WORKERS),
+            post(inbox::act),
+        ),
+        g(
+            "/desk/applications/{code}/documents/{id}",
+            StaffWith(APPLICATION_WORKERS),
+            get(inbox::document),
         ),
         // Agency desk: the catalogue
         g("/desk", StaffWith(EDITORS), get(desk::index)),

@@ -38,6 +38,10 @@ enum Who {
     /// Editors, asking for a form the fixture does not have: 404 for them.
     EditorsMissing,
     ApiClient,
+    /// Agency clerks and admins (the applications' desk).
+    Workers,
+    /// Workers, asking for an application the fixture does not have: 404 for them.
+    WorkersMissing,
     /// Anyone signed in, asking for an object the fixture does not have: 404 for them.
     SignedInMissing,
     /// API clients, asking for an object the fixture does not have: 404 for them.
@@ -51,6 +55,14 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/static/{*path}", Who::Everyone),
     ("GET", "/search", Who::Everyone),
     ("GET", "/track", Who::Everyone),
+    ("GET", "/desk/applications", Who::Workers),
+    ("GET", "/desk/applications/{code}", Who::WorkersMissing),
+    ("POST", "/desk/applications/{code}", Who::Workers),
+    (
+        "GET",
+        "/desk/applications/{code}/documents/{id}",
+        Who::WorkersMissing,
+    ),
     ("POST", "/track", Who::Everyone),
     (
         "GET",
@@ -232,6 +244,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         Who::Staff => staff,
         Who::Citizen => principal == "citizen",
         Who::Counter => has(&[Role::Operator, Role::CentreManager]),
+        Who::Workers | Who::WorkersMissing => has(&[Role::AgencyClerk, Role::AgencyAdmin]),
         Who::UserAdmins | Who::UserAdminsOfTarget => has(&[
             Role::GovernorateAdmin,
             Role::CentreManager,
@@ -255,7 +268,10 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         }
         if matches!(
             who,
-            Who::EditorsMissing | Who::ApiClientMissing | Who::SignedInMissing
+            Who::EditorsMissing
+                | Who::ApiClientMissing
+                | Who::SignedInMissing
+                | Who::WorkersMissing
         ) {
             return Outcome::NotFound;
         }

@@ -6,6 +6,7 @@ pub mod counter;
 pub mod desk;
 pub mod errors;
 pub mod home;
+pub mod inbox;
 pub mod language;
 pub mod portal;
 pub mod signin;

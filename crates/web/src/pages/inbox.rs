@@ -1,0 +1,353 @@
+//! The agency desk, applications part (`/desk/applications`): the inbox of what the clerk's
+//! roles may act on — by state, service, overdue work, or what they claimed —; one application
+//! with its answers, documents, history and deadline; claiming it; the workflow's actions with a
+//! comment. The use cases decide who may see and do what (`app::applications`).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use pishkhan_app::applications::{ApplicationError, ApplicationView};
+use pishkhan_app::policy::Principal;
+use pishkhan_app::records::InboxFilter;
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::workflow::Workflow;
+use serde::Deserialize;
+
+use crate::auth::{Visitor, redirect, staff};
+use crate::error::WebError;
+use crate::page::{PageContext, render, with_status};
+use crate::pages::track::Tracked;
+use crate::state::WebState;
+
+/// One line of the inbox.
+pub struct InboxLine {
+    pub code: String,
+    pub grouped: String,
+    pub service: String,
+    pub state: String,
+    pub filed: String,
+    pub deadline: String,
+    pub overdue: bool,
+    pub mine: bool,
+    pub channel: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxView {
+    page: PageContext,
+    lines: Vec<InboxLine>,
+    overdue_only: bool,
+    mine_only: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct InboxQuery {
+    #[serde(default)]
+    overdue: Option<String>,
+    #[serde(default)]
+    mine: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+}
+
+fn user_id(principal: &Principal) -> String {
+    principal.staff().map(|u| u.id.clone()).unwrap_or_default()
+}
+
+fn channel_key(channel: &str) -> &'static str {
+    match channel {
+        "centre" => "inbox-channel-centre",
+        "api" => "inbox-channel-api",
+        _ => "inbox-channel-online",
+    }
+}
+
+/// `GET /desk/applications`
+pub async fn index(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Query(query): Query<InboxQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let today = JalaliDate::in_iran(Utc::now());
+    let overdue_only = query.overdue.is_some();
+    let mine_only = query.mine.is_some();
+    let me = user_id(principal);
+    let rows = state
+        .app
+        .inbox(
+            principal,
+            InboxFilter {
+                service: query.service.filter(|s| !s.is_empty()),
+                deadline_before: overdue_only.then(|| today.format_numeric()),
+                assignee: mine_only.then(|| me.clone()),
+                limit: 200,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(WebError::internal)?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(view) = state
+            .app
+            .application_for(principal, &row.code)
+            .await
+            .map_err(WebError::internal)?
+        else {
+            continue;
+        };
+        let tracked = Tracked::new(&view, &page);
+        lines.push(InboxLine {
+            code: row.code.clone(),
+            grouped: tracked.code,
+            service: tracked.service,
+            state: tracked.state,
+            filed: chrono::DateTime::from_timestamp_millis(row.created_at)
+                .map(|at| page.moment(&at))
+                .unwrap_or_default(),
+            deadline: tracked.deadline.unwrap_or_else(|| "—".into()),
+            overdue: tracked.overdue,
+            mine: row.assignee.as_deref() == Some(me.as_str()),
+            channel: page.t.string(channel_key(&row.channel)),
+        });
+    }
+    render(&InboxView {
+        page,
+        lines,
+        overdue_only,
+        mine_only,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "inbox_application.html")]
+struct ApplicationPage {
+    page: PageContext,
+    tracked: Tracked,
+    code: String,
+    revision: i64,
+    national_id: String,
+    channel: String,
+    centre: String,
+    assignee: String,
+    answers: Vec<(String, Vec<(String, String)>)>,
+    documents: Vec<(String, String, String)>,
+    /// (code, name, comment required)
+    actions: Vec<(String, String, bool)>,
+    error: Option<String>,
+    comment: String,
+    notice: Option<String>,
+}
+
+async fn application_page(
+    state: &WebState,
+    page: PageContext,
+    principal: &Principal,
+    view: ApplicationView,
+    error: Option<String>,
+    comment: String,
+    notice: Option<String>,
+) -> Result<ApplicationPage, WebError> {
+    let answers = state
+        .app
+        .labelled_answers(&view)
+        .await
+        .map_err(WebError::internal)?;
+    let role_actions: Vec<(String, String, bool)> = view
+        .workflow
+        .actions_from(&view.record.state)
+        .filter(|a| {
+            Workflow::roles_of(a).any(|r| {
+                principal.has_role(r)
+                    && matches!(
+                        r,
+                        pishkhan_domain::identity::Role::AgencyClerk
+                            | pishkhan_domain::identity::Role::AgencyAdmin
+                    )
+            })
+        })
+        .map(|a| (a.code.clone(), a.name.fa.clone(), a.comment))
+        .collect();
+    let me = user_id(principal);
+    let assignee = match view.record.assignee.as_deref() {
+        None => page.t.string("inbox-unassigned"),
+        Some(id) if id == me => page.t.string("inbox-assigned-me"),
+        Some(_) => page.t.string("inbox-assigned-other"),
+    };
+    Ok(ApplicationPage {
+        tracked: Tracked::new(&view, &page),
+        code: view.record.code.clone(),
+        revision: view.record.revision,
+        national_id: view.record.national_id.clone(),
+        channel: page.t.string(channel_key(&view.record.channel)),
+        centre: view.record.centre.clone().unwrap_or_default(),
+        assignee,
+        answers,
+        documents: view
+            .documents
+            .iter()
+            .map(|d| {
+                (
+                    d.id.clone(),
+                    if d.requirement.is_empty() {
+                        page.t.string("inbox-attachment")
+                    } else {
+                        d.requirement.clone()
+                    },
+                    d.file_name.clone(),
+                )
+            })
+            .collect(),
+        actions: role_actions,
+        error,
+        comment,
+        notice,
+        page,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// `GET /desk/applications/{code}`
+pub async fn show(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let view = state
+        .app
+        .application_for(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let notice = query.done.map(|_| page.t.string("inbox-done"));
+    render(&application_page(&state, page, principal, view, None, String::new(), notice).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    action: String,
+    revision: i64,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /desk/applications/{code}`: one workflow action (or `claim`).
+pub async fn act(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<ActForm>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let result = if form.action == "claim" {
+        let me = user_id(principal);
+        state
+            .app
+            .assign_application(
+                principal,
+                &visitor.client.ip,
+                &code,
+                form.revision,
+                Some(&me),
+                Utc::now(),
+            )
+            .await
+            .map(|()| None)
+    } else {
+        state
+            .app
+            .act_on_application(
+                principal,
+                &visitor.client.ip,
+                &code,
+                form.revision,
+                &form.action,
+                &form.comment,
+                vec![],
+                Utc::now(),
+            )
+            .await
+            .map(Some)
+    };
+    let error = match result {
+        Ok(_) => return Ok(redirect(&format!("/desk/applications/{code}?done=1"))),
+        Err(ApplicationError::NotFound) => return Err(WebError::NotFound),
+        Err(ApplicationError::Stale) => page.t.string("inbox-stale"),
+        Err(ApplicationError::Invalid(problems)) => problems
+            .into_iter()
+            .map(|p| match page.lang {
+                pishkhan_domain::Language::Persian => p.fa,
+                pishkhan_domain::Language::English => p.en,
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(other) => return Err(WebError::internal(other)),
+    };
+    let view = state
+        .app
+        .application_for(principal, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    with_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &application_page(
+            &state,
+            page,
+            principal,
+            view,
+            Some(error),
+            form.comment,
+            None,
+        )
+        .await?,
+    )
+}
+
+/// `GET /desk/applications/{code}/documents/{id}`: a document, shown in the browser (PDF and
+/// images only, as judged when it was uploaded), never run as a page.
+pub async fn document(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path((code, id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let (doc, bytes) = state
+        .app
+        .application_document(principal, &code, &id)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, doc.content_type.clone()),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"document-{}\"", doc.id),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
