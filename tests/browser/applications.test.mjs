@@ -99,6 +99,7 @@ describe('tracking an application', () => {
   test('a clerk finds it in the inbox, is refused without a reason, then asks for a document', async () => {
     const token = pishkhan('token', 'create', '--username', 'system.registry', '--label', 'desk').split('(shown only now): ')[1].trim();
     const example = JSON.parse(pishkhan('applications', 'example', 'tehran.birth-certificate'));
+    example.national_id = '0082451291'; // the demo citizen, who will sign in
     const filed = await api('POST', '/api/v1/applications', token, example);
     assert.equal(filed.status, 201, JSON.stringify(filed.json));
     const code = filed.json.code;
@@ -149,5 +150,49 @@ describe('tracking an application', () => {
       assert.deepEqual(await axeViolations(axePage), [], address);
     }
     await checked.close();
+
+    // The citizen signs in by SMS, finds it on their page, and sends it back with a note.
+    const mine = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const me = await mine.newPage();
+    await me.goto(`${server.url}/me`);
+    await me.waitForURL(/\/signin\/citizen/);
+    await me.getByLabel('کد ملی').fill('0082451291');
+    await me.getByLabel('شمارهٔ همراه').fill('09121234567');
+    const sent = server.messages().length;
+    await me.getByRole('button', { name: 'فرستادن کد' }).click();
+    let smsCode;
+    for (let i = 0; i < 50 && !smsCode; i += 1) {
+      smsCode = server.messages().slice(sent).filter((m) => m.code).at(-1)?.code;
+      if (!smsCode) await new Promise((r) => setTimeout(r, 100));
+    }
+    await me.getByLabel('کد پیامک‌شده').fill(smsCode);
+    await me.getByRole('button', { name: 'ورود' }).click();
+    await me.waitForURL(/\/me$/);
+    await me.getByRole('link', { name: persian(filed.json.code_grouped) }).click();
+    assert.match(await me.textContent('main'), /تصویر کارت ملی پدر پیوست نشده است/);
+    await me.getByLabel('ارسال دوباره').check();
+    await me.getByLabel('توضیح برای دستگاه').fill('تصویر کارت ملی پدر را به دفتر پیشخوان ۱۰۰۱ دادم.');
+    await me.getByRole('button', { name: 'ثبت اقدام' }).click();
+    await me.waitForURL(/done=1$/);
+    assert.match(await me.textContent('main'), /مدارک دوباره فرستاده شد/);
+    await me.screenshot({ path: path.join(artifacts, 'me-application-360.png'), fullPage: true });
+    await mine.close();
+
+    // The clerk approves; the citizen's tracking shows it.
+    const again = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const desk = await again.newPage();
+    await desk.goto(`${server.url}/signin`);
+    await desk.getByLabel('نام کاربری').fill('clerk.registry');
+    await desk.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await desk.getByRole('button', { name: 'ورود' }).click();
+    await desk.waitForURL(/\/account$/);
+    await desk.goto(`${server.url}/desk/applications/${code}`);
+    await desk.getByLabel('تأیید').check();
+    await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
+    await desk.waitForURL(/done=1$/);
+    assert.match(await desk.textContent('main'), /تأیید شد؛ در حال صدور/);
+    await again.close();
+    const shown = await api('GET', `/api/v1/applications/${code}`, token);
+    assert.deepEqual(shown.json.history.map((h) => h.action), ['submit', 'request-documents', 'resubmit', 'approve']);
   });
 });

@@ -435,3 +435,10 @@ inbox-documents = Attached documents
 inbox-attachment = Attachment
 inbox-done = Done.
 inbox-stale = Someone else changed this application meanwhile; look at its new state and decide again.
+
+## A citizen's applications
+me-applications = My applications
+me-applications-none = No application has been filed in your name yet.
+me-back = Back to my page
+me-act = Your move
+me-comment = A note for the agency

@@ -436,3 +436,10 @@ inbox-documents = مدارک پیوست
 inbox-attachment = پیوست
 inbox-done = ثبت شد.
 inbox-stale = این درخواست در این فاصله به دست کس دیگری تغییر کرد؛ وضعیت تازه را ببینید و دوباره تصمیم بگیرید.
+
+## A citizen's applications
+me-applications = درخواست‌های من
+me-applications-none = هنوز درخواستی به نام شما ثبت نشده است.
+me-back = بازگشت به پیشخوان من
+me-act = کار شما
+me-comment = توضیح برای دستگاه

@@ -18,7 +18,7 @@ use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
 use crate::pages::{
-    account, admin, counter, desk, errors, home, inbox, language, portal, signin, track,
+    account, admin, counter, desk, errors, home, inbox, language, mine, portal, signin, track,
 };
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
@@ -152,6 +152,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             post(account::second_factor_submit),
         ),
         g("/me", Citizen, get(account::me)),
+        g("/me/applications/{code}", Citizen, get(mine::show)),
+        p("/me/applications/{code}", Citizen, post(mine::act)),
         // Counter (service centres)
         g("/counter", StaffWith(COUNTER_ROLES), get(counter::show)),
         p(

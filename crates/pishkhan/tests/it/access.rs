@@ -38,6 +38,8 @@ enum Who {
     /// Editors, asking for a form the fixture does not have: 404 for them.
     EditorsMissing,
     ApiClient,
+    /// The citizen, asking for an application the fixture does not have: 404.
+    CitizenMissing,
     /// Agency clerks and admins (the applications' desk).
     Workers,
     /// Workers, asking for an application the fixture does not have: 404 for them.
@@ -56,6 +58,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/search", Who::Everyone),
     ("GET", "/track", Who::Everyone),
     ("GET", "/desk/applications", Who::Workers),
+    ("GET", "/me/applications/{code}", Who::CitizenMissing),
+    ("POST", "/me/applications/{code}", Who::Citizen),
     ("GET", "/desk/applications/{code}", Who::WorkersMissing),
     ("POST", "/desk/applications/{code}", Who::Workers),
     (
@@ -242,7 +246,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         Who::NobodyFound => return Outcome::NotFound,
         Who::SignedIn | Who::SignedInMissing => principal != "anonymous" && principal != "system",
         Who::Staff => staff,
-        Who::Citizen => principal == "citizen",
+        Who::Citizen | Who::CitizenMissing => principal == "citizen",
         Who::Counter => has(&[Role::Operator, Role::CentreManager]),
         Who::Workers | Who::WorkersMissing => has(&[Role::AgencyClerk, Role::AgencyAdmin]),
         Who::UserAdmins | Who::UserAdminsOfTarget => has(&[
@@ -272,6 +276,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
                 | Who::ApiClientMissing
                 | Who::SignedInMissing
                 | Who::WorkersMissing
+                | Who::CitizenMissing
         ) {
             return Outcome::NotFound;
         }

@@ -174,6 +174,8 @@ struct MeView {
     mobile: String,
     consents: Vec<ConsentRecord>,
     sessions: i64,
+    /// (code, grouped code, service, state, filed)
+    applications: Vec<(String, String, String, String, String)>,
 }
 
 /// `GET /me`
@@ -195,7 +197,33 @@ pub async fn me(
         .open_sessions(principal)
         .await
         .map_err(WebError::internal)?;
+    let mut applications = Vec::new();
+    for record in state
+        .app
+        .my_applications(principal)
+        .await
+        .map_err(WebError::internal)?
+    {
+        if let Some(view) = state
+            .app
+            .application_for(principal, &record.code)
+            .await
+            .map_err(WebError::internal)?
+        {
+            let tracked = crate::pages::track::Tracked::new(&view, &page);
+            applications.push((
+                record.code.clone(),
+                tracked.code,
+                tracked.service,
+                tracked.state,
+                chrono::DateTime::from_timestamp_millis(record.created_at)
+                    .map(|at| page.moment(&at))
+                    .unwrap_or_default(),
+            ));
+        }
+    }
     render(&MeView {
+        applications,
         national_id: page.digits(&citizen.national_id),
         mobile: page.digits(&pishkhan_app::auth::mask_mobile(&citizen.mobile)),
         page,

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod home;
 pub mod inbox;
 pub mod language;
+pub mod mine;
 pub mod portal;
 pub mod signin;
 pub mod track;

@@ -1,0 +1,153 @@
+//! A citizen's own applications (`/me/applications/{code}`): where each stands, what to do now,
+//! the history with the agency's words, the receipt, and the actions that are the applicant's
+//! (send again after the agency asked for something, withdraw).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use pishkhan_app::applications::ApplicationError;
+use pishkhan_app::policy::Principal;
+use pishkhan_domain::identity::Role;
+use pishkhan_domain::workflow::Workflow;
+use serde::Deserialize;
+
+use crate::auth::{Visitor, redirect};
+use crate::error::WebError;
+use crate::page::{PageContext, render, with_status};
+use crate::pages::track::Tracked;
+use crate::state::WebState;
+
+#[derive(Template)]
+#[template(path = "me_application.html")]
+struct MyApplication {
+    page: PageContext,
+    tracked: Tracked,
+    code: String,
+    revision: i64,
+    /// (code, name, comment required)
+    actions: Vec<(String, String, bool)>,
+    error: Option<String>,
+    comment: String,
+    notice: Option<String>,
+}
+
+fn citizen(visitor: &Visitor) -> Result<&Principal, WebError> {
+    visitor
+        .principal()
+        .filter(|p| matches!(p, Principal::Citizen(_)))
+        .ok_or(WebError::NotFound)
+}
+
+async fn page_of(
+    state: &WebState,
+    page: PageContext,
+    principal: &Principal,
+    code: &str,
+    error: Option<String>,
+    comment: String,
+    notice: Option<String>,
+) -> Result<MyApplication, WebError> {
+    let view = state
+        .app
+        .application_for(principal, code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    let actions = view
+        .workflow
+        .actions_from(&view.record.state)
+        .filter(|a| Workflow::roles_of(a).any(|r| r == Role::Citizen))
+        .map(|a| (a.code.clone(), a.name.fa.clone(), a.comment))
+        .collect();
+    Ok(MyApplication {
+        tracked: Tracked::new(&view, &page),
+        code: view.record.code.clone(),
+        revision: view.record.revision,
+        actions,
+        error,
+        comment,
+        notice,
+        page,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// `GET /me/applications/{code}`
+pub async fn show(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response, WebError> {
+    let principal = citizen(&visitor)?;
+    let notice = query.done.map(|_| page.t.string("inbox-done"));
+    render(&page_of(&state, page, principal, &code, None, String::new(), notice).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    action: String,
+    revision: i64,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /me/applications/{code}`
+pub async fn act(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<ActForm>,
+) -> Result<Response, WebError> {
+    let principal = citizen(&visitor)?;
+    let result = state
+        .app
+        .act_on_application(
+            principal,
+            &visitor.client.ip,
+            &code,
+            form.revision,
+            &form.action,
+            &form.comment,
+            vec![],
+            Utc::now(),
+        )
+        .await;
+    let error = match result {
+        Ok(_) => return Ok(redirect(&format!("/me/applications/{code}?done=1"))),
+        Err(ApplicationError::NotFound) => return Err(WebError::NotFound),
+        Err(ApplicationError::Stale) => page.t.string("inbox-stale"),
+        Err(ApplicationError::Invalid(problems)) => problems
+            .into_iter()
+            .map(|p| match page.lang {
+                pishkhan_domain::Language::Persian => p.fa,
+                pishkhan_domain::Language::English => p.en,
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(other) => return Err(WebError::internal(other)),
+    };
+    with_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &page_of(
+            &state,
+            page,
+            principal,
+            &code,
+            Some(error),
+            form.comment,
+            None,
+        )
+        .await?,
+    )
+}
