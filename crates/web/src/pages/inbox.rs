@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::auth::{Visitor, redirect, staff};
 use crate::error::WebError;
 use crate::page::{PageContext, render, with_status};
-use crate::pages::track::Tracked;
+use crate::pages::track::{Tracked, problems_text};
 use crate::state::WebState;
 
 /// One line of the inbox.
@@ -288,14 +288,7 @@ pub async fn act(
         Ok(_) => return Ok(redirect(&format!("/desk/applications/{code}?done=1"))),
         Err(ApplicationError::NotFound) => return Err(WebError::NotFound),
         Err(ApplicationError::Stale) => page.t.string("inbox-stale"),
-        Err(ApplicationError::Invalid(problems)) => problems
-            .into_iter()
-            .map(|p| match page.lang {
-                pishkhan_domain::Language::Persian => p.fa,
-                pishkhan_domain::Language::English => p.en,
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
+        Err(ApplicationError::Invalid(problems)) => problems_text(problems, page.lang),
         Err(other) => return Err(WebError::internal(other)),
     };
     let view = state

@@ -88,6 +88,21 @@ impl Tracked {
     }
 }
 
+/// A refusal's problems as one message in the visitor's language.
+pub fn problems_text(
+    problems: Vec<pishkhan_app::applications::Problem>,
+    lang: pishkhan_domain::Language,
+) -> String {
+    problems
+        .into_iter()
+        .map(|p| match lang {
+            pishkhan_domain::Language::Persian => p.fa,
+            pishkhan_domain::Language::English => p.en,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(Template)]
 #[template(path = "track.html")]
 struct TrackView {
@@ -133,16 +148,7 @@ pub async fn lookup(
         Ok(None) => (None, None, StatusCode::NOT_FOUND),
         Err(ApplicationError::Invalid(problems)) => (
             None,
-            Some(
-                problems
-                    .iter()
-                    .map(|p| match page.lang {
-                        pishkhan_domain::Language::Persian => p.fa.clone(),
-                        pishkhan_domain::Language::English => p.en.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            Some(problems_text(problems, page.lang)),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(other) => return Err(WebError::internal(other)),
