@@ -282,9 +282,15 @@ impl ServiceCard {
             .unwrap_or_else(|| Workflow::standard(self.processing_days))
     }
 
-    /// The fees' total, in rials.
+    /// The fees' total, in rials (of the fees whose amount is announced).
     pub fn total_fee(&self) -> i64 {
         self.fees.iter().map(|f| f.rials).sum()
+    }
+
+    /// Is some fee listed without its amount (0)? Then the total is only of the others, and
+    /// must say so.
+    pub fn has_unannounced_fee(&self) -> bool {
+        self.fees.iter().any(|f| f.rials <= 0)
     }
 
     /// Checks what a person reading the card needs: titles, at least one channel and step,

@@ -276,7 +276,11 @@ pub fn card_data(print: &CardPrint<'_>) -> Value {
                 if f.rials > 0 { money(f.rials) } else { "اعلام نشده".to_owned() },
                 f.collector.fa,
             ])).collect::<Vec<_>>(),
-            "total": format!("جمع: {}", money(card.total_fee())),
+            "total": if card.has_unannounced_fee() {
+                format!("جمع: {} (بدون هزینه‌هایی که مبلغشان اعلام نشده است)", money(card.total_fee()))
+            } else {
+                format!("جمع: {}", money(card.total_fee()))
+            },
         }));
     }
     if !card.forms.is_empty() {

@@ -322,6 +322,7 @@ portal-time = Processing time
 portal-business-days = business days
 portal-visits = In-person visits
 portal-total-fee = Total fees
+portal-total-fee-partial = (not counting fees whose amount is not announced)
 portal-output = What you receive
 portal-where = Where and how to apply
 portal-channel-online = Online

@@ -323,6 +323,7 @@ portal-time = زمان انجام
 portal-business-days = روز کاری
 portal-visits = شمار مراجعهٔ حضوری
 portal-total-fee = جمع هزینه‌ها
+portal-total-fee-partial = (بدون هزینه‌هایی که مبلغشان اعلام نشده است)
 portal-output = آنچه دریافت می‌کنید
 portal-where = کجا و چگونه درخواست دهید
 portal-channel-online = برخط

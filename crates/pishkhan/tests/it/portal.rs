@@ -273,6 +273,18 @@ async fn pages_carry_structured_data_and_the_sitemap_lists_them() {
     assert_eq!(ld["name"], "تمدید گواهینامهٔ رانندگی");
     assert_eq!(ld["provider"]["@type"], "GovernmentOrganization");
     assert_eq!(ld["offers"]["priceCurrency"], "IRR");
+    // One of its fees has no announced amount: the total says so, and no price is claimed.
+    assert!(
+        page.body
+            .contains("(بدون هزینه‌هایی که مبلغشان اعلام نشده است)")
+    );
+    assert!(ld["offers"].get("price").is_none(), "{}", ld["offers"]);
+    let whole = get(&router, "/services/tehran.death-certificate", &host).await;
+    assert!(!whole.body.contains("مبلغشان اعلام نشده"));
+    assert!(
+        whole.body.contains(r#""price":100000"#),
+        "the whole cost is known"
+    );
 
     let sitemap = get(&router, "/sitemap.xml", &host).await;
     assert_eq!(sitemap.status, 200);

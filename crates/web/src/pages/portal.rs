@@ -84,7 +84,10 @@ pub async fn service(
         .ok_or(WebError::NotFound)?;
     let service = &data.service;
     let agency = data.agency.as_ref();
-    let total_fee = Rials(service.card.total_fee()).format_rials(page.lang);
+    let mut total_fee = Rials(service.card.total_fee()).format_rials(page.lang);
+    if service.card.has_unannounced_fee() {
+        total_fee = format!("{total_fee} {}", page.t.get("portal-total-fee-partial"));
+    }
     let canonical = format!("{}/services/{}", page.origin, service.card.code);
     let json_ld = script_json(&government_service(
         service,
@@ -179,7 +182,6 @@ fn government_service(
         "dateModified": service.updated_at.to_rfc3339(),
         "offers": {
             "@type": "Offer",
-            "price": card.total_fee(),
             "priceCurrency": "IRR",
         },
         "serviceOutput": { "@type": "Thing", "name": card.output.fa },
@@ -192,6 +194,10 @@ fn government_service(
     }
     if let Some(basis) = &card.legal_basis {
         value["termsOfService"] = basis.fa.clone().into();
+    }
+    // A price only when every fee is announced: a partial sum would read as the whole cost.
+    if !card.has_unannounced_fee() {
+        value["offers"]["price"] = card.total_fee().into();
     }
     if let Some(en) = &card.title.en {
         value["alternateName"] = en.clone().into();
