@@ -34,8 +34,7 @@ fn iran_date_fa(at: DateTime<Utc>) -> String {
 
 /// A moment in Iran's time, as a long Persian date with the hour and minute.
 fn iran_moment_fa(at: DateTime<Utc>) -> String {
-    let local = chrono::FixedOffset::east_opt(3 * 3600 + 1800)
-        .map_or_else(|| at.naive_utc(), |o| at.with_timezone(&o).naive_local());
+    let local = pishkhan_domain::jalali::iran_local_time(at);
     format!(
         "{}، ساعت {}",
         JalaliDate::from_gregorian(local.date()).format_long_fa(),

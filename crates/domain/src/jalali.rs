@@ -173,13 +173,9 @@ impl JalaliDate {
         )
     }
 
-    /// The day an instant falls on in Iran (UTC+03:30 all year since 1401).
+    /// The day an instant falls on in Iran.
     pub fn in_iran(instant: chrono::DateTime<chrono::Utc>) -> JalaliDate {
-        let local = chrono::FixedOffset::east_opt(3 * 3600 + 1800).map_or_else(
-            || instant.naive_utc(),
-            |o| instant.with_timezone(&o).naive_local(),
-        );
-        JalaliDate::from_gregorian(local.date())
+        JalaliDate::from_gregorian(iran_local_time(instant).date())
     }
 
     pub fn from_gregorian(date: NaiveDate) -> JalaliDate {
@@ -309,6 +305,14 @@ impl std::fmt::Display for JalaliDate {
 }
 
 /// Days in a Jalali month: 31 for the first six, 30 for the next five, 29 or 30 for Esfand.
+/// The wall-clock time in Iran at an instant: UTC+03:30 all year (no daylight saving since 1401).
+pub fn iran_local_time(instant: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    chrono::FixedOffset::east_opt(3 * 3600 + 1800).map_or_else(
+        || instant.naive_utc(),
+        |o| instant.with_timezone(&o).naive_local(),
+    )
+}
+
 pub fn days_in_month(year: i32, month: u8) -> u8 {
     match month {
         1..=6 => 31,

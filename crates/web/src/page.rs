@@ -113,11 +113,7 @@ impl PageContext {
     /// A moment as people here read it: the Jalali date and the time, in the page's language
     /// (Iran time).
     pub fn moment(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        // Iran keeps UTC+03:30 all year (no daylight saving since 1401).
-        let local = match chrono::FixedOffset::east_opt(3 * 3600 + 1800) {
-            Some(offset) => at.with_timezone(&offset).naive_local(),
-            None => at.naive_utc(),
-        };
+        let local = pishkhan_domain::jalali::iran_local_time(*at);
         let date = pishkhan_domain::JalaliDate::from_gregorian(local.date());
         let time = local.format("%H:%M").to_string();
         match self.lang {
