@@ -1,7 +1,7 @@
 //! Applications: the row, its history, its documents' metadata, and the outbox rows and audit
-//! entry each change brings, all written in one transaction. On SQLite the transaction is shared
-//! with other writers waiting at the same moment (group commit, `writer.rs`); the caller is
-//! answered only after the commit.
+//! entry each change brings, all written in one transaction, shared with the other writes waiting
+//! at the same moment (group commit, `writer.rs`, on both backends); the caller is answered only
+//! after the commit.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -330,47 +330,37 @@ macro_rules! apply_transition {
     }};
 }
 
-impl Store {
-    /// Stores a new application, durably, with everything that goes with it; or nothing.
-    pub async fn insert_application(&self, new: NewApplication) -> Result<(), WriteError> {
-        match &self.pool {
+/// Runs `$body` — statements on `$conn`, inside the batch's transaction and this job's
+/// savepoint — through this backend's group-commit writer (`writer.rs`): when it returns `Ok`
+/// the change is durable; otherwise nothing of it was stored.
+macro_rules! batched {
+    ($store:expr, $conn:ident => $body:expr) => {
+        match &$store.pool {
             Pool::Sqlite(_) => {
-                let writer = self.writer()?;
-                writer
-                    .write(Box::new(move |conn| {
-                        Box::pin(async move { insert_application!(conn, &new) })
-                    }))
+                $store
+                    .writer()?
+                    .write(Box::new(move |$conn| Box::pin(async move { $body })))
                     .await
             }
             Pool::Postgres(_) => {
-                self.pg_writer()?
-                    .write(Box::new(move |conn| {
-                        Box::pin(async move { insert_application!(conn, &new) })
-                    }))
+                $store
+                    .pg_writer()?
+                    .write(Box::new(move |$conn| Box::pin(async move { $body })))
                     .await
             }
         }
+    };
+}
+
+impl Store {
+    /// Stores a new application, durably, with everything that goes with it; or nothing.
+    pub async fn insert_application(&self, new: NewApplication) -> Result<(), WriteError> {
+        batched!(self, conn => insert_application!(conn, &new))
     }
 
     /// Moves an application by one workflow action, if nobody changed it meanwhile.
     pub async fn apply_transition(&self, transition: Transition) -> Result<(), WriteError> {
-        match &self.pool {
-            Pool::Sqlite(_) => {
-                let writer = self.writer()?;
-                writer
-                    .write(Box::new(move |conn| {
-                        Box::pin(async move { apply_transition!(conn, &transition) })
-                    }))
-                    .await
-            }
-            Pool::Postgres(_) => {
-                self.pg_writer()?
-                    .write(Box::new(move |conn| {
-                        Box::pin(async move { apply_transition!(conn, &transition) })
-                    }))
-                    .await
-            }
-        }
+        batched!(self, conn => apply_transition!(conn, &transition))
     }
 
     pub async fn application(&self, code: &str) -> Result<Option<ApplicationRecord>, StoreError> {
@@ -537,20 +527,7 @@ impl Store {
                 Ok::<(), WriteError>(())
             }};
         }
-        match &self.pool {
-            Pool::Sqlite(_) => {
-                self.writer()?
-                    .write(Box::new(move |conn| Box::pin(async move { assign!(conn) })))
-                    .await
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let result: Result<(), WriteError> = async { assign!(&mut *tx) }.await;
-                result?;
-                tx.commit().await?;
-                Ok(())
-            }
-        }
+        batched!(self, conn => assign!(conn))
     }
 
     /// Open applications whose deadline passed before `today` (a Jalali day) and that have not
@@ -606,26 +583,7 @@ impl Store {
                 Ok::<(), WriteError>(())
             }};
         }
-        let result = match &self.pool {
-            Pool::Sqlite(_) => {
-                self.writer()?
-                    .write(Box::new(move |conn| {
-                        Box::pin(async move { escalate!(conn) })
-                    }))
-                    .await
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let result: Result<(), WriteError> = async { escalate!(&mut *tx) }.await;
-                match result {
-                    Ok(()) => {
-                        tx.commit().await?;
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-        };
+        let result: Result<(), WriteError> = batched!(self, conn => escalate!(conn));
         match result {
             Ok(()) => Ok(true),
             Err(WriteError::Stale) => Ok(false),
