@@ -117,12 +117,12 @@ pub struct Documents {
 }
 
 impl Documents {
-    pub fn open(settings: &DocumentSettings, data_dir: &Path) -> Result<Documents, String> {
-        Ok(Documents {
+    pub fn new(settings: &DocumentSettings, data_dir: &Path) -> Documents {
+        Documents {
             settings: settings.clone(),
             data_dir: data_dir.to_owned(),
             store: OnceLock::new(),
-        })
+        }
     }
 
     /// Where documents go, for the operator.
@@ -248,7 +248,7 @@ mod tests {
     #[tokio::test]
     async fn a_local_folder_keeps_what_is_put() {
         let dir = tempfile::tempdir().unwrap();
-        let docs = Documents::open(&DocumentSettings::Local, dir.path()).unwrap();
+        let docs = Documents::new(&DocumentSettings::Local, dir.path());
         docs.put("documents/ab/abc", b"%PDF-1.4 hello".to_vec())
             .await
             .unwrap();

@@ -129,7 +129,7 @@ impl App {
     /// An app on a store that is already open and migrated (tests, and tools that share one).
     pub fn with_store(config: Config, store: Store) -> Result<App, String> {
         let sms = sms::SmsProvider::from_settings(&config.sms, &config.data_dir)?;
-        let documents = documents::Documents::open(&config.documents, &config.data_dir)?;
+        let documents = documents::Documents::new(&config.documents, &config.data_dir);
         Ok(App {
             inner: Arc::new(Inner {
                 config,

@@ -646,6 +646,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
         pishkhan_app::VERSION
     );
     println!("  database:    {}", app.store().describe());
+    println!("  documents:   {}", app.documents().describe());
     println!("  data folder: {}", app.config().data_dir.display());
     println!("  search index: {indexed} published services");
     if demo {
