@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use pishkhan_app::applications::{ApplicationError, ApplicationView};
+use pishkhan_app::applications::ApplicationView;
 use pishkhan_app::policy::Principal;
 use pishkhan_app::records::InboxFilter;
 use pishkhan_domain::JalaliDate;
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::auth::{Visitor, redirect, staff};
 use crate::error::WebError;
 use crate::page::{PageContext, render, with_status};
-use crate::pages::track::{Tracked, problems_text};
+use crate::pages::track::{ActForm, DoneQuery, Tracked, refusal_message};
 use crate::state::WebState;
 
 /// One line of the inbox.
@@ -143,6 +143,10 @@ struct ApplicationPage {
     error: Option<String>,
     comment: String,
     notice: Option<String>,
+    /// Where the action form posts, and its comment field's label and hint (message ids).
+    act_url: String,
+    comment_label: &'static str,
+    comment_hint: Option<&'static str>,
 }
 
 async fn application_page(
@@ -208,14 +212,11 @@ async fn application_page(
         error,
         comment,
         notice,
+        act_url: format!("/desk/applications/{}", view.record.code),
+        comment_label: "inbox-comment",
+        comment_hint: Some("inbox-comment-hint"),
         page,
     })
-}
-
-#[derive(Deserialize, Default)]
-pub struct ShowQuery {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// `GET /desk/applications/{code}`
@@ -224,7 +225,7 @@ pub async fn show(
     page: PageContext,
     visitor: Visitor,
     Path(code): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
     let principal = staff(&visitor)?;
     let view = state
@@ -235,14 +236,6 @@ pub async fn show(
         .ok_or(WebError::NotFound)?;
     let notice = query.done.map(|_| page.t.string("inbox-done"));
     render(&application_page(&state, page, principal, view, None, String::new(), notice).await?)
-}
-
-#[derive(Deserialize)]
-pub struct ActForm {
-    action: String,
-    revision: i64,
-    #[serde(default)]
-    comment: String,
 }
 
 /// `POST /desk/applications/{code}`: one workflow action (or `claim`).
@@ -286,10 +279,7 @@ pub async fn act(
     };
     let error = match result {
         Ok(_) => return Ok(redirect(&format!("/desk/applications/{code}?done=1"))),
-        Err(ApplicationError::NotFound) => return Err(WebError::NotFound),
-        Err(ApplicationError::Stale) => page.t.string("inbox-stale"),
-        Err(ApplicationError::Invalid(problems)) => problems_text(problems, page.lang),
-        Err(other) => return Err(WebError::internal(other)),
+        Err(error) => refusal_message(error, &page)?,
     };
     let view = state
         .app

@@ -8,16 +8,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use pishkhan_app::applications::ApplicationError;
 use pishkhan_app::policy::Principal;
 use pishkhan_domain::identity::Role;
 use pishkhan_domain::workflow::Workflow;
-use serde::Deserialize;
 
 use crate::auth::{Visitor, redirect};
 use crate::error::WebError;
 use crate::page::{PageContext, render, with_status};
-use crate::pages::track::{Tracked, problems_text};
+use crate::pages::track::{ActForm, DoneQuery, Tracked, refusal_message};
 use crate::state::WebState;
 
 #[derive(Template)]
@@ -32,6 +30,10 @@ struct MyApplication {
     error: Option<String>,
     comment: String,
     notice: Option<String>,
+    /// Where the action form posts, and its comment field's label and hint (message ids).
+    act_url: String,
+    comment_label: &'static str,
+    comment_hint: Option<&'static str>,
 }
 
 fn citizen(visitor: &Visitor) -> Result<&Principal, WebError> {
@@ -70,14 +72,11 @@ async fn page_of(
         error,
         comment,
         notice,
+        act_url: format!("/me/applications/{}", view.record.code),
+        comment_label: "me-comment",
+        comment_hint: None,
         page,
     })
-}
-
-#[derive(Deserialize, Default)]
-pub struct ShowQuery {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// `GET /me/applications/{code}`
@@ -86,19 +85,11 @@ pub async fn show(
     page: PageContext,
     visitor: Visitor,
     Path(code): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
     let principal = citizen(&visitor)?;
     let notice = query.done.map(|_| page.t.string("inbox-done"));
     render(&page_of(&state, page, principal, &code, None, String::new(), notice).await?)
-}
-
-#[derive(Deserialize)]
-pub struct ActForm {
-    action: String,
-    revision: i64,
-    #[serde(default)]
-    comment: String,
 }
 
 /// `POST /me/applications/{code}`
@@ -125,10 +116,7 @@ pub async fn act(
         .await;
     let error = match result {
         Ok(_) => return Ok(redirect(&format!("/me/applications/{code}?done=1"))),
-        Err(ApplicationError::NotFound) => return Err(WebError::NotFound),
-        Err(ApplicationError::Stale) => page.t.string("inbox-stale"),
-        Err(ApplicationError::Invalid(problems)) => problems_text(problems, page.lang),
-        Err(other) => return Err(WebError::internal(other)),
+        Err(error) => refusal_message(error, &page)?,
     };
     with_status(
         StatusCode::UNPROCESSABLE_ENTITY,

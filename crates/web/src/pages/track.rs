@@ -88,6 +88,33 @@ impl Tracked {
     }
 }
 
+/// An action taken from a page (the desk, `/me`), on the revision the person saw.
+#[derive(Deserialize)]
+pub struct ActForm {
+    pub action: String,
+    pub revision: i64,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `?done=1` after an action went through.
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+/// What to tell a person whose action was refused; a missing application is a 404 and a
+/// failure inside Pishkhan a 500.
+pub fn refusal_message(error: ApplicationError, page: &PageContext) -> Result<String, WebError> {
+    match error {
+        ApplicationError::NotFound => Err(WebError::NotFound),
+        ApplicationError::Stale => Ok(page.t.string("inbox-stale")),
+        ApplicationError::Invalid(problems) => Ok(problems_text(problems, page.lang)),
+        other => Err(WebError::internal(other)),
+    }
+}
+
 /// A refusal's problems as one message in the visitor's language.
 pub fn problems_text(
     problems: Vec<pishkhan_app::applications::Problem>,
