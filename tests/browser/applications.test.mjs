@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -171,7 +172,10 @@ describe('tracking an application', () => {
     await me.getByRole('link', { name: persian(filed.json.code_grouped) }).click();
     assert.match(await me.textContent('main'), /تصویر کارت ملی پدر پیوست نشده است/);
     await me.getByLabel('ارسال دوباره').check();
-    await me.getByLabel('توضیح برای دستگاه').fill('تصویر کارت ملی پدر را به دفتر پیشخوان ۱۰۰۱ دادم.');
+    await me.getByLabel('توضیح برای دستگاه').fill('تصویر کارت ملی پدر پیوست است.');
+    const scan = path.join(server.dataDir, '..', 'father-card.pdf');
+    fs.writeFileSync(scan, '%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
+    await me.getByLabel('پیوست (اختیاری)').setInputFiles(scan);
     await me.getByRole('button', { name: 'ثبت اقدام' }).click();
     await me.waitForURL(/done=1$/);
     assert.match(await me.textContent('main'), /مدارک دوباره فرستاده شد/);
@@ -187,6 +191,8 @@ describe('tracking an application', () => {
     await desk.getByRole('button', { name: 'ورود' }).click();
     await desk.waitForURL(/\/account$/);
     await desk.goto(`${server.url}/desk/applications/${code}`);
+    // The file the citizen sent is among the documents.
+    assert.match(await desk.textContent('main'), /father-card\.pdf/);
     await desk.getByLabel('تأیید').check();
     await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
     await desk.waitForURL(/done=1$/);

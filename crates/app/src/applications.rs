@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::documents::{DocumentError, sniff};
+use crate::documents::{DocumentError, DocumentKind, sniff};
 use crate::policy::{Principal, counter_centres};
 
 /// A file someone attaches.
@@ -156,9 +156,74 @@ pub const TRACKS_PER_MINUTE: i64 = 30;
 pub const MAX_DOCUMENTS: usize = 20;
 
 /// Who is acting and as what.
-struct Acting {
+pub(crate) struct Acting {
     role: Role,
     actor: String,
+}
+
+/// Who files an application, for whom, through which channel.
+pub(crate) struct Filer {
+    pub channel: &'static str,
+    pub national_id: String,
+    pub mobile: String,
+    pub centre: Option<String>,
+    pub consent: Option<String>,
+    acting: Acting,
+}
+
+/// An attached file as the checks see it: what it answers, its name, what its content is.
+#[derive(Debug, Clone)]
+pub(crate) struct Attached {
+    pub requirement: String,
+    pub file_name: String,
+    pub kind: Result<DocumentKind, DocumentError>,
+    pub size: usize,
+}
+
+impl Attached {
+    pub fn of(upload: &Upload) -> Attached {
+        Attached {
+            requirement: upload.requirement.clone(),
+            file_name: upload.file_name.clone(),
+            kind: sniff(&upload.file_name, &upload.bytes),
+            size: upload.bytes.len(),
+        }
+    }
+}
+
+/// Each attachment's problems: how many, type and size by content, and what it answers.
+fn check_attached(attached: &[Attached], known_requirement: impl Fn(&str) -> bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if attached.len() > MAX_DOCUMENTS {
+        problems.push(Problem::new(
+            "documents",
+            Invalid::new(
+                "too_many_documents",
+                format!("حداکثر {MAX_DOCUMENTS} پرونده می‌توان پیوست کرد."),
+                format!("At most {MAX_DOCUMENTS} files may be attached."),
+            ),
+        ));
+    }
+    for (i, file) in attached.iter().enumerate() {
+        let at = format!("documents[{i}]");
+        if let Err(e) = &file.kind {
+            problems.push(Problem::new(&at, e.invalid()));
+        }
+        if !known_requirement(&file.requirement) {
+            problems.push(Problem::new(
+                &at,
+                Invalid::new(
+                    "unknown_requirement",
+                    format!("«{}» از مدارک این خدمت نیست.", file.requirement),
+                    format!(
+                        "“{}” is not one of this service's documents.",
+                        file.requirement
+                    ),
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 impl App {
@@ -177,217 +242,29 @@ impl App {
             .ok_or(ApplicationError::NotFound)?;
         let service = &page.service;
         let card = &service.card;
-        let offers = |channel: Channel| card.channels.iter().any(|c| c.channel == channel);
-        let mut problems = Vec::new();
-
-        // Who files, for whom, through which channel.
-        let (channel, national_id, mobile, centre, consent, acting) = match principal {
-            Principal::Citizen(citizen) => {
-                if !offers(Channel::Online) {
-                    return Err(ApplicationError::one(
-                        "service",
-                        Invalid::new(
-                            "channel_not_offered",
-                            "این خدمت برخط ارائه نمی‌شود؛ به یکی از دفترهای پیشخوان یا دستگاه مراجعه کنید.",
-                            "This service is not offered online; go to a service centre or the agency.",
-                        ),
-                    ));
-                }
-                (
-                    "online",
-                    citizen.national_id.clone(),
-                    citizen.mobile.clone(),
-                    None,
-                    None,
-                    Acting {
-                        role: Role::Citizen,
-                        actor: principal.actor_id(),
-                    },
-                )
-            }
-            Principal::Staff(user) => {
-                let Some(centre) = request.centre.clone() else {
-                    return Err(ApplicationError::NotFound);
-                };
-                if !counter_centres(principal).contains(&centre) {
-                    return Err(ApplicationError::NotFound);
-                }
-                if !offers(Channel::Centre) {
-                    return Err(ApplicationError::one(
-                        "service",
-                        Invalid::new(
-                            "channel_not_offered",
-                            "این خدمت در دفترهای پیشخوان ارائه نمی‌شود.",
-                            "This service is not offered at service centres.",
-                        ),
-                    ));
-                }
-                let national_id = NationalId::parse(&request.national_id)
-                    .map_err(|e| ApplicationError::one("national_id", e))?;
-                let citizen = self
-                    .store()
-                    .citizen_by_national_id(national_id.as_str())
-                    .await?
-                    .ok_or_else(|| ApplicationError::one("consent", no_consent()))?;
-                let consent_id = request.consent.clone().unwrap_or_default();
-                let consent = self
-                    .store()
-                    .consents_of_citizen(&citizen.id)
-                    .await?
-                    .into_iter()
-                    .find(|c| c.id == consent_id);
-                match consent {
-                    Some(c)
-                        if c.centre == centre && c.operator_id == user.id && c.expires_at > now => {
-                    }
-                    _ => return Err(ApplicationError::one("consent", no_consent())),
-                }
-                (
-                    "centre",
-                    citizen.national_id,
-                    citizen.mobile,
-                    Some(centre),
-                    Some(consent_id),
-                    Acting {
-                        role: Role::Operator,
-                        actor: principal.actor_id(),
-                    },
-                )
-            }
-            Principal::System(_) => {
-                if !principal
-                    .scopes_of(Role::System)
-                    .iter()
-                    .any(|s| matches!(s, Scope::Agency { agency, .. } if *agency == card.agency))
-                {
-                    return Err(ApplicationError::NotFound);
-                }
-                let national_id = NationalId::parse(&request.national_id)
-                    .map_err(|e| Problem::new("national_id", e));
-                let mobile =
-                    MobileNumber::parse(&request.mobile).map_err(|e| Problem::new("mobile", e));
-                let (national_id, mobile) = match (national_id, mobile) {
-                    (Ok(n), Ok(m)) => (n, m),
-                    (n, m) => {
-                        return Err(ApplicationError::Invalid(
-                            [n.err(), m.err()].into_iter().flatten().collect(),
-                        ));
-                    }
-                };
-                (
-                    "api",
-                    national_id.as_str().to_owned(),
-                    mobile.e164(),
-                    None,
-                    None,
-                    Acting {
-                        role: Role::System,
-                        actor: principal.actor_id(),
-                    },
-                )
-            }
-        };
-        let email = request.email.trim().to_owned();
-        if !email.is_empty() && (!email.contains('@') || email.len() > 200) {
-            problems.push(Problem::new(
-                "email",
-                Invalid::new(
-                    "email_invalid",
-                    "نشانی رایانامه درست نیست.",
-                    "The e-mail address is not valid.",
-                ),
-            ));
-        }
-
-        // The forms' answers, checked field by field with the Persian core.
-        let mut answers: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-        for form in &card.forms {
-            let Some(schema) = self.form_at(&form.code, i64::from(form.version)).await? else {
-                continue;
-            };
-            let mut given = request.answers.get(&form.code).cloned().unwrap_or_default();
-            // A file field's answer points at one of the uploads (`{"document": index}`); what
-            // the form checks (type, size) is taken from the upload's content, not the client.
-            for field in schema.fields() {
-                if !matches!(field.kind, FieldKind::File { .. }) {
-                    continue;
-                }
-                let Some(answer) = given.get_mut(&field.id) else {
-                    continue;
-                };
-                let index = answer.get("document").and_then(Value::as_u64);
-                let upload = index.and_then(|i| request.documents.get(usize::try_from(i).ok()?));
-                match (index, upload.map(|u| (u, sniff(&u.file_name, &u.bytes)))) {
-                    (Some(i), Some((u, Ok(kind)))) => {
-                        *answer = json!({
-                            "document": i,
-                            "name": clean_file_name(&u.file_name),
-                            "media_type": kind.mime(),
-                            "bytes": u.bytes.len(),
-                        });
-                    }
-                    (_, Some((_, Err(e)))) => problems.push(Problem::new(
-                        &format!("{}.{}", form.code, field.id),
-                        e.invalid(),
-                    )),
-                    _ => problems.push(Problem::new(
-                        &format!("{}.{}", form.code, field.id),
-                        Invalid::new(
-                            "file_not_attached",
-                            format!("پرونده‌ای برای «{}» پیوست نشده است.", field.label.fa),
-                            format!("No file is attached for “{}”.", field.label.fa),
-                        ),
-                    )),
-                }
-            }
-            match schema.validate(&given) {
-                Ok(clean) => {
-                    answers.insert(form.code.clone(), clean);
-                }
-                Err(errors) => problems.extend(errors.into_iter().map(|e| Problem {
-                    at: format!("{}.{}", form.code, e.field),
-                    code: e.code.to_owned(),
-                    fa: e.fa,
-                    en: e.en,
-                })),
-            }
-        }
-        for form in request.answers.keys() {
-            if !card.forms.iter().any(|f| &f.code == form) {
-                problems.push(Problem::new(
-                    form,
-                    Invalid::new(
-                        "unknown_form",
-                        format!("فرم «{form}» از فرم‌های این خدمت نیست."),
-                        format!("Form `{form}` is not one of this service's forms."),
-                    ),
-                ));
-            }
-        }
-
-        // Documents: every required one present, each checked by its content.
-        for (i, doc) in card.documents.iter().enumerate() {
-            if !request
-                .documents
-                .iter()
-                .any(|u| u.requirement == doc.name.fa)
-            {
-                problems.push(Problem::new(
-                    &format!("documents[{i}]"),
-                    Invalid::new(
-                        "document_missing",
-                        format!("تصویر «{}» را پیوست کنید.", doc.name.fa),
-                        format!(
-                            "Attach a scan of “{}”.",
-                            doc.name.en.as_deref().unwrap_or(&doc.name.fa)
-                        ),
-                    ),
-                ));
-            }
-        }
-        problems.extend(self.check_uploads(&request.documents, |r| {
-            r.is_empty() || card.documents.iter().any(|d| d.name.fa == r)
-        }));
+        let filer = self
+            .filer(
+                principal,
+                card,
+                &request.national_id,
+                &request.mobile,
+                request.centre.as_deref(),
+                request.consent.as_deref(),
+                now,
+            )
+            .await?;
+        let Filer {
+            channel,
+            national_id,
+            mobile,
+            centre,
+            consent,
+            acting,
+        } = filer;
+        let attached: Vec<Attached> = request.documents.iter().map(Attached::of).collect();
+        let (email, answers, problems) = self
+            .check_filing(card, &request.email, &request.answers, &attached)
+            .await?;
         if !problems.is_empty() {
             return Err(ApplicationError::Invalid(problems));
         }
@@ -400,21 +277,21 @@ impl App {
         let documents = self
             .put_documents(&request.documents, &acting.actor)
             .await?;
-        let answers =
-            serde_json::to_string(&answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let agency = card.agency.clone();
+        let deadline_text = deadline.map(|d| d.format_long_fa()).unwrap_or_default();
         for _ in 0..5 {
             let code = TrackingCode::generate(random_u64());
-            let notify = self.notice(
-                &code,
-                &mobile,
-                &email,
-                &format!(
-                    "درخواست «{}» ثبت شد. کد رهگیری: {}",
-                    card.title.fa,
-                    code.grouped_fa()
-                ),
-            );
+            let text = self
+                .notification_text(
+                    "application.submitted",
+                    &[
+                        ("code", &code.grouped_fa()),
+                        ("service", &card.title.fa),
+                        ("deadline", &deadline_text),
+                    ],
+                )
+                .await?;
+            let notify = self.notice(&code, &mobile, &email, &text);
             let new = NewApplication {
                 code: code.as_str().to_owned(),
                 service: card.code.clone(),
@@ -480,6 +357,245 @@ impl App {
             }
         }
         Err(WriteError::CodeTaken.into())
+    }
+
+    /// Who files, for whom, through which channel: a citizen online (if the card offers it), an
+    /// operator at one of their centres with the citizen's unexpired consent given to them there
+    /// (if the card is offered at centres), or an agency system for its own agency.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn filer(
+        &self,
+        principal: &Principal,
+        card: &ServiceCard,
+        national_id: &str,
+        mobile: &str,
+        centre: Option<&str>,
+        consent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Filer, ApplicationError> {
+        let offers = |channel: Channel| card.channels.iter().any(|c| c.channel == channel);
+        Ok(match principal {
+            Principal::Citizen(citizen) => {
+                if !offers(Channel::Online) {
+                    return Err(ApplicationError::one(
+                        "service",
+                        Invalid::new(
+                            "channel_not_offered",
+                            "این خدمت برخط ارائه نمی‌شود؛ به یکی از دفترهای پیشخوان یا دستگاه مراجعه کنید.",
+                            "This service is not offered online; go to a service centre or the agency.",
+                        ),
+                    ));
+                }
+                Filer {
+                    channel: "online",
+                    national_id: citizen.national_id.clone(),
+                    mobile: citizen.mobile.clone(),
+                    centre: None,
+                    consent: None,
+                    acting: Acting {
+                        role: Role::Citizen,
+                        actor: principal.actor_id(),
+                    },
+                }
+            }
+            Principal::Staff(user) => {
+                let Some(centre) = centre.map(str::to_owned) else {
+                    return Err(ApplicationError::NotFound);
+                };
+                if !counter_centres(principal).contains(&centre) {
+                    return Err(ApplicationError::NotFound);
+                }
+                if !offers(Channel::Centre) {
+                    return Err(ApplicationError::one(
+                        "service",
+                        Invalid::new(
+                            "channel_not_offered",
+                            "این خدمت در دفترهای پیشخوان ارائه نمی‌شود.",
+                            "This service is not offered at service centres.",
+                        ),
+                    ));
+                }
+                let national_id = NationalId::parse(national_id)
+                    .map_err(|e| ApplicationError::one("national_id", e))?;
+                let citizen = self
+                    .store()
+                    .citizen_by_national_id(national_id.as_str())
+                    .await?
+                    .ok_or_else(|| ApplicationError::one("consent", no_consent()))?;
+                let consent_id = consent.unwrap_or_default().to_owned();
+                let consent = self
+                    .store()
+                    .consents_of_citizen(&citizen.id)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.id == consent_id);
+                match consent {
+                    Some(c)
+                        if c.centre == centre && c.operator_id == user.id && c.expires_at > now => {
+                    }
+                    _ => return Err(ApplicationError::one("consent", no_consent())),
+                }
+                Filer {
+                    channel: "centre",
+                    national_id: citizen.national_id,
+                    mobile: citizen.mobile,
+                    centre: Some(centre),
+                    consent: Some(consent_id),
+                    acting: Acting {
+                        role: Role::Operator,
+                        actor: principal.actor_id(),
+                    },
+                }
+            }
+            Principal::System(_) => {
+                if !principal
+                    .scopes_of(Role::System)
+                    .iter()
+                    .any(|s| matches!(s, Scope::Agency { agency, .. } if *agency == card.agency))
+                {
+                    return Err(ApplicationError::NotFound);
+                }
+                let national_id =
+                    NationalId::parse(national_id).map_err(|e| Problem::new("national_id", e));
+                let mobile = MobileNumber::parse(mobile).map_err(|e| Problem::new("mobile", e));
+                let (national_id, mobile) = match (national_id, mobile) {
+                    (Ok(n), Ok(m)) => (n, m),
+                    (n, m) => {
+                        return Err(ApplicationError::Invalid(
+                            [n.err(), m.err()].into_iter().flatten().collect(),
+                        ));
+                    }
+                };
+                Filer {
+                    channel: "api",
+                    national_id: national_id.as_str().to_owned(),
+                    mobile: mobile.e164(),
+                    centre: None,
+                    consent: None,
+                    acting: Acting {
+                        role: Role::System,
+                        actor: principal.actor_id(),
+                    },
+                }
+            }
+        })
+    }
+
+    /// Checks a filing's e-mail, forms and documents with the Persian core: answers the e-mail
+    /// and the forms' answers normalized, and every problem found (none: it may be filed). A
+    /// file field's answer points at one of the attachments (`{"document": index}`); its type
+    /// and size are taken from the attachment's content, not from the client.
+    pub(crate) async fn check_filing(
+        &self,
+        card: &ServiceCard,
+        email: &str,
+        given_answers: &BTreeMap<String, BTreeMap<String, Value>>,
+        attached: &[Attached],
+    ) -> Result<(String, String, Vec<Problem>), ApplicationError> {
+        let mut problems = Vec::new();
+        let email = email.trim().to_owned();
+        if !email.is_empty() && (!email.contains('@') || email.len() > 200) {
+            problems.push(Problem::new(
+                "email",
+                Invalid::new(
+                    "email_invalid",
+                    "نشانی رایانامه درست نیست.",
+                    "The e-mail address is not valid.",
+                ),
+            ));
+        }
+        let mut answers: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        for form in &card.forms {
+            let Some(schema) = self.form_at(&form.code, i64::from(form.version)).await? else {
+                continue;
+            };
+            let mut given = given_answers.get(&form.code).cloned().unwrap_or_default();
+            for field in schema.fields() {
+                if !matches!(field.kind, FieldKind::File { .. }) {
+                    continue;
+                }
+                let Some(answer) = given.get_mut(&field.id) else {
+                    continue;
+                };
+                let index = answer.get("document").and_then(Value::as_u64);
+                let upload = index.and_then(|i| attached.get(usize::try_from(i).ok()?));
+                match (index, upload) {
+                    (
+                        Some(i),
+                        Some(Attached {
+                            kind: Ok(kind),
+                            file_name,
+                            size,
+                            ..
+                        }),
+                    ) => {
+                        *answer = json!({
+                            "document": i,
+                            "name": clean_file_name(file_name),
+                            "media_type": kind.mime(),
+                            "bytes": size,
+                        });
+                    }
+                    (_, Some(Attached { kind: Err(e), .. })) => problems.push(Problem::new(
+                        &format!("{}.{}", form.code, field.id),
+                        e.invalid(),
+                    )),
+                    _ => problems.push(Problem::new(
+                        &format!("{}.{}", form.code, field.id),
+                        Invalid::new(
+                            "file_not_attached",
+                            format!("پرونده‌ای برای «{}» پیوست نشده است.", field.label.fa),
+                            format!("No file is attached for “{}”.", field.label.fa),
+                        ),
+                    )),
+                }
+            }
+            match schema.validate(&given) {
+                Ok(clean) => {
+                    answers.insert(form.code.clone(), clean);
+                }
+                Err(errors) => problems.extend(errors.into_iter().map(|e| Problem {
+                    at: format!("{}.{}", form.code, e.field),
+                    code: e.code.to_owned(),
+                    fa: e.fa,
+                    en: e.en,
+                })),
+            }
+        }
+        for form in given_answers.keys() {
+            if !card.forms.iter().any(|f| &f.code == form) {
+                problems.push(Problem::new(
+                    form,
+                    Invalid::new(
+                        "unknown_form",
+                        format!("فرم «{form}» از فرم‌های این خدمت نیست."),
+                        format!("Form `{form}` is not one of this service's forms."),
+                    ),
+                ));
+            }
+        }
+        // Documents: every required one present, each checked by its content.
+        for (i, doc) in card.documents.iter().enumerate() {
+            if !attached.iter().any(|u| u.requirement == doc.name.fa) {
+                problems.push(Problem::new(
+                    &format!("documents[{i}]"),
+                    Invalid::new(
+                        "document_missing",
+                        format!("تصویر «{}» را پیوست کنید.", doc.name.fa),
+                        format!(
+                            "Attach a scan of “{}”.",
+                            doc.name.en.as_deref().unwrap_or(&doc.name.fa)
+                        ),
+                    ),
+                ));
+            }
+        }
+        problems.extend(check_attached(attached, |r| {
+            r.is_empty() || card.documents.iter().any(|d| d.name.fa == r)
+        }));
+        let answers =
+            serde_json::to_string(&answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok((email, answers, problems))
     }
 
     /// A complete example filing for a service, as an agency system would send it: every form
@@ -682,7 +798,7 @@ impl App {
     }
 
     /// A form as it was at `version`, kept in memory once read (versions never change).
-    async fn form_at(
+    pub(crate) async fn form_at(
         &self,
         code: &str,
         version: i64,
@@ -788,7 +904,8 @@ impl App {
             .act(&record.state, action, role, comment, documents.len())
             .map_err(|e| ApplicationError::one("action", e))?
             .clone();
-        let problems = self.check_uploads(&documents, |_| true);
+        let attached: Vec<Attached> = documents.iter().map(Attached::of).collect();
+        let problems = check_attached(&attached, |_| true);
         if !problems.is_empty() {
             return Err(ApplicationError::Invalid(problems));
         }
@@ -806,15 +923,22 @@ impl App {
                 .to_string(),
         }];
         if taken.notify {
-            let mut text = format!(
-                "درخواست {} («{}»): {}.",
-                code.grouped_fa(),
-                card.title.fa,
-                next.name.fa
-            );
-            if next.waits_for == Party::Applicant && !comment.is_empty() {
-                text.push_str(&format!(" {comment}"));
-            }
+            let comment = if next.waits_for == Party::Applicant {
+                comment
+            } else {
+                ""
+            };
+            let text = self
+                .notification_text(
+                    "application.changed",
+                    &[
+                        ("code", &code.grouped_fa()),
+                        ("service", &card.title.fa),
+                        ("state", &next.name.fa),
+                        ("comment", comment),
+                    ],
+                )
+                .await?;
             outbox.extend(self.notice(&code, &record.mobile, &record.email, &text));
         }
         let transition = Transition {
@@ -1053,45 +1177,6 @@ impl App {
         out
     }
 
-    /// Each upload's problems: size, type by content, and what it answers.
-    fn check_uploads(
-        &self,
-        uploads: &[Upload],
-        known_requirement: impl Fn(&str) -> bool,
-    ) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        if uploads.len() > MAX_DOCUMENTS {
-            problems.push(Problem::new(
-                "documents",
-                Invalid::new(
-                    "too_many_documents",
-                    format!("حداکثر {MAX_DOCUMENTS} پرونده می‌توان پیوست کرد."),
-                    format!("At most {MAX_DOCUMENTS} files may be attached."),
-                ),
-            ));
-        }
-        for (i, upload) in uploads.iter().enumerate() {
-            let at = format!("documents[{i}]");
-            if let Err(e) = sniff(&upload.file_name, &upload.bytes) {
-                problems.push(Problem::new(&at, e.invalid()));
-            }
-            if !known_requirement(&upload.requirement) {
-                problems.push(Problem::new(
-                    &at,
-                    Invalid::new(
-                        "unknown_requirement",
-                        format!("«{}» از مدارک این خدمت نیست.", upload.requirement),
-                        format!(
-                            "“{}” is not one of this service's documents.",
-                            upload.requirement
-                        ),
-                    ),
-                ));
-            }
-        }
-        problems
-    }
-
     /// Puts each upload's bytes in the object store; answers their metadata rows.
     async fn put_documents(
         &self,
@@ -1153,7 +1238,7 @@ fn no_consent() -> Invalid {
 }
 
 /// A file name safe to show and to offer back: no folders, no control characters, bounded.
-fn clean_file_name(name: &str) -> String {
+pub(crate) fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = base
         .chars()

@@ -198,6 +198,14 @@ impl Documents {
         Ok(())
     }
 
+    /// Deletes what is under `key` (nothing there is not an error).
+    pub async fn delete(&self, key: &str) -> Result<(), DocumentStoreError> {
+        match self.store()?.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(DocumentStoreError(e.to_string())),
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, DocumentStoreError> {
         let result = self
             .store()?

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod documents;
+pub mod drafts;
 pub mod holidays;
 pub mod import;
 mod nodes;
@@ -24,6 +25,7 @@ pub mod search;
 mod secret;
 pub mod sms;
 pub mod synth;
+pub mod templates;
 pub mod users;
 
 use std::io;
@@ -81,6 +83,8 @@ struct Inner {
     /// Card and form versions applications use (`code@version`; versions never change).
     card_versions: cache::Cache<pishkhan_domain::catalog::ServiceCard>,
     form_versions: cache::Cache<Option<pishkhan_domain::forms::FormSchema>>,
+    /// The notifications' texts in use (`templates.rs`).
+    templates: cache::Cache<std::collections::BTreeMap<String, (String, bool)>>,
 }
 
 /// Why Pishkhan could not start. Each message is one line an operator can act on.
@@ -144,6 +148,7 @@ impl App {
                 provinces: cache::Cache::default(),
                 card_versions: cache::Cache::default(),
                 form_versions: cache::Cache::default(),
+                templates: cache::Cache::default(),
             }),
         })
     }

@@ -136,6 +136,8 @@ pub const APPLICATION_WORKERS: &[Role] = &[Role::AgencyClerk, Role::AgencyAdmin]
 pub const HOLIDAY_EDITORS: &[Role] = &[Role::GovernorateAdmin];
 /// Roles that edit the portal search's synonym list.
 pub const SYNONYM_EDITORS: &[Role] = &[Role::GovernorateAdmin];
+/// Who may edit the texts of notifications.
+pub const TEMPLATE_EDITORS: &[Role] = &[Role::GovernorateAdmin];
 
 /// The roles `actor` can give to someone (in some scope inside their own).
 pub fn grantable_roles(actor: &Principal) -> Vec<Role> {

@@ -12,6 +12,7 @@ mod applications;
 mod audit;
 mod catalog;
 mod citizens;
+mod drafts;
 mod error;
 mod holidays;
 mod location;
@@ -41,6 +42,7 @@ pub use catalog::{
     DocKind, DocState, HistoryEntry, NewVersion, SaveVersionError, ServiceFilter, VersionRecord,
 };
 pub use citizens::{CitizenRecord, CodeRecord, ConsentRecord};
+pub use drafts::{DraftRecord, TemplateRecord};
 pub use error::StoreError;
 pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;

@@ -18,7 +18,8 @@ use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
 use crate::pages::{
-    account, admin, counter, desk, errors, home, inbox, language, mine, portal, signin, track,
+    account, admin, apply, counter, desk, errors, home, inbox, language, mine, portal, signin,
+    track,
 };
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
@@ -42,7 +43,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
     use pishkhan_app::catalog::EDITORS;
     use pishkhan_app::policy::{
         ADMIN_AREA, APPLICATION_WORKERS, COUNTER_ROLES, HOLIDAY_EDITORS, SYNONYM_EDITORS,
-        USER_ADMINS,
+        TEMPLATE_EDITORS, USER_ADMINS,
     };
     let g = |path, access, handler: MethodRouter<WebState>| {
         (
@@ -153,7 +154,34 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         ),
         g("/me", Citizen, get(account::me)),
         g("/me/applications/{code}", Citizen, get(mine::show)),
-        p("/me/applications/{code}", Citizen, post(mine::act)),
+        p(
+            "/me/applications/{code}",
+            Citizen,
+            post(mine::act).layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
+        ),
+        g("/me/apply/{service}", Citizen, get(apply::mine_form)),
+        p(
+            "/me/apply/{service}",
+            Citizen,
+            post(apply::mine_save).layer(axum::extract::DefaultBodyLimit::max(
+                apply::APPLY_BODY_LIMIT,
+            )),
+        ),
+        g(
+            "/me/apply/{service}/review",
+            Citizen,
+            get(apply::mine_review),
+        ),
+        p(
+            "/me/apply/{service}/submit",
+            Citizen,
+            post(apply::mine_submit),
+        ),
+        p(
+            "/me/apply/{service}/discard",
+            Citizen,
+            post(apply::mine_discard),
+        ),
         // Counter (service centres)
         g("/counter", StaffWith(COUNTER_ROLES), get(counter::show)),
         p(
@@ -165,6 +193,43 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/counter/consent/confirm",
             StaffWith(COUNTER_ROLES),
             post(counter::confirm),
+        ),
+        p(
+            "/counter/drafts",
+            StaffWith(COUNTER_ROLES),
+            post(apply::counter_start),
+        ),
+        g(
+            "/counter/drafts/{id}",
+            StaffWith(COUNTER_ROLES),
+            get(apply::counter_form),
+        ),
+        p(
+            "/counter/drafts/{id}",
+            StaffWith(COUNTER_ROLES),
+            post(apply::counter_save).layer(axum::extract::DefaultBodyLimit::max(
+                apply::APPLY_BODY_LIMIT,
+            )),
+        ),
+        g(
+            "/counter/drafts/{id}/review",
+            StaffWith(COUNTER_ROLES),
+            get(apply::counter_review),
+        ),
+        p(
+            "/counter/drafts/{id}/submit",
+            StaffWith(COUNTER_ROLES),
+            post(apply::counter_submit),
+        ),
+        p(
+            "/counter/drafts/{id}/discard",
+            StaffWith(COUNTER_ROLES),
+            post(apply::counter_discard),
+        ),
+        g(
+            "/counter/applications/{code}",
+            StaffWith(COUNTER_ROLES),
+            get(counter::filed),
         ),
         // Agency desk: applications
         g(
@@ -180,7 +245,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         p(
             "/desk/applications/{code}",
             StaffWith(APPLICATION_WORKERS),
-            post(inbox::act),
+            post(inbox::act).layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
         ),
         g(
             "/desk/applications/{code}/documents/{id}",
@@ -335,6 +400,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/admin/holidays",
             StaffWith(HOLIDAY_EDITORS),
             post(admin::import_holidays),
+        ),
+        g(
+            "/admin/notifications",
+            StaffWith(TEMPLATE_EDITORS),
+            get(admin::notifications),
+        ),
+        p(
+            "/admin/notifications",
+            StaffWith(TEMPLATE_EDITORS),
+            post(admin::save_notifications),
         ),
         // Public API
         p("/api/v1/checks/{kind}", Public, post(api::checks::check)),

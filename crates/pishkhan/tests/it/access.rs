@@ -27,6 +27,8 @@ enum Who {
     Staff,
     Citizen,
     Counter,
+    /// Operators, asking for a draft or application the fixture does not have: 404 for them.
+    CounterMissing,
     UserAdmins,
     /// User admins, but only those whose scope holds the target account; the others get 404.
     UserAdminsOfTarget,
@@ -102,6 +104,22 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/counter", Who::Counter),
     ("POST", "/counter/consent", Who::Counter),
     ("POST", "/counter/consent/confirm", Who::Counter),
+    ("POST", "/counter/drafts", Who::Counter),
+    ("GET", "/counter/drafts/{id}", Who::CounterMissing),
+    // A body that is not multipart is refused before the draft is looked up.
+    ("POST", "/counter/drafts/{id}", Who::Counter),
+    ("GET", "/counter/drafts/{id}/review", Who::CounterMissing),
+    ("POST", "/counter/drafts/{id}/submit", Who::CounterMissing),
+    ("POST", "/counter/drafts/{id}/discard", Who::CounterMissing),
+    ("GET", "/counter/applications/{code}", Who::CounterMissing),
+    ("GET", "/me/apply/{service}", Who::Citizen),
+    ("POST", "/me/apply/{service}", Who::Citizen),
+    // No draft: back to the form.
+    ("GET", "/me/apply/{service}/review", Who::Citizen),
+    ("POST", "/me/apply/{service}/submit", Who::Citizen),
+    ("POST", "/me/apply/{service}/discard", Who::Citizen),
+    ("GET", "/admin/notifications", Who::HolidayEditors),
+    ("POST", "/admin/notifications", Who::HolidayEditors),
     ("GET", "/desk", Who::Editors),
     ("GET", "/desk/services/new", Who::EditorsMissing),
     ("POST", "/desk/services/new", Who::EditorsMissing),
@@ -247,7 +265,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         Who::SignedIn | Who::SignedInMissing => principal != "anonymous" && principal != "system",
         Who::Staff => staff,
         Who::Citizen | Who::CitizenMissing => principal == "citizen",
-        Who::Counter => has(&[Role::Operator, Role::CentreManager]),
+        Who::Counter | Who::CounterMissing => has(&[Role::Operator, Role::CentreManager]),
         Who::Workers | Who::WorkersMissing => has(&[Role::AgencyClerk, Role::AgencyAdmin]),
         Who::UserAdmins | Who::UserAdminsOfTarget => has(&[
             Role::GovernorateAdmin,
@@ -277,6 +295,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
                 | Who::SignedInMissing
                 | Who::WorkersMissing
                 | Who::CitizenMissing
+                | Who::CounterMissing
         ) {
             return Outcome::NotFound;
         }
@@ -440,6 +459,7 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{id}", &target)
             .replace("{kind}", "national-id")
             .replace("{code}", &service.code)
+            .replace("{service}", &service.code)
             .replace("{office}", "main")
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");

@@ -176,6 +176,8 @@ struct MeView {
     sessions: i64,
     /// (code, grouped code, service, state, filed)
     applications: Vec<(String, String, String, String, String)>,
+    /// Drafts to go on with: (service code, service title, last change).
+    drafts: Vec<(String, String, String)>,
 }
 
 /// `GET /me`
@@ -222,8 +224,29 @@ pub async fn me(
             ));
         }
     }
+    let mut drafts = Vec::new();
+    for draft in state
+        .app
+        .drafts(principal)
+        .await
+        .map_err(WebError::internal)?
+    {
+        if let Some(found) = state
+            .app
+            .service_page(&draft.service)
+            .await
+            .map_err(WebError::internal)?
+        {
+            drafts.push((
+                draft.service.clone(),
+                found.service.card.title.fa.clone(),
+                page.moment(&draft.updated_at),
+            ));
+        }
+    }
     render(&MeView {
         applications,
+        drafts,
         national_id: page.digits(&citizen.national_id),
         mobile: page.digits(&pishkhan_app::auth::mask_mobile(&citizen.mobile)),
         page,

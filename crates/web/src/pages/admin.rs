@@ -809,3 +809,111 @@ pub async fn save_synonyms(
         Err(e) => Err(WebError::internal(e)),
     }
 }
+
+// --- Notification texts -------------------------------------------------------------------------
+
+/// One notification's text on the editing page.
+pub struct TemplateRow {
+    pub key: String,
+    pub when: String,
+    pub facts: String,
+    pub built_in: String,
+    pub body: String,
+    pub edited: bool,
+    pub errors: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_notifications.html")]
+struct NotificationsView {
+    page: PageContext,
+    rows: Vec<TemplateRow>,
+    saved: bool,
+    refused: bool,
+}
+
+async fn notifications_view(
+    state: &WebState,
+    page: PageContext,
+    given: Option<&std::collections::BTreeMap<String, String>>,
+    errors: &[(String, pishkhan_domain::id::Invalid)],
+    saved: bool,
+) -> Result<NotificationsView, WebError> {
+    use pishkhan_app::templates::TEMPLATES;
+    let texts = state
+        .app
+        .notification_templates()
+        .await
+        .map_err(WebError::internal)?;
+    let fa = page.lang == pishkhan_domain::Language::Persian;
+    let rows = TEMPLATES
+        .iter()
+        .map(|t| {
+            let (text, edited) = texts
+                .get(t.key)
+                .cloned()
+                .unwrap_or_else(|| (t.built_in.to_owned(), false));
+            TemplateRow {
+                key: t.key.to_owned(),
+                when: t.when.to_owned(),
+                facts: t
+                    .facts
+                    .iter()
+                    .map(|f| format!("{{{f}}}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                built_in: t.built_in.to_owned(),
+                body: given.and_then(|g| g.get(t.key).cloned()).unwrap_or(text),
+                edited,
+                errors: errors
+                    .iter()
+                    .filter(|(k, _)| k == t.key)
+                    .map(|(_, e)| if fa { e.fa.clone() } else { e.en.clone() })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(NotificationsView {
+        page,
+        rows,
+        saved,
+        refused: !errors.is_empty(),
+    })
+}
+
+/// `GET /admin/notifications`: the texts people get by SMS and e-mail, to edit.
+pub async fn notifications(
+    State(state): State<WebState>,
+    page: PageContext,
+) -> Result<Response, WebError> {
+    render(&notifications_view(&state, page, None, &[], false).await?)
+}
+
+/// `POST /admin/notifications`: saves every text (all or none); an emptied text goes back to the
+/// built-in one.
+pub async fn save_notifications(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, WebError> {
+    let actor = actor(&visitor)?;
+    let bodies: std::collections::BTreeMap<String, String> = form
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix("body:").map(|k| (k.to_owned(), v)))
+        .collect();
+    match state
+        .app
+        .save_notification_templates(&actor, &bodies)
+        .await
+        .map_err(WebError::internal)?
+    {
+        Ok(()) => render(&notifications_view(&state, page, None, &[], true).await?),
+        Err(problems) => {
+            let mut response =
+                render(&notifications_view(&state, page, Some(&bodies), &problems, false).await?)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}

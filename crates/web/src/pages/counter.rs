@@ -34,7 +34,110 @@ struct CounterView {
     ticket: Option<(String, String)>,
     /// Done: (purpose, until).
     granted: Option<(String, String)>,
+    /// After consent: (centre, national ID, consent id) and the services to file at the centre
+    /// (code, title).
+    start: Option<(String, String, String)>,
+    services: Vec<(String, String)>,
+    /// Drafts this operator left open: (id, service title, national ID, last change).
+    drafts: Vec<(String, String, String, String)>,
     error: Option<String>,
+}
+
+/// The services the centre's province publishes that centres may file (code, title).
+async fn centre_services(
+    state: &WebState,
+    centre: &str,
+) -> Result<Vec<(String, String)>, WebError> {
+    use pishkhan_domain::identity::Directory;
+    let directory = state
+        .app
+        .org_directory()
+        .await
+        .map_err(WebError::internal)?;
+    let Some(province) = directory.province_of(&Scope::Centre(centre.to_owned())) else {
+        return Ok(Vec::new());
+    };
+    let filter = pishkhan_app::records::ServiceFilter {
+        province: Some(province),
+        ..Default::default()
+    };
+    let (services, _) = state
+        .app
+        .published_services(&filter, 500, 0)
+        .await
+        .map_err(WebError::internal)?;
+    let mut out: Vec<(String, String)> = services
+        .into_iter()
+        .filter(|s| {
+            s.card
+                .channels
+                .iter()
+                .any(|c| c.channel == pishkhan_domain::catalog::Channel::Centre)
+        })
+        .map(|s| (s.card.code, s.card.title.fa))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+/// The operator's open drafts.
+async fn open_drafts(
+    state: &WebState,
+    page: &PageContext,
+    visitor: &Visitor,
+) -> Result<Vec<(String, String, String, String)>, WebError> {
+    let operator = staff(visitor)?;
+    let mut out = Vec::new();
+    for draft in state
+        .app
+        .drafts(operator)
+        .await
+        .map_err(WebError::internal)?
+    {
+        let title = match state
+            .app
+            .service_page(&draft.service)
+            .await
+            .map_err(WebError::internal)?
+        {
+            Some(p) => p.service.card.title.fa.clone(),
+            None => draft.service.clone(),
+        };
+        out.push((
+            draft.id,
+            title,
+            page.digits(&draft.national_id),
+            page.moment(&draft.updated_at),
+        ));
+    }
+    Ok(out)
+}
+
+/// The counter page with a refusal (filing could not start).
+pub async fn refused(
+    state: &WebState,
+    page: PageContext,
+    visitor: &Visitor,
+    message: String,
+) -> Result<Response, WebError> {
+    let centres = centres(state, visitor).await?;
+    let drafts = open_drafts(state, &page, visitor).await?;
+    let mut response = render(&CounterView {
+        centre: centres.first().map(|c| c.code.clone()).unwrap_or_default(),
+        page,
+        centres,
+        national_id: String::new(),
+        mobile: String::new(),
+        purpose: String::new(),
+        ticket: None,
+        granted: None,
+        start: None,
+        services: Vec::new(),
+        drafts,
+        error: Some(message),
+    })?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
 }
 
 async fn centres(state: &WebState, visitor: &Visitor) -> Result<Vec<CentreOption>, WebError> {
@@ -74,6 +177,7 @@ pub async fn show(
     visitor: Visitor,
 ) -> Result<Response, WebError> {
     let centres = centres(&state, &visitor).await?;
+    let drafts = open_drafts(&state, &page, &visitor).await?;
     render(&CounterView {
         centre: centres.first().map(|c| c.code.clone()).unwrap_or_default(),
         page,
@@ -83,6 +187,9 @@ pub async fn show(
         purpose: String::new(),
         ticket: None,
         granted: None,
+        start: None,
+        services: Vec::new(),
+        drafts,
         error: None,
     })
 }
@@ -116,6 +223,7 @@ pub async fn request(
         )
         .await;
     let centres = centres(&state, &visitor).await?;
+    let drafts = open_drafts(&state, &page, &visitor).await?;
     let (ticket, error, status) = match result {
         Ok(ticket) => (
             Some((ticket.code_id, page.digits(&ticket.masked_mobile))),
@@ -138,6 +246,9 @@ pub async fn request(
         purpose: form.purpose,
         ticket,
         granted: None,
+        start: None,
+        services: Vec::new(),
+        drafts,
         error,
     })?;
     *response.status_mut() = status;
@@ -150,6 +261,8 @@ pub struct ConsentConfirm {
     code: String,
     #[serde(default)]
     masked: String,
+    #[serde(default)]
+    national_id: String,
 }
 
 /// `POST /counter/consent/confirm`: the code the citizen read out.
@@ -166,6 +279,7 @@ pub async fn confirm(
         .await;
     let centres = centres(&state, &visitor).await?;
     let centre = centres.first().map(|c| c.code.clone()).unwrap_or_default();
+    let drafts = open_drafts(&state, &page, &visitor).await?;
     let mut view = CounterView {
         page,
         centres,
@@ -175,6 +289,9 @@ pub async fn confirm(
         purpose: String::new(),
         ticket: None,
         granted: None,
+        start: None,
+        services: Vec::new(),
+        drafts,
         error: None,
     };
     let status = match result {
@@ -183,11 +300,14 @@ pub async fn confirm(
                 consent.purpose.clone(),
                 view.page.moment(&consent.expires_at),
             ));
+            view.services = centre_services(&state, &consent.centre).await?;
+            view.start = Some((consent.centre.clone(), form.national_id.clone(), consent.id));
             StatusCode::OK
         }
         Err(error) => {
             if matches!(error, AuthError::WrongCode { .. }) {
                 view.ticket = Some((form.code_id, form.masked));
+                view.national_id = form.national_id;
             }
             view.error = Some(error.message(view.page.lang));
             status_of(&error)
@@ -196,4 +316,34 @@ pub async fn confirm(
     let mut response = render(&view)?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "counter_filed.html")]
+struct FiledView {
+    page: PageContext,
+    tracked: crate::pages::track::Tracked,
+    code: String,
+}
+
+/// `GET /counter/applications/{code}`: what the operator tells the citizen — the tracking code,
+/// the deadline — and the receipt to print.
+pub async fn filed(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    let operator = staff(&visitor)?;
+    let view = state
+        .app
+        .application_for(operator, &code)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or(WebError::NotFound)?;
+    render(&FiledView {
+        tracked: crate::pages::track::Tracked::new(&view, &page),
+        code: view.record.code.clone(),
+        page,
+    })
 }

@@ -4,7 +4,6 @@
 //! comment. The use cases decide who may see and do what (`app::applications`).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +18,7 @@ use serde::Deserialize;
 use crate::auth::{Visitor, redirect, staff};
 use crate::error::WebError;
 use crate::page::{PageContext, render, with_status};
-use crate::pages::track::{ActForm, DoneQuery, Tracked, refusal_message};
+use crate::pages::track::{DoneQuery, Tracked, read_act, refusal_message};
 use crate::state::WebState;
 
 /// One line of the inbox.
@@ -244,9 +243,31 @@ pub async fn act(
     page: PageContext,
     visitor: Visitor,
     Path(code): Path<String>,
-    Form(form): Form<ActForm>,
+    multipart: axum::extract::Multipart,
 ) -> Result<Response, WebError> {
     let principal = staff(&visitor)?;
+    let Some((form, uploads)) = read_act(multipart).await else {
+        let view = state
+            .app
+            .application_for(principal, &code)
+            .await
+            .map_err(WebError::internal)?
+            .ok_or(WebError::NotFound)?;
+        let message = page.t.string("apply-too-large");
+        return with_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &application_page(
+                &state,
+                page,
+                principal,
+                view,
+                Some(message),
+                String::new(),
+                None,
+            )
+            .await?,
+        );
+    };
     let result = if form.action == "claim" {
         let me = user_id(principal);
         state
@@ -271,7 +292,7 @@ pub async fn act(
                 form.revision,
                 &form.action,
                 &form.comment,
-                vec![],
+                uploads,
                 Utc::now(),
             )
             .await

@@ -3,7 +3,6 @@
 //! (send again after the agency asked for something, withdraw).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,7 +14,7 @@ use pishkhan_domain::workflow::Workflow;
 use crate::auth::{Visitor, redirect};
 use crate::error::WebError;
 use crate::page::{PageContext, render, with_status};
-use crate::pages::track::{ActForm, DoneQuery, Tracked, refusal_message};
+use crate::pages::track::{DoneQuery, Tracked, read_act, refusal_message};
 use crate::state::WebState;
 
 #[derive(Template)]
@@ -88,7 +87,11 @@ pub async fn show(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
     let principal = citizen(&visitor)?;
-    let notice = query.done.map(|_| page.t.string("inbox-done"));
+    let notice = match (query.done, query.filed) {
+        (_, Some(_)) => Some(page.t.string("me-filed")),
+        (Some(_), _) => Some(page.t.string("inbox-done")),
+        _ => None,
+    };
     render(&page_of(&state, page, principal, &code, None, String::new(), notice).await?)
 }
 
@@ -98,9 +101,25 @@ pub async fn act(
     page: PageContext,
     visitor: Visitor,
     Path(code): Path<String>,
-    Form(form): Form<ActForm>,
+    multipart: axum::extract::Multipart,
 ) -> Result<Response, WebError> {
     let principal = citizen(&visitor)?;
+    let Some((form, uploads)) = read_act(multipart).await else {
+        let message = page.t.string("apply-too-large");
+        return with_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &page_of(
+                &state,
+                page,
+                principal,
+                &code,
+                Some(message),
+                String::new(),
+                None,
+            )
+            .await?,
+        );
+    };
     let result = state
         .app
         .act_on_application(
@@ -110,7 +129,7 @@ pub async fn act(
             form.revision,
             &form.action,
             &form.comment,
-            vec![],
+            uploads,
             Utc::now(),
         )
         .await;

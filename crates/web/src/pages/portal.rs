@@ -65,6 +65,14 @@ impl ServiceView<'_> {
             .any(|c| c.channel == Channel::Centre)
     }
 
+    /// Can a signed-in citizen file it online?
+    fn online(&self) -> bool {
+        self.card
+            .channels
+            .iter()
+            .any(|c| c.channel == Channel::Online)
+    }
+
     fn number(&self, n: &u32) -> String {
         self.page.digits(&n.to_string())
     }
@@ -324,6 +332,14 @@ pub struct FormField {
     pub options: Vec<(String, String)>,
     pub ltr: bool,
     pub condition: Option<String>,
+    /// On a filing page: the input's name and element id, what was typed (a multiple choice's
+    /// choices), what is wrong with it, the file attached.
+    pub name: String,
+    pub dom_id: String,
+    pub value: String,
+    pub values: Vec<String>,
+    pub error: Option<String>,
+    pub attached: Option<String>,
 }
 
 pub struct FormSection {
@@ -341,7 +357,7 @@ struct FormView {
     sections: Vec<FormSection>,
 }
 
-fn sections_of(form: &FormSchema) -> Vec<FormSection> {
+pub(crate) fn sections_of(form: &FormSchema) -> Vec<FormSection> {
     form.sections
         .iter()
         .map(|section| FormSection {
@@ -394,6 +410,12 @@ fn sections_of(form: &FormSchema) -> Vec<FormSection> {
                         options,
                         ltr,
                         condition,
+                        name: field.id.clone(),
+                        dom_id: format!("field-{}", field.id),
+                        value: String::new(),
+                        values: Vec::new(),
+                        error: None,
+                        attached: None,
                     }
                 })
                 .collect(),

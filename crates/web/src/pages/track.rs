@@ -97,11 +97,50 @@ pub struct ActForm {
     pub comment: String,
 }
 
+/// The largest action a page may send: a comment and a few scans (each at most 5 MB).
+pub const ACT_BODY_LIMIT: usize = 26 * 1024 * 1024;
+
+/// Reads an action form (multipart, so files may come with it): the action, the revision, the
+/// comment, and the files chosen (`documents`). `None` when the body is too large or broken.
+pub async fn read_act(
+    mut multipart: axum::extract::Multipart,
+) -> Option<(ActForm, Vec<pishkhan_app::applications::Upload>)> {
+    let mut form = ActForm {
+        action: String::new(),
+        revision: -1,
+        comment: String::new(),
+    };
+    let mut uploads = Vec::new();
+    while let Some(field) = multipart.next_field().await.ok()? {
+        match field.name().unwrap_or_default() {
+            "documents" => {
+                let file_name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field.bytes().await.ok()?;
+                if !(file_name.is_empty() && bytes.is_empty()) {
+                    uploads.push(pishkhan_app::applications::Upload {
+                        requirement: String::new(),
+                        file_name,
+                        bytes: bytes.to_vec(),
+                    });
+                }
+            }
+            "action" => form.action = field.text().await.ok()?,
+            "revision" => form.revision = field.text().await.ok()?.trim().parse().unwrap_or(-1),
+            "comment" => form.comment = field.text().await.ok()?,
+            _ => {}
+        }
+    }
+    Some((form, uploads))
+}
+
 /// `?done=1` after an action went through.
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
     #[serde(default)]
     pub done: Option<String>,
+    /// `?filed=1` right after the application was filed.
+    #[serde(default)]
+    pub filed: Option<String>,
 }
 
 /// What to tell a person whose action was refused; a missing application is a 404 and a
