@@ -3,10 +3,19 @@
 // version history shows the difference, and an editor of another agency cannot open it.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, launchBrowser, startServer, totp } from './harness.mjs';
+import { artifacts, axeViolations, binary, launchBrowser, startServer, totp } from './harness.mjs';
+
+function cleanEnv() {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PISHKHAN_')) delete env[name];
+  }
+  return env;
+}
 
 const PASSWORD = 'pishkhan-demo-1404-tehran';
 const CODE = 'tehran.duplicate-birth-certificate';
@@ -75,7 +84,27 @@ describe('the desk', () => {
     await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
     assert.match(await editor.page.textContent('.error-summary'), /processing_days/);
 
+    // The workflow: the standard one, in words; a broken one is refused with the reason; an
+    // adapted one (a shorter review deadline) is kept through later saves.
     await editor.page.goto(`${server.url}/desk/services/${CODE}`);
+    const workflowTable = await editor.page.textContent('#workflow + p + .table-wrap');
+    for (const expected of ['در نوبت بررسی', 'نیاز به مدرک یا اصلاح', 'کارشناس دستگاه']) {
+      assert.ok(workflowTable.includes(expected), `the workflow shows ${expected}: ${workflowTable}`);
+    }
+    const standard = JSON.parse(
+      execFileSync(binary, ['applications', 'workflow', CODE, '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv() }),
+    );
+    const broken = structuredClone(standard);
+    broken.actions = broken.actions.filter((a) => a.from.every((f) => f !== broken.start));
+    await editor.page.getByLabel('گردش کار این خدمت (JSON)').fill(JSON.stringify(broken));
+    await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
+    assert.match(await editor.page.textContent('.error-summary'), /هیچ راهی از وضعیت آغاز/);
+    const adapted = structuredClone(standard);
+    adapted.states.find((st) => st.code === adapted.start).sla_days = 3;
+    await editor.page.getByLabel('گردش کار این خدمت (JSON)').fill(JSON.stringify(adapted));
+    await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
+    await editor.page.waitForURL(/done=saved$/);
+    assert.match(await editor.page.getByLabel('گردش کار این خدمت (JSON)').inputValue(), /"sla_days": 3/);
     await editor.page.getByRole('button', { name: 'فرستادن برای بررسی' }).click();
     await editor.page.waitForURL(/done=review$/);
     assert.equal(await editor.page.getByRole('button', { name: 'انتشار این نسخه' }).count(), 0, 'an editor cannot publish');
@@ -89,7 +118,8 @@ describe('the desk', () => {
     assert.ok(after.steps.some((s) => s.what.fa === 'بررسی سوابق هویتی در سامانهٔ جمعیت و صدور شناسنامهٔ المثنی'));
     assert.ok(after.documents.some((d) => d.name.fa === 'استشهاد محلی'));
 
-    await admin.page.getByRole('link', { name: 'تفاوت با نسخهٔ پیشین' }).first().click();
+    // The oldest change (the steps and documents); the newest is the workflow's.
+    await admin.page.getByRole('link', { name: 'تفاوت با نسخهٔ پیشین' }).last().click();
     await noViolations(admin.page, 'diff page');
     const diff = await admin.page.textContent('table');
     assert.match(diff, /steps\[3\]\.what\.fa/);

@@ -82,6 +82,14 @@ enum ApplicationsCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Print the workflow a published service's applications follow, as JSON (its own, or the
+    /// standard one): the starting point for an editor adapting it on the desk.
+    Workflow {
+        /// The service's code, e.g. tehran.building-permit.
+        service: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -427,6 +435,30 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     println!(
                         "{}",
                         pishkhan_web::api::applications::example_json(&example)
+                    );
+                    Ok(())
+                }
+                None => Err(Failure::config(format!(
+                    "no published service `{}`; `pishkhan demo` loads the demo catalogue",
+                    service.trim()
+                ))),
+            }
+        }
+        Command::Applications(ApplicationsCommand::Workflow { service, database }) => {
+            let config = load(database_overrides(database))?;
+            init_logging(&config);
+            let app = App::start(config).await?;
+            let page = app
+                .service_page(service.trim())
+                .await
+                .map_err(Failure::runtime);
+            app.store().close().await;
+            match page? {
+                Some(page) => {
+                    let workflow = page.service.card.workflow();
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&workflow).map_err(Failure::runtime)?
                     );
                     Ok(())
                 }

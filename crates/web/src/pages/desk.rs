@@ -184,6 +184,9 @@ struct ServiceView {
     history: Vec<HistoryLine>,
     notice: Option<String>,
     errors: Vec<String>,
+    /// The latest version's workflow in words: states and actions.
+    workflow_states: Vec<[String; 4]>,
+    workflow_actions: Vec<[String; 3]>,
 }
 
 impl ServiceView {
@@ -194,11 +197,78 @@ impl ServiceView {
 }
 
 fn cells_of(card: &ServiceCard) -> Cells {
-    COLUMNS
+    let mut cells: Cells = COLUMNS
         .iter()
         .map(|c| (*c).to_owned())
         .zip(row_from_card(card))
-        .collect()
+        .collect();
+    // The card's own workflow, as JSON (empty: the standard one).
+    cells.insert(
+        "workflow".into(),
+        card.workflow
+            .as_ref()
+            .and_then(|w| serde_json::to_string_pretty(w).ok())
+            .unwrap_or_default(),
+    );
+    cells
+}
+
+/// The workflow a card's applications follow, in words: its states (name, who must move, the
+/// deadline in business days, how it ends) and its actions (name, from → to, who may take it).
+fn workflow_lines(card: &ServiceCard) -> (Vec<[String; 4]>, Vec<[String; 3]>) {
+    use pishkhan_domain::workflow::Party;
+    let workflow = card.workflow();
+    let name = |code: &str| {
+        workflow
+            .state(code)
+            .map(|s| s.name.fa.clone())
+            .unwrap_or_else(|| code.to_owned())
+    };
+    let states = workflow
+        .states
+        .iter()
+        .map(|s| {
+            [
+                s.name.fa.clone(),
+                match s.waits_for {
+                    Party::Agency => "دستگاه".to_owned(),
+                    Party::Applicant => "متقاضی".to_owned(),
+                },
+                s.sla_days
+                    .map(|d| pishkhan_domain::text::to_persian_digits(&d.to_string()))
+                    .unwrap_or_else(|| "—".into()),
+                s.outcome.map(|o| o.code().to_owned()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let actions = workflow
+        .actions
+        .iter()
+        .map(|a| {
+            [
+                a.name.fa.clone(),
+                format!(
+                    "{} ← {}",
+                    name(&a.to),
+                    a.from
+                        .iter()
+                        .map(|f| name(f))
+                        .collect::<Vec<_>>()
+                        .join("، ")
+                ),
+                a.roles
+                    .iter()
+                    .map(|r| {
+                        pishkhan_domain::identity::Role::from_code(r)
+                            .map(|r| r.name_fa().to_owned())
+                            .unwrap_or_else(|_| r.clone())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("، "),
+            ]
+        })
+        .collect();
+    (states, actions)
 }
 
 fn event_key(event: &str) -> &'static str {
@@ -235,16 +305,22 @@ async fn service_view(
         .await
         .map_err(WebError::internal)?;
     let status = record.state.status.as_str();
-    let forms = serde_json::from_str::<ServiceCard>(&latest.body)
+    let latest_card = serde_json::from_str::<ServiceCard>(&latest.body).ok();
+    let forms = latest_card
+        .as_ref()
         .map(|card| {
             card.forms
-                .into_iter()
-                .map(|f| (f.code, f.version))
+                .iter()
+                .map(|f| (f.code.clone(), f.version))
                 .collect()
         })
         .unwrap_or_default();
+    let (workflow_states, workflow_actions) =
+        latest_card.as_ref().map(workflow_lines).unwrap_or_default();
     Ok(ServiceView {
         forms,
+        workflow_states,
+        workflow_actions,
         short_fields: &SHORT_FIELDS,
         list_fields: &LIST_FIELDS,
         closing_fields: &CLOSING_FIELDS,
@@ -334,7 +410,7 @@ pub async fn save(
         .ok_or(WebError::NotFound)?;
     let mut cells: Cells = form
         .into_iter()
-        .filter(|(k, _)| COLUMNS.contains(&k.as_str()))
+        .filter(|(k, _)| COLUMNS.contains(&k.as_str()) || k == "workflow")
         .collect();
     // The code and the agency are not edited here.
     cells.insert("code".into(), record.state.code.clone());
@@ -351,8 +427,27 @@ pub async fn save(
         }
     }
     let lang = page.lang;
-    let errors = match card_from_row(0, &cells) {
-        Ok(card) => {
+    // The workflow is JSON (empty: the standard one from the processing time); the card's
+    // checks (every state reachable, a way out of each, known roles) run on save.
+    let workflow_text = cells.get("workflow").map(|w| w.trim()).unwrap_or_default();
+    let workflow = if workflow_text.is_empty() {
+        Ok(None)
+    } else {
+        serde_json::from_str::<pishkhan_domain::workflow::Workflow>(workflow_text)
+            .map(Some)
+            .map_err(|e| match lang {
+                pishkhan_domain::Language::Persian => {
+                    format!("«گردش کار»: متن JSON درست نیست ({e}).")
+                }
+                pishkhan_domain::Language::English => {
+                    format!("`workflow`: the JSON is not valid ({e}).")
+                }
+            })
+    };
+    let errors = match (card_from_row(0, &cells), workflow) {
+        (_, Err(error)) => vec![error],
+        (Ok(mut card), Ok(workflow)) => {
+            card.workflow = workflow;
             match state
                 .app
                 .save_service_draft(principal, &actor(&visitor)?, &card)
@@ -364,7 +459,7 @@ pub async fn save(
                 Err(other) => other.lines(lang),
             }
         }
-        Err(problems) => problems
+        (Err(problems), _) => problems
             .into_iter()
             .map(|p| match lang {
                 pishkhan_domain::Language::Persian => format!("«{}»: {}", p.column, p.fa),
