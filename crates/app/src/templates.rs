@@ -49,12 +49,38 @@ fn kind(key: &str) -> Option<&'static TemplateKind> {
 }
 
 /// `body` with each `{fact}` replaced; spaces doubled by an empty fact are closed up.
+/// One pass, so a fact's own text (a clerk's comment) is never read as a placeholder; the
+/// admin's line breaks are kept.
 pub fn fill(body: &str, facts: &[(&str, &str)]) -> String {
-    let mut out = body.to_owned();
-    for (name, value) in facts {
-        out = out.replace(&format!("{{{name}}}"), value);
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let fact = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            facts
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, value)| (*value, close))
+        });
+        match fact {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    out.push_str(rest);
+    out.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The problems with an edited text: too long, or naming a fact its kind does not offer.
@@ -238,6 +264,14 @@ mod tests {
                 ]
             ),
             "درخواست ۱۲۳ «ثبت ولادت»: تأیید شد."
+        );
+        // A comment that looks like a placeholder stays as written; line breaks stay.
+        assert_eq!(
+            fill(
+                "{code}\n{comment}",
+                &[("comment", "{code}"), ("code", "۱۲۳")]
+            ),
+            "۱۲۳\n{code}"
         );
         let kind = &TEMPLATES[0];
         let problems = check(kind, "کد {code} برای {name}");
