@@ -1177,34 +1177,37 @@ impl App {
         out
     }
 
-    /// Puts each upload's bytes in the object store; answers their metadata rows.
+    /// Puts each upload's bytes in the object store (one shared flush for all of them); answers
+    /// their metadata rows.
     async fn put_documents(
         &self,
         uploads: &[Upload],
         by: &str,
     ) -> Result<Vec<NewDocument>, ApplicationError> {
-        let mut out = Vec::with_capacity(uploads.len());
+        let mut rows = Vec::with_capacity(uploads.len());
+        let mut files = Vec::with_capacity(uploads.len());
         for upload in uploads {
             let kind = sniff(&upload.file_name, &upload.bytes)
                 .map_err(|e: DocumentError| ApplicationError::Documents(e.to_string()))?;
             let id = uuid::Uuid::new_v4().simple().to_string();
             let key = format!("documents/{}/{id}", &id[..2]);
-            self.documents()
-                .put(&key, upload.bytes.clone())
-                .await
-                .map_err(|e| ApplicationError::Documents(e.to_string()))?;
-            out.push(NewDocument {
+            rows.push(NewDocument {
                 id,
                 requirement: upload.requirement.clone(),
                 file_name: clean_file_name(&upload.file_name),
                 content_type: kind.mime().to_owned(),
                 size: i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX),
                 sha256: hex(&Sha256::digest(&upload.bytes)),
-                object_key: key,
+                object_key: key.clone(),
                 uploaded_by: by.to_owned(),
             });
+            files.push((key, upload.bytes.clone()));
         }
-        Ok(out)
+        self.documents()
+            .put_all(files)
+            .await
+            .map_err(|e| ApplicationError::Documents(e.to_string()))?;
+        Ok(rows)
     }
 
     /// A document's bytes, for someone who may see its application.

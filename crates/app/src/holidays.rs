@@ -1,6 +1,8 @@
 //! The holiday table: seeded at start with the years that could be sourced, replaced by the
 //! governorate's imports, and read as a [`HolidayCalendar`] for every deadline.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use pishkhan_domain::{HolidayCalendar, HolidayYear, LineError, parse_holiday_csv};
 use pishkhan_store::{HolidayYearRecord, Replace, StoreError};
@@ -27,9 +29,12 @@ impl App {
     pub async fn seed_holidays(&self) -> Result<Vec<i32>, StoreError> {
         // The seed is checked by a unit test; a broken one seeds nothing rather than stopping.
         let years = parse_holiday_csv(SEED_CSV).unwrap_or_default();
-        self.store()
+        let seeded = self
+            .store()
             .replace_holiday_years(&years, "seed", Replace::MissingOnly, Utc::now())
-            .await
+            .await;
+        self.inner.calendar.clear();
+        seeded
     }
 
     /// Replaces the years in `csv` (all of them, or none if any line is wrong), and records who
@@ -44,9 +49,12 @@ impl App {
         if years.is_empty() {
             return Err(ImportError::Empty);
         }
-        self.store()
+        let replaced = self
+            .store()
             .replace_holiday_years(&years, source, Replace::All, Utc::now())
-            .await?;
+            .await;
+        self.inner.calendar.clear();
+        replaced?;
         for year in &years {
             self.record(
                 actor,
@@ -63,14 +71,21 @@ impl App {
         Ok(years)
     }
 
-    /// The holidays in force, for deadline arithmetic.
-    pub async fn holiday_calendar(&self) -> Result<HolidayCalendar, StoreError> {
+    /// The holidays in force, for deadline arithmetic: kept in memory (every filing needs it),
+    /// read again after an import on this node, or after [`crate::cache::PUBLIC_CACHE_TTL`]
+    /// when another node imported.
+    pub async fn holiday_calendar(&self) -> Result<Arc<HolidayCalendar>, StoreError> {
+        if let Some(kept) = self.inner.calendar.get("") {
+            return Ok(kept);
+        }
         let holidays = self.store().holidays().await?;
         let years = self.store().holiday_years().await?;
-        Ok(HolidayCalendar::new(
+        let calendar = Arc::new(HolidayCalendar::new(
             holidays,
             years.into_iter().filter(|y| y.covered).map(|y| y.year),
-        ))
+        ));
+        self.inner.calendar.put("", Arc::clone(&calendar));
+        Ok(calendar)
     }
 
     /// Every stored holiday, by date.

@@ -85,6 +85,8 @@ struct Inner {
     form_versions: cache::Cache<Option<pishkhan_domain::forms::FormSchema>>,
     /// The notifications' texts in use (`templates.rs`).
     templates: cache::Cache<std::collections::BTreeMap<String, (String, bool)>>,
+    /// The holiday calendar (`holidays.rs`).
+    calendar: cache::Cache<pishkhan_domain::HolidayCalendar>,
 }
 
 /// Why Pishkhan could not start. Each message is one line an operator can act on.
@@ -149,6 +151,7 @@ impl App {
                 card_versions: cache::Cache::default(),
                 form_versions: cache::Cache::default(),
                 templates: cache::Cache::default(),
+                calendar: cache::Cache::default(),
             }),
         })
     }

@@ -11,7 +11,9 @@ use pishkhan_app::records::{CitizenRecord, InboxFilter, ServiceFilter};
 use pishkhan_app::{App, Config, Secret};
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::tracking::TrackingCode;
-use pishkhan_store::Store;
+use pishkhan_store::{
+    NewApplication, NewAuditEntry, NewDocument, NewOutboxMessage, Store, WriteError,
+};
 
 #[macro_use]
 mod support;
@@ -22,6 +24,7 @@ on_both_backends!(
     an_operator_files_only_with_consent_and_a_system_only_for_its_agency,
     deadlines_skip_fridays_and_holidays_and_overdue_work_escalates_once,
     concurrent_submissions_are_all_stored_whole,
+    a_taken_tracking_code_refuses_only_its_filing_in_a_batch,
 );
 
 const RENEWAL: &str = "tehran.driving-licence-renewal";
@@ -586,4 +589,169 @@ async fn concurrent_submissions_are_all_stored_whole(store: Store) {
         assert_eq!(view.documents.len(), request.documents.len());
     }
     app.verify_audit().await.unwrap();
+}
+
+fn filing(code: &str, documents: usize) -> NewApplication {
+    NewApplication {
+        code: code.to_owned(),
+        service: "tehran.birth-certificate".into(),
+        service_version: 1,
+        agency: "tehran-civil-registry".into(),
+        national_id: "0076229645".into(),
+        mobile: "+989121234567".into(),
+        email: String::new(),
+        channel: "api".into(),
+        centre: None,
+        filed_by: "system".into(),
+        filed_by_role: "system".into(),
+        consent: None,
+        state: "submitted".into(),
+        deadline: Some("1405/09/09".into()),
+        answers: r#"{"form":{"a":"ب"}}"#.into(),
+        fee_rials: 1000,
+        at: at(2025, 11, 1),
+        documents: (0..documents)
+            .map(|i| NewDocument {
+                id: format!("{code}-{i}"),
+                requirement: format!("doc-{i}"),
+                file_name: format!("scan-{i}.pdf"),
+                content_type: "application/pdf".into(),
+                size: 10,
+                sha256: "00".repeat(32),
+                object_key: format!("documents/00/{code}-{i}"),
+                uploaded_by: "system".into(),
+            })
+            .collect(),
+        outbox: vec![NewOutboxMessage {
+            topic: "notify.sms".into(),
+            subject: code.to_owned(),
+            payload: "{}".into(),
+        }],
+        audit: NewAuditEntry {
+            at: at(2025, 11, 1),
+            actor: "system".into(),
+            action: "application.submit".into(),
+            target_kind: "application".into(),
+            target_id: code.to_owned(),
+            source: "test".into(),
+            details: "{}".into(),
+        },
+    }
+}
+
+/// Filings are written by the group-commit writer as one script per batch; a filing whose
+/// tracking code is taken must fail alone, with nothing of it stored, while the others in its
+/// batch (and audit entries appended beside them) land whole and the chain stays intact.
+async fn a_taken_tracking_code_refuses_only_its_filing_in_a_batch(store: Store) {
+    let store = app_on(store).await.store().clone();
+    let base = audit_count(&store).await;
+    store
+        .insert_application(filing("10000000001", 2))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40_i64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            match i {
+                // The same code again: refused.
+                17 => store
+                    .insert_application(filing("10000000001", 3))
+                    .await
+                    .map(|()| "filed"),
+                // An audit entry appended directly, beside the writer.
+                i if i % 10 == 5 => store
+                    .append_audit(&audit_entry(i))
+                    .await
+                    .map(|_| "appended")
+                    .map_err(WriteError::from),
+                // A job of the writer that is not a script (moves the chain itself).
+                i if i % 10 == 9 => store
+                    .assign_application(
+                        "10000000001",
+                        1 + i / 10,
+                        Some("clerk"),
+                        at(2025, 11, 1),
+                        &audit_entry(i),
+                    )
+                    .await
+                    .map(|()| "assigned"),
+                i => store
+                    .insert_application(filing(
+                        &format!("2000000{i:04}"),
+                        usize::try_from(i % 4).unwrap(),
+                    ))
+                    .await
+                    .map(|()| "filed"),
+            }
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let taken: Vec<_> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, Err(WriteError::CodeTaken)))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(taken, vec![17]);
+    // Assignments raced with each other on the revision: some may be stale, none other fails.
+    for (i, result) in results.iter().enumerate() {
+        match result {
+            Ok(_) | Err(WriteError::Stale) if i % 10 == 9 => {}
+            Ok(_) => {}
+            Err(WriteError::CodeTaken) if i == 17 => {}
+            Err(e) => panic!("write {i} failed: {e}"),
+        }
+    }
+    let filed = results.iter().filter(|r| matches!(r, Ok("filed"))).count();
+    assert_eq!(filed, 31);
+    assert_eq!(store.count_applications().await.unwrap(), 32);
+    let first = store.application_documents("10000000001").await.unwrap();
+    assert_eq!(
+        first.len(),
+        2,
+        "the refused filing added nothing to the first"
+    );
+    for i in (0..40_i64).filter(|i| *i != 17 && i % 10 != 5 && i % 10 != 9) {
+        let code = format!("2000000{i:04}");
+        let record = store.application(&code).await.unwrap().unwrap();
+        assert_eq!(record.answers, r#"{"form":{"a":"ب"}}"#);
+        assert_eq!(store.application_events(&code).await.unwrap().len(), 1);
+        assert_eq!(
+            store.application_documents(&code).await.unwrap().len(),
+            usize::try_from(i % 4).unwrap()
+        );
+        assert_eq!(store.outbox_of(&code).await.unwrap().len(), 1);
+    }
+    let entries = audit_count(&store).await - base;
+    let assigned = results
+        .iter()
+        .filter(|r| matches!(r, Ok("assigned")))
+        .count();
+    assert_eq!(
+        entries,
+        i64::try_from(1 + 31 + 4 + assigned).unwrap(),
+        "one entry per filing, append and assignment"
+    );
+}
+
+fn audit_entry(n: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        at: at(2025, 11, 1),
+        actor: format!("user-{n}"),
+        action: "test.append".to_owned(),
+        target_kind: "test".to_owned(),
+        target_id: n.to_string(),
+        source: "127.0.0.1".to_owned(),
+        details: format!("{{\"n\":{n}}}"),
+    }
+}
+
+/// The audit chain's length, checked whole.
+async fn audit_count(store: &Store) -> i64 {
+    let (entries, head) = store.audit_chain().await.unwrap();
+    pishkhan_domain::audit::verify_chain(entries, head).unwrap()
 }

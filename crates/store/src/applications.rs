@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::audit::NewAuditEntry;
+use crate::script::{Arg, Script};
+use crate::writer::{AuditHead, Scripted};
 use crate::{Pool, Store, StoreError, on_pool};
 
 /// A file attached to an application (its bytes are already in the object store).
@@ -186,54 +188,102 @@ const COLUMNS: &str = "code, service, service_version, agency, national_id, mobi
     centre, filed_by, consent, state, state_since, deadline, assignee, escalated_at, outcome, \
     answers, fee_rials, created_at, updated_at, revision";
 
-/// The statements of a new application, on one connection inside a transaction: the row, the
-/// first event, documents, outbox messages, the audit entry.
-macro_rules! insert_application {
-    ($conn:expr, $new:expr) => {{
-        let conn = $conn;
-        let new: &NewApplication = $new;
-        let at = new.at.timestamp_millis();
-        sqlx::query(
-            "INSERT INTO applications (code, service, service_version, agency, national_id, mobile, \
-             email, channel, centre, filed_by, consent, state, state_since, deadline, answers, \
-             fee_rials, created_at, updated_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $13, $13, 1)",
-        )
-        .bind(&new.code)
-        .bind(&new.service)
-        .bind(new.service_version)
-        .bind(&new.agency)
-        .bind(&new.national_id)
-        .bind(&new.mobile)
-        .bind(&new.email)
-        .bind(&new.channel)
-        .bind(&new.centre)
-        .bind(&new.filed_by)
-        .bind(&new.consent)
-        .bind(&new.state)
-        .bind(at)
-        .bind(&new.deadline)
-        .bind(&new.answers)
-        .bind(new.fee_rials)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO application_events (application, seq, action, from_state, to_state, actor, \
-             actor_role, comment, deadline, at) VALUES ($1, 1, 'submit', NULL, $2, $3, $4, '', $5, $6)",
-        )
-        .bind(&new.code)
-        .bind(&new.state)
-        .bind(&new.filed_by)
-        .bind(&new.filed_by_role)
-        .bind(&new.deadline)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-        insert_documents!(conn, &new.code, 1_i64, &new.documents, at);
-        insert_outbox!(conn, &new.outbox, at);
-        crate::audit::append_in!(conn, &new.audit);
-        Ok::<(), WriteError>(())
-    }};
+/// A new application into a script (`script.rs`): the row, the first event, documents, outbox
+/// messages, the audit entry after `head`. Answers the chain's new head.
+fn application_into(
+    script: &mut Script,
+    new: &NewApplication,
+    head: &AuditHead,
+) -> Result<AuditHead, StoreError> {
+    let at = new.at.timestamp_millis();
+    let row = script.row(vec![
+        Arg::from(&new.code),
+        Arg::from(&new.service),
+        Arg::Int(new.service_version),
+        Arg::from(&new.agency),
+        Arg::from(&new.national_id),
+        Arg::from(&new.mobile),
+        Arg::from(&new.email),
+        Arg::from(&new.channel),
+        Arg::from(&new.centre),
+        Arg::from(&new.filed_by),
+        Arg::from(&new.consent),
+        Arg::from(&new.state),
+        Arg::Int(at),
+        Arg::from(&new.deadline),
+        Arg::from(&new.answers),
+        Arg::Int(new.fee_rials),
+        Arg::Int(at),
+        Arg::Int(at),
+        Arg::Int(1),
+    ]);
+    script.push(format!(
+        "INSERT INTO applications (code, service, service_version, agency, national_id, mobile, \
+         email, channel, centre, filed_by, consent, state, state_since, deadline, answers, \
+         fee_rials, created_at, updated_at, revision) VALUES {row}"
+    ));
+    let row = script.row(vec![
+        Arg::from(&new.code),
+        Arg::Int(1),
+        Arg::from("submit"),
+        Arg::Maybe(None),
+        Arg::from(&new.state),
+        Arg::from(&new.filed_by),
+        Arg::from(&new.filed_by_role),
+        Arg::from(""),
+        Arg::from(&new.deadline),
+        Arg::Int(at),
+    ]);
+    script.push(format!(
+        "INSERT INTO application_events (application, seq, action, from_state, to_state, actor, \
+         actor_role, comment, deadline, at) VALUES {row}"
+    ));
+    if !new.documents.is_empty() {
+        let rows: Vec<String> = new
+            .documents
+            .iter()
+            .map(|d| {
+                script.row(vec![
+                    Arg::from(&d.id),
+                    Arg::from(&new.code),
+                    Arg::Int(1),
+                    Arg::from(&d.requirement),
+                    Arg::from(&d.file_name),
+                    Arg::from(&d.content_type),
+                    Arg::Int(d.size),
+                    Arg::from(&d.sha256),
+                    Arg::from(&d.object_key),
+                    Arg::from(&d.uploaded_by),
+                    Arg::Int(at),
+                ])
+            })
+            .collect();
+        script.push(format!(
+            "INSERT INTO application_documents (id, application, event_seq, requirement, \
+             file_name, content_type, size, sha256, object_key, uploaded_by, at) VALUES {}",
+            rows.join(", ")
+        ));
+    }
+    if !new.outbox.is_empty() {
+        let rows: Vec<String> = new
+            .outbox
+            .iter()
+            .map(|m| {
+                script.row(vec![
+                    Arg::from(&m.topic),
+                    Arg::from(&m.subject),
+                    Arg::from(&m.payload),
+                    Arg::Int(at),
+                    Arg::Int(at),
+                ])
+            })
+            .collect();
+        script.push(format!(
+            "INSERT INTO outbox (topic, subject, payload, created_at, next_at) VALUES {}",
+            rows.join(", ")
+        ));
+    }
+    crate::audit::chain_into(script, &new.audit, head)
 }
 
 macro_rules! insert_documents {
@@ -355,7 +405,11 @@ macro_rules! batched {
 impl Store {
     /// Stores a new application, durably, with everything that goes with it; or nothing.
     pub async fn insert_application(&self, new: NewApplication) -> Result<(), WriteError> {
-        batched!(self, conn => insert_application!(conn, &new))
+        let write: Scripted = Box::new(move |script, head| application_into(script, &new, head));
+        match &self.pool {
+            Pool::Sqlite(_) => self.writer()?.write_script(write).await,
+            Pool::Postgres(_) => self.pg_writer()?.write_script(write).await,
+        }
     }
 
     /// Moves an application by one workflow action, if nobody changed it meanwhile.

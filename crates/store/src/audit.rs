@@ -89,6 +89,54 @@ macro_rules! append_in {
 }
 pub(crate) use append_in;
 
+/// Adds `entry` to `script` as the next link after `head` (its row; the writer moves the head
+/// row once at the end of the script); answers the new head. The script runs in the
+/// transaction that holds the head.
+pub(crate) fn chain_into(
+    script: &mut crate::script::Script,
+    entry: &NewAuditEntry,
+    head: &crate::writer::AuditHead,
+) -> Result<crate::writer::AuditHead, StoreError> {
+    let previous = pishkhan_domain::audit::from_hex(&head.hash).ok_or_else(|| {
+        StoreError::Database(sqlx::Error::Decode(
+            "the audit head's hash is not valid".into(),
+        ))
+    })?;
+    let fields = AuditFields {
+        seq: head.seq + 1,
+        at_ms: entry.at.timestamp_millis(),
+        actor: entry.actor.clone(),
+        action: entry.action.clone(),
+        target_kind: entry.target_kind.clone(),
+        target_id: entry.target_id.clone(),
+        source: entry.source.clone(),
+        details: entry.details.clone(),
+    };
+    let hash =
+        pishkhan_domain::audit::to_hex(&pishkhan_domain::audit::entry_hash(&previous, &fields));
+    use crate::script::Arg;
+    let row = script.row(vec![
+        Arg::Int(fields.seq),
+        Arg::Int(fields.at_ms),
+        Arg::Text(fields.actor),
+        Arg::Text(fields.action),
+        Arg::Text(fields.target_kind),
+        Arg::Text(fields.target_id),
+        Arg::Text(fields.source),
+        Arg::Text(fields.details),
+        Arg::Text(head.hash.clone()),
+        Arg::Text(hash.clone()),
+    ]);
+    script.push(format!(
+        "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, \
+         details, prev_hash, hash) VALUES {row}"
+    ));
+    Ok(crate::writer::AuditHead {
+        seq: fields.seq,
+        hash,
+    })
+}
+
 impl Store {
     /// Appends an entry to the chain and returns its sequence number. Concurrent appends are
     /// serialised by the head row (updated first, so the write lock is taken at once on SQLite

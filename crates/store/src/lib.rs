@@ -18,6 +18,7 @@ mod holidays;
 mod location;
 mod nodes;
 mod orgs;
+mod script;
 mod search;
 mod sessions;
 #[cfg(feature = "testing")]
@@ -54,6 +55,7 @@ pub use search::SynonymList;
 pub use sessions::{SessionOwner, SessionRecord};
 pub use throttle::{Attempt, Limit};
 pub use users::{CreateUserError, NewUser, UserRecord};
+pub use writer::WriteStats;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -171,10 +173,13 @@ impl Store {
         };
         let (sqlite_writer, postgres_writer) = match &pool {
             Pool::Sqlite(pool) => (
-                Some(writer::GroupWriter::new(pool.clone(), "BEGIN IMMEDIATE")),
+                Some(writer::GroupWriter::new(pool.clone(), script::SQLITE)),
                 None,
             ),
-            Pool::Postgres(pool) => (None, Some(writer::GroupWriter::new(pool.clone(), "BEGIN"))),
+            Pool::Postgres(pool) => (
+                None,
+                Some(writer::GroupWriter::new(pool.clone(), script::POSTGRES)),
+            ),
         };
         Ok(Store {
             pool,
@@ -200,6 +205,15 @@ impl Store {
         self.postgres_writer
             .as_deref()
             .ok_or(StoreError::WriterStopped)
+    }
+
+    /// What the group-commit writer has done since this process started.
+    pub fn write_stats(&self) -> writer::WriteStats {
+        match (&self.sqlite_writer, &self.postgres_writer) {
+            (Some(w), _) => w.stats(),
+            (_, Some(w)) => w.stats(),
+            _ => writer::WriteStats::default(),
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -22,6 +22,13 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     password_checks: IntGauge,
+    /// The group commit and the documents' group flush (see `store::writer`, `app::documents`).
+    write_batches: IntGauge,
+    write_jobs: IntGauge,
+    write_busy: prometheus::Gauge,
+    write_commit: prometheus::Gauge,
+    document_flushes: IntGauge,
+    documents_flushed: IntGauge,
 }
 
 /// Label for requests no route matched.
@@ -52,6 +59,40 @@ impl Metrics {
             "Passwords checked against their argon2id hash since start (refused attempts are \
              not checked).",
         )?;
+        let write_batches = IntGauge::new(
+            "pishkhan_write_batches_total",
+            "Transactions of the group-commit writer (one flush to disk each) since start.",
+        )?;
+        let write_jobs = IntGauge::new(
+            "pishkhan_write_jobs_total",
+            "Writes (filings, workflow actions) those transactions carried.",
+        )?;
+        let write_busy = prometheus::Gauge::new(
+            "pishkhan_write_busy_seconds_total",
+            "Time the group-commit writer spent in transactions, BEGIN to end of COMMIT.",
+        )?;
+        let write_commit = prometheus::Gauge::new(
+            "pishkhan_write_commit_seconds_total",
+            "Of that time, in COMMIT (the flush to disk).",
+        )?;
+        let document_flushes = IntGauge::new(
+            "pishkhan_document_flushes_total",
+            "Group flushes of the local documents folder since start.",
+        )?;
+        let documents_flushed = IntGauge::new(
+            "pishkhan_documents_flushed_total",
+            "Files those flushes covered.",
+        )?;
+        for gauge in [
+            &write_batches,
+            &write_jobs,
+            &document_flushes,
+            &documents_flushed,
+        ] {
+            registry.register(Box::new(gauge.clone()))?;
+        }
+        registry.register(Box::new(write_busy.clone()))?;
+        registry.register(Box::new(write_commit.clone()))?;
         registry.register(Box::new(password_checks.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -60,6 +101,12 @@ impl Metrics {
             requests,
             latency,
             password_checks,
+            write_batches,
+            write_jobs,
+            write_busy,
+            write_commit,
+            document_flushes,
+            documents_flushed,
         })
     }
 
@@ -106,7 +153,17 @@ pub async fn export(State(state): State<WebState>) -> Result<Response, WebError>
         .metrics
         .password_checks
         .set(i64::try_from(state.app.password_checks()).unwrap_or(i64::MAX));
-    let body = state.metrics.render()?;
+    let m = &state.metrics;
+    let writes = state.app.store().write_stats();
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    m.write_batches.set(count(writes.batches));
+    m.write_jobs.set(count(writes.jobs));
+    m.write_busy.set(writes.busy_micros as f64 / 1e6);
+    m.write_commit.set(writes.commit_micros as f64 / 1e6);
+    let (flushes, flushed) = state.app.documents().flush_stats();
+    m.document_flushes.set(count(flushes));
+    m.documents_flushed.set(count(flushed));
+    let body = m.render()?;
     Ok((
         [
             (
