@@ -46,24 +46,7 @@ macro_rules! append_in {
             sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
                 .fetch_one(&mut *conn)
                 .await?;
-        let previous = pishkhan_domain::audit::from_hex(&previous).ok_or_else(|| {
-            $crate::StoreError::Database(sqlx::Error::Decode(
-                "the audit head's hash is not valid".into(),
-            ))
-        })?;
-        let fields = pishkhan_domain::audit::AuditFields {
-            seq,
-            at_ms: entry.at.timestamp_millis(),
-            actor: entry.actor.clone(),
-            action: entry.action.clone(),
-            target_kind: entry.target_kind.clone(),
-            target_id: entry.target_id.clone(),
-            source: entry.source.clone(),
-            details: entry.details.clone(),
-        };
-        let hash = pishkhan_domain::audit::to_hex(&pishkhan_domain::audit::entry_hash(
-            &previous, &fields,
-        ));
+        let (fields, hash) = $crate::audit::link(entry, seq, &previous)?;
         sqlx::query(
             "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, details, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -76,7 +59,7 @@ macro_rules! append_in {
         .bind(&fields.target_id)
         .bind(&fields.source)
         .bind(&fields.details)
-        .bind(pishkhan_domain::audit::to_hex(&previous))
+        .bind(&previous)
         .bind(&hash)
         .execute(&mut *conn)
         .await?;
@@ -89,21 +72,20 @@ macro_rules! append_in {
 }
 pub(crate) use append_in;
 
-/// Adds `entry` to `script` as the next link after `head` (its row; the writer moves the head
-/// row once at the end of the script); answers the new head. The script runs in the
-/// transaction that holds the head.
-pub(crate) fn chain_into(
-    script: &mut crate::script::Script,
+/// The link `seq` of the chain for `entry`, after the one whose hash is `previous` (hex): its
+/// fields and its hash (hex).
+pub(crate) fn link(
     entry: &NewAuditEntry,
-    head: &crate::writer::AuditHead,
-) -> Result<crate::writer::AuditHead, StoreError> {
-    let previous = pishkhan_domain::audit::from_hex(&head.hash).ok_or_else(|| {
+    seq: i64,
+    previous: &str,
+) -> Result<(AuditFields, String), StoreError> {
+    let previous_bytes = pishkhan_domain::audit::from_hex(previous).ok_or_else(|| {
         StoreError::Database(sqlx::Error::Decode(
             "the audit head's hash is not valid".into(),
         ))
     })?;
     let fields = AuditFields {
-        seq: head.seq + 1,
+        seq,
         at_ms: entry.at.timestamp_millis(),
         actor: entry.actor.clone(),
         action: entry.action.clone(),
@@ -112,8 +94,22 @@ pub(crate) fn chain_into(
         source: entry.source.clone(),
         details: entry.details.clone(),
     };
-    let hash =
-        pishkhan_domain::audit::to_hex(&pishkhan_domain::audit::entry_hash(&previous, &fields));
+    let hash = pishkhan_domain::audit::to_hex(&pishkhan_domain::audit::entry_hash(
+        &previous_bytes,
+        &fields,
+    ));
+    Ok((fields, hash))
+}
+
+/// Adds `entry` to `script` as the next link after `head` (its row; the writer moves the head
+/// row once at the end of the script); answers the new head. The script runs in the
+/// transaction that holds the head.
+pub(crate) fn chain_into(
+    script: &mut crate::script::Script,
+    entry: &NewAuditEntry,
+    head: &crate::writer::AuditHead,
+) -> Result<crate::writer::AuditHead, StoreError> {
+    let (fields, hash) = link(entry, head.seq + 1, &head.hash)?;
     use crate::script::Arg;
     let row = script.row(vec![
         Arg::Int(fields.seq),
