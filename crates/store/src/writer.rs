@@ -410,9 +410,18 @@ where
         if let Some(head) = &self.head {
             return Ok(head.clone());
         }
-        let head = (self.dialect.head)(&mut *self.conn).await?;
-        self.head = Some(head.clone());
-        Ok(head)
+        match (self.dialect.head)(&mut *self.conn).await {
+            Ok(head) => {
+                self.head = Some(head.clone());
+                Ok(head)
+            }
+            Err(error) => {
+                // The transaction may be unusable now (PostgreSQL aborts it): the rest of the
+                // batch is refused rather than run on it.
+                self.broken = Some(error.to_string());
+                Err(E::from(error))
+            }
+        }
     }
 
     async fn run_chunk(&mut self, chunk: Vec<(Scripted, Reply<E>)>, mut script: Script) {
