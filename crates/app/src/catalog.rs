@@ -4,8 +4,9 @@
 
 use chrono::Utc;
 use pishkhan_domain::Language;
-use pishkhan_domain::catalog::{CardProblem, Change, ServiceCard, diff};
-use pishkhan_domain::forms::{FormSchema, SchemaProblem};
+use pishkhan_domain::Problem;
+use pishkhan_domain::catalog::{Change, ServiceCard, diff};
+use pishkhan_domain::forms::FormSchema;
 use pishkhan_domain::identity::{Role, Scope};
 use pishkhan_store::{
     DocKind, DocState, HistoryEntry, NewVersion, SaveVersionError, ServiceFilter, StoreError,
@@ -29,9 +30,9 @@ pub const PUBLISHERS: &[Role] = &[Role::AgencyAdmin, Role::GovernorateAdmin];
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("the card has {} problem(s)", .0.len())]
-    InvalidCard(Vec<CardProblem>),
+    InvalidCard(Vec<Problem>),
     #[error("the form has {} problem(s)", .0.len())]
-    InvalidForm(Vec<SchemaProblem>),
+    InvalidForm(Vec<Problem>),
     /// Missing, or not the caller's to touch: the same answer.
     #[error("not found")]
     NotFound,
@@ -48,14 +49,9 @@ impl CatalogError {
     pub fn lines(&self, lang: Language) -> Vec<String> {
         let fa = lang == Language::Persian;
         match self {
-            CatalogError::InvalidCard(problems) => problems
-                .iter()
-                .map(|p| format!("{}: {}", p.at, if fa { &p.fa } else { &p.en }))
-                .collect(),
-            CatalogError::InvalidForm(problems) => problems
-                .iter()
-                .map(|p| format!("{}: {}", p.at, if fa { &p.fa } else { &p.en }))
-                .collect(),
+            CatalogError::InvalidCard(problems) | CatalogError::InvalidForm(problems) => {
+                problems.iter().map(|p| p.located(lang)).collect()
+            }
             CatalogError::NotFound => vec![if fa { "پیدا نشد." } else { "Not found." }.to_owned()],
             CatalogError::WrongState { status, .. } => vec![if fa {
                 format!(
@@ -300,6 +296,7 @@ impl App {
 
     /// Saves a card as the next draft version of its service. The card must check clean, name an
     /// agency that exists and within the editor's scope, and forms that exist.
+    #[tracing::instrument(skip_all, fields(service = %card.code))]
     pub async fn save_service_draft(
         &self,
         principal: &Principal,
@@ -382,6 +379,7 @@ impl App {
     }
 
     /// Draft → in review.
+    #[tracing::instrument(skip_all, fields(service = %code, version = version))]
     pub async fn submit_service(
         &self,
         principal: &Principal,
@@ -401,6 +399,7 @@ impl App {
     }
 
     /// In review → published (agency admins and governorate admins only).
+    #[tracing::instrument(skip_all, fields(service = %code, version = version))]
     pub async fn publish_service(
         &self,
         principal: &Principal,
@@ -420,6 +419,7 @@ impl App {
     }
 
     /// Published → retired: the service leaves the portal.
+    #[tracing::instrument(skip_all, fields(service = %code, version = version))]
     pub async fn retire_service(
         &self,
         principal: &Principal,
@@ -612,6 +612,7 @@ impl App {
 
     /// Saves a form as a new version (checked first) and publishes it at once when the caller
     /// may publish for the agency; otherwise it waits as a draft.
+    #[tracing::instrument(skip_all, fields(form = %form.code, agency = %agency))]
     pub async fn save_form(
         &self,
         principal: &Principal,

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::id::Problem;
 use tokio::sync::{mpsc, oneshot};
 
 /// The largest file accepted, in bytes.
@@ -45,14 +45,14 @@ pub enum DocumentError {
 
 impl DocumentError {
     /// The refusal in words a person can act on.
-    pub fn invalid(&self) -> Invalid {
+    pub fn invalid(&self) -> Problem {
         match self {
-            DocumentError::Empty => Invalid::new(
+            DocumentError::Empty => Problem::new(
                 "document_empty",
                 "پروندهٔ پیوست خالی است؛ دوباره اسکن یا انتخاب کنید.",
                 "The attached file is empty; scan or choose it again.",
             ),
-            DocumentError::TooLarge(size) => Invalid::new(
+            DocumentError::TooLarge(size) => Problem::new(
                 "document_too_large",
                 format!(
                     "حجم پرونده {} کیلوبایت است؛ حداکثر {} کیلوبایت پذیرفته می‌شود. با کیفیت کمتر اسکن کنید.",
@@ -67,7 +67,7 @@ impl DocumentError {
                     MAX_DOCUMENT_BYTES / 1024
                 ),
             ),
-            DocumentError::UnknownKind => Invalid::new(
+            DocumentError::UnknownKind => Problem::new(
                 "document_kind",
                 "فقط PDF، JPEG یا PNG پذیرفته می‌شود؛ محتوای این پرونده هیچ‌کدام نیست (نام پرونده ملاک نیست).",
                 "Only PDF, JPEG or PNG is accepted; this file's content is none of them (its name does not count).",

@@ -7,16 +7,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use pishkhan_domain::Problem;
 use pishkhan_domain::catalog::ServiceCard;
 use pishkhan_domain::forms::FormSchema;
-use pishkhan_domain::id::Invalid;
 use pishkhan_store::{DraftRecord, NewAuditEntry, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::App;
 use crate::applications::{
-    ApplicationError, Attached, MAX_DOCUMENTS, Problem, SubmitApplication, Submitted, Upload,
+    ApplicationError, Attached, MAX_DOCUMENTS, SubmitApplication, Submitted, Upload,
 };
 use crate::documents::{DocumentError, sniff};
 use crate::policy::Principal;
@@ -136,6 +136,7 @@ impl App {
     /// Finds or starts `principal`'s draft for a service (and, at a counter, for the person
     /// `national_id` at `centre` with their `consent`). Checked like a filing: the service is
     /// offered on this channel, the operator has the citizen's unexpired consent.
+    #[tracing::instrument(skip_all, fields(service = %service))]
     #[allow(clippy::too_many_arguments)]
     pub async fn open_draft(
         &self,
@@ -237,6 +238,7 @@ impl App {
     /// Keeps what a filing page sent: the answers as typed, the files that are PDF/JPEG/PNG
     /// within the size limit (a file that is not is refused with the reason and not kept), minus
     /// the files taken away. Answers the draft and the refused files' problems.
+    #[tracing::instrument(skip_all, fields(draft = %id))]
     pub async fn save_draft(
         &self,
         principal: &Principal,
@@ -276,12 +278,14 @@ impl App {
                 .iter()
                 .position(|d| d.requirement == upload.requirement && d.field == upload.field);
             if replaced.is_none() && draft.documents.len() >= MAX_DOCUMENTS {
-                problems.push(Problem {
-                    at,
-                    code: "too_many_documents".into(),
-                    fa: format!("حداکثر {MAX_DOCUMENTS} پرونده می‌توان پیوست کرد."),
-                    en: format!("At most {MAX_DOCUMENTS} files may be attached."),
-                });
+                problems.push(
+                    Problem::new(
+                        "too_many_documents",
+                        format!("حداکثر {MAX_DOCUMENTS} پرونده می‌توان پیوست کرد."),
+                        format!("At most {MAX_DOCUMENTS} files may be attached."),
+                    )
+                    .at(at),
+                );
                 continue;
             }
             let doc_id = uuid::Uuid::new_v4().simple().to_string();
@@ -353,6 +357,7 @@ impl App {
 
     /// Files the draft through `submit_application`; once filed, the draft and its copies of
     /// the files are deleted.
+    #[tracing::instrument(skip_all, fields(draft = %id))]
     pub async fn submit_draft(
         &self,
         principal: &Principal,
@@ -386,6 +391,7 @@ impl App {
     }
 
     /// Abandons a draft and its files.
+    #[tracing::instrument(skip_all, fields(draft = %id))]
     pub async fn discard_draft(
         &self,
         principal: &Principal,
@@ -492,12 +498,12 @@ fn sniff_media(
 
 /// A refused file, named, with the reason.
 fn refused(at: &str, file_name: &str, error: &DocumentError) -> Problem {
-    let invalid: Invalid = error.invalid();
+    let invalid = error.invalid();
     let name = crate::applications::clean_file_name(file_name);
-    Problem {
-        at: at.to_owned(),
-        code: invalid.code.to_owned(),
-        fa: format!("«{name}»: {}", invalid.fa),
-        en: format!("“{name}”: {}", invalid.en),
-    }
+    Problem::new(
+        invalid.code,
+        format!("«{name}»: {}", invalid.fa),
+        format!("“{name}”: {}", invalid.en),
+    )
+    .at(at)
 }

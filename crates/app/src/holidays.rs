@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use pishkhan_domain::{HolidayCalendar, HolidayYear, LineError, parse_holiday_csv};
+use pishkhan_domain::{HolidayCalendar, HolidayYear, Problem, parse_holiday_csv};
 use pishkhan_store::{HolidayYearRecord, Replace, StoreError};
 
 use crate::App;
@@ -17,7 +17,7 @@ pub const SEED_CSV: &str = include_str!("../data/holidays.csv");
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("the file has {} problem(s); nothing was imported", .0.len())]
-    Invalid(Vec<LineError>),
+    Invalid(Vec<Problem>),
     #[error("the file holds no holidays")]
     Empty,
     #[error(transparent)]
@@ -39,6 +39,7 @@ impl App {
 
     /// Replaces the years in `csv` (all of them, or none if any line is wrong), and records who
     /// did it in the audit log.
+    #[tracing::instrument(skip_all, fields(source = %source))]
     pub async fn import_holidays(
         &self,
         actor: &Actor,

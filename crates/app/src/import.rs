@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use chrono::Utc;
+use pishkhan_domain::Problem;
 use pishkhan_domain::catalog::ServiceCard;
-use pishkhan_domain::catalog_table::{COLUMNS, CellError, card_from_row, row_from_card};
+use pishkhan_domain::catalog_table::{COLUMNS, card_from_row, row_from_card};
 use pishkhan_domain::forms::FormSchema;
 use pishkhan_store::{DocKind, NewVersion, SaveVersionError, ServiceFilter, StoreError};
 use serde::Deserialize;
@@ -35,7 +36,7 @@ pub enum ImportError {
     #[error("the file cannot be read: {0}")]
     Unreadable(String),
     #[error("the file has {} problem(s); nothing was imported", .0.len())]
-    Invalid(Vec<CellError>),
+    Invalid(Vec<Problem>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -57,13 +58,9 @@ struct JsonForm {
     form: FormSchema,
 }
 
-fn cell_error(row: usize, column: &str, fa: String, en: String) -> CellError {
-    CellError {
-        row,
-        column: column.to_owned(),
-        fa,
-        en,
-    }
+/// A problem in one cell of the file: at its column, on its row (0: the file as a whole).
+fn cell_error(row: usize, column: &str, fa: String, en: String) -> Problem {
+    Problem::new("invalid_cell", fa, en).at(column).on_line(row)
 }
 
 /// The template as CSV: the header and one example row.
@@ -188,6 +185,7 @@ fn check_headers(headers: &[String]) -> Result<(), ImportError> {
 impl App {
     /// An import by a governorate admin from `/admin`: like [`App::import_catalogue`], but every
     /// service and form must belong to an agency inside the admin's province.
+    #[tracing::instrument(skip_all, fields(file = %file_name))]
     pub async fn import_catalogue_as(
         &self,
         principal: &crate::policy::Principal,
@@ -241,7 +239,7 @@ impl App {
             .unwrap_or_default();
         let mut forms = Vec::new();
         let mut cards: Vec<(usize, ServiceCard)> = Vec::new();
-        let mut errors: Vec<CellError> = Vec::new();
+        let mut errors: Vec<Problem> = Vec::new();
         match extension.as_str() {
             "json" => {
                 let file: JsonImport = serde_json::from_slice(bytes)
@@ -363,7 +361,7 @@ impl App {
             }
         }
         if !errors.is_empty() {
-            errors.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+            errors.sort_by(|a, b| (a.line, &a.at).cmp(&(b.line, &b.at)));
             return Err(ImportError::Invalid(errors));
         }
         let mut report = ImportReport {

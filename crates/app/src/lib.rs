@@ -170,8 +170,30 @@ impl App {
         &self.inner.config
     }
 
-    pub fn store(&self) -> &Store {
+    /// The store, for the use cases only: every other layer goes through them, so nothing can
+    /// reach the data around the policy.
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Where the database is, without credentials: safe to print and log.
+    pub fn database_description(&self) -> &str {
+        self.inner.store.describe()
+    }
+
+    /// Which engine the database runs on: `SQLite` or `PostgreSQL`.
+    pub fn database_engine(&self) -> &'static str {
+        self.inner.store.backend().name()
+    }
+
+    /// The group-commit writer's counters since start, for `/metrics`.
+    pub fn write_stats(&self) -> pishkhan_store::WriteStats {
+        self.inner.store.write_stats()
+    }
+
+    /// Closes the database's connections (at the end of a command, or of serving).
+    pub async fn close(&self) {
+        self.inner.store.close().await;
     }
 
     /// Is the database reachable right now? Answers within [`READINESS_TIMEOUT`].

@@ -65,7 +65,7 @@ impl App {
             // Every few minutes, ended sessions and spent codes go (any node may do it).
             ticks += 1;
             if ticks.is_multiple_of(SWEEP_EVERY_TICKS) {
-                match self.sweep_sign_in_data().await {
+                match self.sweep_sign_in_data(Utc::now()).await {
                     Ok(swept) => tracing::debug!(?swept, "swept ended sessions and old codes"),
                     Err(e) => tracing::warn!(error = %e, "sweeping ended sessions failed"),
                 }

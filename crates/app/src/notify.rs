@@ -27,6 +27,7 @@ fn backoff(attempts: i64) -> TimeDelta {
 
 impl App {
     /// Delivers the notifications that are due; answers (delivered, failed).
+    #[tracing::instrument(skip_all)]
     pub async fn deliver_notifications(
         &self,
         now: DateTime<Utc>,

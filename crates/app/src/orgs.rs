@@ -1,7 +1,7 @@
 //! Agencies and centres: the organisations staff roles are scoped to.
 
 use chrono::Utc;
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::id::Problem;
 use pishkhan_domain::identity::Scope;
 use pishkhan_store::{AddOrgError, OrgDirectory, OrgKind, Province, StoreError};
 
@@ -11,7 +11,7 @@ use crate::audit::Actor;
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
     #[error("{}", .0.en)]
-    Invalid(Invalid),
+    Invalid(Problem),
     #[error("{0}")]
     Add(#[from] AddOrgError),
     #[error(transparent)]
@@ -20,6 +20,7 @@ pub enum OrgError {
 
 impl App {
     /// Adds an agency or a centre to a province, on the record.
+    #[tracing::instrument(skip_all, fields(code = %code, province = %province))]
     pub async fn add_org(
         &self,
         actor: &Actor,
@@ -35,7 +36,7 @@ impl App {
         };
         Scope::parse(&scope_text).map_err(OrgError::Invalid)?;
         if name_fa.trim().is_empty() {
-            return Err(OrgError::Invalid(Invalid::new(
+            return Err(OrgError::Invalid(Problem::new(
                 "empty_name",
                 "نام را بنویسید.",
                 "Write the name.",

@@ -4,7 +4,7 @@
 
 use chrono::{TimeDelta, Utc};
 use pishkhan_domain::JalaliDate;
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::id::Problem;
 use pishkhan_domain::identity::{Role, Scope};
 use pishkhan_store::{AgencyContact, City, Office, StoreError};
 
@@ -127,9 +127,9 @@ impl App {
         principal: &Principal,
         actor: &Actor,
         text: &str,
-    ) -> Result<Result<(), Invalid>, StoreError> {
+    ) -> Result<Result<(), Problem>, StoreError> {
         let Some(province) = Self::governorate_province(principal) else {
-            return Ok(Err(Invalid::new(
+            return Ok(Err(Problem::new(
                 "not_allowed",
                 "اجازه ندارید.",
                 "Not allowed.",
@@ -183,6 +183,7 @@ impl App {
     }
 
     /// Replaces an agency's contact point.
+    #[tracing::instrument(skip_all, fields(agency = %agency))]
     pub async fn set_agency_contact(
         &self,
         principal: &Principal,
@@ -212,7 +213,7 @@ impl App {
 
 /// Checks an office before it is stored: a code, a name, a city of the agency's province, a
 /// location inside Iran's bounding box when given, an e-mail address that looks like one.
-pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Invalid> {
+pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Problem> {
     let code_ok = !office.code.is_empty()
         && office.code.len() <= 40
         && office
@@ -220,14 +221,14 @@ pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Invalid> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !code_ok {
-        return Err(Invalid::new(
+        return Err(Problem::new(
             "bad_office_code",
             "کد دفتر فقط حروف کوچک انگلیسی، رقم و خط تیره دارد (حداکثر ۴۰ نویسه).",
             "An office code has lower-case letters, digits and dashes (at most 40).",
         ));
     }
     if office.name_fa.trim().is_empty() {
-        return Err(Invalid::new(
+        return Err(Problem::new(
             "empty_name",
             "نام دفتر را بنویسید.",
             "Write the office's name.",
@@ -236,7 +237,7 @@ pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Invalid> {
     if let Some(city) = &office.city
         && !cities.iter().any(|c| &c.code == city)
     {
-        return Err(Invalid::new(
+        return Err(Problem::new(
             "unknown_city",
             "شهر برگزیده در استان این دستگاه نیست.",
             "The city is not in the agency's province.",
@@ -246,7 +247,7 @@ pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Invalid> {
         (None, None) => {}
         (Some(lat), Some(lon)) if (24.0..=40.5).contains(&lat) && (44.0..=63.5).contains(&lon) => {}
         _ => {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "bad_location",
                 "عرض و طول جغرافیایی را با هم و درون ایران بنویسید (مانند ۳۵٫۶۹ و ۵۱٫۳۹).",
                 "Give latitude and longitude together, inside Iran (such as 35.69 and 51.39).",
@@ -256,7 +257,7 @@ pub fn check_office(office: &Office, cities: &[City]) -> Result<(), Invalid> {
     let email = office.contact.email.trim();
     let looks_like_email = email.contains('@') && email.contains('.') && !email.contains(' ');
     if !email.is_empty() && !looks_like_email {
-        return Err(Invalid::new(
+        return Err(Problem::new(
             "bad_email",
             "نشانی رایانامه درست نیست.",
             "The e-mail address is not valid.",
@@ -319,12 +320,13 @@ impl App {
     }
 
     /// Adds or replaces an office. `Ok(None)` when the caller may not edit the agency.
+    #[tracing::instrument(skip_all, fields(agency = %office.agency, office = %office.code))]
     pub async fn save_office(
         &self,
         principal: &Principal,
         actor: &Actor,
         office: &Office,
-    ) -> Result<Option<Result<(), Invalid>>, StoreError> {
+    ) -> Result<Option<Result<(), Problem>>, StoreError> {
         let Some((_, cities)) = self.offices_for_editor(principal, &office.agency).await? else {
             return Ok(None);
         };
@@ -344,6 +346,7 @@ impl App {
     }
 
     /// Removes an office; `false` if it is not there or not the caller's.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_office(
         &self,
         principal: &Principal,

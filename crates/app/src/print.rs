@@ -122,6 +122,7 @@ impl App {
 
     /// The receipt of an application, for someone who may see it (`None` otherwise, as for a
     /// missing one). `track_address` is the tracking page's full address.
+    #[tracing::instrument(skip_all, fields(code = %code))]
     pub async fn receipt_pdf(
         &self,
         principal: &crate::policy::Principal,

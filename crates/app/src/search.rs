@@ -14,8 +14,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
+use pishkhan_domain::Problem;
 use pishkhan_domain::catalog::ServiceCard;
-use pishkhan_search::{Catalogue, LineError, SearchError, Synonyms};
+use pishkhan_search::{Catalogue, SearchError, Synonyms};
 pub use pishkhan_search::{Entry, Filter, Found};
 use pishkhan_store::{OrgDirectory, ServiceFilter, StoreError};
 
@@ -69,7 +70,7 @@ pub enum SynonymError {
     #[error("not allowed")]
     Forbidden,
     #[error("{} lines are not valid", .0.len())]
-    Invalid(Vec<LineError>),
+    Invalid(Vec<Problem>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -317,6 +318,7 @@ impl App {
 
     /// Replaces the synonym list: checked whole first (every bad line reported), audited, and
     /// in the index at once.
+    #[tracing::instrument(skip_all)]
     pub async fn save_synonyms(
         &self,
         principal: &Principal,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::id::Problem;
 use pishkhan_store::{NewAuditEntry, StoreError};
 use serde_json::json;
 
@@ -84,11 +84,11 @@ pub fn fill(body: &str, facts: &[(&str, &str)]) -> String {
 }
 
 /// The problems with an edited text: too long, or naming a fact its kind does not offer.
-pub fn check(kind: &TemplateKind, body: &str) -> Vec<Invalid> {
+pub fn check(kind: &TemplateKind, body: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     let length = body.chars().count();
     if length > MAX_TEMPLATE_CHARS {
-        problems.push(Invalid::new(
+        problems.push(Problem::new(
             "template_too_long",
             format!(
                 "متن حداکثر {} نویسه است؛ این {} نویسه است.",
@@ -102,7 +102,7 @@ pub fn check(kind: &TemplateKind, body: &str) -> Vec<Invalid> {
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
         let Some(close) = after.find('}') else {
-            problems.push(Invalid::new(
+            problems.push(Problem::new(
                 "template_brace",
                 "یک «{» بی «}» مانده است.",
                 "A “{” has no closing “}”.",
@@ -111,7 +111,7 @@ pub fn check(kind: &TemplateKind, body: &str) -> Vec<Invalid> {
         };
         let name = &after[..close];
         if !kind.facts.contains(&name) {
-            problems.push(Invalid::new(
+            problems.push(Problem::new(
                 "template_fact",
                 format!(
                     "«{{{name}}}» در این پیام شناخته نیست؛ مجاز: {}.",
@@ -134,7 +134,7 @@ pub fn check(kind: &TemplateKind, body: &str) -> Vec<Invalid> {
         rest = &after[close + 1..];
     }
     if kind.facts.contains(&"code") && !body.contains("{code}") {
-        problems.push(Invalid::new(
+        problems.push(Problem::new(
             "template_code_missing",
             "متن باید کد رهگیری را داشته باشد: «{code}».",
             "The text must show the tracking code: “{code}”.",
@@ -193,18 +193,19 @@ impl App {
 
     /// Saves edited texts (an empty one goes back to the built-in text), all or none: every
     /// problem is answered with its key, and nothing is saved while any remains.
+    #[tracing::instrument(skip_all)]
     pub async fn save_notification_templates(
         &self,
         actor: &Actor,
         bodies: &BTreeMap<String, String>,
-    ) -> Result<Result<(), Vec<(String, Invalid)>>, StoreError> {
+    ) -> Result<Result<(), Vec<(String, Problem)>>, StoreError> {
         let mut problems = Vec::new();
         let mut clean = Vec::new();
         for (key, body) in bodies {
             let Some(kind) = kind(key) else {
                 problems.push((
                     key.clone(),
-                    Invalid::new(
+                    Problem::new(
                         "template_unknown",
                         format!("پیامی با نام «{key}» نیست."),
                         format!("There is no message `{key}`."),

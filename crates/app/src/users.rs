@@ -3,7 +3,7 @@
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chrono::Utc;
 use pishkhan_domain::Language;
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::id::Problem;
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::password::check_new_password;
 use pishkhan_store::{CreateUserError, NewUser, SessionOwner, StoreError, UserRecord};
@@ -17,7 +17,7 @@ use crate::{App, Secret};
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
     #[error("{}", .0.en)]
-    Invalid(Invalid),
+    Invalid(Problem),
     #[error("the username `{0}` is taken")]
     UsernameTaken(String),
     #[error("the password could not be hashed: {0}")]
@@ -85,7 +85,7 @@ impl From<AuthError> for UserError {
 }
 
 /// A username: 3 to 40 lower-case letters, digits, dots, dashes or underscores.
-fn check_username(username: &str) -> Result<(), Invalid> {
+fn check_username(username: &str) -> Result<(), Problem> {
     let ok = (3..=40).contains(&username.len())
         && username
             .chars()
@@ -93,7 +93,7 @@ fn check_username(username: &str) -> Result<(), Invalid> {
     if ok {
         Ok(())
     } else {
-        Err(Invalid::new(
+        Err(Problem::new(
             "bad_username",
             "نام کاربری ۳ تا ۴۰ نویسه است: حروف کوچک انگلیسی، رقم، نقطه، خط تیره یا زیرخط.",
             "A username has 3 to 40 characters: lower-case letters, digits, dots, dashes or underscores.",
@@ -141,7 +141,7 @@ impl App {
     ) -> Result<String, UserError> {
         check_username(username).map_err(UserError::Invalid)?;
         if display_name.trim().is_empty() {
-            return Err(UserError::Invalid(Invalid::new(
+            return Err(UserError::Invalid(Problem::new(
                 "empty_name",
                 "نام و نام خانوادگی را بنویسید.",
                 "Write the person's name.",
@@ -195,6 +195,7 @@ impl App {
 
     /// An admin creates an account inside their scope, with a generated password the new user
     /// must change at first sign-in. Returns the id and the password (shown once).
+    #[tracing::instrument(skip_all)]
     pub async fn admin_create_user(
         &self,
         admin: &Principal,
@@ -204,7 +205,7 @@ impl App {
         grants: Vec<RoleGrant>,
     ) -> Result<(String, Secret<String>), UserError> {
         if grants.is_empty() {
-            return Err(UserError::Invalid(Invalid::new(
+            return Err(UserError::Invalid(Problem::new(
                 "no_role",
                 "دست‌کم یک نقش برگزینید.",
                 "Choose at least one role.",
@@ -255,6 +256,7 @@ impl App {
 
     /// Resets a password to a generated one, to be changed at next sign-in; ends the user's
     /// sessions. `None` if the admin may not manage the account.
+    #[tracing::instrument(skip_all, fields(user = %id))]
     pub async fn admin_reset_password(
         &self,
         admin: &Principal,
@@ -281,6 +283,7 @@ impl App {
     }
 
     /// Disables (ending every session) or enables an account.
+    #[tracing::instrument(skip_all, fields(user = %id, disabled = disabled))]
     pub async fn admin_set_disabled(
         &self,
         admin: &Principal,
@@ -310,6 +313,7 @@ impl App {
     }
 
     /// Removes a lost second factor: the user enrols a new one at next sign-in.
+    #[tracing::instrument(skip_all, fields(user = %id))]
     pub async fn admin_reset_second_factor(
         &self,
         admin: &Principal,
@@ -334,6 +338,7 @@ impl App {
     }
 
     /// Gives an API client (a user with the `system` role) a bearer token, shown once.
+    #[tracing::instrument(skip_all)]
     pub async fn create_api_token(
         &self,
         actor: &Actor,
@@ -346,7 +351,7 @@ impl App {
             .await?
             .ok_or_else(|| UserError::UnknownScope(format!("user `{username}`")))?;
         if !user.grants.iter().any(|g| g.role() == Role::System) {
-            return Err(UserError::Invalid(Invalid::new(
+            return Err(UserError::Invalid(Problem::new(
                 "not_an_api_client",
                 "توکن فقط به کاربرانی داده می‌شود که نقش «سامانهٔ دستگاه» (system) دارند.",
                 "Tokens are only for users holding the `system` role.",

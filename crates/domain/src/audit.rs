@@ -51,18 +51,11 @@ pub fn entry_hash(previous: &[u8; 32], fields: &AuditFields) -> [u8; 32] {
 }
 
 pub fn to_hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(bytes)
 }
 
 pub fn from_hex(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
+    crate::digest::digest_from_hex(text)
 }
 
 /// A stored entry as read back: its fields and the hashes it was stored with.

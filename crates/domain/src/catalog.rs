@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::forms::Text;
+use crate::problem::Problem;
 use crate::workflow::Workflow;
 
 /// The six priority groups of Article 4, or other.
@@ -258,14 +259,6 @@ pub struct ServiceCard {
     pub workflow: Option<Workflow>,
 }
 
-/// A problem with a card, where it is, in both languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CardProblem {
-    pub at: String,
-    pub fa: String,
-    pub en: String,
-}
-
 fn is_code(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 120
@@ -295,18 +288,15 @@ impl ServiceCard {
 
     /// Checks what a person reading the card needs: titles, at least one channel and step,
     /// documents pointing at real steps, sensible times and fees, unique channels.
-    pub fn check(&self) -> Vec<CardProblem> {
+    pub fn check(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let mut problem = |at: &str, fa: String, en: String| {
-            problems.push(CardProblem {
-                at: at.to_owned(),
-                fa,
-                en,
-            });
+        let mut problem = |at: &str, code: &'static str, fa: String, en: String| {
+            problems.push(Problem::new(code, fa, en).at(at));
         };
         if !is_code(&self.code) {
             problem(
                 "code",
+                "malformed_code",
                 "کد خدمت فقط حروف کوچک انگلیسی، رقم، نقطه و خط تیره دارد.".into(),
                 "A service code has lower-case letters, digits, dots and dashes only.".into(),
             );
@@ -319,6 +309,7 @@ impl ServiceCard {
             if text.fa.trim().is_empty() {
                 problem(
                     at,
+                    "missing_text",
                     format!("متن فارسی «{at}» خالی است."),
                     format!("The Persian text of `{at}` is empty."),
                 );
@@ -327,6 +318,7 @@ impl ServiceCard {
         if self.audience.is_empty() {
             problem(
                 "audience",
+                "missing_audience",
                 "بنویسید خدمت برای شهروندان است یا کسب‌وکارها (یا هر دو).".into(),
                 "Say whether the service is for citizens, businesses or both.".into(),
             );
@@ -335,6 +327,7 @@ impl ServiceCard {
         if self.channels.is_empty() || channels.len() != self.channels.len() {
             problem(
                 "channels",
+                "channels",
                 "دست‌کم یک راه دریافت خدمت، و هر راه یک بار.".into(),
                 "At least one channel, each once.".into(),
             );
@@ -342,6 +335,7 @@ impl ServiceCard {
         if self.steps.is_empty() {
             problem(
                 "steps",
+                "no_steps",
                 "مراحل انجام خدمت را بنویسید.".into(),
                 "Write the service's steps.".into(),
             );
@@ -350,6 +344,7 @@ impl ServiceCard {
             if step.what.fa.trim().is_empty() || step.who.fa.trim().is_empty() {
                 problem(
                     &format!("steps[{i}]"),
+                    "step_incomplete",
                     format!("مرحلهٔ {}: بنویسید چه کسی چه می‌کند.", i + 1),
                     format!("Step {}: write who does what.", i + 1),
                 );
@@ -359,6 +354,7 @@ impl ServiceCard {
         if step_days > self.processing_days {
             problem(
                 "processing_days",
+                "steps_exceed_total",
                 format!(
                     "جمع زمان مراحل ({} روز کاری) از زمان کل خدمت ({}) بیشتر است.",
                     crate::text::to_persian_digits(&step_days.to_string()),
@@ -377,6 +373,7 @@ impl ServiceCard {
             if document.name.fa.trim().is_empty() || document.copies == 0 && !document.original {
                 problem(
                     &format!("documents[{i}]"),
+                    "document_incomplete",
                     format!("مدرک {}: نام و شمار نسخه‌ها را بنویسید.", i + 1),
                     format!("Document {}: write its name and how many copies.", i + 1),
                 );
@@ -384,6 +381,7 @@ impl ServiceCard {
             if bad_step {
                 problem(
                     &format!("documents[{i}].step"),
+                    "unknown_step",
                     format!("مدرک {} به مرحله‌ای اشاره می‌کند که نیست.", i + 1),
                     format!("Document {} names a step that does not exist.", i + 1),
                 );
@@ -393,6 +391,7 @@ impl ServiceCard {
             if fee.rials < 0 || fee.centre_share_rials < 0 || fee.centre_share_rials > fee.rials {
                 problem(
                     &format!("fees[{i}]"),
+                    "fee_amounts",
                     format!(
                         "هزینهٔ {}: مبلغ و سهم دفتر باید نامنفی باشند و سهم دفتر از مبلغ بیشتر نباشد.",
                         i + 1
@@ -408,6 +407,7 @@ impl ServiceCard {
             if !is_code(event) {
                 problem(
                     &format!("events[{i}]"),
+                    "malformed_event",
                     "کد رویداد فقط حروف کوچک انگلیسی، رقم و خط تیره دارد.".into(),
                     "An event code has lower-case letters, digits and dashes only.".into(),
                 );

@@ -18,6 +18,7 @@ use crate::catalog::{
     ServiceCard, ServiceType, Step,
 };
 use crate::forms::Text;
+use crate::problem::Problem;
 
 /// The columns, in the template's order.
 pub const COLUMNS: [&str; 25] = [
@@ -48,22 +49,9 @@ pub const COLUMNS: [&str; 25] = [
     "address_fa",
 ];
 
-/// A problem in one cell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellError {
-    pub row: usize,
-    pub column: String,
-    pub fa: String,
-    pub en: String,
-}
-
-fn err(row: usize, column: &str, fa: impl Into<String>, en: impl Into<String>) -> CellError {
-    CellError {
-        row,
-        column: column.to_owned(),
-        fa: fa.into(),
-        en: en.into(),
-    }
+/// A problem in one cell: at its column, on its row.
+fn err(row: usize, column: &str, fa: impl Into<String>, en: impl Into<String>) -> Problem {
+    Problem::new("invalid_cell", fa, en).at(column).on_line(row)
 }
 
 fn opt_text(value: &str) -> Option<Text> {
@@ -100,7 +88,7 @@ fn codes(cell: &str) -> Vec<String> {
 pub fn card_from_row(
     row: usize,
     cells: &BTreeMap<String, String>,
-) -> Result<ServiceCard, Vec<CellError>> {
+) -> Result<ServiceCard, Vec<Problem>> {
     let mut errors = Vec::new();
     let cell = |name: &str| cells.get(name).map(String::as_str).unwrap_or("").trim();
     for required in [
@@ -290,7 +278,7 @@ pub fn card_from_row(
             )),
         }
     }
-    let whole = |name: &str, errors: &mut Vec<CellError>| -> u32 {
+    let whole = |name: &str, errors: &mut Vec<Problem>| -> u32 {
         let text = cell(name);
         if text.is_empty() {
             return 0;
@@ -346,11 +334,9 @@ pub fn card_from_row(
     };
     if errors.is_empty() {
         // The card's own rules, reported against the row.
-        errors.extend(card.check().into_iter().map(|p| CellError {
-            row,
-            column: p.at.split(['[', '.']).next().unwrap_or("").to_owned(),
-            fa: p.fa,
-            en: p.en,
+        errors.extend(card.check().into_iter().map(|p| {
+            let column = p.at.split(['[', '.']).next().unwrap_or("").to_owned();
+            p.at(column).on_line(row)
         }));
     }
     if errors.is_empty() {
@@ -565,9 +551,9 @@ mod tests {
         cells.insert("fees".into(), "تعرفه | بسیار | ثبت احوال".into());
         cells.insert("processing_days".into(), "".into());
         let errors = card_from_row(7, &cells).unwrap_err();
-        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        let columns: Vec<&str> = errors.iter().map(|e| e.at.as_str()).collect();
         assert_eq!(columns, ["processing_days", "category", "steps", "fees"]);
-        assert!(errors.iter().all(|e| e.row == 7));
+        assert!(errors.iter().all(|e| e.line == Some(7)));
         assert!(errors[2].fa.contains("مرحلهٔ ۱") || errors[2].fa.contains("مرحلهٔ 1"));
     }
 }

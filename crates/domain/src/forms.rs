@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::JalaliDate;
 use crate::id::{LegalId, MobileNumber, NationalId, PostalCode, Sheba, VehiclePlate};
+use crate::problem::Problem;
 
 /// The `schema` tag of this version of the standard.
 pub const SCHEMA_V1: &str = "pishkhan-form/1";
@@ -183,25 +184,6 @@ pub enum Rule {
     },
 }
 
-/// A problem with a form definition (found when an editor saves it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaProblem {
-    /// Where: `sections[1].fields[2]`, `rules[0]`, or `code`.
-    pub at: String,
-    pub fa: String,
-    pub en: String,
-}
-
-/// A problem with someone's answers: which field, and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// The field's id (for a rule: its first field).
-    pub field: String,
-    pub code: &'static str,
-    pub fa: String,
-    pub en: String,
-}
-
 fn is_code(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 80
@@ -223,14 +205,15 @@ impl FormSchema {
     /// Checks the definition itself: the tag, codes, unique ids, Persian labels, options, limits,
     /// and that conditions and rules name fields that exist (conditions only earlier ones, so a
     /// form can be filled top to bottom).
-    pub fn check(&self) -> Vec<SchemaProblem> {
+    pub fn check(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let mut problem = |at: String, fa: String, en: String| {
-            problems.push(SchemaProblem { at, fa, en });
+        let mut problem = |at: String, code: &'static str, fa: String, en: String| {
+            problems.push(Problem::new(code, fa, en).at(at));
         };
         if self.schema != SCHEMA_V1 {
             problem(
                 "schema".into(),
+                "form_schema_tag",
                 format!("نسخهٔ استاندارد باید «{SCHEMA_V1}» باشد."),
                 format!("The standard's tag must be `{SCHEMA_V1}`."),
             );
@@ -238,6 +221,7 @@ impl FormSchema {
         if !is_code(&self.code) {
             problem(
                 "code".into(),
+                "malformed_code",
                 "کد فرم فقط حروف کوچک انگلیسی، رقم، نقطه و خط تیره دارد.".into(),
                 "A form code has lower-case letters, digits, dots and dashes only.".into(),
             );
@@ -245,6 +229,7 @@ impl FormSchema {
         if self.version == 0 {
             problem(
                 "version".into(),
+                "version_zero",
                 "شمارهٔ نسخه از ۱ آغاز می‌شود.".into(),
                 "Versions start at 1.".into(),
             );
@@ -252,6 +237,7 @@ impl FormSchema {
         if self.title.fa.trim().is_empty() {
             problem(
                 "title".into(),
+                "missing_title",
                 "عنوان فارسی فرم را بنویسید.".into(),
                 "Write the form's Persian title.".into(),
             );
@@ -259,6 +245,7 @@ impl FormSchema {
         if self.sections.is_empty() {
             problem(
                 "sections".into(),
+                "no_sections",
                 "فرم دست‌کم یک بخش با یک فیلد می‌خواهد.".into(),
                 "A form needs at least one section with one field.".into(),
             );
@@ -269,6 +256,7 @@ impl FormSchema {
             if !is_code(&section.id) || !section_ids.insert(&section.id) {
                 problem(
                     format!("sections[{s}]"),
+                    "malformed_section_id",
                     format!("شناسهٔ بخش «{}» تکراری یا نادرست است.", section.id),
                     format!("Section id `{}` is repeated or malformed.", section.id),
                 );
@@ -276,6 +264,7 @@ impl FormSchema {
             if section.fields.is_empty() {
                 problem(
                     format!("sections[{s}]"),
+                    "empty_section",
                     "این بخش هیچ فیلدی ندارد.".into(),
                     "This section has no fields.".into(),
                 );
@@ -285,6 +274,7 @@ impl FormSchema {
                 if !is_code(&field.id) {
                     problem(
                         at.clone(),
+                        "malformed_field_id",
                         format!("شناسهٔ فیلد «{}» نادرست است.", field.id),
                         format!("Field id `{}` is malformed.", field.id),
                     );
@@ -292,6 +282,7 @@ impl FormSchema {
                 if field.label.fa.trim().is_empty() {
                     problem(
                         at.clone(),
+                        "missing_label",
                         format!("فیلد «{}» برچسب فارسی ندارد.", field.id),
                         format!("Field `{}` has no Persian label.", field.id),
                     );
@@ -301,6 +292,7 @@ impl FormSchema {
                 {
                     problem(
                         at.clone(),
+                        "condition_not_earlier",
                         format!(
                             "شرط فیلد «{}» به فیلد «{}» اشاره می‌کند که پیش از آن نیامده است.",
                             field.id, condition.field
@@ -318,6 +310,7 @@ impl FormSchema {
                         if options.is_empty() || values.len() != options.len() {
                             problem(
                                 at.clone(),
+                                "bad_options",
                                 format!("گزینه‌های فیلد «{}» خالی یا تکراری‌اند.", field.id),
                                 format!("Field `{}` has no options or repeated ones.", field.id),
                             );
@@ -328,6 +321,7 @@ impl FormSchema {
                         max: Some(max),
                     } if min > max => problem(
                         at.clone(),
+                        "min_above_max",
                         format!("کمینهٔ فیلد «{}» از بیشینه‌اش بزرگ‌تر است.", field.id),
                         format!("Field `{}` has min above max.", field.id),
                     ),
@@ -336,6 +330,7 @@ impl FormSchema {
                     {
                         problem(
                             at.clone(),
+                            "file_limits",
                             format!(
                                 "برای فیلد پرونده «{}» نوع‌ها و اندازهٔ مجاز را بنویسید.",
                                 field.id
@@ -351,6 +346,7 @@ impl FormSchema {
                 if !seen.insert(&field.id) {
                     problem(
                         at,
+                        "repeated_field",
                         format!("شناسهٔ فیلد «{}» تکراری است.", field.id),
                         format!("Field id `{}` is repeated.", field.id),
                     );
@@ -367,6 +363,7 @@ impl FormSchema {
                 if !seen.contains(name.as_str()) {
                     problem(
                         format!("rules[{r}]"),
+                        "rule_unknown_field",
                         format!("قاعدهٔ {} به فیلد ناموجود «{name}» اشاره می‌کند.", r + 1),
                         format!("Rule {} names `{name}`, which is not a field.", r + 1),
                     );
@@ -421,17 +418,19 @@ impl FormSchema {
     pub fn validate(
         &self,
         answers: &BTreeMap<String, Value>,
-    ) -> Result<BTreeMap<String, Value>, Vec<FieldError>> {
+    ) -> Result<BTreeMap<String, Value>, Vec<Problem>> {
         let mut errors = Vec::new();
         let mut normalized: BTreeMap<String, Value> = BTreeMap::new();
         for key in answers.keys() {
             if self.field(key).is_none() {
-                errors.push(FieldError {
-                    field: key.clone(),
-                    code: "unknown_field",
-                    fa: format!("این فرم فیلدی به نام «{key}» ندارد."),
-                    en: format!("This form has no field `{key}`."),
-                });
+                errors.push(
+                    Problem::new(
+                        "unknown_field",
+                        format!("این فرم فیلدی به نام «{key}» ندارد."),
+                        format!("This form has no field `{key}`."),
+                    )
+                    .at(key.clone()),
+                );
             }
         }
         for field in self.fields() {
@@ -442,15 +441,17 @@ impl FormSchema {
             }
             let value = answers.get(&field.id).filter(|v| !is_empty(v));
             match value {
-                None if field.required => errors.push(FieldError {
-                    field: field.id.clone(),
-                    code: "required",
-                    fa: format!("«{}» را پر کنید.", field.label.fa),
-                    en: format!(
-                        "Fill in “{}”.",
-                        field.label.en.as_deref().unwrap_or(&field.label.fa)
-                    ),
-                }),
+                None if field.required => errors.push(
+                    Problem::new(
+                        "required",
+                        format!("«{}» را پر کنید.", field.label.fa),
+                        format!(
+                            "Fill in “{}”.",
+                            field.label.en.as_deref().unwrap_or(&field.label.fa)
+                        ),
+                    )
+                    .at(field.id.clone()),
+                ),
                 None => {}
                 Some(value) => match check_value(field, value) {
                     Ok(clean) => {
@@ -507,16 +508,16 @@ fn condition_holds(condition: &Condition, answers: &BTreeMap<String, Value>) -> 
     }
 }
 
-fn field_error(field: &Field, code: &'static str, fa: String, en: String) -> FieldError {
-    FieldError {
-        field: field.id.clone(),
+fn field_error(field: &Field, code: &'static str, fa: String, en: String) -> Problem {
+    Problem::new(
         code,
-        fa: format!("«{}»: {fa}", field.label.fa),
-        en: format!(
+        format!("«{}»: {fa}", field.label.fa),
+        format!(
             "“{}”: {en}",
             field.label.en.as_deref().unwrap_or(&field.label.fa)
         ),
-    }
+    )
+    .at(field.id.clone())
 }
 
 fn whole_number(text: &str) -> Option<i64> {
@@ -528,9 +529,9 @@ fn whole_number(text: &str) -> Option<i64> {
     cleaned.parse().ok()
 }
 
-fn check_value(field: &Field, value: &Value) -> Result<Value, FieldError> {
+fn check_value(field: &Field, value: &Value) -> Result<Value, Problem> {
     let text = || as_text(value).unwrap_or_default();
-    let invalid = |e: crate::id::Invalid| field_error(field, e.code, e.fa, e.en);
+    let invalid = |e: Problem| field_error(field, e.code, e.fa, e.en);
     match &field.kind {
         FieldKind::Text { max_length } | FieldKind::LongText { max_length } => {
             let text = text();
@@ -683,16 +684,16 @@ fn check_value(field: &Field, value: &Value) -> Result<Value, FieldError> {
     }
 }
 
-fn rule_error(field: &str, code: &'static str, message: &Text) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
+fn rule_error(field: &str, code: &'static str, message: &Text) -> Problem {
+    Problem::new(
         code,
-        fa: message.fa.clone(),
-        en: message.en.clone().unwrap_or_else(|| message.fa.clone()),
-    }
+        message.fa.clone(),
+        message.en.clone().unwrap_or_else(|| message.fa.clone()),
+    )
+    .at(field)
 }
 
-fn check_rule(rule: &Rule, answers: &BTreeMap<String, Value>) -> Option<FieldError> {
+fn check_rule(rule: &Rule, answers: &BTreeMap<String, Value>) -> Option<Problem> {
     match rule {
         Rule::DateOrder {
             earlier,
@@ -805,7 +806,7 @@ mod tests {
                 "color": "blue"
             })))
             .unwrap_err();
-        let fields: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        let fields: Vec<(&str, &str)> = errors.iter().map(|e| (e.at.as_str(), e.code)).collect();
         assert_eq!(
             fields,
             [

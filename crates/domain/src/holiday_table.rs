@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use crate::business_days::{Holiday, HolidayKind};
-use crate::id::Invalid;
 use crate::jalali::JalaliDate;
+use crate::problem::Problem;
 use crate::text::to_persian_digits;
 
 /// One year's holidays, and whether the list is complete.
@@ -22,46 +22,21 @@ pub struct HolidayYear {
     pub holidays: Vec<Holiday>,
 }
 
-/// A problem on one line of a holiday file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineError {
-    pub line: usize,
-    pub column: &'static str,
-    pub problem: Invalid,
-}
-
-impl std::fmt::Display for LineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}, {}: {}",
-            self.line, self.column, self.problem.en
-        )
-    }
-}
-
-impl LineError {
-    /// `سطر ۳، ستون تاریخ: …`
-    pub fn message_fa(&self) -> String {
-        let column = match self.column {
-            "date" => "تاریخ",
-            "kind" => "نوع",
-            "name_fa" => "نام فارسی",
-            "name_en" => "نام انگلیسی",
-            "year" => "سال",
-            _ => "سطر",
-        };
-        format!(
-            "سطر {}، ستون {column}: {}",
-            to_persian_digits(&self.line.to_string()),
-            self.problem.fa
-        )
+/// A column's name in Persian, for problems read by the governorate's staff.
+fn column_fa(column: &str) -> &'static str {
+    match column {
+        "date" => "تاریخ",
+        "kind" => "نوع",
+        "name_fa" => "نام فارسی",
+        "name_en" => "نام انگلیسی",
+        "year" => "سال",
+        _ => "سطر",
     }
 }
 
 /// Parses a whole holiday file. Either every line is right and the years come back, or every
 /// problem is listed.
-pub fn parse_holiday_csv(text: &str) -> Result<Vec<HolidayYear>, Vec<LineError>> {
+pub fn parse_holiday_csv(text: &str) -> Result<Vec<HolidayYear>, Vec<Problem>> {
     let mut years: BTreeMap<i32, HolidayYear> = BTreeMap::new();
     let mut errors = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -71,15 +46,13 @@ pub fn parse_holiday_csv(text: &str) -> Result<Vec<HolidayYear>, Vec<LineError>>
             continue;
         }
         let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
-        let error = |column, problem| LineError {
-            line,
-            column,
-            problem,
+        let error = |column: &str, problem: Problem| {
+            problem.at_named(column, column_fa(column)).on_line(line)
         };
         if fields.len() != 4 {
             errors.push(error(
                 "line",
-                Invalid::new(
+                Problem::new(
                     "wrong_columns",
                     format!(
                         "هر سطر چهار ستون دارد (تاریخ، نوع، نام فارسی، نام انگلیسی)؛ این سطر {} ستون دارد.",
@@ -108,7 +81,7 @@ pub fn parse_holiday_csv(text: &str) -> Result<Vec<HolidayYear>, Vec<LineError>>
                 }
                 None => errors.push(error(
                     "year",
-                    Invalid::new(
+                    Problem::new(
                         "year_out_of_range",
                         "سال باید چهار رقمی و بین ۱۰۰۰ تا ۱۹۹۹ باشد.",
                         "The year must have four digits, from 1000 to 1999.",
@@ -125,7 +98,7 @@ pub fn parse_holiday_csv(text: &str) -> Result<Vec<HolidayYear>, Vec<LineError>>
         if kind.is_none() {
             errors.push(error(
                 "kind",
-                Invalid::new(
+                Problem::new(
                     "unknown_kind",
                     "نوع تعطیلی باید solar (خورشیدی) یا lunar (قمری) باشد.",
                     "The kind must be solar or lunar.",
@@ -136,7 +109,7 @@ pub fn parse_holiday_csv(text: &str) -> Result<Vec<HolidayYear>, Vec<LineError>>
             if value.is_empty() {
                 errors.push(error(
                     column,
-                    Invalid::new(
+                    Problem::new(
                         "empty",
                         "نام مناسبت را بنویسید.",
                         "Write the occasion's name.",
@@ -194,7 +167,7 @@ mod tests {
         .unwrap_err();
         let found: Vec<(usize, &str, &str)> = errors
             .iter()
-            .map(|e| (e.line, e.column, e.problem.code))
+            .map(|e| (e.line.unwrap_or(0), e.at.as_str(), e.code))
             .collect();
         assert_eq!(
             found,
@@ -207,8 +180,8 @@ mod tests {
             ]
         );
         assert_eq!(
-            errors[0].message_fa(),
-            "سطر ۱، ستون تاریخ: اسفند سال ۱۴۰۴ ۲۹ روز دارد."
+            errors[0].located(crate::Language::Persian),
+            "سطر ۱، ستون «تاریخ»: اسفند سال ۱۴۰۴ ۲۹ روز دارد."
         );
     }
 }

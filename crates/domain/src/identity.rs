@@ -4,7 +4,7 @@
 //! their own records, an operator in a centre, an agency clerk in an agency (or one of its
 //! units), a governorate admin in a province, the commission over every province.
 
-use crate::id::Invalid;
+use crate::id::Problem;
 
 /// A role (نقش).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,13 +94,13 @@ impl Role {
         }
     }
 
-    pub fn from_code(code: &str) -> Result<Role, Invalid> {
+    pub fn from_code(code: &str) -> Result<Role, Problem> {
         Role::ALL
             .into_iter()
             .find(|r| r.code() == code)
             .ok_or_else(|| {
                 let known = Role::ALL.map(Role::code).join(", ");
-                Invalid::new(
+                Problem::new(
                     "unknown_role",
                     format!("نقش «{code}» وجود ندارد؛ نقش‌ها: {known}"),
                     format!("There is no role `{code}`; roles: {known}"),
@@ -128,7 +128,7 @@ impl Role {
 }
 
 /// A code inside a scope: lower-case letters, digits and dashes, as in URLs.
-fn code_part(text: &str, what: (&str, &str)) -> Result<String, Invalid> {
+fn code_part(text: &str, what: (&str, &str)) -> Result<String, Problem> {
     let ok = !text.is_empty()
         && text.len() <= 64
         && text
@@ -137,7 +137,7 @@ fn code_part(text: &str, what: (&str, &str)) -> Result<String, Invalid> {
     if ok {
         Ok(text.to_owned())
     } else {
-        Err(Invalid::new(
+        Err(Problem::new(
             "bad_scope_code",
             format!(
                 "کد {} فقط حروف کوچک انگلیسی، رقم و خط تیره دارد (حداکثر ۶۴ نویسه).",
@@ -153,7 +153,7 @@ fn code_part(text: &str, what: (&str, &str)) -> Result<String, Invalid> {
 
 impl Scope {
     /// `self`, `centre:CODE`, `agency:CODE`, `agency:CODE/UNIT`, `province:CODE`, `national`.
-    pub fn parse(text: &str) -> Result<Scope, Invalid> {
+    pub fn parse(text: &str) -> Result<Scope, Problem> {
         let text = text.trim();
         match text.split_once(':') {
             None if text == "self" => Ok(Scope::SelfOnly),
@@ -172,7 +172,7 @@ impl Scope {
                     unit,
                 })
             }
-            _ => Err(Invalid::new(
+            _ => Err(Problem::new(
                 "unknown_scope",
                 "قلمرو باید یکی از این‌ها باشد: self، centre:کد، agency:کد یا agency:کد/واحد، province:کد، national.",
                 "A scope is one of: self, centre:CODE, agency:CODE or agency:CODE/UNIT, province:CODE, national.",
@@ -215,7 +215,7 @@ pub struct RoleGrant {
 }
 
 impl RoleGrant {
-    pub fn new(role: Role, scope: Scope) -> Result<RoleGrant, Invalid> {
+    pub fn new(role: Role, scope: Scope) -> Result<RoleGrant, Problem> {
         if role.scope_kind() != scope.kind() {
             let expected = match role.scope_kind() {
                 ScopeKind::SelfOnly => "self",
@@ -224,7 +224,7 @@ impl RoleGrant {
                 ScopeKind::Province => "province:CODE",
                 ScopeKind::National => "national",
             };
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "scope_mismatch",
                 format!(
                     "نقش «{}» در قلمرو {expected} داده می‌شود، نه {scope}.",

@@ -6,7 +6,7 @@ use icu_calendar::cal::Persian;
 use icu_calendar::types::RataDie;
 use icu_calendar::{Date, Iso};
 
-use crate::id::Invalid;
+use crate::id::Problem;
 use crate::text::{digit_value, is_bidi_control, to_persian_digits};
 
 /// Month names, Farvardin first.
@@ -90,16 +90,16 @@ pub struct JalaliDate {
 
 impl JalaliDate {
     /// A date from its parts, if it exists (`1403/12/30` does, `1404/12/30` does not).
-    pub fn new(year: i32, month: u8, day: u8) -> Result<JalaliDate, Invalid> {
+    pub fn new(year: i32, month: u8, day: u8) -> Result<JalaliDate, Problem> {
         if !YEARS.contains(&year) {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "year_out_of_range",
                 "سال باید چهار رقمی و بین ۱۰۰۰ تا ۱۹۹۹ باشد.",
                 "The year must have four digits, from 1000 to 1999.",
             ));
         }
         if !(1..=12).contains(&month) {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "month_out_of_range",
                 "ماه باید بین ۱ (فروردین) تا ۱۲ (اسفند) باشد.",
                 "The month must be from 1 (Farvardin) to 12 (Esfand).",
@@ -107,7 +107,7 @@ impl JalaliDate {
         }
         let last = days_in_month(year, month);
         if day == 0 || day > last {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "day_out_of_range",
                 format!(
                     "{} سال {} {} روز دارد.",
@@ -125,7 +125,7 @@ impl JalaliDate {
     }
 
     /// Parses `1404/01/15` (or `1404-1-15`), with Persian, Arabic-Indic or ASCII digits.
-    pub fn parse(input: &str) -> Result<JalaliDate, Invalid> {
+    pub fn parse(input: &str) -> Result<JalaliDate, Problem> {
         let text: String = input
             .trim()
             .chars()
@@ -133,14 +133,14 @@ impl JalaliDate {
             .map(|c| digit_value(c).map_or(c, |d| char::from(b'0' + d)))
             .collect();
         if text.is_empty() {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "empty",
                 "تاریخ را وارد کنید.",
                 "Enter the date.",
             ));
         }
         let wrong = || {
-            Invalid::new(
+            Problem::new(
                 "wrong_format",
                 "تاریخ را به شکل سال/ماه/روز بنویسید، مانند ۱۴۰۴/۰۱/۱۵.",
                 "Write the date as year/month/day, such as 1404/01/15.",
@@ -150,14 +150,14 @@ impl JalaliDate {
         let [year, month, day] = parts.as_slice() else {
             return Err(wrong());
         };
-        let number = |s: &str, max_len: usize| -> Result<u32, Invalid> {
+        let number = |s: &str, max_len: usize| -> Result<u32, Problem> {
             if s.is_empty() || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(wrong());
             }
             s.parse().map_err(|_| wrong())
         };
         if year.len() != 4 {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "year_out_of_range",
                 "سال باید چهار رقمی و بین ۱۰۰۰ تا ۱۹۹۹ باشد.",
                 "The year must have four digits, from 1000 to 1999.",

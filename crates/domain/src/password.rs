@@ -2,16 +2,16 @@
 //! zxcvbn, whose dictionaries come from passwords leaked in real breaches, together with the
 //! user's own details (a password made of one's username is refused).
 
-use crate::id::Invalid;
+use crate::id::Problem;
 
 /// The shortest password accepted.
 pub const MIN_LENGTH: usize = 12;
 
 /// Checks a new password; `user_inputs` are the account's own words (username, name).
-pub fn check_new_password(password: &str, user_inputs: &[&str]) -> Result<(), Invalid> {
+pub fn check_new_password(password: &str, user_inputs: &[&str]) -> Result<(), Problem> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(Invalid::new(
+        return Err(Problem::new(
             "too_short",
             format!(
                 "گذرواژه دست‌کم {} نویسه می‌خواهد؛ این {} نویسه است. یک عبارت چندکلمه‌ای به‌خاطرسپردنی بهترین گزینه است.",
@@ -25,7 +25,7 @@ pub fn check_new_password(password: &str, user_inputs: &[&str]) -> Result<(), In
     }
     let estimate = zxcvbn::zxcvbn(password, user_inputs);
     if (estimate.score() as u8) < 3 {
-        return Err(Invalid::new(
+        return Err(Problem::new(
             "guessable",
             "این گذرواژه در فهرست گذرواژه‌های لورفته یا الگوهای رایج است و به‌آسانی حدس زده می‌شود. گذرواژهٔ دیگری برگزینید.",
             "This password is among leaked passwords or common patterns and is easy to guess. Choose another.",

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::id::Invalid;
+use crate::id::Problem;
 use crate::text::{digit_value, to_persian_digits};
 
 /// The Damm algorithm's quasigroup of order 10 (totally anti-symmetric).
@@ -48,7 +48,7 @@ impl TrackingCode {
 
     /// What a person typed: Persian, Arabic-Indic or Latin digits, with or without spaces and
     /// dashes.
-    pub fn parse(input: &str) -> Result<TrackingCode, Invalid> {
+    pub fn parse(input: &str) -> Result<TrackingCode, Problem> {
         let mut digits = Vec::with_capacity(LENGTH);
         for c in input.chars() {
             if let Some(d) = digit_value(c) {
@@ -56,7 +56,7 @@ impl TrackingCode {
             } else if c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '_' | '/') {
                 continue;
             } else {
-                return Err(Invalid::new(
+                return Err(Problem::new(
                     "tracking_code_characters",
                     "کد رهگیری فقط رقم دارد.",
                     "A tracking code has digits only.",
@@ -64,14 +64,14 @@ impl TrackingCode {
             }
         }
         if digits.is_empty() {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "tracking_code_missing",
                 "کد رهگیری را وارد کنید.",
                 "Enter the tracking code.",
             ));
         }
         if digits.len() != LENGTH {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "tracking_code_length",
                 format!(
                     "کد رهگیری {} رقم است؛ {} رقم وارد شد.",
@@ -85,7 +85,7 @@ impl TrackingCode {
             ));
         }
         if digits[0] == 0 || damm(digits.iter().copied()) != 0 {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "tracking_code_check",
                 "کد رهگیری درست نیست؛ رقم‌ها را دوباره از روی رسید بخوانید.",
                 "This tracking code is not valid; read the digits again from the receipt.",

@@ -9,5 +9,5 @@ mod index;
 pub mod synonyms;
 
 pub use index::{Catalogue, Entry, Filter, Found, SearchError};
-pub use synonyms::{LineError, Synonyms};
+pub use synonyms::Synonyms;
 pub use tantivy::TantivyError;

@@ -11,6 +11,8 @@
 //! Empty lines and lines starting with `#` are ignored. Both sides are read through the Persian
 //! analyzer, so spelling, digits and ZWNJ do not matter.
 
+use pishkhan_domain::Problem;
+
 use crate::analyzer::words;
 
 /// A rule: when a query holds every word of `phrase` in a row, `adds` joins the query.
@@ -25,21 +27,13 @@ pub struct Synonyms {
     rules: Vec<Rule>,
 }
 
-/// A line that cannot be read, with its number (from 1) and what is wrong, in Persian and English.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineError {
-    pub line: usize,
-    pub fa: String,
-    pub en: String,
-}
-
 fn folded(text: &str) -> Vec<String> {
     words(text).into_iter().map(|w| w.joined).collect()
 }
 
 impl Synonyms {
     /// Reads the list; every bad line is reported, and nothing is taken from a list with errors.
-    pub fn parse(text: &str) -> Result<Synonyms, Vec<LineError>> {
+    pub fn parse(text: &str) -> Result<Synonyms, Vec<Problem>> {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -47,13 +41,10 @@ impl Synonyms {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let error = |fa: &str, en: &str| LineError {
-                line: i + 1,
-                fa: fa.to_owned(),
-                en: en.to_owned(),
-            };
+            let error = |code, fa: &str, en: &str| Problem::new(code, fa, en).on_line(i + 1);
             let Some((left, right)) = line.split_once('=') else {
                 errors.push(error(
+                    "no_equals_sign",
                     "هر سطر به شکل «آنچه مردم می‌نویسند = واژه‌های شناسنامهٔ خدمت» است؛ علامت = ندارد.",
                     "Each line reads `what people type = words in the cards`; this one has no `=`.",
                 ));
@@ -62,6 +53,7 @@ impl Synonyms {
             let adds = folded(right);
             if adds.is_empty() {
                 errors.push(error(
+                    "nothing_on_the_right",
                     "سمت راست علامت = خالی است.",
                     "Nothing on the right of `=`.",
                 ));
@@ -74,6 +66,7 @@ impl Synonyms {
                 .collect();
             if phrases.is_empty() {
                 errors.push(error(
+                    "nothing_on_the_left",
                     "سمت چپ علامت = خالی است.",
                     "Nothing on the left of `=`.",
                 ));
@@ -134,7 +127,7 @@ mod tests {
         let errors = Synonyms::parse("x = y\nno equals\n = x\ny =")
             .err()
             .unwrap_or_default();
-        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        let lines: Vec<usize> = errors.iter().filter_map(|e| e.line).collect();
         assert_eq!(lines, vec![2, 3, 4]);
     }
 }

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use crate::audit::NewAuditEntry;
 use crate::script::{Arg, Script};
+use crate::statements::Connection;
 use crate::writer::{AuditHead, Scripted};
 use crate::{Pool, Store, StoreError, on_pool};
 
@@ -286,98 +287,165 @@ fn application_into(
     crate::audit::chain_into(script, &new.audit, head)
 }
 
-macro_rules! insert_documents {
-    ($conn:expr, $code:expr, $seq:expr, $documents:expr, $at:expr) => {
-        for d in $documents {
-            sqlx::query(
-                "INSERT INTO application_documents (id, application, event_seq, requirement, file_name, \
-                 content_type, size, sha256, object_key, uploaded_by, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&d.id)
-            .bind($code)
-            .bind($seq)
-            .bind(&d.requirement)
-            .bind(&d.file_name)
-            .bind(&d.content_type)
-            .bind(d.size)
-            .bind(&d.sha256)
-            .bind(&d.object_key)
-            .bind(&d.uploaded_by)
-            .bind($at)
-            .execute(&mut *$conn)
-            .await?;
-        }
-    };
+/// The metadata of `documents`, attached to the event `seq` of application `code`.
+async fn insert_documents_on(
+    conn: &mut (impl Connection + ?Sized),
+    code: &str,
+    seq: i64,
+    documents: &[NewDocument],
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    for d in documents {
+        conn.execute(
+            "INSERT INTO application_documents (id, application, event_seq, requirement, file_name, \
+             content_type, size, sha256, object_key, uploaded_by, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            vec![
+                Arg::from(&d.id),
+                Arg::from(code),
+                Arg::Int(seq),
+                Arg::from(&d.requirement),
+                Arg::from(&d.file_name),
+                Arg::from(&d.content_type),
+                Arg::Int(d.size),
+                Arg::from(&d.sha256),
+                Arg::from(&d.object_key),
+                Arg::from(&d.uploaded_by),
+                Arg::Int(at),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
-macro_rules! insert_outbox {
-    ($conn:expr, $messages:expr, $at:expr) => {
-        for m in $messages {
-            sqlx::query(
-                "INSERT INTO outbox (topic, subject, payload, created_at, next_at) VALUES ($1, $2, $3, $4, $4)",
-            )
-            .bind(&m.topic)
-            .bind(&m.subject)
-            .bind(&m.payload)
-            .bind($at)
-            .execute(&mut *$conn)
-            .await?;
-        }
-    };
+/// Messages for the outbox, due at once.
+async fn insert_outbox_on(
+    conn: &mut (impl Connection + ?Sized),
+    messages: &[NewOutboxMessage],
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    for m in messages {
+        conn.execute(
+            "INSERT INTO outbox (topic, subject, payload, created_at, next_at) VALUES ($1, $2, $3, $4, $4)",
+            vec![
+                Arg::from(&m.topic),
+                Arg::from(&m.subject),
+                Arg::from(&m.payload),
+                Arg::Int(at),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
-/// The statements of one action: the row moves only if its revision is the one the actor saw.
-macro_rules! apply_transition {
-    ($conn:expr, $t:expr) => {{
-        let conn = $conn;
-        let t: &Transition = $t;
-        let at = t.at.timestamp_millis();
-        let moved = sqlx::query(
+/// The statements of one action: the row moves only if its revision is the one the actor saw;
+/// otherwise nothing is written and the answer is [`WriteError::Stale`].
+async fn apply_transition_on(
+    conn: &mut (impl Connection + ?Sized),
+    t: &Transition,
+) -> Result<(), WriteError> {
+    let at = t.at.timestamp_millis();
+    let moved = conn
+        .execute(
             "UPDATE applications SET state = $1, state_since = $2, deadline = $3, outcome = $4, \
              escalated_at = NULL, updated_at = $2, revision = revision + 1 \
              WHERE code = $5 AND revision = $6 AND state = $7",
+            vec![
+                Arg::from(&t.to_state),
+                Arg::Int(at),
+                Arg::from(&t.deadline),
+                Arg::from(&t.outcome),
+                Arg::from(&t.code),
+                Arg::Int(t.revision),
+                Arg::from(&t.from_state),
+            ],
         )
-        .bind(&t.to_state)
-        .bind(at)
-        .bind(&t.deadline)
-        .bind(&t.outcome)
-        .bind(&t.code)
-        .bind(t.revision)
-        .bind(&t.from_state)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if moved != 1 {
-            return Err(WriteError::Stale);
-        }
-        let (seq,): (i64,) = sqlx::query_as(
+        .await?;
+    if moved != 1 {
+        return Err(WriteError::Stale);
+    }
+    let seq = conn
+        .fetch_int(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM application_events WHERE application = $1",
+            vec![Arg::from(&t.code)],
         )
-        .bind(&t.code)
-        .fetch_one(&mut *conn)
         .await?;
-        sqlx::query(
-            "INSERT INTO application_events (application, seq, action, from_state, to_state, actor, \
-             actor_role, comment, deadline, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    conn.execute(
+        "INSERT INTO application_events (application, seq, action, from_state, to_state, actor, \
+         actor_role, comment, deadline, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        vec![
+            Arg::from(&t.code),
+            Arg::Int(seq),
+            Arg::from(&t.action),
+            Arg::from(&t.from_state),
+            Arg::from(&t.to_state),
+            Arg::from(&t.actor),
+            Arg::from(&t.actor_role),
+            Arg::from(&t.comment),
+            Arg::from(&t.deadline),
+            Arg::Int(at),
+        ],
+    )
+    .await?;
+    insert_documents_on(conn, &t.code, seq, &t.documents, at).await?;
+    insert_outbox_on(conn, &t.outbox, at).await?;
+    crate::audit::append_on(conn, &t.audit).await?;
+    Ok(())
+}
+
+/// Gives application `code` to `user` (or to nobody), if it is still at `revision`.
+async fn assign_on(
+    conn: &mut (impl Connection + ?Sized),
+    code: &str,
+    revision: i64,
+    user: &Option<String>,
+    at: i64,
+    audit: &NewAuditEntry,
+) -> Result<(), WriteError> {
+    let moved = conn
+        .execute(
+            "UPDATE applications SET assignee = $1, updated_at = $2, revision = revision + 1 \
+             WHERE code = $3 AND revision = $4",
+            vec![
+                Arg::from(user),
+                Arg::Int(at),
+                Arg::from(code),
+                Arg::Int(revision),
+            ],
         )
-        .bind(&t.code)
-        .bind(seq)
-        .bind(&t.action)
-        .bind(&t.from_state)
-        .bind(&t.to_state)
-        .bind(&t.actor)
-        .bind(&t.actor_role)
-        .bind(&t.comment)
-        .bind(&t.deadline)
-        .bind(at)
-        .execute(&mut *conn)
         .await?;
-        insert_documents!(conn, &t.code, seq, &t.documents, at);
-        insert_outbox!(conn, &t.outbox, at);
-        crate::audit::append_in!(conn, &t.audit);
-        Ok::<(), WriteError>(())
-    }};
+    if moved != 1 {
+        return Err(WriteError::Stale);
+    }
+    crate::audit::append_on(conn, audit).await?;
+    Ok(())
+}
+
+/// Marks application `code` escalated in its current state, if it is still at `revision` and
+/// nobody escalated it first.
+async fn escalate_on(
+    conn: &mut (impl Connection + ?Sized),
+    code: &str,
+    revision: i64,
+    at: i64,
+    outbox: &[NewOutboxMessage],
+    audit: &NewAuditEntry,
+) -> Result<(), WriteError> {
+    let moved = conn
+        .execute(
+            "UPDATE applications SET escalated_at = $1, revision = revision + 1 \
+             WHERE code = $2 AND revision = $3 AND escalated_at IS NULL",
+            vec![Arg::Int(at), Arg::from(code), Arg::Int(revision)],
+        )
+        .await?;
+    if moved != 1 {
+        return Err(WriteError::Stale);
+    }
+    insert_outbox_on(conn, outbox, at).await?;
+    crate::audit::append_on(conn, audit).await?;
+    Ok(())
 }
 
 /// Runs `$body` — statements on `$conn`, inside the batch's transaction and this job's
@@ -414,7 +482,7 @@ impl Store {
 
     /// Moves an application by one workflow action, if nobody changed it meanwhile.
     pub async fn apply_transition(&self, transition: Transition) -> Result<(), WriteError> {
-        batched!(self, conn => apply_transition!(conn, &transition))
+        batched!(self, conn => apply_transition_on(conn, &transition).await)
     }
 
     pub async fn application(&self, code: &str) -> Result<Option<ApplicationRecord>, StoreError> {
@@ -560,28 +628,7 @@ impl Store {
     ) -> Result<(), WriteError> {
         let (code, user, audit) = (code.to_owned(), user.map(str::to_owned), audit.clone());
         let at = at.timestamp_millis();
-        macro_rules! assign {
-            ($conn:expr) => {{
-                let conn = $conn;
-                let moved = sqlx::query(
-                    "UPDATE applications SET assignee = $1, updated_at = $2, revision = revision + 1 \
-                     WHERE code = $3 AND revision = $4",
-                )
-                .bind(&user)
-                .bind(at)
-                .bind(&code)
-                .bind(revision)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-                if moved != 1 {
-                    return Err(WriteError::Stale);
-                }
-                crate::audit::append_in!(conn, &audit);
-                Ok::<(), WriteError>(())
-            }};
-        }
-        batched!(self, conn => assign!(conn))
+        batched!(self, conn => assign_on(conn, &code, revision, &user, at, &audit).await)
     }
 
     /// Open applications whose deadline passed before `today` (a Jalali day) and that have not
@@ -616,28 +663,8 @@ impl Store {
     ) -> Result<bool, WriteError> {
         let (code, outbox, audit) = (code.to_owned(), outbox.to_vec(), audit.clone());
         let at = at.timestamp_millis();
-        macro_rules! escalate {
-            ($conn:expr) => {{
-                let conn = $conn;
-                let moved = sqlx::query(
-                    "UPDATE applications SET escalated_at = $1, revision = revision + 1 \
-                     WHERE code = $2 AND revision = $3 AND escalated_at IS NULL",
-                )
-                .bind(at)
-                .bind(&code)
-                .bind(revision)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-                if moved != 1 {
-                    return Err(WriteError::Stale);
-                }
-                insert_outbox!(conn, &outbox, at);
-                crate::audit::append_in!(conn, &audit);
-                Ok::<(), WriteError>(())
-            }};
-        }
-        let result: Result<(), WriteError> = batched!(self, conn => escalate!(conn));
+        let result: Result<(), WriteError> =
+            batched!(self, conn => escalate_on(conn, &code, revision, at, &outbox, &audit).await);
         match result {
             Ok(()) => Ok(true),
             Err(WriteError::Stale) => Ok(false),

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use pishkhan_domain::audit::{AuditFields, StoredEntry};
 
+use crate::script::Arg;
+use crate::statements::Connection;
 use crate::{Store, StoreError, on_pool};
 
 /// One thing to record; the store gives it its place in the chain.
@@ -33,44 +35,42 @@ struct EntryRow {
 }
 
 /// Appends `entry` to the chain on a connection already inside a transaction (so the entry
-/// commits, or not, with the change it records); evaluates to its sequence number. Errors leave
-/// through `?` as `sqlx::Error` or [`StoreError`].
-macro_rules! append_in {
-    ($conn:expr, $entry:expr) => {{
-        let conn = $conn;
-        let entry: &$crate::audit::NewAuditEntry = $entry;
-        sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
-            .execute(&mut *conn)
-            .await?;
-        let (seq, previous): (i64, String) =
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-                .fetch_one(&mut *conn)
-                .await?;
-        let (fields, hash) = $crate::audit::link(entry, seq, &previous)?;
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, details, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(seq)
-        .bind(fields.at_ms)
-        .bind(&fields.actor)
-        .bind(&fields.action)
-        .bind(&fields.target_kind)
-        .bind(&fields.target_id)
-        .bind(&fields.source)
-        .bind(&fields.details)
-        .bind(&previous)
-        .bind(&hash)
-        .execute(&mut *conn)
+/// commits, or not, with the change it records); answers its sequence number. The head row is
+/// updated first, which takes its lock at once: appenders queue there, not halfway through.
+pub(crate) async fn append_on(
+    conn: &mut (impl Connection + ?Sized),
+    entry: &NewAuditEntry,
+) -> Result<i64, StoreError> {
+    conn.execute("UPDATE audit_head SET seq = seq + 1 WHERE id = 1", vec![])
         .await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&hash)
-            .execute(&mut *conn)
-            .await?;
-        seq
-    }};
+    let (seq, previous) = conn
+        .fetch_int_text("SELECT seq, hash FROM audit_head WHERE id = 1", vec![])
+        .await?;
+    let (fields, hash) = link(entry, seq, &previous)?;
+    conn.execute(
+        "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, \
+         details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        vec![
+            Arg::Int(seq),
+            Arg::Int(fields.at_ms),
+            Arg::Text(fields.actor),
+            Arg::Text(fields.action),
+            Arg::Text(fields.target_kind),
+            Arg::Text(fields.target_id),
+            Arg::Text(fields.source),
+            Arg::Text(fields.details),
+            Arg::Text(previous),
+            Arg::Text(hash.clone()),
+        ],
+    )
+    .await?;
+    conn.execute(
+        "UPDATE audit_head SET hash = $1 WHERE id = 1",
+        vec![Arg::Text(hash)],
+    )
+    .await?;
+    Ok(seq)
 }
-pub(crate) use append_in;
 
 /// The link `seq` of the chain for `entry`, after the one whose hash is `previous` (hex): its
 /// fields and its hash (hex).
@@ -110,7 +110,6 @@ pub(crate) fn chain_into(
     head: &crate::writer::AuditHead,
 ) -> Result<crate::writer::AuditHead, StoreError> {
     let (fields, hash) = link(entry, head.seq + 1, &head.hash)?;
-    use crate::script::Arg;
     let row = script.row(vec![
         Arg::Int(fields.seq),
         Arg::Int(fields.at_ms),
@@ -140,7 +139,7 @@ impl Store {
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let seq = append_in!(&mut *tx, entry);
+            let seq = append_on(&mut *tx, entry).await?;
             tx.commit().await?;
             Ok(seq)
         })

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::script::Arg;
+use crate::statements::Connection;
 use crate::{Store, StoreError, on_pool};
 
 /// Which kind of document.
@@ -112,6 +114,63 @@ fn version(row: VersionRow) -> Result<VersionRecord, StoreError> {
     })
 }
 
+/// Stores version `version` of `new`'s document; for a service, with its line of history
+/// (`event`: saved, imported).
+async fn insert_version_on(
+    conn: &mut (impl Connection + ?Sized),
+    new: &NewVersion,
+    version: i64,
+    event: &'static str,
+) -> Result<(), sqlx::Error> {
+    let at = new.at.timestamp_millis();
+    match new.kind {
+        DocKind::Service => {
+            conn.execute(
+                "INSERT INTO service_versions (code, version, body, title_fa, category, author, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                vec![
+                    Arg::from(&new.code),
+                    Arg::Int(version),
+                    Arg::from(&new.body),
+                    Arg::from(&new.title_fa),
+                    Arg::from(&new.category),
+                    Arg::from(&new.author),
+                    Arg::Int(at),
+                ],
+            )
+            .await?;
+            conn.execute(
+                "INSERT INTO service_history (code, version, event, actor, at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                vec![
+                    Arg::from(&new.code),
+                    Arg::Int(version),
+                    Arg::from(event),
+                    Arg::from(&new.author),
+                    Arg::Int(at),
+                ],
+            )
+            .await?;
+        }
+        DocKind::Form => {
+            conn.execute(
+                "INSERT INTO form_versions (code, version, body, title_fa, author, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                vec![
+                    Arg::from(&new.code),
+                    Arg::Int(version),
+                    Arg::from(&new.body),
+                    Arg::from(&new.title_fa),
+                    Arg::from(&new.author),
+                    Arg::Int(at),
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores a new draft version (the first, or the next after whatever state the latest is
     /// in) and returns its number. A code stays with its agency.
@@ -150,44 +209,7 @@ impl Store {
                     tx.rollback().await?;
                     return Ok(Err(SaveVersionError::OtherAgency { code: new.code.clone(), agency }));
                 }
-                match kind {
-                    DocKind::Service => {
-                        sqlx::query(
-                            "INSERT INTO service_versions (code, version, body, title_fa, category, author, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        )
-                        .bind(&new.code)
-                        .bind(latest)
-                        .bind(&new.body)
-                        .bind(&new.title_fa)
-                        .bind(&new.category)
-                        .bind(&new.author)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query("INSERT INTO service_history (code, version, event, actor, at) VALUES ($1, $2, 'saved', $3, $4)")
-                            .bind(&new.code)
-                            .bind(latest)
-                            .bind(&new.author)
-                            .bind(at)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    DocKind::Form => {
-                        sqlx::query(
-                            "INSERT INTO form_versions (code, version, body, title_fa, author, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6)",
-                        )
-                        .bind(&new.code)
-                        .bind(latest)
-                        .bind(&new.body)
-                        .bind(&new.title_fa)
-                        .bind(&new.author)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
+                insert_version_on(&mut *tx, new, latest, "saved").await?;
                 tx.commit().await?;
                 Ok(Ok(latest))
             }
@@ -238,26 +260,7 @@ impl Store {
                         tx.rollback().await?;
                         return Ok(Err(SaveVersionError::OtherAgency { code: new.code.clone(), agency }));
                     }
-                    sqlx::query(
-                        "INSERT INTO service_versions (code, version, body, title_fa, category, author, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(&new.code)
-                    .bind(version)
-                    .bind(&new.body)
-                    .bind(&new.title_fa)
-                    .bind(&new.category)
-                    .bind(&new.author)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("INSERT INTO service_history (code, version, event, actor, at) VALUES ($1, $2, 'imported', $3, $4)")
-                        .bind(&new.code)
-                        .bind(version)
-                        .bind(&new.author)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
+                    insert_version_on(&mut *tx, new, version, "imported").await?;
                     if (i + 1) % 500 == 0 {
                         progress(i + 1);
                     }

@@ -107,7 +107,7 @@ impl Store {
             .bind(draft.updated_at)
             .execute(&mut *tx)
             .await?;
-            crate::audit::append_in!(&mut *tx, audit);
+            crate::audit::append_on(&mut *tx, audit).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -125,7 +125,7 @@ impl Store {
             if gone == 0 {
                 return Ok(false);
             }
-            crate::audit::append_in!(&mut *tx, audit);
+            crate::audit::append_on(&mut *tx, audit).await?;
             tx.commit().await?;
         });
         Ok(true)
@@ -174,7 +174,7 @@ impl Store {
                     .await?;
                 }
             }
-            crate::audit::append_in!(&mut *tx, audit);
+            crate::audit::append_on(&mut *tx, audit).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -21,6 +21,7 @@ mod orgs;
 mod script;
 mod search;
 mod sessions;
+mod statements;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;

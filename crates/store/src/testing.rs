@@ -38,6 +38,30 @@ enum Keep {
     Postgres(#[allow(dead_code)] Box<PostgresDatabase>),
 }
 
+/// Declares, for each named `async fn(Store)`, a test `NAME::sqlite` on a fresh SQLite file and a
+/// test `NAME::postgres` on a fresh PostgreSQL database (skipped, or failed when required, as
+/// [`fresh_postgres`] says). Every crate's tests use this one.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::testing::fresh_sqlite().await;
+                assert_eq!(db.store.backend(), $crate::Backend::Sqlite);
+                super::$name(db.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::testing::fresh_postgres().await else { return };
+                assert_eq!(db.store.backend(), $crate::Backend::Postgres);
+                super::$name(db.store.clone()).await;
+            }
+        }
+    )+};
+}
+
 /// A migrated store on a new SQLite file.
 pub async fn fresh_sqlite() -> TestDatabase {
     let dir = tempfile::tempdir().expect("temporary folder");

@@ -17,26 +17,7 @@ use pishkhan_store::{
     Backend, CreateUserError, NewAuditEntry, NewUser, NodeRecord, Replace, Store,
 };
 
-/// Generates `NAME::sqlite` and `NAME::postgres` tests that run `NAME(store)`.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = pishkhan_store::testing::fresh_sqlite().await;
-                assert_eq!(db.store.backend(), pishkhan_store::Backend::Sqlite);
-                super::$name(db.store.clone()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
-                assert_eq!(db.store.backend(), pishkhan_store::Backend::Postgres);
-                super::$name(db.store.clone()).await;
-            }
-        }
-    )+};
-}
+use pishkhan_store::on_both_backends;
 
 on_both_backends!(
     migrations_are_idempotent,

@@ -77,7 +77,7 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Result<Respo
         .get(index)
         .map(|h| format!("\"{h}\""))
         .unwrap_or_default();
-    let etag_value = HeaderValue::from_str(&etag).map_err(WebError::internal)?;
+    let etag_value = HeaderValue::from_str(&etag)?;
     let cache = HeaderValue::from_static("public, max-age=86400");
     let fresh = headers
         .get(header::IF_NONE_MATCH)

@@ -152,18 +152,18 @@ pub async fn load_visitor(
         if let Some(token) = bearer {
             match state.app.api_principal(token).await {
                 Ok(principal) => visitor.api = principal.map(Arc::new),
-                Err(e) => return ApiError::internal(e).into_response(),
+                Err(e) => return ApiError::from(e).into_response(),
             }
         }
     } else if !plain {
         if let Some(token) = cookie(headers, session_cookie_name(secure)) {
-            match state.app.session(token).await {
+            match state.app.session(token, chrono::Utc::now()).await {
                 Ok(Some(session)) => visitor.session = Some(Arc::new(session)),
                 Ok(None) => {
                     visitor.session_ended = true;
                     clear_cookie = true;
                 }
-                Err(e) => return crate::WebError::internal(e).into_response(),
+                Err(e) => return crate::WebError::from(e).into_response(),
             }
         }
         visitor.csrf = match &visitor.session {
@@ -368,7 +368,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Visitor {
             .extensions
             .get::<Visitor>()
             .cloned()
-            .ok_or_else(|| crate::WebError::internal("no visitor on the request"))
+            .ok_or_else(|| crate::WebError::internal_message("no visitor on the request"))
     }
 }
 

@@ -3,22 +3,53 @@
 //! A handler returns [`WebError`]; its response carries an [`ErrorPage`] marker and no body. The
 //! error-page middleware then renders the page in the visitor's language with the request id as
 //! the incident id, so every 404 and 500 (a panic included) looks the same and says the same.
+//!
+//! Any error converts into [`WebError::Internal`] with `?` and keeps its cause: the log line,
+//! written inside the request's span (so under its request id), shows the whole chain of causes.
+//! Errors a person can act on (not found, refused input) are matched by the handler first.
+
+use std::error::Error;
+use std::fmt;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-#[derive(Debug, thiserror::Error)]
+/// What a page handler failed with.
+///
+/// Deliberately not an [`Error`] itself: that is what lets every error convert into it with `?`.
+#[derive(Debug)]
 pub enum WebError {
-    #[error("not found")]
+    /// No such page or object, or one this visitor may not see: the same 404 either way.
     NotFound,
-    /// Something failed inside; the detail is logged, never shown.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Something failed inside; the cause is logged, never shown.
+    Internal(Box<dyn Error + Send + Sync>),
 }
 
 impl WebError {
-    pub fn internal(error: impl std::fmt::Display) -> WebError {
-        WebError::Internal(error.to_string())
+    /// An internal failure described in words (no error value to carry).
+    pub fn internal_message(message: impl Into<String>) -> WebError {
+        WebError::Internal(message.into().into())
+    }
+}
+
+impl<E: Error + Send + Sync + 'static> From<E> for WebError {
+    fn from(error: E) -> WebError {
+        WebError::Internal(Box::new(error))
+    }
+}
+
+/// An error and its causes on one line: `what failed: because: because`.
+pub struct CauseChain<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for CauseChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 
@@ -51,12 +82,36 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
             WebError::NotFound => ErrorPage::NotFound.response(),
-            WebError::Internal(detail) => {
+            WebError::Internal(error) => {
                 // Logged inside the request's span, so the line carries the request id that the
                 // page shows as the incident id.
-                tracing::error!(error = %detail, "internal error");
+                tracing::error!(error = %CauseChain(&*error), "internal error");
                 ErrorPage::Internal.response()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the page could not be built")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_cause_chain_is_kept_and_written_on_one_line() {
+        fn fails() -> Result<(), WebError> {
+            Err(Outer(std::io::Error::other("disk full")))?;
+            Ok(())
+        }
+        let Err(WebError::Internal(error)) = fails() else {
+            panic!("an error converts into an internal one");
+        };
+        assert_eq!(
+            CauseChain(&*error).to_string(),
+            "the page could not be built: disk full"
+        );
     }
 }

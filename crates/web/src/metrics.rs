@@ -121,10 +121,8 @@ impl Metrics {
 
     fn render(&self) -> Result<String, WebError> {
         let mut buffer = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buffer)
-            .map_err(WebError::internal)?;
-        String::from_utf8(buffer).map_err(WebError::internal)
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
     }
 }
 
@@ -154,7 +152,7 @@ pub async fn export(State(state): State<WebState>) -> Result<Response, WebError>
         .password_checks
         .set(i64::try_from(state.app.password_checks()).unwrap_or(i64::MAX));
     let m = &state.metrics;
-    let writes = state.app.store().write_stats();
+    let writes = state.app.write_stats();
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     m.write_batches.set(count(writes.batches));
     m.write_jobs.set(count(writes.jobs));

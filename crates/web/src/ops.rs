@@ -28,7 +28,7 @@ pub async fn healthz() -> Response {
 /// `GET /readyz`: the database answers. 503 (within a second) while it does not, and 200 again as
 /// soon as it does, without a restart.
 pub async fn readyz(State(state): State<WebState>) -> Response {
-    let backend = state.app.store().backend().name();
+    let backend = state.app.database_engine();
     match state.app.readiness().await {
         Ok(()) => no_store(
             StatusCode::OK,

@@ -194,7 +194,7 @@ pub fn language_from_cookies(headers: &HeaderMap) -> Language {
 
 /// Renders a template as an HTML response.
 pub fn render(template: &impl askama::Template) -> Result<Response, WebError> {
-    let body = template.render().map_err(WebError::internal)?;
+    let body = template.render()?;
     Ok((
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
         Html(body),

@@ -18,8 +18,7 @@ use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
 use crate::pages::{
-    account, admin, apply, counter, desk, errors, home, inbox, language, mine, portal, signin,
-    track,
+    account, admin, apply, counter, desk, errors, home, language, mine, portal, signin, track,
 };
 use crate::state::WebState;
 use crate::{api, assets, metrics, ops};
@@ -235,96 +234,105 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g(
             "/desk/applications",
             StaffWith(APPLICATION_WORKERS),
-            get(inbox::index),
+            get(desk::applications::index),
         ),
         g(
             "/desk/applications/{code}",
             StaffWith(APPLICATION_WORKERS),
-            get(inbox::show),
+            get(desk::applications::show),
         ),
         p(
             "/desk/applications/{code}",
             StaffWith(APPLICATION_WORKERS),
-            post(inbox::act).layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
+            post(desk::applications::act)
+                .layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
         ),
         g(
             "/desk/applications/{code}/documents/{id}",
             StaffWith(APPLICATION_WORKERS),
-            get(inbox::document),
+            get(desk::applications::document),
         ),
         // Agency desk: the catalogue
         g("/desk", StaffWith(EDITORS), get(desk::index)),
         g(
             "/desk/services/new",
             StaffWith(EDITORS),
-            get(desk::new_service),
+            get(desk::services::new_service),
         ),
         p(
             "/desk/services/new",
             StaffWith(EDITORS),
-            post(desk::create_service),
+            post(desk::services::create_service),
         ),
-        g("/desk/forms/new", StaffWith(EDITORS), get(desk::new_form)),
+        g(
+            "/desk/forms/new",
+            StaffWith(EDITORS),
+            get(desk::forms::new_form),
+        ),
         p(
             "/desk/forms/new",
             StaffWith(EDITORS),
-            post(desk::create_form),
+            post(desk::forms::create_form),
         ),
         g(
             "/desk/services/{code}",
             StaffWith(EDITORS),
-            get(desk::service),
+            get(desk::services::service),
         ),
         p(
             "/desk/services/{code}",
             StaffWith(EDITORS),
-            post(desk::save),
+            post(desk::services::save),
         ),
         p(
             "/desk/services/{code}/submit",
             StaffWith(EDITORS),
-            post(desk::submit),
+            post(desk::services::submit),
         ),
         p(
             "/desk/services/{code}/publish",
             StaffWith(EDITORS),
-            post(desk::publish),
+            post(desk::services::publish),
         ),
         p(
             "/desk/services/{code}/retire",
             StaffWith(EDITORS),
-            post(desk::retire),
+            post(desk::services::retire),
         ),
         g(
             "/desk/services/{code}/diff",
             StaffWith(EDITORS),
-            get(desk::diff),
+            get(desk::services::diff),
         ),
         g(
             "/desk/agencies/{code}",
             StaffWith(EDITORS),
-            get(desk::agency),
+            get(desk::agencies::agency),
         ),
         p(
             "/desk/agencies/{code}",
             StaffWith(EDITORS),
-            post(desk::save_agency),
+            post(desk::agencies::save_agency),
         ),
         p(
             "/desk/agencies/{code}/offices",
             StaffWith(EDITORS),
-            post(desk::save_office),
+            post(desk::agencies::save_office),
         ),
         p(
             "/desk/agencies/{code}/offices/{office}/delete",
             StaffWith(EDITORS),
-            post(desk::delete_office),
+            post(desk::agencies::delete_office),
         ),
-        g("/desk/forms/{code}", StaffWith(EDITORS), get(desk::form)),
+        g(
+            "/desk/forms/{code}",
+            StaffWith(EDITORS),
+            get(desk::forms::form),
+        ),
         p(
             "/desk/forms/{code}",
             StaffWith(EDITORS),
-            post(desk::save_form),
+            post(desk::forms::save_form),
         ),
         // Administration
         g("/admin", StaffWith(ADMIN_AREA), get(admin::index)),

@@ -1,6 +1,6 @@
 //! Utility and fine bills: bill ID (شناسه قبض) and payment ID (شناسه پرداخت).
 
-use super::{Invalid, digits_only};
+use super::{Problem, digits_only};
 
 /// What a bill is for, from the bill ID's second-to-last digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,8 +83,8 @@ fn last_digit(digits: &str) -> u32 {
     digits.bytes().last().map_or(0, |b| u32::from(b - b'0'))
 }
 
-fn length_error(what: (&str, &str), got: usize) -> Invalid {
-    Invalid::new(
+fn length_error(what: (&str, &str), got: usize) -> Problem {
+    Problem::new(
         "wrong_length",
         format!(
             "{} باید بین ۶ تا ۱۳ رقم باشد؛ {} رقم وارد شده است.",
@@ -103,7 +103,7 @@ fn length_error(what: (&str, &str), got: usize) -> Invalid {
 pub struct BillId(String);
 
 impl BillId {
-    pub fn parse(input: &str) -> Result<BillId, Invalid> {
+    pub fn parse(input: &str) -> Result<BillId, Problem> {
         const WHAT: (&str, &str) = ("شناسه قبض", "bill ID");
         let digits = digits_only(input, WHAT)?;
         let digits = digits.trim_start_matches('0').to_owned();
@@ -111,7 +111,7 @@ impl BillId {
             return Err(length_error(WHAT, digits.len()));
         }
         if m11(&digits[..digits.len() - 1]) != last_digit(&digits) {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "checksum",
                 "شناسه قبض درست نیست: رقم کنترل آن نمی‌خواند.",
                 "This bill ID is not valid: its check digit does not match.",
@@ -119,7 +119,7 @@ impl BillId {
         }
         let bill = BillId(digits);
         if bill.service_type().is_none() {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "unknown_service_type",
                 "شناسه قبض درست نیست: رقم نوع خدمت آن (یکی مانده به آخر) به هیچ خدمتی تعلق ندارد.",
                 "This bill ID is not valid: its service-type digit (second to last) names no service.",
@@ -156,7 +156,7 @@ pub struct PaymentId(String);
 impl PaymentId {
     /// Checks the payment ID's own check digit (the second-to-last). The last digit ties it to a
     /// bill ID: see [`PaymentId::belongs_to`].
-    pub fn parse(input: &str) -> Result<PaymentId, Invalid> {
+    pub fn parse(input: &str) -> Result<PaymentId, Problem> {
         const WHAT: (&str, &str) = ("شناسه پرداخت", "payment ID");
         let digits = digits_only(input, WHAT)?;
         let digits = digits.trim_start_matches('0').to_owned();
@@ -166,7 +166,7 @@ impl PaymentId {
         let body = &digits[..digits.len() - 2];
         let check1 = u32::from(digits.as_bytes()[digits.len() - 2] - b'0');
         if m11(body) != check1 {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "checksum",
                 "شناسه پرداخت درست نیست: رقم کنترل آن نمی‌خواند.",
                 "This payment ID is not valid: its check digit does not match.",
@@ -206,8 +206,8 @@ impl PaymentId {
 /// Everything about a bill ID and payment ID pair.
 #[derive(Debug, Clone)]
 pub struct BillCheck {
-    pub bill: Result<BillId, Invalid>,
-    pub payment: Result<PaymentId, Invalid>,
+    pub bill: Result<BillId, Problem>,
+    pub payment: Result<PaymentId, Problem>,
     /// Whether the two belong together; `None` unless both are valid on their own.
     pub pair_matches: Option<bool>,
 }

@@ -1,4 +1,4 @@
-use super::{Invalid, digits_only, nth, wrong_length};
+use super::{Problem, digits_only, nth, wrong_length};
 
 const WHAT: (&str, &str) = ("شناسه ملی", "legal-entity ID");
 
@@ -7,13 +7,13 @@ const WHAT: (&str, &str) = ("شناسه ملی", "legal-entity ID");
 pub struct LegalId(String);
 
 impl LegalId {
-    pub fn parse(input: &str) -> Result<LegalId, Invalid> {
+    pub fn parse(input: &str) -> Result<LegalId, Problem> {
         let digits = digits_only(input, WHAT)?;
         if digits.len() != 11 {
             return Err(wrong_length(WHAT, "۱۱", "11", digits.len()));
         }
         if digits[3..9].bytes().all(|b| b == b'0') {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "zero_body",
                 "رقم‌های چهارم تا نهم شناسه ملی نمی‌توانند همه صفر باشند.",
                 "Digits 4 to 9 of a legal-entity ID cannot all be zero.",
@@ -29,7 +29,7 @@ impl LegalId {
             r => r,
         };
         if nth(&digits, 10) != expected {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "checksum",
                 "شناسه ملی درست نیست: رقم کنترل آن نمی‌خواند.",
                 "This legal-entity ID is not valid: its check digit does not match.",

@@ -1,4 +1,4 @@
-use super::{Invalid, Notice, is_separator};
+use super::{Notice, Problem, is_separator};
 use crate::text::{digit_value, is_bidi_control};
 
 /// A mobile operator, from the number's prefix.
@@ -68,7 +68,7 @@ pub struct MobileNumber {
 impl MobileNumber {
     /// Accepts `09121234567`, `9121234567`, `+989121234567`, `00989121234567`, `989121234567`,
     /// with Persian digits, spaces, dashes or parentheses.
-    pub fn parse(input: &str) -> Result<MobileNumber, Invalid> {
+    pub fn parse(input: &str) -> Result<MobileNumber, Problem> {
         let mut cleaned = String::with_capacity(input.len());
         for c in input.chars() {
             if c.is_whitespace() || is_separator(c) || is_bidi_control(c) || c == '(' || c == ')' {
@@ -82,7 +82,7 @@ impl MobileNumber {
             match digit_value(c) {
                 Some(d) => cleaned.push(char::from(b'0' + d)),
                 None => {
-                    return Err(Invalid::new(
+                    return Err(Problem::new(
                         "not_digits",
                         format!("شماره همراه فقط باید رقم داشته باشد؛ «{c}» رقم نیست."),
                         format!("A mobile number may contain digits only; “{c}” is not a digit."),
@@ -91,7 +91,7 @@ impl MobileNumber {
             }
         }
         if cleaned.is_empty() {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "empty",
                 "شماره همراه را وارد کنید.",
                 "Enter the mobile number.",
@@ -102,14 +102,14 @@ impl MobileNumber {
             .find_map(|prefix| cleaned.strip_prefix(prefix).filter(|rest| rest.len() == 10))
             .unwrap_or(&cleaned);
         if national.contains('+') || cleaned.starts_with('+') && !cleaned.starts_with("+98") {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "not_iranian",
                 "شماره همراه باید ایرانی باشد (با ۰۹ یا ‎+۹۸ شروع شود).",
                 "The mobile number must be Iranian (starting 09 or +98).",
             ));
         }
         if national.len() != 10 || !national.starts_with('9') {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "wrong_format",
                 "شماره همراه باید یازده رقم باشد و با ۰۹ شروع شود، مانند ۰۹۱۲۱۲۳۴۵۶۷.",
                 "A mobile number has eleven digits starting with 09, such as 09121234567.",

@@ -1,7 +1,7 @@
 //! Iranian identifiers as types that can only be built valid: `NationalId::parse` and friends.
 //!
 //! Every parser accepts what people type: Persian or Arabic-Indic digits, spaces, dashes and
-//! invisible bidi marks. A rejection says precisely why, as an [`Invalid`] with a stable code (for
+//! invisible bidi marks. A rejection says precisely why, as an [`Problem`] with a stable code (for
 //! machines) and a message in Persian and English (for people). Things worth a second look that
 //! do not make a value invalid (an unknown mobile operator, say) are [`Notice`]s.
 //! The algorithms are those of `FORMATS.md`; where we differ from the reference implementation
@@ -23,49 +23,18 @@ pub use plate::{PlateCategory, VehiclePlate};
 pub use postal_code::PostalCode;
 pub use sheba::Sheba;
 
-use crate::Language;
 use crate::text::{digit_value, is_bidi_control};
 
 /// Why a value was refused: a stable code and a message a person can act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub code: &'static str,
-    pub fa: String,
-    pub en: String,
-}
-
-impl Invalid {
-    pub fn new(code: &'static str, fa: impl Into<String>, en: impl Into<String>) -> Invalid {
-        Invalid {
-            code,
-            fa: fa.into(),
-            en: en.into(),
-        }
-    }
-
-    pub fn message(&self, lang: Language) -> &str {
-        match lang {
-            Language::Persian => &self.fa,
-            Language::English => &self.en,
-        }
-    }
-}
-
-impl std::fmt::Display for Invalid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.en)
-    }
-}
-
-impl std::error::Error for Invalid {}
+pub use crate::problem::Problem;
 
 /// Something worth a second look that does not make the value invalid.
-pub type Notice = Invalid;
+pub type Notice = Problem;
 
 /// Strips what people type around the digits (white space, dashes, bidi marks), turns Persian and
 /// Arabic-Indic digits into ASCII, and refuses anything else. `what` names the value in Persian
 /// and English for the messages.
-pub(crate) fn digits_only(input: &str, what: (&str, &str)) -> Result<String, Invalid> {
+pub(crate) fn digits_only(input: &str, what: (&str, &str)) -> Result<String, Problem> {
     let mut digits = String::with_capacity(input.len());
     for c in input.chars() {
         if c.is_whitespace() || is_separator(c) || is_bidi_control(c) {
@@ -74,7 +43,7 @@ pub(crate) fn digits_only(input: &str, what: (&str, &str)) -> Result<String, Inv
         match digit_value(c) {
             Some(d) => digits.push(char::from(b'0' + d)),
             None => {
-                return Err(Invalid::new(
+                return Err(Problem::new(
                     "not_digits",
                     format!("{} فقط باید رقم داشته باشد؛ «{c}» رقم نیست.", what.0),
                     format!(
@@ -86,7 +55,7 @@ pub(crate) fn digits_only(input: &str, what: (&str, &str)) -> Result<String, Inv
         }
     }
     if digits.is_empty() {
-        return Err(Invalid::new(
+        return Err(Problem::new(
             "empty",
             format!("{} را وارد کنید.", what.0),
             format!("Enter the {}.", what.1),
@@ -108,8 +77,8 @@ pub(crate) fn wrong_length(
     expected: &str,
     expected_en: &str,
     got: usize,
-) -> Invalid {
-    Invalid::new(
+) -> Problem {
+    Problem::new(
         "wrong_length",
         format!(
             "{} باید {expected} رقم باشد؛ {} رقم وارد شده است.",

@@ -1,4 +1,4 @@
-use super::{Invalid, digits_only, nth, wrong_length};
+use super::{Problem, digits_only, nth, wrong_length};
 
 const WHAT: (&str, &str) = ("کد ملی", "national ID");
 
@@ -11,7 +11,7 @@ impl NationalId {
     ///
     /// Unlike the reference implementation, ten identical digits (1111111111, which pass the
     /// checksum) are refused: no such number is ever issued.
-    pub fn parse(input: &str) -> Result<NationalId, Invalid> {
+    pub fn parse(input: &str) -> Result<NationalId, Problem> {
         let digits = digits_only(input, WHAT)?;
         let digits = match digits.len() {
             10 => digits,
@@ -19,14 +19,14 @@ impl NationalId {
             n => return Err(wrong_length(WHAT, "۱۰", "10", n)),
         };
         if digits.bytes().all(|b| b == digits.as_bytes()[0]) {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "repeated_digits",
                 "کد ملی نمی‌تواند ده رقم یکسان باشد.",
                 "A national ID cannot be ten identical digits.",
             ));
         }
         if digits[3..9].bytes().all(|b| b == b'0') {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "zero_body",
                 "رقم‌های چهارم تا نهم کد ملی نمی‌توانند همه صفر باشند.",
                 "Digits 4 to 9 of a national ID cannot all be zero.",
@@ -40,7 +40,7 @@ impl NationalId {
             11 - remainder
         };
         if nth(&digits, 9) != expected {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "checksum",
                 "کد ملی درست نیست: رقم کنترل آن نمی‌خواند. رقم‌ها را دوباره از روی کارت ملی بخوانید.",
                 "This national ID is not valid: its check digit does not match. Check the digits against the card.",

@@ -1,7 +1,7 @@
 //! Vehicle plates (پلاک خودرو): two digits, a letter, three digits, and the two-digit region code
 //! beside «ایران», as in `۱۲ ب ۳۴۵ ایران ۶۷`.
 
-use super::Invalid;
+use super::Problem;
 use crate::text::{digit_value, is_bidi_control, to_persian_digits};
 
 /// What the plate's letter says about the vehicle.
@@ -86,8 +86,8 @@ pub struct VehiclePlate {
     pub region: String,
 }
 
-fn wrong_format() -> Invalid {
-    Invalid::new(
+fn wrong_format() -> Problem {
+    Problem::new(
         "wrong_format",
         "پلاک باید به شکل «۱۲ ب ۳۴۵ ایران ۶۷» باشد: دو رقم، یک حرف، سه رقم و کد دو رقمی ایران.",
         "A plate reads like “12 B 345 Iran 67”: two digits, a letter, three digits and the two-digit region.",
@@ -97,9 +97,9 @@ fn wrong_format() -> Invalid {
 impl VehiclePlate {
     /// Accepts `12ب345-67`, `۱۲ ب ۳۴۵ ایران ۶۷`, and the region first (`۶۷ ایران ۱۲ب۳۴۵`), with
     /// Arabic letter forms (ك ي) and any digits.
-    pub fn parse(input: &str) -> Result<VehiclePlate, Invalid> {
+    pub fn parse(input: &str) -> Result<VehiclePlate, Problem> {
         if input.trim().is_empty() {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "empty",
                 "شماره پلاک را وارد کنید.",
                 "Enter the plate number.",
@@ -138,7 +138,7 @@ impl VehiclePlate {
             .map(|(letter, _)| *letter)
             .find(|letter| rest.starts_with(letter))
         else {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "unknown_letter",
                 "حرف پلاک را نمی‌شناسیم؛ حرف‌های پلاک مانند ب، ج، د، س، ص، ط، ق، ل، م، ن، و، ه، ی و الف هستند.",
                 "The plate's letter is not one used on Iranian plates.",
@@ -150,7 +150,7 @@ impl VehiclePlate {
             return Err(wrong_format());
         }
         if first.starts_with('0') || second.starts_with('0') || region.starts_with('0') {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "leading_zero",
                 "گروه‌های عددی پلاک با صفر شروع نمی‌شوند.",
                 "No group of digits on a plate starts with zero.",

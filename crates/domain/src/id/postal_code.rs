@@ -1,4 +1,4 @@
-use super::{Invalid, Notice, digits_only, wrong_length};
+use super::{Notice, Problem, digits_only, wrong_length};
 
 const WHAT: (&str, &str) = ("کد پستی", "postal code");
 
@@ -7,7 +7,7 @@ const WHAT: (&str, &str) = ("کد پستی", "postal code");
 pub struct PostalCode(String);
 
 impl PostalCode {
-    pub fn parse(input: &str) -> Result<PostalCode, Invalid> {
+    pub fn parse(input: &str) -> Result<PostalCode, Problem> {
         let digits = digits_only(input, WHAT)?;
         if digits.len() != 10 {
             return Err(wrong_length(WHAT, "۱۰", "10", digits.len()));

@@ -1,4 +1,4 @@
-use super::{Invalid, Notice, is_separator};
+use super::{Notice, Problem, is_separator};
 use crate::text::{digit_value, is_bidi_control};
 
 /// Sheba (شبا): an Iranian IBAN, `IR` and 24 digits, checked with ISO 7064 mod 97.
@@ -7,7 +7,7 @@ pub struct Sheba(String);
 
 impl Sheba {
     /// Accepts `IR820540102680020817909002`, lower case, grouped in fours, with Persian digits.
-    pub fn parse(input: &str) -> Result<Sheba, Invalid> {
+    pub fn parse(input: &str) -> Result<Sheba, Problem> {
         let mut cleaned = String::with_capacity(26);
         for c in input.chars() {
             if c.is_whitespace() || is_separator(c) || is_bidi_control(c) {
@@ -17,7 +17,7 @@ impl Sheba {
                 Some(d) => cleaned.push(char::from(b'0' + d)),
                 None if c.is_ascii_alphabetic() => cleaned.push(c.to_ascii_uppercase()),
                 None => {
-                    return Err(Invalid::new(
+                    return Err(Problem::new(
                         "not_digits",
                         format!("شماره شبا فقط IR و رقم دارد؛ «{c}» جای آن نیست."),
                         format!("A Sheba number is IR followed by digits; “{c}” does not belong."),
@@ -26,21 +26,21 @@ impl Sheba {
             }
         }
         if cleaned.is_empty() {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "empty",
                 "شماره شبا را وارد کنید.",
                 "Enter the Sheba number.",
             ));
         }
         let Some(digits) = cleaned.strip_prefix("IR") else {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "missing_country",
                 "شماره شبا با IR شروع می‌شود، مانند IR820540102680020817909002.",
                 "A Sheba number starts with IR, such as IR820540102680020817909002.",
             ));
         };
         if digits.len() != 24 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "wrong_length",
                 "شماره شبا پس از IR باید ۲۴ رقم داشته باشد.",
                 "A Sheba number has 24 digits after IR.",
@@ -52,7 +52,7 @@ impl Sheba {
             .bytes()
             .fold(0u32, |acc, b| (acc * 10 + u32::from(b - b'0')) % 97);
         if remainder != 1 {
-            return Err(Invalid::new(
+            return Err(Problem::new(
                 "checksum",
                 "شماره شبا درست نیست: رقم‌های کنترل آن نمی‌خوانند.",
                 "This Sheba number is not valid: its check digits do not match.",

@@ -327,11 +327,7 @@ fn observed(reply: &Reply) -> Outcome {
 }
 
 fn token_hash(token: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    pishkhan_domain::digest::sha256_hex(token.as_bytes())
 }
 
 /// (Re)opens the principal's session straight in the store (sign-in itself is tested elsewhere).

@@ -266,7 +266,7 @@ async fn business_days_skip_fridays_and_holidays_and_say_what_is_unknown(store: 
 }
 
 async fn the_holiday_table_is_served_and_imports_replace_it(store: Store) {
-    let app = App::with_store(test_config(), store).unwrap();
+    let app = App::with_store(test_config(), store.clone()).unwrap();
     app.seed_holidays().await.unwrap();
     let router = pishkhan_web::router(pishkhan_web::WebState::new(app.clone()).unwrap());
     let y1404 = get(&router, "/api/v1/calendar/holidays?year=1404", &[])
@@ -313,7 +313,7 @@ async fn the_holiday_table_is_served_and_imports_replace_it(store: Store) {
     assert!(error.to_string().contains("1 problem"), "{error}");
     // The good import is on the record, by its actor; the refused one is not.
     assert_eq!(app.verify_audit().await.unwrap(), 1);
-    let (entries, _) = app.store().audit_chain().await.unwrap();
+    let (entries, _) = store.audit_chain().await.unwrap();
     assert_eq!(
         (
             entries[0].fields.actor.as_str(),

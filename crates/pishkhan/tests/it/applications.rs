@@ -109,10 +109,11 @@ fn token(dir: &Path) -> String {
         .to_owned()
 }
 
-async fn app_on(data: &Path) -> App {
+async fn app_on(data: &Path) -> (App, Store) {
     let mut config = Config::load(&Sources::default()).unwrap();
     config.data_dir = data.to_owned();
-    App::with_store(config, store_of(data).await).unwrap()
+    let store = store_of(data).await;
+    (App::with_store(config, store.clone()).unwrap(), store)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,7 +121,7 @@ async fn an_agency_system_files_and_the_person_tracks_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = demo(dir.path());
     let token = token(dir.path());
-    let app = app_on(&dir.path().join("data")).await;
+    let (app, _) = app_on(&dir.path().join("data")).await;
     let (mut body, documents) = complete_body(&app).await;
 
     let (status, reply) = request(
@@ -215,7 +216,7 @@ async fn every_acknowledged_submission_survives_sigkill_and_nothing_is_half_writ
     let data = dir.path().join("data");
     let mut server = demo(dir.path());
     let token = token(dir.path());
-    let (body, documents) = complete_body(&app_on(&data).await).await;
+    let (body, documents) = complete_body(&app_on(&data).await.0).await;
     let body = body.to_string();
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -264,9 +265,8 @@ async fn every_acknowledged_submission_survives_sigkill_and_nothing_is_half_writ
 
     // Restart on the same data: it serves again.
     let server = demo(dir.path());
-    let app = app_on(&data).await;
-    let stored = app
-        .store()
+    let (app, store) = app_on(&data).await;
+    let stored = store
         .applications_of_person(NATIONAL_ID, 1_000_000)
         .await
         .unwrap();
@@ -282,14 +282,9 @@ async fn every_acknowledged_submission_survives_sigkill_and_nothing_is_half_writ
     // Every stored application is whole: its first event, all its documents with their bytes,
     // its notices; and the audit chain verifies.
     for application in &stored {
-        let events = app
-            .store()
-            .application_events(&application.code)
-            .await
-            .unwrap();
+        let events = store.application_events(&application.code).await.unwrap();
         assert_eq!(events.len(), 1, "{}", application.code);
-        let docs = app
-            .store()
+        let docs = store
             .application_documents(&application.code)
             .await
             .unwrap();
@@ -297,7 +292,7 @@ async fn every_acknowledged_submission_survives_sigkill_and_nothing_is_half_writ
         for doc in &docs {
             assert_eq!(app.documents().get(&doc.object_key).await.unwrap(), PDF);
         }
-        let outbox = app.store().outbox_of(&application.code).await.unwrap();
+        let outbox = store.outbox_of(&application.code).await.unwrap();
         assert!(outbox.iter().any(|(t, _, _)| t == "application.submitted"));
     }
     app.verify_audit().await.unwrap();

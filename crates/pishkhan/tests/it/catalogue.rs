@@ -43,7 +43,7 @@ fn card(code: &str, title: &str, channel: &str) -> ServiceCard {
 }
 
 async fn the_api_lists_and_shows_only_published_services(store: Store) {
-    let app = App::with_store(test_config(), store).unwrap();
+    let app = App::with_store(test_config(), store.clone()).unwrap();
     let cli = Actor::command_line();
     app.add_org(
         &cli,
@@ -70,7 +70,7 @@ async fn the_api_lists_and_shows_only_published_services(store: Store) {
         )
         .await
         .unwrap();
-    let admin = Principal::Staff(app.store().user_by_id(&id).await.unwrap().unwrap());
+    let admin = Principal::Staff(store.user_by_id(&id).await.unwrap().unwrap());
     let actor = Actor {
         id: format!("user:{id}"),
         source: "test".into(),

@@ -289,12 +289,12 @@ fn holidays_are_imported_whole_or_not_at_all_from_the_command_line() {
     let finished = run(import, LIMIT);
     assert_eq!(finished.code, Some(2));
     assert!(
-        finished.stderr.contains("سطر ۱، ستون تاریخ"),
+        finished.stderr.contains("سطر ۱، ستون «تاریخ»"),
         "{}",
         finished.stderr
     );
     assert!(
-        finished.stderr.contains("سطر ۲، ستون نوع"),
+        finished.stderr.contains("سطر ۲، ستون «نوع»"),
         "{}",
         finished.stderr
     );

@@ -112,7 +112,9 @@ async fn internal_errors_show_an_incident_id_and_no_details(store: Store) {
     let routes = pishkhan_web::routes()
         .route(
             "/fails",
-            get_route(|| async { Err::<(), _>(WebError::internal("secret detail: table xyz")) }),
+            get_route(|| async {
+                Err::<(), _>(WebError::internal_message("secret detail: table xyz"))
+            }),
         )
         .route("/panics", get_route(panicking_handler));
     let router = pishkhan_web::with_middleware(routes, state_on(store));

@@ -123,5 +123,5 @@ async fn readiness_follows_the_database_without_a_restart() {
     let came_back = until_status(&router, 200, Duration::from_secs(10)).await;
     eprintln!("readyz: 503 after {went_down:?}, 200 again after {came_back:?}");
     restored.cut();
-    app.store().close().await;
+    app.close().await;
 }

@@ -16,26 +16,7 @@ use pishkhan_store::Store;
 use pishkhan_web::WebState;
 use tower::ServiceExt;
 
-/// Generates `NAME::sqlite` and `NAME::postgres` tests that run `NAME(store)` on a fresh,
-/// migrated database of each kind.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = pishkhan_store::testing::fresh_sqlite().await;
-                super::$name(db.store.clone()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = pishkhan_store::testing::fresh_postgres().await else { return };
-                super::$name(db.store.clone()).await;
-            }
-        }
-    )+};
-}
-pub(crate) use on_both_backends;
+pub(crate) use pishkhan_store::on_both_backends;
 
 /// A configuration with defaults, for an app built on a store the test opened itself.
 pub fn test_config() -> Config {

@@ -9,13 +9,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use pishkhan_app::applications::{ApplicationError, ApplicationView, SubmitApplication, Upload};
-use pishkhan_domain::Language;
 use pishkhan_domain::workflow::Workflow;
+use pishkhan_domain::{Language, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, ApiJson, Problem, caller_language};
+use crate::api::{ApiError, ApiJson, ApiProblem, caller_language};
 use crate::auth::Visitor;
 use crate::state::WebState;
 
@@ -95,20 +95,11 @@ pub struct Filed {
     pub href: String,
 }
 
-/// A problem with one part of what was sent.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FieldProblem {
-    /// Where: `form.field`, `documents[2]`, `national_id` …
-    pub at: String,
-    pub code: String,
-    pub message: String,
-}
-
 /// A refused filing or action: the summary, and each problem.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemsBody {
-    pub error: Problem,
-    pub problems: Vec<FieldProblem>,
+    pub error: ApiProblem,
+    pub problems: Vec<ApiProblem>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -270,7 +261,7 @@ fn api_client(visitor: &Visitor) -> Result<&pishkhan_app::policy::Principal, Box
 }
 
 /// Decodes uploads; a bad base64 string is a problem at its index.
-fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<FieldProblem>> {
+fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<ApiProblem>> {
     let mut out = Vec::with_capacity(bodies.len());
     let mut problems = Vec::new();
     for (i, body) in bodies.into_iter().enumerate() {
@@ -280,14 +271,15 @@ fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<F
                 file_name: body.file_name,
                 bytes,
             }),
-            Err(_) => problems.push(FieldProblem {
-                at: format!("documents[{i}]"),
-                code: "not_base64".into(),
-                message: match lang {
-                    Language::Persian => "محتوای پرونده base64 درستی نیست.".into(),
-                    Language::English => "The file's content is not valid base64.".into(),
-                },
-            }),
+            Err(_) => problems.push(ApiProblem::new(
+                &Problem::new(
+                    "not_base64",
+                    "محتوای پرونده base64 درستی نیست.",
+                    "The file's content is not valid base64.",
+                )
+                .at(format!("documents[{i}]")),
+                lang,
+            )),
         }
     }
     if problems.is_empty() {
@@ -297,23 +289,19 @@ fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<F
     }
 }
 
-fn problems_response(problems: Vec<FieldProblem>, lang: Language) -> Response {
+fn problems_response(problems: Vec<ApiProblem>, lang: Language) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         [(header::CACHE_CONTROL, "no-store")],
         Json(ProblemsBody {
-            error: Problem {
-                code: "invalid_application".into(),
-                message: match lang {
-                    Language::Persian => {
-                        "درخواست کامل یا درست نیست؛ هر مشکل در problems آمده است.".into()
-                    }
-                    Language::English => {
-                        "The application is incomplete or wrong; each problem is in `problems`."
-                            .into()
-                    }
-                },
-            },
+            error: ApiProblem::new(
+                &Problem::new(
+                    "invalid_application",
+                    "درخواست کامل یا درست نیست؛ هر مشکل در problems آمده است.",
+                    "The application is incomplete or wrong; each problem is in `problems`.",
+                ),
+                lang,
+            ),
             problems,
         }),
     )
@@ -323,47 +311,34 @@ fn problems_response(problems: Vec<FieldProblem>, lang: Language) -> Response {
 /// The answer for a use case's refusal.
 fn refused(error: ApplicationError, lang: Language) -> Response {
     match error {
-        ApplicationError::NotFound => ApiError::new(
+        ApplicationError::NotFound => ApiError::refused(
             StatusCode::NOT_FOUND,
-            "not_found",
-            match lang {
-                Language::Persian => {
-                    "چنین درخواست یا خدمتی نیست، یا این سامانه به آن دسترسی ندارد."
-                }
-                Language::English => {
-                    "There is no such application or service, or this system may not reach it."
-                }
-            },
+            &Problem::new(
+                "not_found",
+                "چنین درخواست یا خدمتی نیست، یا این سامانه به آن دسترسی ندارد.",
+                "There is no such application or service, or this system may not reach it.",
+            ),
+            lang,
         )
         .into_response(),
         ApplicationError::Invalid(problems) => problems_response(
             problems
                 .into_iter()
-                .map(|p| FieldProblem {
-                    at: p.at,
-                    code: p.code,
-                    message: match lang {
-                        Language::Persian => p.fa,
-                        Language::English => p.en,
-                    },
-                })
+                .map(|p| ApiProblem::new(&p, lang))
                 .collect(),
             lang,
         ),
-        ApplicationError::Stale => ApiError::new(
+        ApplicationError::Stale => ApiError::refused(
             StatusCode::CONFLICT,
-            "stale",
-            match lang {
-                Language::Persian => {
-                    "درخواست در این فاصله تغییر کرده است؛ دوباره بخوانید و تصمیم بگیرید."
-                }
-                Language::English => {
-                    "The application changed meanwhile; read it again and decide again."
-                }
-            },
+            &Problem::new(
+                "stale",
+                "درخواست در این فاصله تغییر کرده است؛ دوباره بخوانید و تصمیم بگیرید.",
+                "The application changed meanwhile; read it again and decide again.",
+            ),
+            lang,
         )
         .into_response(),
-        other => ApiError::internal(other).into_response(),
+        other => ApiError::internal(&other).into_response(),
     }
 }
 
@@ -544,6 +519,6 @@ pub async fn receipt(
     match state.app.receipt_pdf(principal, &code, &track).await {
         Ok(Some(pdf)) => crate::pages::track::pdf_response(pdf, &format!("receipt-{code}.pdf")),
         Ok(None) => refused(ApplicationError::NotFound, lang),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
     }
 }

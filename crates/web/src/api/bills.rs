@@ -6,7 +6,7 @@ use pishkhan_domain::id::inspect_bill;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, ErrorBody, Problem, caller_language};
+use super::{ApiError, ApiJson, ApiProblem, ErrorBody, caller_language};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BillRequest {
@@ -21,7 +21,7 @@ pub struct BillRequest {
 pub struct IdVerdict {
     pub valid: bool,
     pub normalized: Option<String>,
-    pub error: Option<Problem>,
+    pub error: Option<ApiProblem>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,7 +68,7 @@ pub async fn inspect(
     let lang = caller_language(&headers);
     let ApiJson(request) = body?;
     let check = inspect_bill(&request.bill_id, &request.payment_id);
-    let verdict = |result: Result<String, &pishkhan_domain::id::Invalid>| match result {
+    let verdict = |result: Result<String, &pishkhan_domain::id::Problem>| match result {
         Ok(normalized) => IdVerdict {
             valid: true,
             normalized: Some(normalized),
@@ -77,7 +77,7 @@ pub async fn inspect(
         Err(error) => IdVerdict {
             valid: false,
             normalized: None,
-            error: Some(Problem::from_invalid(error, lang)),
+            error: Some(ApiProblem::new(error, lang)),
         },
     };
     let bill = check.bill.as_ref().ok();

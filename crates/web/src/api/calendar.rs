@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::id::Problem;
 use pishkhan_domain::{JalaliDate, Language};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ApiQuery, ErrorBody, Problem, caller_language};
+use super::{ApiError, ApiProblem, ApiQuery, ErrorBody, caller_language};
 use crate::state::WebState;
 
 /// The most business days one request may count forward (about fifteen years).
@@ -48,11 +48,11 @@ pub struct BusinessDaysResponse {
     /// Fridays and holidays passed over on the way.
     pub skipped: Vec<DayOff>,
     /// For example, a year whose holiday list is not complete in the table.
-    pub warnings: Vec<Problem>,
+    pub warnings: Vec<ApiProblem>,
 }
 
 fn invalid(code: &'static str, fa: &str, en: &str, lang: Language) -> ApiError {
-    ApiError::bad_request(&Invalid::new(code, fa, en), lang)
+    ApiError::bad_request(&Problem::new(code, fa, en), lang)
 }
 
 #[utoipa::path(
@@ -87,11 +87,7 @@ pub async fn business_days(
                 lang,
             )
         })?;
-    let calendar = state
-        .app
-        .holiday_calendar()
-        .await
-        .map_err(ApiError::internal)?;
+    let calendar = state.app.holiday_calendar().await?;
     let date = calendar.add_business_days(start, days);
     let mut skipped = Vec::new();
     let mut day = start;
@@ -120,8 +116,8 @@ pub async fn business_days(
         .into_iter()
         .map(|year| {
             let year_fa = pishkhan_domain::text::to_persian_digits(&year.to_string());
-            Problem::from_invalid(
-                &Invalid::new(
+            ApiProblem::new(
+                &Problem::new(
                     "holidays_incomplete",
                     format!("فهرست تعطیلات رسمی سال {year_fa} در پیشخوان کامل نیست؛ جمعه‌ها و تعطیلات ثبت‌شده کنار گذاشته شده‌اند."),
                     format!("The official holiday list for {year} is not complete in Pishkhan; Fridays and the holidays on record were skipped."),
@@ -201,16 +197,11 @@ pub async fn holidays(
                 lang,
             )
         })?;
-    let calendar = state
-        .app
-        .holiday_calendar()
-        .await
-        .map_err(ApiError::internal)?;
+    let calendar = state.app.holiday_calendar().await?;
     let record = state
         .app
         .holiday_years()
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .into_iter()
         .find(|r| r.year == year);
     let holidays = calendar

@@ -9,7 +9,7 @@ use pishkhan_app::catalog::PublishedService;
 use pishkhan_app::records::ServiceFilter;
 use pishkhan_domain::Language;
 use pishkhan_domain::catalog::{Category, Channel};
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::id::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -104,7 +104,7 @@ pub struct FormQuery {
 }
 
 fn bad(code: &'static str, fa: &str, en: &str, lang: Language) -> ApiError {
-    ApiError::bad_request(&Invalid::new(code, fa, en), lang)
+    ApiError::bad_request(&Problem::new(code, fa, en), lang)
 }
 
 /// Province and agency codes: lower-case letters, digits and dashes, at most 64.
@@ -252,8 +252,7 @@ pub async fn list(
         let (services, total) = state
             .app
             .published_services(&filter, per_page, offset)
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         (services.into_iter().map(summary).collect(), total)
     } else {
         let filter = pishkhan_app::search::Filter {
@@ -265,11 +264,7 @@ pub async fn list(
         };
         let (entries, total) = if q.is_empty() {
             // A channel without words: every matching service, by title.
-            let all = state
-                .app
-                .browse_services(&filter)
-                .await
-                .map_err(ApiError::internal)?;
+            let all = state.app.browse_services(&filter).await?;
             let total = all.len();
             let page: Vec<_> = all
                 .into_iter()
@@ -287,8 +282,7 @@ pub async fn list(
                     usize::try_from(offset).unwrap_or(usize::MAX),
                     usize::try_from(per_page).unwrap_or(0),
                 )
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
             (found.hits, found.total)
         };
         (
@@ -320,34 +314,26 @@ pub async fn show(
     Path(code): Path<String>,
 ) -> Result<Json<ServiceDetail>, ApiError> {
     let lang = caller_language(&headers);
-    let service = state
-        .app
-        .published_service(&code)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            not_found(
-                lang,
-                "خدمتی با این کد منتشر نشده است.",
-                "No published service has this code.",
-            )
-        })?;
+    let service = state.app.published_service(&code).await?.ok_or_else(|| {
+        not_found(
+            lang,
+            "خدمتی با این کد منتشر نشده است.",
+            "No published service has this code.",
+        )
+    })?;
     Ok(Json(ServiceDetail {
         version: service.version,
         updated_at: service.updated_at.to_rfc3339(),
         total_fee_rials: service.card.total_fee(),
-        card: serde_json::to_value(&service.card).map_err(ApiError::internal)?,
+        card: serde_json::to_value(&service.card)?,
     }))
 }
 
 fn not_found(lang: Language, fa: &str, en: &str) -> ApiError {
-    ApiError::new(
+    ApiError::refused(
         StatusCode::NOT_FOUND,
-        "not_found",
-        match lang {
-            Language::Persian => fa,
-            Language::English => en,
-        },
+        &Problem::new("not_found", fa, en),
+        lang,
     )
 }
 
@@ -382,21 +368,16 @@ pub async fn form(
             })?,
         ),
     };
-    let (form, version) = state
-        .app
-        .form(&code, version)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            not_found(
-                lang,
-                "فرمی با این کد و نسخه نیست.",
-                "No form has this code and version.",
-            )
-        })?;
+    let (form, version) = state.app.form(&code, version).await?.ok_or_else(|| {
+        not_found(
+            lang,
+            "فرمی با این کد و نسخه نیست.",
+            "No form has this code and version.",
+        )
+    })?;
     Ok(Json(FormDetail {
         version,
-        form: serde_json::to_value(&form).map_err(ApiError::internal)?,
+        form: serde_json::to_value(&form)?,
     }))
 }
 
@@ -415,11 +396,7 @@ pub async fn jsonld(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let origin = crate::page::site_origin(&state, &headers);
-    let document = state
-        .app
-        .catalogue_jsonld(&origin)
-        .await
-        .map_err(ApiError::internal)?;
+    let document = state.app.catalogue_jsonld(&origin).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/ld+json")],
         document.to_string(),
@@ -480,8 +457,7 @@ pub async fn suggest(
     let items = state
         .app
         .suggest_services(&q, &filter, SUGGESTIONS)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .iter()
         .map(|e| Suggestion {
             code: e.code.clone(),

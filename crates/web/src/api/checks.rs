@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use pishkhan_domain::id::{
-    Invalid, LegalId, MobileNumber, NationalId, Notice, PostalCode, Sheba, VehiclePlate,
+    LegalId, MobileNumber, NationalId, Notice, PostalCode, Problem, Sheba, VehiclePlate,
 };
 use pishkhan_domain::jalali::is_leap_year;
 use pishkhan_domain::{JalaliDate, Language};
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, ErrorBody, Problem, caller_language};
+use super::{ApiError, ApiJson, ApiProblem, ErrorBody, caller_language};
 
 /// What to check.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,9 +30,9 @@ pub struct CheckResponse {
     /// The canonical form (ASCII digits; E.164 for mobiles; `YYYY/MM/DD` for dates), when valid.
     pub normalized: Option<String>,
     /// Why the value is not valid.
-    pub error: Option<Problem>,
+    pub error: Option<ApiProblem>,
     /// Worth a second look, though valid (an unknown mobile operator, an unusual postal code).
-    pub warnings: Vec<Problem>,
+    pub warnings: Vec<ApiProblem>,
     /// What the value says: bank for Sheba, operator for mobile, Gregorian date for a date …
     #[schema(value_type = Object)]
     pub details: Value,
@@ -94,24 +94,21 @@ pub async fn check(
     Json(verdict(kind, &request.value, lang)).into_response()
 }
 
-fn problems(notices: &[Notice], lang: Language) -> Vec<Problem> {
-    notices
-        .iter()
-        .map(|n| Problem::from_invalid(n, lang))
-        .collect()
+fn problems(notices: &[Notice], lang: Language) -> Vec<ApiProblem> {
+    notices.iter().map(|n| ApiProblem::new(n, lang)).collect()
 }
 
-fn refused(error: &Invalid, lang: Language) -> CheckResponse {
+fn refused(error: &Problem, lang: Language) -> CheckResponse {
     CheckResponse {
         valid: false,
         normalized: None,
-        error: Some(Problem::from_invalid(error, lang)),
+        error: Some(ApiProblem::new(error, lang)),
         warnings: Vec::new(),
         details: json!({}),
     }
 }
 
-fn accepted(normalized: String, warnings: Vec<Problem>, details: Value) -> CheckResponse {
+fn accepted(normalized: String, warnings: Vec<ApiProblem>, details: Value) -> CheckResponse {
     CheckResponse {
         valid: true,
         normalized: Some(normalized),

@@ -18,24 +18,31 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pishkhan_domain::Language;
-use pishkhan_domain::id::Invalid;
+use pishkhan_domain::Problem;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// A problem: a stable code for programs, a message for people.
+/// A problem as the API answers it: a stable code for programs, a message for people in the
+/// caller's language and, when it concerns one part of what was sent, where.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
+#[schema(as = Problem)]
+pub struct ApiProblem {
+    /// Where in what was sent: `form.field`, `documents[2]`, `national_id` … (absent when the
+    /// problem is with the request as a whole).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
     /// Stable, machine-readable: `checksum`, `wrong_length`, `malformed_body` …
     pub code: String,
     /// In the caller's language.
     pub message: String,
 }
 
-impl Problem {
-    pub fn from_invalid(invalid: &Invalid, lang: Language) -> Problem {
-        Problem {
-            code: invalid.code.to_owned(),
-            message: invalid.message(lang).to_owned(),
+impl ApiProblem {
+    pub fn new(problem: &Problem, lang: Language) -> ApiProblem {
+        ApiProblem {
+            at: (!problem.at.is_empty()).then(|| problem.at.clone()),
+            code: problem.code.to_owned(),
+            message: problem.message(lang).to_owned(),
         }
     }
 }
@@ -43,52 +50,71 @@ impl Problem {
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    pub error: Problem,
+    pub error: ApiProblem,
 }
 
 /// An error answer: status and problem.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    problem: Problem,
+    problem: ApiProblem,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            problem: Problem {
+            problem: ApiProblem {
+                at: None,
                 code: code.to_owned(),
                 message: message.into(),
             },
         }
     }
 
-    pub fn bad_request(invalid: &Invalid, lang: Language) -> ApiError {
+    /// A refusal the caller can act on: `status`, with the problem in the caller's language.
+    pub fn refused(status: StatusCode, problem: &Problem, lang: Language) -> ApiError {
+        ApiError {
+            status,
+            problem: ApiProblem::new(problem, lang),
+        }
+    }
+
+    pub fn bad_request(invalid: &Problem, lang: Language) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
-            problem: Problem::from_invalid(invalid, lang),
+            problem: ApiProblem::new(invalid, lang),
         }
     }
 
     pub fn not_found(lang: Language) -> ApiError {
-        ApiError::new(
+        ApiError::refused(
             StatusCode::NOT_FOUND,
-            "not_found",
-            match lang {
-                Language::Persian => "چنین نشانی‌ای در API پیشخوان نیست.",
-                Language::English => "There is no such address in the Pishkhan API.",
-            },
+            &Problem::new(
+                "not_found",
+                "چنین نشانی‌ای در API پیشخوان نیست.",
+                "There is no such address in the Pishkhan API.",
+            ),
+            lang,
         )
     }
 
-    pub fn internal(error: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %error, "internal error in the API");
+    /// Something failed inside: logged with its causes (under the request id), answered 500
+    /// with nothing of the cause.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
+        tracing::error!(error = %crate::error::CauseChain(error), "internal error in the API");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Something failed inside Pishkhan; nothing was changed. The x-request-id header identifies the incident.",
         )
+    }
+}
+
+/// Any error converts into a 500 with `?`; errors a caller can act on are matched first.
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for ApiError {
+    fn from(error: E) -> ApiError {
+        ApiError::internal(&error)
     }
 }
 
@@ -133,18 +159,17 @@ where
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => {
                 let detail = rejection.body_text();
-                let message = match lang {
-                    Language::Persian => format!(
-                        "بدنهٔ درخواست JSON درستی نیست (با Content-Type: application/json بفرستید): {detail}"
+                Err(ApiError::bad_request(
+                    &Problem::new(
+                        "malformed_body",
+                        format!(
+                            "بدنهٔ درخواست JSON درستی نیست (با Content-Type: application/json بفرستید): {detail}"
+                        ),
+                        format!(
+                            "The request body is not the JSON expected (send it with Content-Type: application/json): {detail}"
+                        ),
                     ),
-                    Language::English => format!(
-                        "The request body is not the JSON expected (send it with Content-Type: application/json): {detail}"
-                    ),
-                };
-                Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_body",
-                    message,
+                    lang,
                 ))
             }
         }
@@ -170,18 +195,13 @@ where
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => {
                 let detail = rejection.body_text();
-                let message = match lang {
-                    Language::Persian => {
-                        format!("پارامترهای نشانی درست نیستند (هر پارامتر یک بار): {detail}")
-                    }
-                    Language::English => {
-                        format!("The query parameters are not right (each one once): {detail}")
-                    }
-                };
-                Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_query",
-                    message,
+                Err(ApiError::bad_request(
+                    &Problem::new(
+                        "malformed_query",
+                        format!("پارامترهای نشانی درست نیستند (هر پارامتر یک بار): {detail}"),
+                        format!("The query parameters are not right (each one once): {detail}"),
+                    ),
+                    lang,
                 ))
             }
         }

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{ErrorBody, Problem, applications, bills, calendar, catalog, checks, whoami};
+use super::{ApiProblem, ErrorBody, applications, bills, calendar, catalog, checks, whoami};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,7 +34,7 @@ use super::{ErrorBody, Problem, applications, bills, calendar, catalog, checks, 
     ),
     modifiers(&BearerAuth),
     components(schemas(
-        Problem,
+        ApiProblem,
         ErrorBody,
         checks::CheckKind,
         checks::CheckRequest,
@@ -58,7 +58,6 @@ use super::{ErrorBody, Problem, applications, bills, calendar, catalog, checks, 
         applications::SubmitBody,
         applications::ActionBody,
         applications::Filed,
-        applications::FieldProblem,
         applications::ProblemsBody,
         applications::DocumentInfo,
         applications::HistoryStep,

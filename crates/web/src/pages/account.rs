@@ -5,6 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use chrono::Utc;
 use pishkhan_app::policy::Principal;
 use pishkhan_app::records::ConsentRecord;
 use serde::Deserialize;
@@ -70,16 +71,8 @@ pub async fn show(
     let Principal::Staff(user) = principal else {
         return Err(WebError::NotFound);
     };
-    let directory = state
-        .app
-        .org_directory()
-        .await
-        .map_err(WebError::internal)?;
-    let sessions = state
-        .app
-        .open_sessions(principal)
-        .await
-        .map_err(WebError::internal)?;
+    let directory = state.app.org_directory().await?;
+    let sessions = state.app.open_sessions(principal).await?;
     render(&AccountView {
         grants: grant_lines(&user.grants, &directory, &page),
         page,
@@ -103,11 +96,7 @@ pub async fn second_factor_form(
     let Some(session) = visitor.session.as_deref() else {
         return Ok(redirect("/signin"));
     };
-    let secret = state
-        .app
-        .begin_second_factor_enrolment(session)
-        .await
-        .map_err(WebError::internal)?;
+    let secret = state.app.begin_second_factor_enrolment(session).await?;
     render(&SecondFactorView {
         page,
         enrol: Some(Enrolment::new(&secret, &user.username)),
@@ -136,7 +125,7 @@ pub async fn second_factor_submit(
     };
     match state
         .app
-        .enrol_second_factor(session, &form.code, &visitor.client)
+        .enrol_second_factor(session, &form.code, &visitor.client, Utc::now())
         .await
     {
         Ok(_) => Ok(redirect("/account")),
@@ -189,29 +178,11 @@ pub async fn me(
     let Some(principal @ Principal::Citizen(citizen)) = visitor.principal() else {
         return Err(WebError::NotFound);
     };
-    let consents = state
-        .app
-        .consents_of(citizen)
-        .await
-        .map_err(WebError::internal)?;
-    let sessions = state
-        .app
-        .open_sessions(principal)
-        .await
-        .map_err(WebError::internal)?;
+    let consents = state.app.consents_of(citizen).await?;
+    let sessions = state.app.open_sessions(principal).await?;
     let mut applications = Vec::new();
-    for record in state
-        .app
-        .my_applications(principal)
-        .await
-        .map_err(WebError::internal)?
-    {
-        if let Some(view) = state
-            .app
-            .application_for(principal, &record.code)
-            .await
-            .map_err(WebError::internal)?
-        {
+    for record in state.app.my_applications(principal).await? {
+        if let Some(view) = state.app.application_for(principal, &record.code).await? {
             let tracked = crate::pages::track::Tracked::new(&view, &page);
             applications.push((
                 record.code.clone(),
@@ -225,18 +196,8 @@ pub async fn me(
         }
     }
     let mut drafts = Vec::new();
-    for draft in state
-        .app
-        .drafts(principal)
-        .await
-        .map_err(WebError::internal)?
-    {
-        if let Some(found) = state
-            .app
-            .service_page(&draft.service)
-            .await
-            .map_err(WebError::internal)?
-        {
+    for draft in state.app.drafts(principal).await? {
+        if let Some(found) = state.app.service_page(&draft.service).await? {
             drafts.push((
                 draft.service.clone(),
                 found.service.card.title.fa.clone(),

@@ -98,16 +98,11 @@ async fn users_view(
     error: Option<String>,
 ) -> Result<UsersView, WebError> {
     let principal = staff(visitor)?;
-    let directory = state
-        .app
-        .org_directory()
-        .await
-        .map_err(WebError::internal)?;
+    let directory = state.app.org_directory().await?;
     let users = state
         .app
         .manageable_users(principal)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .into_iter()
         .map(|u| line(u, &directory, &page))
         .collect();
@@ -256,14 +251,9 @@ async fn user_page(
     let user = state
         .app
         .user_for_admin(principal, &actor(visitor)?, id)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
-    let directory = state
-        .app
-        .org_directory()
-        .await
-        .map_err(WebError::internal)?;
+    let directory = state.app.org_directory().await?;
     render(&UserView {
         user: line(user, &directory, &page),
         page,
@@ -293,8 +283,7 @@ pub async fn reset_password(
     let password = state
         .app
         .admin_reset_password(principal, &actor(&visitor)?, &id)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     user_page(
         &state,
@@ -319,8 +308,7 @@ pub async fn set_disabled(
     if !state
         .app
         .admin_set_disabled(principal, &actor(visitor)?, id, disabled)
-        .await
-        .map_err(WebError::internal)?
+        .await?
     {
         return Err(WebError::NotFound);
     }
@@ -361,8 +349,7 @@ pub async fn reset_second_factor(
     if !state
         .app
         .admin_reset_second_factor(principal, &actor(&visitor)?, &id)
-        .await
-        .map_err(WebError::internal)?
+        .await?
     {
         return Err(WebError::NotFound);
     }
@@ -397,12 +384,8 @@ async fn holidays_view(
     errors: Vec<String>,
     imported: Option<String>,
 ) -> Result<HolidaysView, WebError> {
-    let records = state
-        .app
-        .holiday_years()
-        .await
-        .map_err(WebError::internal)?;
-    let calendar_holidays = state.app.holiday_list().await.map_err(WebError::internal)?;
+    let records = state.app.holiday_years().await?;
+    let calendar_holidays = state.app.holiday_list().await?;
     let fa = page.lang == pishkhan_domain::Language::Persian;
     let years = records
         .into_iter()
@@ -480,23 +463,10 @@ pub async fn import_holidays(
             let imported = Some(list.join("، "));
             render(&holidays_view(&state, page, String::new(), Vec::new(), imported).await?)
         }
-        Err(ImportError::Store(e)) => Err(WebError::internal(e)),
+        Err(ImportError::Store(e)) => Err(WebError::from(e)),
         Err(error) => {
             let errors = match &error {
-                ImportError::Invalid(lines) => lines
-                    .iter()
-                    .map(|l| match lang {
-                        pishkhan_domain::Language::Persian => format!(
-                            "سطر {}، ستون «{}»: {}",
-                            pishkhan_domain::text::to_persian_digits(&l.line.to_string()),
-                            l.column,
-                            l.problem.fa
-                        ),
-                        pishkhan_domain::Language::English => {
-                            format!("Line {}, column `{}`: {}", l.line, l.column, l.problem.en)
-                        }
-                    })
-                    .collect(),
+                ImportError::Invalid(lines) => lines.iter().map(|l| l.located(lang)).collect(),
                 _ => vec![page.t.string("holidays-empty")],
             };
             let mut response = render(&holidays_view(&state, page, form.csv, errors, None).await?)?;
@@ -539,8 +509,8 @@ pub async fn catalogue(page: PageContext) -> Result<Response, WebError> {
 /// `GET /admin/catalogue/template.csv`: the import template (columns and an example row).
 pub async fn catalogue_template() -> Result<Response, WebError> {
     use axum::response::IntoResponse;
-    let example = pishkhan_app::demo::example_card().map_err(WebError::internal)?;
-    let text = pishkhan_app::import::csv_template(&example).map_err(WebError::internal)?;
+    let example = pishkhan_app::demo::example_card()?;
+    let text = pishkhan_app::import::csv_template(&example)?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -607,23 +577,9 @@ pub async fn catalogue_import(
             };
             render(&catalogue_view(page, Some(text), Vec::new()))
         }
-        Err(pishkhan_app::import::ImportError::Store(e)) => Err(WebError::internal(e)),
+        Err(pishkhan_app::import::ImportError::Store(e)) => Err(WebError::from(e)),
         Err(pishkhan_app::import::ImportError::Invalid(problems)) => {
-            let errors = problems
-                .iter()
-                .map(|p| {
-                    if fa {
-                        format!(
-                            "سطر {}، ستون «{}»: {}",
-                            page.digits(&p.row.to_string()),
-                            p.column,
-                            p.fa
-                        )
-                    } else {
-                        format!("Row {}, column `{}`: {}", p.row, p.column, p.en)
-                    }
-                })
-                .collect();
+            let errors = problems.iter().map(|p| p.located(page.lang)).collect();
             let mut response = render(&catalogue_view(page, None, errors))?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
@@ -660,8 +616,7 @@ async fn plan_view(
     let status = state
         .app
         .plan_status(principal)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let fa = page.lang == pishkhan_domain::Language::Persian;
     let show = |d: pishkhan_domain::JalaliDate| {
@@ -710,8 +665,7 @@ pub async fn set_plan(
     match state
         .app
         .set_plan_start(principal, &actor(&visitor)?, &form.start)
-        .await
-        .map_err(WebError::internal)?
+        .await?
     {
         Ok(()) => Ok(crate::auth::redirect("/admin/plan")),
         Err(invalid) => {
@@ -744,11 +698,7 @@ async fn synonyms_view(
     saved: Option<usize>,
     errors: Vec<String>,
 ) -> Result<SynonymsView, WebError> {
-    let (stored_body, stored) = state
-        .app
-        .synonyms_text()
-        .await
-        .map_err(WebError::internal)?;
+    let (stored_body, stored) = state.app.synonyms_text().await?;
     let updated = stored.map(|s| format!("{} — {}", page.moment(&s.updated_at), s.updated_by));
     Ok(SynonymsView {
         body: body.unwrap_or(stored_body),
@@ -790,23 +740,13 @@ pub async fn save_synonyms(
         Ok(rules) => render(&synonyms_view(&state, page, None, Some(rules), Vec::new()).await?),
         Err(SynonymError::Forbidden) => Err(WebError::NotFound),
         Err(SynonymError::Invalid(lines)) => {
-            let errors = lines
-                .iter()
-                .map(|l| match page.lang {
-                    pishkhan_domain::Language::Persian => format!(
-                        "سطر {}: {}",
-                        pishkhan_domain::text::to_persian_digits(&l.line.to_string()),
-                        l.fa
-                    ),
-                    pishkhan_domain::Language::English => format!("Line {}: {}", l.line, l.en),
-                })
-                .collect();
+            let errors = lines.iter().map(|l| l.located(page.lang)).collect();
             let mut response =
                 render(&synonyms_view(&state, page, Some(form.synonyms), None, errors).await?)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
-        Err(e) => Err(WebError::internal(e)),
+        Err(e) => Err(WebError::from(e)),
     }
 }
 
@@ -836,15 +776,11 @@ async fn notifications_view(
     state: &WebState,
     page: PageContext,
     given: Option<&std::collections::BTreeMap<String, String>>,
-    errors: &[(String, pishkhan_domain::id::Invalid)],
+    errors: &[(String, pishkhan_domain::id::Problem)],
     saved: bool,
 ) -> Result<NotificationsView, WebError> {
     use pishkhan_app::templates::TEMPLATES;
-    let texts = state
-        .app
-        .notification_templates()
-        .await
-        .map_err(WebError::internal)?;
+    let texts = state.app.notification_templates().await?;
     let fa = page.lang == pishkhan_domain::Language::Persian;
     let rows = TEMPLATES
         .iter()
@@ -905,8 +841,7 @@ pub async fn save_notifications(
     match state
         .app
         .save_notification_templates(&actor, &bodies)
-        .await
-        .map_err(WebError::internal)?
+        .await?
     {
         Ok(()) => render(&notifications_view(&state, page, None, &[], true).await?),
         Err(problems) => {

@@ -13,9 +13,10 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use pishkhan_app::applications::{ApplicationError, Problem};
+use pishkhan_app::applications::ApplicationError;
 use pishkhan_app::drafts::{Draft, DraftChange, DraftUpload};
 use pishkhan_app::policy::Principal;
+use pishkhan_domain::Problem;
 use pishkhan_domain::catalog::ServiceCard;
 use pishkhan_domain::forms::{FieldKind, FormSchema};
 use pishkhan_domain::identity::Scope;
@@ -120,8 +121,7 @@ async fn card_of(state: &WebState, service: &str) -> Result<ServiceCard, WebErro
     Ok(state
         .app
         .service_page(service)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?
         .service
         .card
@@ -139,11 +139,7 @@ async fn for_whom(
         return Ok(None);
     }
     let centre = draft.centre.clone().unwrap_or_default();
-    let directory = state
-        .app
-        .org_directory()
-        .await
-        .map_err(WebError::internal)?;
+    let directory = state.app.org_directory().await?;
     let name = directory
         .name_of(&Scope::Centre(centre.clone()))
         .unwrap_or(&centre)
@@ -206,11 +202,7 @@ async fn form_page(
     saved: bool,
 ) -> Result<ApplyView, WebError> {
     let card = card_of(state, &draft.service).await?;
-    let schemas = state
-        .app
-        .card_forms(&card)
-        .await
-        .map_err(WebError::internal)?;
+    let schemas = state.app.card_forms(&card).await?;
     let fa = page.lang == pishkhan_domain::Language::Persian;
     let message = |p: &Problem| if fa { p.fa.clone() } else { p.en.clone() };
     let mut errors: BTreeMap<String, String> = BTreeMap::new();
@@ -405,7 +397,7 @@ async fn show_form(
 fn application_error(error: ApplicationError) -> WebError {
     match error {
         ApplicationError::NotFound => WebError::NotFound,
-        other => WebError::internal(other),
+        other => WebError::from(other),
     }
 }
 
@@ -421,11 +413,7 @@ async fn save_page(
     multipart: Multipart,
 ) -> Result<Response, WebError> {
     let card = card_of(state, &draft.service).await?;
-    let schemas = state
-        .app
-        .card_forms(&card)
-        .await
-        .map_err(WebError::internal)?;
+    let schemas = state.app.card_forms(&card).await?;
     let Ok((change, intent)) = read_page(multipart, &card, &schemas).await else {
         let notice = Some(page.t.string("apply-too-large"));
         return with_status(
@@ -481,11 +469,7 @@ async fn show_review(
         return Ok(redirect(&format!("{base}?check=1")));
     }
     let card = card_of(state, &draft.service).await?;
-    let schemas = state
-        .app
-        .card_forms(&card)
-        .await
-        .map_err(WebError::internal)?;
+    let schemas = state.app.card_forms(&card).await?;
     let yes_no = |v: &str| match v {
         "yes" => "بله".to_owned(),
         "no" => "خیر".to_owned(),
@@ -588,12 +572,7 @@ async fn my_draft(
     let Principal::Citizen(citizen) = principal else {
         return Err(WebError::NotFound);
     };
-    if let Some(draft) = state
-        .app
-        .my_draft(principal, service)
-        .await
-        .map_err(WebError::internal)?
-    {
+    if let Some(draft) = state.app.my_draft(principal, service).await? {
         return Ok(draft);
     }
     Ok(Draft {
@@ -705,7 +684,7 @@ async fn stored_mine(
         .app
         .my_draft(principal, service)
         .await
-        .map_err(WebError::internal)
+        .map_err(WebError::from)
 }
 
 /// `GET /me/apply/{service}/review`
@@ -801,8 +780,7 @@ async fn counter_draft(
     state
         .app
         .draft(principal, id)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)
 }
 

@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::Utc;
 use pishkhan_app::auth::AuthError;
 use pishkhan_app::policy::counter_centres;
 use pishkhan_domain::identity::Scope;
@@ -49,11 +50,7 @@ async fn centre_services(
     centre: &str,
 ) -> Result<Vec<(String, String)>, WebError> {
     use pishkhan_domain::identity::Directory;
-    let directory = state
-        .app
-        .org_directory()
-        .await
-        .map_err(WebError::internal)?;
+    let directory = state.app.org_directory().await?;
     let Some(province) = directory.province_of(&Scope::Centre(centre.to_owned())) else {
         return Ok(Vec::new());
     };
@@ -61,11 +58,7 @@ async fn centre_services(
         province: Some(province),
         ..Default::default()
     };
-    let (services, _) = state
-        .app
-        .published_services(&filter, 500, 0)
-        .await
-        .map_err(WebError::internal)?;
+    let (services, _) = state.app.published_services(&filter, 500, 0).await?;
     let mut out: Vec<(String, String)> = services
         .into_iter()
         .filter(|s| {
@@ -88,18 +81,8 @@ async fn open_drafts(
 ) -> Result<Vec<(String, String, String, String)>, WebError> {
     let operator = staff(visitor)?;
     let mut out = Vec::new();
-    for draft in state
-        .app
-        .drafts(operator)
-        .await
-        .map_err(WebError::internal)?
-    {
-        let title = match state
-            .app
-            .service_page(&draft.service)
-            .await
-            .map_err(WebError::internal)?
-        {
+    for draft in state.app.drafts(operator).await? {
+        let title = match state.app.service_page(&draft.service).await? {
             Some(p) => p.service.card.title.fa.clone(),
             None => draft.service.clone(),
         };
@@ -141,11 +124,7 @@ pub async fn refused(
 }
 
 async fn centres(state: &WebState, visitor: &Visitor) -> Result<Vec<CentreOption>, WebError> {
-    let directory = state
-        .app
-        .org_directory()
-        .await
-        .map_err(WebError::internal)?;
+    let directory = state.app.org_directory().await?;
     Ok(counter_centres(staff(visitor)?)
         .into_iter()
         .map(|code| CentreOption {
@@ -220,6 +199,7 @@ pub async fn request(
             &form.mobile,
             &form.purpose,
             &visitor.client,
+            Utc::now(),
         )
         .await;
     let centres = centres(&state, &visitor).await?;
@@ -275,7 +255,13 @@ pub async fn confirm(
     let operator = staff(&visitor)?;
     let result = state
         .app
-        .confirm_consent(operator, &form.code_id, &form.code, &visitor.client)
+        .confirm_consent(
+            operator,
+            &form.code_id,
+            &form.code,
+            &visitor.client,
+            Utc::now(),
+        )
         .await;
     let centres = centres(&state, &visitor).await?;
     let centre = centres.first().map(|c| c.code.clone()).unwrap_or_default();
@@ -338,8 +324,7 @@ pub async fn filed(
     let view = state
         .app
         .application_for(operator, &code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     render(&FiledView {
         tracked: crate::pages::track::Tracked::new(&view, &page),

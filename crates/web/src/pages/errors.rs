@@ -91,5 +91,5 @@ pub fn from_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
-    WebError::Internal(format!("panic: {detail}")).into_response()
+    WebError::internal_message(format!("panic: {detail}")).into_response()
 }

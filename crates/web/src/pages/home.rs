@@ -55,12 +55,7 @@ pub async fn show(
             province: Some(code.clone()),
             ..Default::default()
         };
-        for entry in state
-            .app
-            .browse_services(&filter)
-            .await
-            .map_err(WebError::internal)?
-        {
+        for entry in state.app.browse_services(&filter).await? {
             if entry.province.as_deref() == Some(code.as_str())
                 && !agencies.iter().any(|(a, _)| *a == entry.agency)
             {

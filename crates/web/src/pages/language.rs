@@ -40,14 +40,8 @@ pub async fn switch(
     Ok((
         StatusCode::SEE_OTHER,
         [
-            (
-                header::LOCATION,
-                HeaderValue::from_str(target).map_err(WebError::internal)?,
-            ),
-            (
-                header::SET_COOKIE,
-                HeaderValue::from_str(&cookie).map_err(WebError::internal)?,
-            ),
+            (header::LOCATION, HeaderValue::from_str(target)?),
+            (header::SET_COOKIE, HeaderValue::from_str(&cookie)?),
         ],
     )
         .into_response())

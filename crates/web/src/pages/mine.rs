@@ -54,8 +54,7 @@ async fn page_of(
     let view = state
         .app
         .application_for(principal, code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let actions = view
         .workflow

@@ -7,7 +7,6 @@ pub mod counter;
 pub mod desk;
 pub mod errors;
 pub mod home;
-pub mod inbox;
 pub mod language;
 pub mod mine;
 pub mod portal;

@@ -87,8 +87,7 @@ pub async fn service(
     let data = state
         .app
         .service_page(&code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let service = &data.service;
     let agency = data.agency.as_ref();
@@ -230,8 +229,7 @@ async fn listed(
     Ok(state
         .app
         .browse_services(&filter)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .iter()
         .map(|e| ServiceItem {
             code: e.code.clone(),
@@ -300,8 +298,7 @@ pub async fn agency(
     let agency = state
         .app
         .public_agency(&code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let services = listed(
         &state,
@@ -432,8 +429,7 @@ pub async fn form(
     let (form, version) = state
         .app
         .form(&code, None)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     render(&FormView {
         version: page.digits(&version.to_string()),
@@ -483,8 +479,7 @@ pub(crate) async fn province_choices(state: &WebState) -> Result<Vec<(String, St
     let mut provinces: Vec<(String, String)> = state
         .app
         .public_provinces()
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .iter()
         .filter(|p| p.pilot)
         .map(|p| (p.code.clone(), p.name_fa.clone()))
@@ -539,8 +534,7 @@ pub async fn search(
         state
             .app
             .search_services(&q, &filter, (number - 1) * SEARCH_PAGE, SEARCH_PAGE)
-            .await
-            .map_err(WebError::internal)?
+            .await?
     };
     let hits = found
         .hits
@@ -641,12 +635,7 @@ pub async fn form_pdf(
     Path(code): Path<String>,
 ) -> Result<Response, WebError> {
     let code = plain_code(&code)?;
-    let printed = state
-        .app
-        .form_pdf(code)
-        .await
-        .map_err(WebError::internal)?
-        .ok_or(WebError::NotFound)?;
+    let printed = state.app.form_pdf(code).await?.ok_or(WebError::NotFound)?;
     Ok(pdf_response(
         printed.pdf,
         &format!("{code}-v{}.pdf", printed.version),
@@ -667,8 +656,7 @@ pub async fn card_pdf(
     let printed = state
         .app
         .card_pdf(code, &address)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     Ok(pdf_response(
         printed.pdf,
@@ -693,8 +681,7 @@ pub async fn sitemap(
     let services = state
         .app
         .browse_services(&pishkhan_app::search::Filter::default())
-        .await
-        .map_err(WebError::internal)?;
+        .await?;
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );

@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use pishkhan_app::Secret;
 use pishkhan_app::auth::{AuthError, NewSession, Stage};
 use pishkhan_app::policy::Principal;
@@ -126,7 +127,7 @@ pub async fn staff_submit(
     let password = Secret::new(form.password);
     match state
         .app
-        .staff_sign_in(&form.username, &password, &visitor.client)
+        .staff_sign_in(&form.username, &password, &visitor.client, Utc::now())
         .await
     {
         Ok(created) => Ok(signed(&state, &created, Some(&form.next))),
@@ -246,13 +247,13 @@ pub async fn second_factor_submit(
     let result = match session.stage {
         Stage::SecondFactor => state
             .app
-            .verify_second_factor(session, &form.code, &visitor.client)
+            .verify_second_factor(session, &form.code, &visitor.client, Utc::now())
             .await
             .map(Some),
         Stage::EnrolSecondFactor => {
             state
                 .app
-                .enrol_second_factor(session, &form.code, &visitor.client)
+                .enrol_second_factor(session, &form.code, &visitor.client, Utc::now())
                 .await
         }
         other => return Ok(redirect(&stage_page(other, &session.principal, None))),
@@ -353,6 +354,7 @@ pub async fn password_submit(
             (!forced).then_some(&current),
             &Secret::new(form.new),
             &visitor.client,
+            Utc::now(),
         )
         .await;
     match result {
@@ -432,7 +434,7 @@ pub async fn citizen_request_code(
 ) -> Result<Response, WebError> {
     let result = state
         .app
-        .request_sign_in_code(&form.national_id, &form.mobile, &visitor.client)
+        .request_sign_in_code(&form.national_id, &form.mobile, &visitor.client, Utc::now())
         .await;
     let next = local(Some(&form.next)).unwrap_or_default();
     match result {
@@ -483,7 +485,7 @@ pub async fn citizen_submit_code(
 ) -> Result<Response, WebError> {
     match state
         .app
-        .sign_in_with_code(&form.code_id, &form.code, &visitor.client)
+        .sign_in_with_code(&form.code_id, &form.code, &visitor.client, Utc::now())
         .await
     {
         Ok(created) => Ok(signed(&state, &created, Some(&form.next))),
@@ -517,11 +519,7 @@ pub async fn sign_out(
     visitor: Visitor,
 ) -> Result<Response, WebError> {
     if let Some(session) = visitor.session.as_deref() {
-        state
-            .app
-            .sign_out(session, &visitor.client)
-            .await
-            .map_err(WebError::internal)?;
+        state.app.sign_out(session, &visitor.client).await?;
     }
     let mut response = redirect("/");
     response.headers_mut().append(
@@ -540,8 +538,7 @@ pub async fn sign_out_everywhere(
         state
             .app
             .sign_out_everywhere(session, &visitor.client)
-            .await
-            .map_err(WebError::internal)?;
+            .await?;
     }
     let mut response = redirect("/");
     response.headers_mut().append(

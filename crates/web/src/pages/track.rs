@@ -150,13 +150,13 @@ pub fn refusal_message(error: ApplicationError, page: &PageContext) -> Result<St
         ApplicationError::NotFound => Err(WebError::NotFound),
         ApplicationError::Stale => Ok(page.t.string("inbox-stale")),
         ApplicationError::Invalid(problems) => Ok(problems_text(problems, page.lang)),
-        other => Err(WebError::internal(other)),
+        other => Err(WebError::from(other)),
     }
 }
 
 /// A refusal's problems as one message in the visitor's language.
 pub fn problems_text(
-    problems: Vec<pishkhan_app::applications::Problem>,
+    problems: Vec<pishkhan_domain::Problem>,
     lang: pishkhan_domain::Language,
 ) -> String {
     problems
@@ -217,7 +217,7 @@ pub async fn lookup(
             Some(problems_text(problems, page.lang)),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Err(other) => return Err(WebError::internal(other)),
+        Err(other) => return Err(WebError::from(other)),
     };
     with_status(
         status,
@@ -245,8 +245,7 @@ pub async fn receipt(
     let pdf = state
         .app
         .receipt_pdf(principal, &code, &track)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     Ok(pdf_response(pdf, &format!("receipt-{}.pdf", code.trim())))
 }

@@ -17,8 +17,7 @@ use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_store::Store;
 use serde_json::{Value, json};
 
-#[macro_use]
-mod support;
+use pishkhan_store::on_both_backends;
 
 on_both_backends!(
     a_citizen_drafts_fixes_and_files_online,
@@ -38,9 +37,8 @@ async fn app_on(store: Store) -> App {
     app
 }
 
-async fn citizen(app: &App) -> Principal {
-    let record = app
-        .store()
+async fn citizen(store: &Store) -> Principal {
+    let record = store
         .ensure_citizen(&CitizenRecord {
             id: uuid::Uuid::new_v4().to_string(),
             national_id: "0082451291".into(),
@@ -86,8 +84,8 @@ fn upload(requirement: &str, name: &str, bytes: &[u8]) -> DraftUpload {
 }
 
 async fn a_citizen_drafts_fixes_and_files_online(store: Store) {
-    let app = app_on(store).await;
-    let me = citizen(&app).await;
+    let app = app_on(store.clone()).await;
+    let me = citizen(&store).await;
     let now = Utc::now();
     let draft = app
         .open_draft(&me, "127.0.0.1", BIRTH, "", None, None, now)
@@ -213,8 +211,8 @@ async fn a_citizen_drafts_fixes_and_files_online(store: Store) {
 }
 
 async fn counter_drafts_need_consent_and_online_drafts_an_online_service(store: Store) {
-    let app = app_on(store).await;
-    let me = citizen(&app).await;
+    let app = app_on(store.clone()).await;
+    let me = citizen(&store).await;
     // Building permits are not offered online.
     match app
         .open_draft(
@@ -253,7 +251,7 @@ async fn counter_drafts_need_consent_and_online_drafts_an_online_service(store: 
         )
         .await
         .unwrap();
-    let operator = Principal::Staff(app.store().user_by_id(&id).await.unwrap().unwrap());
+    let operator = Principal::Staff(store.user_by_id(&id).await.unwrap().unwrap());
     match app
         .open_draft(
             &operator,
@@ -287,7 +285,7 @@ async fn counter_drafts_need_consent_and_online_drafts_an_online_service(store: 
 }
 
 async fn edited_notification_texts_are_checked_and_used(store: Store) {
-    let app = app_on(store).await;
+    let app = app_on(store.clone()).await;
     let actor = Actor::command_line();
     let mut bodies = BTreeMap::new();
     bodies.insert(
@@ -309,7 +307,7 @@ async fn edited_notification_texts_are_checked_and_used(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    let me = citizen(&app).await;
+    let me = citizen(&store).await;
     let mut request = app.example_submission(BIRTH).await.unwrap().unwrap();
     request.national_id = String::new();
     request.mobile = String::new();
@@ -318,7 +316,7 @@ async fn edited_notification_texts_are_checked_and_used(store: Store) {
         .submit_application(&me, "127.0.0.1", request, Utc::now())
         .await
         .unwrap();
-    let outbox = app.store().outbox_of(filed.code.as_str()).await.unwrap();
+    let outbox = store.outbox_of(filed.code.as_str()).await.unwrap();
     let (_, sms, _) = outbox
         .iter()
         .find(|(topic, _, _)| topic == "notify.sms")

@@ -2,7 +2,7 @@
 //! Identity on both databases: sign-in limits under concurrency, second factor, citizen codes,
 //! sessions, consent, and admins kept inside their scope.
 
-use std::time::Duration;
+use chrono::Utc;
 
 use pishkhan_app::audit::Actor;
 use pishkhan_app::auth::{AuthError, Client, Stage};
@@ -14,8 +14,7 @@ use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::totp::TotpSecret;
 use pishkhan_store::{OrgKind, Store};
 
-#[macro_use]
-mod support;
+use pishkhan_store::on_both_backends;
 
 on_both_backends!(
     the_sixth_wrong_password_in_a_minute_is_refused_without_hashing,
@@ -30,6 +29,8 @@ on_both_backends!(
 
 struct Fixture {
     app: App,
+    /// The app's own store, for reading back what it wrote.
+    store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -71,7 +72,7 @@ async fn fixture_with(store: Store, settings: &[(&str, &str)]) -> Fixture {
         ..Sources::default()
     })
     .unwrap();
-    let app = App::with_store(config, store).unwrap();
+    let app = App::with_store(config, store.clone()).unwrap();
     let cli = Actor::command_line();
     for (kind, code, province, name) in [
         (
@@ -107,7 +108,11 @@ async fn fixture_with(store: Store, settings: &[(&str, &str)]) -> Fixture {
     ] {
         app.add_org(&cli, kind, code, province, name).await.unwrap();
     }
-    Fixture { app, _dir: dir }
+    Fixture {
+        app,
+        store,
+        _dir: dir,
+    }
 }
 
 async fn user(app: &App, username: &str, grants: Vec<RoleGrant>) -> String {
@@ -122,14 +127,8 @@ async fn user(app: &App, username: &str, grants: Vec<RoleGrant>) -> String {
     .unwrap()
 }
 
-async fn staff(app: &App, username: &str) -> Principal {
-    Principal::Staff(
-        app.store()
-            .user_by_username(username)
-            .await
-            .unwrap()
-            .unwrap(),
-    )
+async fn staff(store: &Store, username: &str) -> Principal {
+    Principal::Staff(store.user_by_username(username).await.unwrap().unwrap())
 }
 
 fn sms_codes(app: &App) -> Vec<(String, String, Option<String>)> {
@@ -147,7 +146,12 @@ async fn the_sixth_wrong_password_in_a_minute_is_refused_without_hashing(store: 
     for _ in 0..5 {
         let error = f
             .app
-            .staff_sign_in("clerk", &secret("wrong password 123"), &client())
+            .staff_sign_in(
+                "clerk",
+                &secret("wrong password 123"),
+                &client(),
+                Utc::now(),
+            )
             .await
             .unwrap_err();
         assert!(matches!(error, AuthError::WrongCredentials), "{error}");
@@ -156,7 +160,7 @@ async fn the_sixth_wrong_password_in_a_minute_is_refused_without_hashing(store: 
     // The sixth, even with the right password, is refused before the hash is looked at.
     let error = f
         .app
-        .staff_sign_in("clerk", &secret(PASSWORD), &client())
+        .staff_sign_in("clerk", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::Throttled { .. }), "{error}");
@@ -176,7 +180,7 @@ async fn the_sixth_wrong_password_in_a_minute_is_refused_without_hashing(store: 
     .await;
     let signed = f
         .app
-        .staff_sign_in("Editor ", &secret(PASSWORD), &client())
+        .staff_sign_in("Editor ", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(signed.session.stage, Stage::Full);
@@ -189,14 +193,14 @@ async fn the_sixth_wrong_password_in_a_minute_is_refused_without_hashing(store: 
     .await;
     let error = f
         .app
-        .staff_sign_in("system.tax", &secret(PASSWORD), &client())
+        .staff_sign_in("system.tax", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::NotAllowed), "{error}");
     // An unknown username costs a hash too (no timing difference), and is counted the same.
     let error = f
         .app
-        .staff_sign_in("nobody", &secret(PASSWORD), &client())
+        .staff_sign_in("nobody", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::WrongCredentials));
@@ -219,6 +223,7 @@ async fn the_limiter_holds_under_concurrent_attempts(store: Store) {
                 "operator",
                 &secret(&format!("wrong guess number {i}")),
                 &client(),
+                Utc::now(),
             )
             .await
         });
@@ -245,7 +250,7 @@ async fn governorate_admins_enrol_and_use_a_second_factor(store: Store) {
     .await;
     let first = f
         .app
-        .staff_sign_in("gov", &secret(PASSWORD), &client())
+        .staff_sign_in("gov", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(first.session.stage, Stage::EnrolSecondFactor);
@@ -254,45 +259,64 @@ async fn governorate_admins_enrol_and_use_a_second_factor(store: Store) {
     let now = chrono::Utc::now().timestamp();
     let error = f
         .app
-        .enrol_second_factor(&first.session, "000000", &client())
+        .enrol_second_factor(&first.session, "000000", &client(), Utc::now())
         .await;
     if pending.code_at(now) != "000000" {
         assert!(matches!(error, Err(AuthError::WrongSecondFactor)));
     }
     let full = f
         .app
-        .enrol_second_factor(&first.session, &pending.code_at(now), &client())
+        .enrol_second_factor(&first.session, &pending.code_at(now), &client(), Utc::now())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(full.session.stage, Stage::Full);
     assert!(
-        f.app.session(first.token.expose()).await.unwrap().is_none(),
+        f.app
+            .session(first.token.expose(), Utc::now())
+            .await
+            .unwrap()
+            .is_none(),
         "the token rotated"
     );
-    assert!(f.app.session(full.token.expose()).await.unwrap().is_some());
+    assert!(
+        f.app
+            .session(full.token.expose(), Utc::now())
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     let second = f
         .app
-        .staff_sign_in("gov", &secret(PASSWORD), &client())
+        .staff_sign_in("gov", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(second.session.stage, Stage::SecondFactor);
     // The code used at enrolment does not work again; the next one does.
     let replay = f
         .app
-        .verify_second_factor(&second.session, &pending.code_at(now), &client())
+        .verify_second_factor(
+            &second.session,
+            &pending.code_at(now),
+            &client(),
+            Utc::now(),
+        )
         .await;
     assert!(matches!(replay, Err(AuthError::WrongSecondFactor)));
     let done = f
         .app
-        .verify_second_factor(&second.session, &pending.code_at(now + 30), &client())
+        .verify_second_factor(
+            &second.session,
+            &pending.code_at(now + 30),
+            &client(),
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(done.session.stage, Stage::Full);
     let stored = f
-        .app
-        .store()
+        .store
         .totp_state(&done.session.principal.actor_id()[5..])
         .await
         .unwrap();
@@ -306,7 +330,7 @@ async fn citizens_sign_in_with_a_code_bound_to_their_mobile(store: Store) {
     let f = fixture(store, "30m").await;
     let ticket = f
         .app
-        .request_sign_in_code("۰۰۸۲۴۵۱۲۹۱", "0912 123 4567", &client())
+        .request_sign_in_code("۰۰۸۲۴۵۱۲۹۱", "0912 123 4567", &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(ticket.masked_mobile, "0912***4567");
@@ -317,7 +341,7 @@ async fn citizens_sign_in_with_a_code_bound_to_their_mobile(store: Store) {
     let wrong = if code == "111111" { "222222" } else { "111111" };
     let error = f
         .app
-        .sign_in_with_code(&ticket.code_id, wrong, &client())
+        .sign_in_with_code(&ticket.code_id, wrong, &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(
@@ -326,7 +350,7 @@ async fn citizens_sign_in_with_a_code_bound_to_their_mobile(store: Store) {
     );
     let signed = f
         .app
-        .sign_in_with_code(&ticket.code_id, &code, &client())
+        .sign_in_with_code(&ticket.code_id, &code, &client(), Utc::now())
         .await
         .unwrap();
     let Principal::Citizen(citizen) = &signed.session.principal else {
@@ -335,65 +359,79 @@ async fn citizens_sign_in_with_a_code_bound_to_their_mobile(store: Store) {
     assert_eq!(citizen.national_id, "0082451291");
     let again = f
         .app
-        .sign_in_with_code(&ticket.code_id, &code, &client())
+        .sign_in_with_code(&ticket.code_id, &code, &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(again, AuthError::CodeExpired), "single use");
     // The national ID is now bound to that mobile.
     let error = f
         .app
-        .request_sign_in_code("0082451291", "09351112233", &client())
+        .request_sign_in_code("0082451291", "09351112233", &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::MobileMismatch));
     // Codes per number are limited: two more, then refused.
     for _ in 0..2 {
         f.app
-            .request_sign_in_code("0082451291", "09121234567", &client())
+            .request_sign_in_code("0082451291", "09121234567", &client(), Utc::now())
             .await
             .unwrap();
     }
     let error = f
         .app
-        .request_sign_in_code("0082451291", "09121234567", &client())
+        .request_sign_in_code("0082451291", "09121234567", &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::Throttled { .. }), "{error}");
     let error = f
         .app
-        .request_sign_in_code("1234567890", "09121234567", &client())
+        .request_sign_in_code("1234567890", "09121234567", &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::Invalid(_)));
 }
 
 async fn idle_sessions_end_and_sign_out_everywhere_ends_all(store: Store) {
-    let f = fixture(store, "1s").await;
+    let f = fixture(store, "30m").await;
     user(
         &f.app,
         "clerk",
         vec![grant(Role::AgencyClerk, "agency:tehran-tax")],
     )
     .await;
+    // The clock is the test's: half an hour passes without waiting for it.
+    let t0 = Utc::now();
     let a = f
         .app
-        .staff_sign_in("clerk", &secret(PASSWORD), &client())
+        .staff_sign_in("clerk", &secret(PASSWORD), &client(), t0)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let minutes = |m: i64| chrono::TimeDelta::minutes(m);
     assert!(
-        f.app.session(a.token.expose()).await.unwrap().is_none(),
+        f.app
+            .session(a.token.expose(), t0 + minutes(29))
+            .await
+            .unwrap()
+            .is_some(),
+        "used within the idle timeout: still signed in"
+    );
+    assert!(
+        f.app
+            .session(a.token.expose(), t0 + minutes(29 + 31))
+            .await
+            .unwrap()
+            .is_none(),
         "idle too long"
     );
 
     let b = f
         .app
-        .staff_sign_in("clerk", &secret(PASSWORD), &client())
+        .staff_sign_in("clerk", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap();
     let c = f
         .app
-        .staff_sign_in("clerk", &secret(PASSWORD), &client())
+        .staff_sign_in("clerk", &secret(PASSWORD), &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(f.app.open_sessions(&b.session.principal).await.unwrap(), 2);
@@ -403,8 +441,20 @@ async fn idle_sessions_end_and_sign_out_everywhere_ends_all(store: Store) {
         .await
         .unwrap();
     assert_eq!(ended, 2);
-    assert!(f.app.session(b.token.expose()).await.unwrap().is_none());
-    assert!(f.app.session(c.token.expose()).await.unwrap().is_none());
+    assert!(
+        f.app
+            .session(b.token.expose(), Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.app
+            .session(c.token.expose(), Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
     f.app.verify_audit().await.unwrap();
 }
 
@@ -422,8 +472,8 @@ async fn operators_file_only_with_the_citizens_consent(store: Store) {
         vec![grant(Role::Operator, "centre:tehran-1002")],
     )
     .await;
-    let op1 = staff(&f.app, "op1").await;
-    let op2 = staff(&f.app, "op2").await;
+    let op1 = staff(&f.store, "op1").await;
+    let op2 = staff(&f.store, "op2").await;
     // Not at a centre one works at.
     let error = f
         .app
@@ -434,6 +484,7 @@ async fn operators_file_only_with_the_citizens_consent(store: Store) {
             "09121234567",
             "گواهی عدم سوء پیشینه",
             &client(),
+            Utc::now(),
         )
         .await
         .unwrap_err();
@@ -447,6 +498,7 @@ async fn operators_file_only_with_the_citizens_consent(store: Store) {
             "09121234567",
             "گواهی عدم سوء پیشینه",
             &client(),
+            Utc::now(),
         )
         .await
         .unwrap();
@@ -456,19 +508,18 @@ async fn operators_file_only_with_the_citizens_consent(store: Store) {
     // Another operator cannot use the code.
     let error = f
         .app
-        .confirm_consent(&op2, &ticket.code_id, &code, &client())
+        .confirm_consent(&op2, &ticket.code_id, &code, &client(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::CodeExpired));
     let consent = f
         .app
-        .confirm_consent(&op1, &ticket.code_id, &code, &client())
+        .confirm_consent(&op1, &ticket.code_id, &code, &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(consent.centre, "tehran-1001");
     let citizen = f
-        .app
-        .store()
+        .store
         .citizen_by_national_id("0082451291")
         .await
         .unwrap()
@@ -479,7 +530,7 @@ async fn operators_file_only_with_the_citizens_consent(store: Store) {
     assert_eq!(listed[0].operator_name, "مریم احمدی");
     assert_eq!(listed[0].purpose, "گواهی عدم سوء پیشینه");
     // The lookup of the citizen by staff is on the record.
-    let (entries, _) = f.app.store().audit_chain().await.unwrap();
+    let (entries, _) = f.store.audit_chain().await.unwrap();
     assert!(entries.iter().any(|e| e.fields.action == "citizen.lookup"));
     assert!(entries.iter().any(|e| e.fields.action == "consent.grant"));
 }
@@ -516,8 +567,8 @@ async fn admins_see_and_manage_only_their_scope(store: Store) {
         vec![grant(Role::Operator, "centre:isfahan-2001")],
     )
     .await;
-    let gov = staff(&f.app, "gov-tehran").await;
-    let manager = staff(&f.app, "manager").await;
+    let gov = staff(&f.store, "gov-tehran").await;
+    let manager = staff(&f.store, "manager").await;
     let actor = Actor {
         id: gov.actor_id(),
         source: "test".into(),
@@ -571,7 +622,7 @@ async fn admins_see_and_manage_only_their_scope(store: Store) {
         .unwrap();
     let signed = f
         .app
-        .staff_sign_in("op-tehran", &password, &client())
+        .staff_sign_in("op-tehran", &password, &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(signed.session.stage, Stage::ChangePassword);
@@ -582,6 +633,7 @@ async fn admins_see_and_manage_only_their_scope(store: Store) {
             None,
             &secret("a brand new long passphrase"),
             &client(),
+            Utc::now(),
         )
         .await
         .unwrap();
@@ -612,7 +664,7 @@ async fn admins_see_and_manage_only_their_scope(store: Store) {
         .unwrap();
     let signed = f
         .app
-        .staff_sign_in("new-noc", &first_password, &client())
+        .staff_sign_in("new-noc", &first_password, &client(), Utc::now())
         .await
         .unwrap();
     assert_eq!(signed.session.stage, Stage::EnrolSecondFactor);
@@ -625,7 +677,7 @@ async fn admins_see_and_manage_only_their_scope(store: Store) {
     );
     assert!(
         f.app
-            .session(changed.token.expose())
+            .session(changed.token.expose(), Utc::now())
             .await
             .unwrap()
             .is_none(),
@@ -637,6 +689,7 @@ async fn admins_see_and_manage_only_their_scope(store: Store) {
             "op-tehran",
             &secret("a brand new long passphrase"),
             &client(),
+            Utc::now(),
         )
         .await
         .unwrap_err();
@@ -649,7 +702,7 @@ async fn busy_sessions_still_end_at_the_absolute_timeout(store: Store) {
         store,
         &[
             ("PISHKHAN_SESSION_IDLE_TIMEOUT", "30m"),
-            ("PISHKHAN_SESSION_ABSOLUTE_TIMEOUT", "2s"),
+            ("PISHKHAN_SESSION_ABSOLUTE_TIMEOUT", "12h"),
         ],
     )
     .await;
@@ -659,26 +712,30 @@ async fn busy_sessions_still_end_at_the_absolute_timeout(store: Store) {
         vec![grant(Role::AgencyClerk, "agency:tehran-tax")],
     )
     .await;
+    let t0 = Utc::now();
     let signed = f
         .app
-        .staff_sign_in("clerk", &secret(PASSWORD), &client())
+        .staff_sign_in("clerk", &secret(PASSWORD), &client(), t0)
         .await
         .unwrap();
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    // In use every twenty minutes for almost twelve hours: never idle, still signed in.
+    for step in 1..36 {
+        let at = t0 + chrono::TimeDelta::minutes(20 * step);
         assert!(
             f.app
-                .session(signed.token.expose())
+                .session(signed.token.expose(), at)
                 .await
                 .unwrap()
                 .is_some(),
-            "in use"
+            "in use at {at}"
         );
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(
         f.app
-            .session(signed.token.expose())
+            .session(
+                signed.token.expose(),
+                t0 + chrono::TimeDelta::hours(12) + chrono::TimeDelta::minutes(1)
+            )
             .await
             .unwrap()
             .is_none(),

@@ -89,16 +89,10 @@ pub async fn index(
                 ..Default::default()
             },
         )
-        .await
-        .map_err(WebError::internal)?;
+        .await?;
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        let Some(view) = state
-            .app
-            .application_for(principal, &row.code)
-            .await
-            .map_err(WebError::internal)?
-        else {
+        let Some(view) = state.app.application_for(principal, &row.code).await? else {
             continue;
         };
         let tracked = Tracked::new(&view, &page);
@@ -157,11 +151,7 @@ async fn application_page(
     comment: String,
     notice: Option<String>,
 ) -> Result<ApplicationPage, WebError> {
-    let answers = state
-        .app
-        .labelled_answers(&view)
-        .await
-        .map_err(WebError::internal)?;
+    let answers = state.app.labelled_answers(&view).await?;
     let role_actions: Vec<(String, String, bool)> = view
         .workflow
         .actions_from(&view.record.state)
@@ -230,8 +220,7 @@ pub async fn show(
     let view = state
         .app
         .application_for(principal, &code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let notice = query.done.map(|_| page.t.string("inbox-done"));
     render(&application_page(&state, page, principal, view, None, String::new(), notice).await?)
@@ -250,8 +239,7 @@ pub async fn act(
         let view = state
             .app
             .application_for(principal, &code)
-            .await
-            .map_err(WebError::internal)?
+            .await?
             .ok_or(WebError::NotFound)?;
         let message = page.t.string("apply-too-large");
         return with_status(
@@ -305,8 +293,7 @@ pub async fn act(
     let view = state
         .app
         .application_for(principal, &code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     with_status(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -334,8 +321,7 @@ pub async fn document(
     let (doc, bytes) = state
         .app
         .application_document(principal, &code, &id)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     Ok((
         [

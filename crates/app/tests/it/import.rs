@@ -10,8 +10,7 @@ use pishkhan_app::{App, Config};
 use pishkhan_domain::catalog_table::{COLUMNS, row_from_card};
 use pishkhan_store::Store;
 
-#[macro_use]
-mod support;
+use pishkhan_store::on_both_backends;
 
 on_both_backends!(
     a_file_with_errors_imports_nothing_and_reports_every_error,
@@ -58,7 +57,7 @@ fn write_csv(rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 async fn a_file_with_errors_imports_nothing_and_reports_every_error(store: Store) {
-    let app = app(store).await;
+    let app = app(store.clone()).await;
     let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap();
     let mut rows: Vec<Vec<String>> = csv_rows(5)
         .into_iter()
@@ -74,14 +73,17 @@ async fn a_file_with_errors_imports_nothing_and_reports_every_error(store: Store
     let ImportError::Invalid(errors) = error else {
         panic!("{error}")
     };
-    let cells: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
+    let cells: Vec<(usize, &str)> = errors
+        .iter()
+        .map(|e| (e.line.unwrap_or(0), e.at.as_str()))
+        .collect();
     assert_eq!(cells, [(3, "category"), (5, "steps"), (6, "code")]);
     assert!(errors[0].fa.contains("space"));
     assert_eq!(published(&app).await, 0, "nothing was imported");
 }
 
 async fn a_good_file_imports_everything_and_twice_changes_nothing(store: Store) {
-    let app = app(store).await;
+    let app = app(store.clone()).await;
     let file = pishkhan_app::synth::synthetic_csv(120, "synth-agency").unwrap();
     let report = app
         .import_catalogue(&Actor::command_line(), "synth.csv", file.as_bytes(), &quiet)
@@ -92,13 +94,13 @@ async fn a_good_file_imports_everything_and_twice_changes_nothing(store: Store) 
         (120, 120, 0)
     );
     assert_eq!(published(&app).await, 120);
-    let (before, _) = app.store().audit_chain().await.unwrap();
+    let (before, _) = store.audit_chain().await.unwrap();
     let again = app
         .import_catalogue(&Actor::command_line(), "synth.csv", file.as_bytes(), &quiet)
         .await
         .unwrap();
     assert_eq!((again.published, again.unchanged), (0, 120));
-    let (after, _) = app.store().audit_chain().await.unwrap();
+    let (after, _) = store.audit_chain().await.unwrap();
     assert_eq!(
         before.len(),
         after.len(),
@@ -113,7 +115,7 @@ async fn a_good_file_imports_everything_and_twice_changes_nothing(store: Store) 
 }
 
 async fn spreadsheets_and_json_import_too(store: Store) {
-    let app = app(store).await;
+    let app = app(store.clone()).await;
     let example = pishkhan_app::demo::example_card().unwrap();
     // XLSX, written by another library than the one that reads it.
     let mut workbook = rust_xlsxwriter::Workbook::new();

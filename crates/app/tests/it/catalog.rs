@@ -13,8 +13,7 @@ use pishkhan_domain::forms::{FormSchema, Text};
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_store::Store;
 
-#[macro_use]
-mod support;
+use pishkhan_store::on_both_backends;
 
 on_both_backends!(
     a_card_goes_from_draft_to_published_and_keeps_every_version,
@@ -28,7 +27,7 @@ async fn search_follows_what_another_node_publishes(store: Store) {
     let config = || Config::load(&Sources::default()).unwrap();
     let reader = App::with_store(config(), store.clone()).unwrap();
     assert_eq!(reader.rebuild_search().await.unwrap(), 0);
-    let writer = App::with_store(config(), store).unwrap();
+    let writer = App::with_store(config(), store.clone()).unwrap();
     assert_eq!(writer.load_demo_catalogue().await.unwrap(), 88);
 
     let find = |app: App, q: &'static str| async move {
@@ -59,6 +58,7 @@ async fn search_follows_what_another_node_publishes(store: Store) {
     // Retired on the writer: gone from the reader's search after its refresh.
     let (admin, admin_actor) = staff(
         &writer,
+        &store,
         "traffic.admin",
         Role::AgencyAdmin,
         "agency:tehran-traffic-police",
@@ -76,8 +76,14 @@ async fn search_follows_what_another_node_publishes(store: Store) {
     );
 
     // A synonym saved on the writer works on the reader.
-    let (governor, governor_actor) =
-        staff(&writer, "gov", Role::GovernorateAdmin, "province:tehran").await;
+    let (governor, governor_actor) = staff(
+        &writer,
+        &store,
+        "gov",
+        Role::GovernorateAdmin,
+        "province:tehran",
+    )
+    .await;
     assert!(find(reader.clone(), "سند زدن ماشین").await.is_empty());
     writer
         .save_synonyms(
@@ -102,7 +108,7 @@ async fn search_follows_what_another_node_publishes(store: Store) {
 }
 
 async fn the_demo_catalogue_loads_once_and_is_whole(store: Store) {
-    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store).unwrap();
+    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store.clone()).unwrap();
     let count = app.load_demo_catalogue().await.unwrap();
     assert_eq!(count, 4 * 22);
     let (page, total) = app
@@ -133,9 +139,9 @@ async fn the_demo_catalogue_loads_once_and_is_whole(store: Store) {
     };
     assert_eq!(app.published_services(&fars, 100, 0).await.unwrap().1, 4);
     // Loading again changes nothing: no new versions.
-    let (entries_before, _) = app.store().audit_chain().await.unwrap();
+    let (entries_before, _) = store.audit_chain().await.unwrap();
     assert_eq!(app.load_demo_catalogue().await.unwrap(), 88);
-    let (entries_after, _) = app.store().audit_chain().await.unwrap();
+    let (entries_after, _) = store.audit_chain().await.unwrap();
     assert_eq!(
         entries_before.len(),
         entries_after.len(),
@@ -183,7 +189,13 @@ fn card() -> ServiceCard {
     .unwrap()
 }
 
-async fn staff(app: &App, username: &str, role: Role, scope: &str) -> (Principal, Actor) {
+async fn staff(
+    app: &App,
+    store: &Store,
+    username: &str,
+    role: Role,
+    scope: &str,
+) -> (Principal, Actor) {
     let id = app
         .create_user(
             &Actor::command_line(),
@@ -194,7 +206,7 @@ async fn staff(app: &App, username: &str, role: Role, scope: &str) -> (Principal
         )
         .await
         .unwrap();
-    let user = app.store().user_by_id(&id).await.unwrap().unwrap();
+    let user = store.user_by_id(&id).await.unwrap().unwrap();
     let actor = Actor {
         id: format!("user:{id}"),
         source: "test".into(),
@@ -203,7 +215,7 @@ async fn staff(app: &App, username: &str, role: Role, scope: &str) -> (Principal
 }
 
 async fn a_card_goes_from_draft_to_published_and_keeps_every_version(store: Store) {
-    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store).unwrap();
+    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store.clone()).unwrap();
     let cli = Actor::command_line();
     for (code, province) in [
         ("tehran-civil-registry", "tehran"),
@@ -215,14 +227,23 @@ async fn a_card_goes_from_draft_to_published_and_keeps_every_version(store: Stor
     }
     let (editor, editor_actor) = staff(
         &app,
+        &store,
         "editor",
         Role::AgencyEditor,
         "agency:tehran-civil-registry",
     )
     .await;
-    let (other, other_actor) = staff(&app, "other", Role::AgencyEditor, "agency:tehran-tax").await;
+    let (other, other_actor) = staff(
+        &app,
+        &store,
+        "other",
+        Role::AgencyEditor,
+        "agency:tehran-tax",
+    )
+    .await;
     let (admin, admin_actor) = staff(
         &app,
+        &store,
         "admin",
         Role::AgencyAdmin,
         "agency:tehran-civil-registry",

@@ -1,7 +1,5 @@
-//! The agency desk (`/desk`), catalogue part: an editor's services, editing a card as a plain
-//! form (lists one item per line, the parts of an item separated by `|`, as in the import
-//! template), sending it for review, publishing (agency and governorate admins), the version
-//! history with readable differences. A service of another agency answers 404.
+//! Service cards on the desk: edit, send for review, publish, retire, compare versions; a new
+//! service.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use pishkhan_app::catalog::{CatalogError, ServiceRecord};
 use pishkhan_app::policy::Principal;
-use pishkhan_app::records::DocState;
 use pishkhan_domain::catalog::{Category, Change, ServiceCard};
 use pishkhan_domain::catalog_table::{COLUMNS, card_from_row, row_from_card};
 use serde::Deserialize;
@@ -22,63 +19,7 @@ use crate::error::WebError;
 use crate::page::{PageContext, render};
 use crate::state::WebState;
 
-fn actor(visitor: &Visitor) -> Result<pishkhan_app::audit::Actor, WebError> {
-    visitor.actor().ok_or(WebError::NotFound)
-}
-
-pub struct ServiceLine {
-    pub code: String,
-    pub title: String,
-    pub status: &'static str,
-    pub latest: i64,
-    pub published: Option<i64>,
-}
-
-fn status_key(status: &str) -> &'static str {
-    match status {
-        "draft" => "desk-status-draft",
-        "review" => "desk-status-review",
-        "published" => "desk-status-published",
-        _ => "desk-status-retired",
-    }
-}
-
-#[derive(Template)]
-#[template(path = "desk.html")]
-struct DeskView {
-    page: PageContext,
-    agencies: Vec<(String, String, Vec<ServiceLine>)>,
-}
-
-/// `GET /desk`
-pub async fn index(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    let agencies = state
-        .app
-        .services_for_editor(principal)
-        .await
-        .map_err(WebError::internal)?
-        .into_iter()
-        .map(|(code, name, services)| {
-            let lines = services
-                .into_iter()
-                .map(|(s, title): (DocState, String)| ServiceLine {
-                    status: status_key(&s.status),
-                    code: s.code,
-                    title,
-                    latest: s.latest_version,
-                    published: s.published_version,
-                })
-                .collect();
-            (code, name, lines)
-        })
-        .collect();
-    render(&DeskView { page, agencies })
-}
+use super::{AgencyQuery, NoticeQuery, actor, editable_agency, status_key};
 
 /// The edit form's cells: the import template's columns.
 pub type Cells = BTreeMap<String, String>;
@@ -294,16 +235,14 @@ async fn service_view(
     let cells = match cells {
         Some(cells) => cells,
         None => {
-            let card: ServiceCard =
-                serde_json::from_str(&latest.body).map_err(WebError::internal)?;
+            let card: ServiceCard = serde_json::from_str(&latest.body)?;
             cells_of(&card)
         }
     };
     let may_publish = state
         .app
         .may_publish(principal, &record.state.agency)
-        .await
-        .map_err(WebError::internal)?;
+        .await?;
     let status = record.state.status.as_str();
     let latest_card = serde_json::from_str::<ServiceCard>(&latest.body).ok();
     let forms = latest_card
@@ -362,11 +301,6 @@ async fn service_view(
     })
 }
 
-#[derive(Deserialize, Default)]
-pub struct NoticeQuery {
-    done: Option<String>,
-}
-
 /// `GET /desk/services/{code}`
 pub async fn service(
     State(state): State<WebState>,
@@ -379,8 +313,7 @@ pub async fn service(
     let record = state
         .app
         .service_for_editor(principal, &code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let notice = query.done.as_deref().map(|d| {
         page.t.string(match d {
@@ -405,8 +338,7 @@ pub async fn save(
     let record = state
         .app
         .service_for_editor(principal, &code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let mut cells: Cells = form
         .into_iter()
@@ -454,18 +386,12 @@ pub async fn save(
                 .await
             {
                 Ok(_) => return Ok(redirect(&format!("/desk/services/{code}?done=saved"))),
-                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
+                Err(CatalogError::Store(e)) => return Err(WebError::from(e)),
                 Err(CatalogError::NotFound) => return Err(WebError::NotFound),
                 Err(other) => other.lines(lang),
             }
         }
-        (Err(problems), _) => problems
-            .into_iter()
-            .map(|p| match lang {
-                pishkhan_domain::Language::Persian => format!("«{}»: {}", p.column, p.fa),
-                pishkhan_domain::Language::English => format!("`{}`: {}", p.column, p.en),
-            })
-            .collect(),
+        (Err(problems), _) => problems.into_iter().map(|p| p.located(lang)).collect(),
     };
     let mut response =
         render(&service_view(&state, page, principal, record, Some(cells), None, errors).await?)?;
@@ -477,21 +403,42 @@ pub async fn save(
 /// be the caller's, so a malformed request learns nothing about others' services).
 type VersionForm = BTreeMap<String, String>;
 
+/// What a button on the service's page does to its latest version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    /// An editor sends the draft for review.
+    SendForReview,
+    /// A publisher makes it the version the public sees.
+    Publish,
+    /// A publisher withdraws the service from the public.
+    Retire,
+}
+
+impl Move {
+    /// The `done=` the page shows after it: the state the version is now in.
+    fn done(self) -> &'static str {
+        match self {
+            Move::SendForReview => "review",
+            Move::Publish => "published",
+            Move::Retire => "retired",
+        }
+    }
+}
+
 async fn transition(
     state: &WebState,
     page: PageContext,
     visitor: &Visitor,
     code: &str,
     form: &VersionForm,
-    action: &'static str,
+    action: Move,
 ) -> Result<Response, WebError> {
     let principal = staff(visitor)?;
     let actor = actor(visitor)?;
     let record = state
         .app
         .service_for_editor(principal, code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let Some(version) = form
         .get("version")
@@ -504,19 +451,19 @@ async fn transition(
         return Ok(response);
     };
     let result = match action {
-        "review" => {
+        Move::SendForReview => {
             state
                 .app
                 .submit_service(principal, &actor, code, version)
                 .await
         }
-        "published" => {
+        Move::Publish => {
             state
                 .app
                 .publish_service(principal, &actor, code, version)
                 .await
         }
-        _ => {
+        Move::Retire => {
             state
                 .app
                 .retire_service(principal, &actor, code, version)
@@ -524,15 +471,17 @@ async fn transition(
         }
     };
     match result {
-        Ok(()) => Ok(redirect(&format!("/desk/services/{code}?done={action}"))),
+        Ok(()) => Ok(redirect(&format!(
+            "/desk/services/{code}?done={}",
+            action.done()
+        ))),
         Err(CatalogError::NotFound) => Err(WebError::NotFound),
-        Err(CatalogError::Store(e)) => Err(WebError::internal(e)),
+        Err(CatalogError::Store(e)) => Err(WebError::from(e)),
         Err(other) => {
             let record = state
                 .app
                 .service_for_editor(principal, code)
-                .await
-                .map_err(WebError::internal)?
+                .await?
                 .ok_or(WebError::NotFound)?;
             let errors = other.lines(page.lang);
             let mut response =
@@ -551,7 +500,7 @@ pub async fn submit(
     Path(code): Path<String>,
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
-    transition(&state, page, &visitor, &code, &form, "review").await
+    transition(&state, page, &visitor, &code, &form, Move::SendForReview).await
 }
 
 /// `POST /desk/services/{code}/publish`
@@ -562,7 +511,7 @@ pub async fn publish(
     Path(code): Path<String>,
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
-    transition(&state, page, &visitor, &code, &form, "published").await
+    transition(&state, page, &visitor, &code, &form, Move::Publish).await
 }
 
 /// `POST /desk/services/{code}/retire`
@@ -573,7 +522,7 @@ pub async fn retire(
     Path(code): Path<String>,
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
-    transition(&state, page, &visitor, &code, &form, "retired").await
+    transition(&state, page, &visitor, &code, &form, Move::Retire).await
 }
 
 #[derive(Template)]
@@ -604,8 +553,7 @@ pub async fn diff(
     let record = state
         .app
         .service_for_editor(principal, &code)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .ok_or(WebError::NotFound)?;
     let to = query.to.unwrap_or(record.state.latest_version);
     let from = query.from.unwrap_or(to - 1);
@@ -613,8 +561,7 @@ pub async fn diff(
     let changes = state
         .app
         .service_diff(principal, &code, from, to)
-        .await
-        .map_err(WebError::internal)?
+        .await?
         .unwrap_or_default();
     render(&DiffView {
         page,
@@ -626,349 +573,6 @@ pub async fn diff(
 }
 
 // --- the form editor ----------------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "desk_form.html")]
-struct FormEditView {
-    page: PageContext,
-    code: String,
-    title: String,
-    sections: String,
-    fields: String,
-    latest: i64,
-    published: Option<i64>,
-    notice: Option<String>,
-    errors: Vec<String>,
-}
-
-/// `GET /desk/forms/{code}`
-pub async fn form(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-    Path(code): Path<String>,
-    Query(query): Query<NoticeQuery>,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    let (form, doc) = state
-        .app
-        .form_for_editor(principal, &code)
-        .await
-        .map_err(WebError::internal)?
-        .ok_or(WebError::NotFound)?;
-    let (sections, fields) = pishkhan_domain::form_lines::to_lines(&form);
-    let notice = query.done.map(|_| page.t.string("desk-form-saved"));
-    render(&FormEditView {
-        page,
-        code,
-        title: form.title.fa,
-        sections,
-        fields,
-        latest: doc.latest_version,
-        published: doc.published_version,
-        notice,
-        errors: Vec::new(),
-    })
-}
-
-#[derive(Deserialize)]
-pub struct FormEdit {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    sections: String,
-    #[serde(default)]
-    fields: String,
-}
-
-/// `POST /desk/forms/{code}`: saves the edited form as its next version.
-pub async fn save_form(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-    Path(code): Path<String>,
-    Form(edit): Form<FormEdit>,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    let (base, doc) = state
-        .app
-        .form_for_editor(principal, &code)
-        .await
-        .map_err(WebError::internal)?
-        .ok_or(WebError::NotFound)?;
-    let fa = page.lang == pishkhan_domain::Language::Persian;
-    let errors = match pishkhan_domain::form_lines::from_lines(
-        &base,
-        &edit.title,
-        &edit.sections,
-        &edit.fields,
-    ) {
-        Ok(mut form) => {
-            form.version = u32::try_from(doc.latest_version + 1).unwrap_or(u32::MAX);
-            match state
-                .app
-                .save_form(principal, &actor(&visitor)?, &doc.agency, &form)
-                .await
-            {
-                Ok(_) => return Ok(redirect(&format!("/desk/forms/{code}?done=saved"))),
-                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
-                Err(CatalogError::NotFound) => return Err(WebError::NotFound),
-                Err(other) => other.lines(page.lang),
-            }
-        }
-        Err(problems) => problems
-            .into_iter()
-            .map(|p| {
-                let list = if p.list == "sections" {
-                    page.t.string("desk-form-sections")
-                } else {
-                    page.t.string("desk-form-fields")
-                };
-                if fa {
-                    format!("{list}، سطر {}: {}", page.digits(&p.line.to_string()), p.fa)
-                } else {
-                    format!("{list}, line {}: {}", p.line, p.en)
-                }
-            })
-            .collect(),
-    };
-    let mut response = render(&FormEditView {
-        page,
-        code,
-        title: edit.title,
-        sections: edit.sections,
-        fields: edit.fields,
-        latest: doc.latest_version,
-        published: doc.published_version,
-        notice: None,
-        errors,
-    })?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
-// --- an agency's contact point ----------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "desk_agency.html")]
-struct AgencyView {
-    page: PageContext,
-    code: String,
-    name: String,
-    contact: pishkhan_app::records::AgencyContact,
-    saved: bool,
-    offices: Vec<pishkhan_app::records::Office>,
-    cities: Vec<pishkhan_app::records::City>,
-    office_error: Option<String>,
-}
-
-impl AgencyView {
-    fn city_name(&self, code: &Option<String>) -> String {
-        code.as_ref()
-            .and_then(|c| self.cities.iter().find(|city| &city.code == c))
-            .map(|c| c.name_fa.clone())
-            .unwrap_or_default()
-    }
-
-    fn location(&self, office: &pishkhan_app::records::Office) -> String {
-        match (office.latitude, office.longitude) {
-            (Some(lat), Some(lon)) => self.page.digits(&format!("{lat:.5}, {lon:.5}")),
-            _ => String::new(),
-        }
-    }
-}
-
-async fn agency_view(
-    state: &WebState,
-    page: PageContext,
-    visitor: &Visitor,
-    code: String,
-    saved: bool,
-    office_error: Option<String>,
-) -> Result<AgencyView, WebError> {
-    let principal = staff(visitor)?;
-    let (name, contact) = state
-        .app
-        .agency_contact_for_editor(principal, &code)
-        .await
-        .map_err(WebError::internal)?
-        .ok_or(WebError::NotFound)?;
-    let (offices, cities) = state
-        .app
-        .offices_for_editor(principal, &code)
-        .await
-        .map_err(WebError::internal)?
-        .ok_or(WebError::NotFound)?;
-    Ok(AgencyView {
-        page,
-        code,
-        name,
-        contact,
-        saved,
-        offices,
-        cities,
-        office_error,
-    })
-}
-
-/// `GET /desk/agencies/{code}`
-pub async fn agency(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-    Path(code): Path<String>,
-    Query(query): Query<NoticeQuery>,
-) -> Result<Response, WebError> {
-    render(&agency_view(&state, page, &visitor, code, query.done.is_some(), None).await?)
-}
-
-#[derive(Deserialize)]
-pub struct ContactForm {
-    #[serde(default)]
-    address_fa: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    fax: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    hours_fa: String,
-}
-
-/// `POST /desk/agencies/{code}`
-pub async fn save_agency(
-    State(state): State<WebState>,
-    visitor: Visitor,
-    Path(code): Path<String>,
-    Form(form): Form<ContactForm>,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    let contact = pishkhan_app::records::AgencyContact {
-        address_fa: form.address_fa.trim().to_owned(),
-        phone: pishkhan_domain::text::to_ascii_digits(form.phone.trim()),
-        fax: pishkhan_domain::text::to_ascii_digits(form.fax.trim()),
-        email: form.email.trim().to_owned(),
-        hours_fa: form.hours_fa.trim().to_owned(),
-    };
-    if !state
-        .app
-        .set_agency_contact(principal, &actor(&visitor)?, &code, &contact)
-        .await
-        .map_err(WebError::internal)?
-    {
-        return Err(WebError::NotFound);
-    }
-    Ok(redirect(&format!("/desk/agencies/{code}?done=saved")))
-}
-
-#[derive(Deserialize)]
-pub struct OfficeForm {
-    #[serde(default)]
-    office_code: String,
-    #[serde(default)]
-    office_name: String,
-    #[serde(default)]
-    city: String,
-    #[serde(default)]
-    address_fa: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    fax: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    hours_fa: String,
-    #[serde(default)]
-    latitude: String,
-    #[serde(default)]
-    longitude: String,
-}
-
-/// A decimal typed with Persian or ASCII digits and `.` or `٫`.
-fn decimal(text: &str) -> Result<Option<f64>, ()> {
-    let text = pishkhan_domain::text::to_ascii_digits(text.trim()).replace('٫', ".");
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse::<f64>().map(Some).map_err(|_| ())
-}
-
-/// `POST /desk/agencies/{code}/offices`: adds an office, or replaces the one with that code.
-pub async fn save_office(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-    Path(code): Path<String>,
-    Form(form): Form<OfficeForm>,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    let location = (decimal(&form.latitude), decimal(&form.longitude));
-    let (Ok(latitude), Ok(longitude)) = location else {
-        let message = page.t.string("desk-office-bad-number");
-        let mut response =
-            render(&agency_view(&state, page, &visitor, code, false, Some(message)).await?)?;
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
-    };
-    let office = pishkhan_app::records::Office {
-        agency: code.clone(),
-        code: form.office_code.trim().to_owned(),
-        name_fa: form.office_name.trim().to_owned(),
-        city: Some(form.city.trim().to_owned()).filter(|c| !c.is_empty()),
-        contact: pishkhan_app::records::AgencyContact {
-            address_fa: form.address_fa.trim().to_owned(),
-            phone: pishkhan_domain::text::to_ascii_digits(form.phone.trim()),
-            fax: pishkhan_domain::text::to_ascii_digits(form.fax.trim()),
-            email: form.email.trim().to_owned(),
-            hours_fa: form.hours_fa.trim().to_owned(),
-        },
-        latitude,
-        longitude,
-    };
-    match state
-        .app
-        .save_office(principal, &actor(&visitor)?, &office)
-        .await
-        .map_err(WebError::internal)?
-    {
-        None => Err(WebError::NotFound),
-        Some(Ok(())) => Ok(redirect(&format!("/desk/agencies/{code}?done=saved"))),
-        Some(Err(invalid)) => {
-            let message = invalid.message(page.lang).to_owned();
-            let mut response =
-                render(&agency_view(&state, page, &visitor, code, false, Some(message)).await?)?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
-        }
-    }
-}
-
-/// `POST /desk/agencies/{code}/offices/{office}/delete`
-pub async fn delete_office(
-    State(state): State<WebState>,
-    visitor: Visitor,
-    Path((code, office)): Path<(String, String)>,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    if !state
-        .app
-        .delete_office(principal, &actor(&visitor)?, &code, &office)
-        .await
-        .map_err(WebError::internal)?
-    {
-        return Err(WebError::NotFound);
-    }
-    Ok(redirect(&format!("/desk/agencies/{code}?done=saved")))
-}
-
-// --- creating a service or a form ---------------------------------------------------------
-
-#[derive(Deserialize)]
-pub struct AgencyQuery {
-    agency: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "desk_new_service.html")]
@@ -988,22 +592,6 @@ impl NewServiceView {
     fn cell(&self, name: &str) -> &str {
         self.cells.get(name).map_or("", String::as_str)
     }
-}
-
-/// The agency's name, if the principal may edit its catalogue.
-async fn editable_agency(
-    state: &WebState,
-    principal: &Principal,
-    agency: Option<&str>,
-) -> Result<String, WebError> {
-    let agency = agency.ok_or(WebError::NotFound)?;
-    state
-        .app
-        .agency_contact_for_editor(principal, agency)
-        .await
-        .map_err(WebError::internal)?
-        .map(|(name, _)| name)
-        .ok_or(WebError::NotFound)
 }
 
 fn new_service_view(
@@ -1068,11 +656,7 @@ pub async fn create_service(
         .trim()
         .to_owned();
     let lang = page.lang;
-    let exists = state
-        .app
-        .service_exists(&code)
-        .await
-        .map_err(WebError::internal)?;
+    let exists = state.app.service_exists(&code).await?;
     let errors = if exists {
         vec![page.t.string("desk-code-taken")]
     } else {
@@ -1083,138 +667,13 @@ pub async fn create_service(
                 .await
             {
                 Ok(_) => return Ok(redirect(&format!("/desk/services/{code}?done=saved"))),
-                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
+                Err(CatalogError::Store(e)) => return Err(WebError::from(e)),
                 Err(other) => other.lines(lang),
             },
-            Err(problems) => problems
-                .into_iter()
-                .map(|p| match lang {
-                    pishkhan_domain::Language::Persian => format!("«{}»: {}", p.column, p.fa),
-                    pishkhan_domain::Language::English => format!("`{}`: {}", p.column, p.en),
-                })
-                .collect(),
+            Err(problems) => problems.into_iter().map(|p| p.located(lang)).collect(),
         }
     };
     let mut response = render(&new_service_view(page, agency, name, cells, errors))?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
-#[derive(Template)]
-#[template(path = "desk_new_form.html")]
-struct NewFormView {
-    page: PageContext,
-    agency: String,
-    agency_name: String,
-    code: String,
-    title: String,
-    sections: String,
-    fields: String,
-    errors: Vec<String>,
-}
-
-/// `GET /desk/forms/new?agency=CODE`
-pub async fn new_form(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-    Query(query): Query<AgencyQuery>,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    let agency_name = editable_agency(&state, principal, query.agency.as_deref()).await?;
-    let agency = query.agency.unwrap_or_default();
-    render(&NewFormView {
-        code: format!("{agency}."),
-        title: String::new(),
-        sections: "applicant | مشخصات درخواست‌کننده".into(),
-        fields: "applicant | national_id | national-id | کد ملی | required\napplicant | mobile | mobile | شمارهٔ همراه | required".into(),
-        page,
-        agency,
-        agency_name,
-        errors: Vec::new(),
-    })
-}
-
-#[derive(Deserialize)]
-pub struct NewFormForm {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    sections: String,
-    #[serde(default)]
-    fields: String,
-}
-
-/// `POST /desk/forms/new?agency=CODE`
-pub async fn create_form(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-    Query(query): Query<AgencyQuery>,
-    Form(input): Form<NewFormForm>,
-) -> Result<Response, WebError> {
-    let principal = staff(&visitor)?;
-    let agency_name = editable_agency(&state, principal, query.agency.as_deref()).await?;
-    let agency = query.agency.unwrap_or_default();
-    let code = input.code.trim().to_owned();
-    let blank = pishkhan_domain::forms::FormSchema {
-        schema: pishkhan_domain::forms::SCHEMA_V1.to_owned(),
-        code: code.clone(),
-        version: 1,
-        title: pishkhan_domain::forms::Text::fa(input.title.trim()),
-        description: None,
-        sections: Vec::new(),
-        rules: Vec::new(),
-    };
-    let fa = page.lang == pishkhan_domain::Language::Persian;
-    let taken = state
-        .app
-        .form(&code, Some(1))
-        .await
-        .map_err(WebError::internal)?
-        .is_some();
-    let errors = if taken {
-        vec![page.t.string("desk-code-taken")]
-    } else {
-        match pishkhan_domain::form_lines::from_lines(
-            &blank,
-            &input.title,
-            &input.sections,
-            &input.fields,
-        ) {
-            Ok(form) => match state
-                .app
-                .save_form(principal, &actor(&visitor)?, &agency, &form)
-                .await
-            {
-                Ok(_) => return Ok(redirect(&format!("/desk/forms/{code}?done=saved"))),
-                Err(CatalogError::Store(e)) => return Err(WebError::internal(e)),
-                Err(other) => other.lines(page.lang),
-            },
-            Err(problems) => problems
-                .into_iter()
-                .map(|p| {
-                    if fa {
-                        format!("{}، سطر {}: {}", p.list, p.line, p.fa)
-                    } else {
-                        format!("{}, line {}: {}", p.list, p.line, p.en)
-                    }
-                })
-                .collect(),
-        }
-    };
-    let mut response = render(&NewFormView {
-        page,
-        agency,
-        agency_name,
-        code,
-        title: input.title,
-        sections: input.sections,
-        fields: input.fields,
-        errors,
-    })?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }

@@ -1,0 +1,214 @@
+//! Moving an application on by its workflow's actions, and claiming it on the desk.
+
+use super::*;
+
+impl App {
+    /// The role `principal` acts in on this application, if any.
+    pub(super) fn acting_role(
+        &self,
+        principal: &Principal,
+        record: &ApplicationRecord,
+    ) -> Option<Role> {
+        let agency_scope = |role: Role| {
+            principal
+                .scopes_of(role)
+                .iter()
+                .any(|s| matches!(s, Scope::Agency { agency, .. } if *agency == record.agency))
+        };
+        match principal {
+            Principal::Citizen(c) => (c.national_id == record.national_id).then_some(Role::Citizen),
+            Principal::System(_) => agency_scope(Role::System).then_some(Role::System),
+            Principal::Staff(_) => {
+                if agency_scope(Role::AgencyAdmin) {
+                    Some(Role::AgencyAdmin)
+                } else if agency_scope(Role::AgencyClerk) {
+                    Some(Role::AgencyClerk)
+                } else if record
+                    .centre
+                    .as_ref()
+                    .is_some_and(|c| counter_centres(principal).contains(c))
+                {
+                    Some(Role::Operator)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Takes one workflow action. Checked against the workflow the application started with;
+    /// refused with a clear reason and nothing changed when it is not allowed.
+    #[tracing::instrument(skip_all, fields(code = %code, action = %action))]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn act_on_application(
+        &self,
+        principal: &Principal,
+        source: &str,
+        code: &str,
+        revision: i64,
+        action: &str,
+        comment: &str,
+        documents: Vec<Upload>,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        let Ok(code) = TrackingCode::parse(code) else {
+            return Err(ApplicationError::NotFound);
+        };
+        let record = self
+            .store()
+            .application(code.as_str())
+            .await?
+            .ok_or(ApplicationError::NotFound)?;
+        let role = self
+            .acting_role(principal, &record)
+            .ok_or(ApplicationError::NotFound)?;
+        if revision != record.revision {
+            return Err(ApplicationError::Stale);
+        }
+        let card = self
+            .card_at(&record.service, record.service_version)
+            .await?;
+        let workflow = card.workflow();
+        let comment = comment.trim();
+        if comment.chars().count() > 2000 {
+            return Err(ApplicationError::one(
+                "comment",
+                Problem::new(
+                    "comment_too_long",
+                    "توضیح حداکثر ۲۰۰۰ نویسه است.",
+                    "A comment has at most 2000 characters.",
+                ),
+            ));
+        }
+        let taken = workflow
+            .act(&record.state, action, role, comment, documents.len())
+            .map_err(|e| ApplicationError::one("action", e))?
+            .clone();
+        let attached: Vec<Attached> = documents.iter().map(Attached::of).collect();
+        let problems = check_attached(&attached, |_| true);
+        if !problems.is_empty() {
+            return Err(ApplicationError::Invalid(problems));
+        }
+        let next = workflow
+            .state(&taken.to)
+            .ok_or_else(|| StoreError::Corrupt(format!("{}: no state {}", card.code, taken.to)))?;
+        let deadline = self.deadline(next.sla_days, now).await?;
+        let actor = principal.actor_id();
+        let stored = self.put_documents(&documents, &actor).await?;
+        let code_text = code.as_str().to_owned();
+        let mut outbox = vec![NewOutboxMessage {
+            topic: "application.changed".into(),
+            subject: code_text.clone(),
+            payload: json!({ "code": code_text, "action": taken.code, "state": taken.to })
+                .to_string(),
+        }];
+        if taken.notify {
+            let comment = if next.waits_for == Party::Applicant {
+                comment
+            } else {
+                ""
+            };
+            let text = self
+                .notification_text(
+                    "application.changed",
+                    &[
+                        ("code", &code.grouped_fa()),
+                        ("service", &card.title.fa),
+                        ("state", &next.name.fa),
+                        ("comment", comment),
+                    ],
+                )
+                .await?;
+            outbox.extend(self.notice(&code, &record.mobile, &record.email, &text));
+        }
+        let transition = Transition {
+            code: code_text.clone(),
+            revision,
+            action: taken.code.clone(),
+            from_state: record.state.clone(),
+            to_state: taken.to.clone(),
+            actor: actor.clone(),
+            actor_role: role.code().to_owned(),
+            comment: comment.to_owned(),
+            deadline: deadline.map(|d| d.format_numeric()),
+            outcome: next.outcome.map(|o| o.code().to_owned()),
+            at: now,
+            documents: stored,
+            outbox,
+            audit: NewAuditEntry {
+                at: now,
+                actor,
+                action: "application.act".into(),
+                target_kind: "application".into(),
+                target_id: code_text.clone(),
+                source: source.to_owned(),
+                details: json!({
+                    "action": taken.code,
+                    "from": record.state,
+                    "to": taken.to,
+                    "role": role.code(),
+                })
+                .to_string(),
+            },
+        };
+        self.store().apply_transition(transition).await?;
+        let record = self
+            .store()
+            .application(&code_text)
+            .await?
+            .ok_or(ApplicationError::NotFound)?;
+        self.view(record).await
+    }
+
+    /// Claims an application for oneself (`assignee` = self) or, for an agency admin, assigns
+    /// it to someone else (or to nobody).
+    #[tracing::instrument(skip_all, fields(code = %code))]
+    pub async fn assign_application(
+        &self,
+        principal: &Principal,
+        source: &str,
+        code: &str,
+        revision: i64,
+        assignee: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApplicationError> {
+        let record = self
+            .store()
+            .application(code)
+            .await?
+            .ok_or(ApplicationError::NotFound)?;
+        let role = self
+            .acting_role(principal, &record)
+            .ok_or(ApplicationError::NotFound)?;
+        let me = match principal {
+            Principal::Staff(u) => u.id.clone(),
+            _ => return Err(ApplicationError::NotFound),
+        };
+        let to_self = assignee == Some(me.as_str());
+        if !(matches!(role, Role::AgencyClerk | Role::AgencyAdmin)
+            && (to_self || role == Role::AgencyAdmin))
+        {
+            return Err(ApplicationError::one(
+                "assignee",
+                Problem::new(
+                    "may_not_assign",
+                    "فقط مدیر دستگاه می‌تواند کار را به دیگری بسپارد.",
+                    "Only an agency admin may assign work to someone else.",
+                ),
+            ));
+        }
+        let audit = NewAuditEntry {
+            at: now,
+            actor: principal.actor_id(),
+            action: "application.assign".into(),
+            target_kind: "application".into(),
+            target_id: record.code.clone(),
+            source: source.to_owned(),
+            details: json!({ "assignee": assignee }).to_string(),
+        };
+        self.store()
+            .assign_application(&record.code, revision, assignee, now, &audit)
+            .await?;
+        Ok(())
+    }
+}

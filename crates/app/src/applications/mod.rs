@@ -1,0 +1,362 @@
+//! Applications (درخواست): the one way they are filed, followed and moved on.
+//!
+//! - [`filing`]: submitting — online by a citizen, at a centre by an operator with the
+//!   citizen's consent, or by an agency system — through one use case, and the example filing;
+//! - [`tracking`]: reading an application (the applicant, the centre, the agency), `/track`,
+//!   a citizen's list, the desk's inbox, documents;
+//! - [`actions`]: workflow actions and claiming;
+//! - [`escalation`]: overdue work, escalated once per state.
+//!
+//! Every write goes through the store in one transaction with its audit entry and outbox
+//! messages, and is acknowledged only once durable. Notifications leave through the outbox.
+
+mod actions;
+mod escalation;
+mod filing;
+mod tracking;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::Problem;
+use pishkhan_domain::catalog::{Channel, ServiceCard};
+use pishkhan_domain::forms::FieldKind;
+use pishkhan_domain::id::{MobileNumber, NationalId};
+use pishkhan_domain::identity::{Role, Scope};
+use pishkhan_domain::tracking::TrackingCode;
+use pishkhan_domain::workflow::{Party, Workflow};
+use pishkhan_store::{
+    ApplicationRecord, DocKind, DocumentRecord, EventRecord, InboxFilter, NewApplication,
+    NewAuditEntry, NewDocument, NewOutboxMessage, StoreError, Transition, WriteError,
+};
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::documents::{DocumentError, DocumentKind, sniff};
+use crate::policy::{Principal, counter_centres};
+
+/// A file someone attaches.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The card's required document it answers (its Persian name), or empty.
+    pub requirement: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What someone submits, whoever they are.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitApplication {
+    pub service: String,
+    /// For a centre or an agency system: whose application it is. A citizen files for themself.
+    pub national_id: String,
+    /// For an agency system: where to tell the person. Otherwise the citizen's bound mobile.
+    pub mobile: String,
+    pub email: String,
+    /// For an operator: the centre they file at, and the citizen's consent.
+    pub centre: Option<String>,
+    pub consent: Option<String>,
+    /// Form code → field → answer.
+    pub answers: BTreeMap<String, BTreeMap<String, Value>>,
+    pub documents: Vec<Upload>,
+}
+
+/// `problem`, placed at `at` in what was sent: `form.field`, `documents[2]`, `service` …
+pub(crate) fn placed(at: &str, problem: Problem) -> Problem {
+    problem.at(at)
+}
+
+/// Why an application was not filed or moved. Nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplicationError {
+    /// No such (published) service, application or consent that this person may see.
+    #[error("not found")]
+    NotFound,
+    /// What was sent is wrong; each problem says where and why.
+    #[error("the application has problems")]
+    Invalid(Vec<Problem>),
+    /// The application changed since it was read; read it again.
+    #[error("the application changed meanwhile")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("documents: {0}")]
+    Documents(String),
+}
+
+impl ApplicationError {
+    fn one(at: &str, invalid: Problem) -> ApplicationError {
+        ApplicationError::Invalid(vec![placed(at, invalid)])
+    }
+}
+
+impl From<WriteError> for ApplicationError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Stale => ApplicationError::Stale,
+            WriteError::CodeTaken => ApplicationError::Store(StoreError::Corrupt(
+                "no free tracking code after several draws".into(),
+            )),
+            WriteError::Store(e) => ApplicationError::Store(e),
+        }
+    }
+}
+
+/// A filed application: what the receipt shows.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub code: TrackingCode,
+    pub state: String,
+    pub deadline: Option<JalaliDate>,
+}
+
+/// An application with everything a reader needs.
+#[derive(Debug, Clone)]
+pub struct ApplicationView {
+    pub record: ApplicationRecord,
+    pub card: ServiceCard,
+    pub workflow: Workflow,
+    pub events: Vec<EventRecord>,
+    pub documents: Vec<DocumentRecord>,
+}
+
+impl ApplicationView {
+    /// The current state's definition.
+    pub fn state(&self) -> Option<&pishkhan_domain::workflow::WorkflowState> {
+        self.workflow.state(&self.record.state)
+    }
+
+    /// Is the current state's deadline past on `today`?
+    pub fn overdue(&self, today: JalaliDate) -> bool {
+        self.record.outcome.is_none()
+            && self
+                .record
+                .deadline
+                .as_deref()
+                .and_then(|d| JalaliDate::parse(d).ok())
+                .is_some_and(|d| d < today)
+    }
+}
+
+/// The smallest valid PDF, attached by example submissions.
+pub const EXAMPLE_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// Tracking lookups one address may make per minute.
+pub const TRACKS_PER_MINUTE: i64 = 30;
+
+/// Largest number of documents in one submission or action.
+pub const MAX_DOCUMENTS: usize = 20;
+
+/// Who is acting and as what.
+pub(crate) struct Acting {
+    role: Role,
+    actor: String,
+}
+
+/// Who files an application, for whom, through which channel.
+pub(crate) struct Filer {
+    pub channel: &'static str,
+    pub national_id: String,
+    pub mobile: String,
+    pub centre: Option<String>,
+    pub consent: Option<String>,
+    acting: Acting,
+}
+
+/// An attached file as the checks see it: what it answers, its name, what its content is.
+#[derive(Debug, Clone)]
+pub(crate) struct Attached {
+    pub requirement: String,
+    pub file_name: String,
+    pub kind: Result<DocumentKind, DocumentError>,
+    pub size: usize,
+}
+
+impl Attached {
+    pub fn of(upload: &Upload) -> Attached {
+        Attached {
+            requirement: upload.requirement.clone(),
+            file_name: upload.file_name.clone(),
+            kind: sniff(&upload.file_name, &upload.bytes),
+            size: upload.bytes.len(),
+        }
+    }
+}
+
+/// Each attachment's problems: how many, type and size by content, and what it answers.
+fn check_attached(attached: &[Attached], known_requirement: impl Fn(&str) -> bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if attached.len() > MAX_DOCUMENTS {
+        problems.push(placed(
+            "documents",
+            Problem::new(
+                "too_many_documents",
+                format!("حداکثر {MAX_DOCUMENTS} پرونده می‌توان پیوست کرد."),
+                format!("At most {MAX_DOCUMENTS} files may be attached."),
+            ),
+        ));
+    }
+    for (i, file) in attached.iter().enumerate() {
+        let at = format!("documents[{i}]");
+        if let Err(e) = &file.kind {
+            problems.push(placed(&at, e.invalid()));
+        }
+        if !known_requirement(&file.requirement) {
+            problems.push(placed(
+                &at,
+                Problem::new(
+                    "unknown_requirement",
+                    format!("«{}» از مدارک این خدمت نیست.", file.requirement),
+                    format!(
+                        "“{}” is not one of this service's documents.",
+                        file.requirement
+                    ),
+                ),
+            ));
+        }
+    }
+    problems
+}
+
+/// What every part of applications shares: the card and form versions an application
+/// started with, its deadlines and its notices.
+impl App {
+    /// The card as it was at `version` (applications keep the workflow they started with).
+    /// Versions never change, so they are kept in memory once read.
+    async fn card_at(&self, code: &str, version: i64) -> Result<ServiceCard, StoreError> {
+        let key = format!("{code}@{version}");
+        if let Some(card) = self.inner.card_versions.get(&key) {
+            return Ok((*card).clone());
+        }
+        let stored = self
+            .store()
+            .doc_version(DocKind::Service, code, version)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("{code} v{version} is missing")))?;
+        let card: ServiceCard =
+            serde_json::from_str(&stored.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.inner
+            .card_versions
+            .put(&key, std::sync::Arc::new(card.clone()));
+        Ok(card)
+    }
+
+    /// A form as it was at `version`, kept in memory once read (versions never change).
+    pub(crate) async fn form_at(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<Option<pishkhan_domain::forms::FormSchema>, StoreError> {
+        let key = format!("{code}@{version}");
+        if let Some(form) = self.inner.form_versions.get(&key) {
+            return Ok((*form).clone());
+        }
+        let form = self
+            .form(code, Some(version))
+            .await?
+            .map(|(schema, _)| schema);
+        self.inner
+            .form_versions
+            .put(&key, std::sync::Arc::new(form.clone()));
+        Ok(form)
+    }
+
+    /// The deadline `sla_days` business days after today (Fridays and holidays skipped).
+    async fn deadline(
+        &self,
+        sla_days: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JalaliDate>, StoreError> {
+        let Some(days) = sla_days else {
+            return Ok(None);
+        };
+        let calendar = self.holiday_calendar().await?;
+        Ok(Some(
+            calendar.add_business_days(JalaliDate::in_iran(now), days),
+        ))
+    }
+
+    /// The SMS (and e-mail, when given) telling the person, as outbox messages.
+    fn notice(
+        &self,
+        code: &TrackingCode,
+        mobile: &str,
+        email: &str,
+        text: &str,
+    ) -> Vec<NewOutboxMessage> {
+        let mut out = vec![NewOutboxMessage {
+            topic: "notify.sms".into(),
+            subject: code.as_str().to_owned(),
+            payload: json!({ "to": mobile, "text": text }).to_string(),
+        }];
+        if !email.is_empty() {
+            out.push(NewOutboxMessage {
+                topic: "notify.email".into(),
+                subject: code.as_str().to_owned(),
+                payload: json!({ "to": email, "text": text }).to_string(),
+            });
+        }
+        out
+    }
+
+    /// Puts each upload's bytes in the object store (one shared flush for all of them); answers
+    /// their metadata rows.
+    async fn put_documents(
+        &self,
+        uploads: &[Upload],
+        by: &str,
+    ) -> Result<Vec<NewDocument>, ApplicationError> {
+        let mut rows = Vec::with_capacity(uploads.len());
+        let mut files = Vec::with_capacity(uploads.len());
+        for upload in uploads {
+            let kind = sniff(&upload.file_name, &upload.bytes)
+                .map_err(|e: DocumentError| ApplicationError::Documents(e.to_string()))?;
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let key = format!("documents/{}/{id}", &id[..2]);
+            rows.push(NewDocument {
+                id,
+                requirement: upload.requirement.clone(),
+                file_name: clean_file_name(&upload.file_name),
+                content_type: kind.mime().to_owned(),
+                size: i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX),
+                sha256: pishkhan_domain::digest::sha256_hex(&upload.bytes),
+                object_key: key.clone(),
+                uploaded_by: by.to_owned(),
+            });
+            files.push((key, upload.bytes.clone()));
+        }
+        self.documents()
+            .put_all(files)
+            .await
+            .map_err(|e| ApplicationError::Documents(e.to_string()))?;
+        Ok(rows)
+    }
+}
+
+fn no_consent() -> Problem {
+    Problem::new(
+        "consent_required",
+        "رضایت شهروند برای این پرونده ثبت نشده یا منقضی شده است؛ کد رضایت را دوباره بگیرید.",
+        "There is no valid consent from the citizen for this filing; ask for a new consent code.",
+    )
+}
+
+/// A file name safe to show and to offer back: no folders, no control characters, bounded.
+pub(crate) fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !pishkhan_domain::text::is_bidi_control(*c))
+        .take(120)
+        .collect();
+    if clean.trim().is_empty() {
+        "document".to_owned()
+    } else {
+        clean
+    }
+}
+
+fn random_u64() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0
+}

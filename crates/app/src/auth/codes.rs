@@ -1,0 +1,185 @@
+//! Citizens sign in with a one-time code sent by SMS to the mobile bound to their national ID.
+
+use super::*;
+
+impl App {
+    /// Citizen sign-in, first step: checks the national ID against the mobile it is bound to
+    /// (if any) and sends a code. Limited per number and per address.
+    #[tracing::instrument(skip_all)]
+    pub async fn request_sign_in_code(
+        &self,
+        national_id: &str,
+        mobile: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<CodeTicket, AuthError> {
+        let national_id = NationalId::parse(national_id).map_err(AuthError::Invalid)?;
+        let mobile = MobileNumber::parse(mobile).map_err(AuthError::Invalid)?;
+        let registered = self
+            .store()
+            .citizen_by_national_id(national_id.as_str())
+            .await?;
+        if registered.is_some_and(|citizen| citizen.mobile != mobile.e164()) {
+            return Err(AuthError::MobileMismatch);
+        }
+        throttled(
+            self.store()
+                .take_attempt(
+                    &[
+                        limit(
+                            format!("sms-mobile:{}", mobile.e164()),
+                            3,
+                            TimeDelta::minutes(10),
+                        ),
+                        limit(format!("sms-ip:{}", client.ip), 10, TimeDelta::minutes(10)),
+                    ],
+                    now,
+                )
+                .await?,
+        )?;
+        let code = six_digits();
+        let text = format!(
+            "پیشخوان: کد ورود شما {} است. این کد را به هیچ‌کس، حتی کارکنان دفتر، ندهید.",
+            pishkhan_domain::text::to_persian_digits(&code)
+        );
+        self.send_code("sign-in", &national_id, &mobile, code, text, None, "", now)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn send_code(
+        &self,
+        purpose: &str,
+        national_id: &NationalId,
+        mobile: &MobileNumber,
+        code: String,
+        text: String,
+        requested: Option<(&str, &str)>,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CodeTicket, AuthError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let record = CodeRecord {
+            id: id.clone(),
+            purpose: purpose.to_owned(),
+            mobile: mobile.e164(),
+            national_id: national_id.as_str().to_owned(),
+            code_hash: code_hash(&id, &code),
+            created_at: now,
+            expires_at: now + CODE_LIFETIME,
+            attempts: 0,
+            used_at: None,
+            requested_by: requested.map(|(user, _)| user.to_owned()),
+            centre: requested.map(|(_, centre)| centre.to_owned()),
+            note: note.to_owned(),
+        };
+        self.store().insert_code(&record).await?;
+        self.sms()
+            .send(&SmsMessage {
+                to: mobile.clone(),
+                text,
+                code: Some(code),
+            })
+            .await?;
+        Ok(CodeTicket {
+            code_id: id,
+            masked_mobile: mask_mobile(&mobile.e164()),
+            expires_at: record.expires_at,
+        })
+    }
+
+    /// Checks a typed code: counts the try, refuses expired, used or over-tried codes, and
+    /// marks it used on success (once, even under racing requests).
+    pub(super) async fn redeem_code(
+        &self,
+        code_id: &str,
+        code: &str,
+        purpose: &str,
+        requested_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<CodeRecord, AuthError> {
+        let code = pishkhan_domain::text::to_ascii_digits(code.trim());
+        let Some(record) = self.store().try_code(code_id).await? else {
+            return Err(AuthError::CodeExpired);
+        };
+        if record.purpose != purpose
+            || record.requested_by.as_deref() != requested_by
+            || record.used_at.is_some()
+            || record.expires_at <= now
+            || record.attempts > CODE_TRIES
+        {
+            return Err(AuthError::CodeExpired);
+        }
+        let expected = code_hash(code_id, &code);
+        if !constant_time_eq(expected.as_bytes(), record.code_hash.as_bytes()) {
+            let tries_left = CODE_TRIES - record.attempts;
+            return Err(if tries_left > 0 {
+                AuthError::WrongCode { tries_left }
+            } else {
+                AuthError::CodeExpired
+            });
+        }
+        if !self.store().use_code(code_id, now).await? {
+            return Err(AuthError::CodeExpired);
+        }
+        Ok(record)
+    }
+
+    /// Registers the citizen on first sign-in, binding the national ID to the mobile the code
+    /// went to.
+    pub(super) async fn citizen_for(
+        &self,
+        record: &CodeRecord,
+        now: DateTime<Utc>,
+    ) -> Result<CitizenRecord, AuthError> {
+        let citizen = self
+            .store()
+            .ensure_citizen(&CitizenRecord {
+                id: uuid::Uuid::new_v4().simple().to_string(),
+                national_id: record.national_id.clone(),
+                mobile: record.mobile.clone(),
+                created_at: now,
+            })
+            .await?;
+        if citizen.mobile != record.mobile {
+            return Err(AuthError::MobileMismatch);
+        }
+        Ok(citizen)
+    }
+
+    /// Citizen sign-in, second step: the code from the text message.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in_with_code(
+        &self,
+        code_id: &str,
+        code: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession, AuthError> {
+        let record = self
+            .redeem_code(code_id, code, "sign-in", None, now)
+            .await?;
+        let citizen = self.citizen_for(&record, now).await?;
+        let created = self
+            .open_session(
+                SessionOwner::Citizen(citizen.id.clone()),
+                Stage::Full,
+                None,
+                client,
+                now,
+                None,
+            )
+            .await?;
+        self.record(
+            &Actor {
+                id: format!("citizen:{}", citizen.id),
+                source: client.ip.clone(),
+            },
+            "session.sign-in",
+            ("citizen", &citizen.id),
+            serde_json::json!({ "user_agent": client.user_agent }),
+        )
+        .await?;
+        Ok(created)
+    }
+}

@@ -1,0 +1,153 @@
+//! Consent for assisted filing: an operator asks, the citizen reads out the code sent to them,
+//! and the operator may file for them at that centre for a while.
+
+use super::*;
+
+impl App {
+    /// An operator asks a walk-in citizen's consent to file for them: a code goes to the mobile
+    /// bound to the national ID (or, for someone not yet registered, the mobile they give).
+    /// Looking the citizen up is a staff view of personal data, and is recorded.
+    #[tracing::instrument(skip_all, fields(centre = %centre))]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn request_consent(
+        &self,
+        operator: &Principal,
+        centre: &str,
+        national_id: &str,
+        mobile: &str,
+        purpose: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<CodeTicket, AuthError> {
+        let Principal::Staff(user) = operator else {
+            return Err(AuthError::NotAllowed);
+        };
+        if !counter_centres(operator).iter().any(|c| c == centre) {
+            return Err(AuthError::NotAllowed);
+        }
+        let purpose = purpose.trim();
+        if purpose.is_empty() || purpose.chars().count() > 200 {
+            return Err(AuthError::Invalid(Problem::new(
+                "bad_purpose",
+                "بنویسید رضایت برای ثبت چه درخواستی است (حداکثر ۲۰۰ نویسه).",
+                "Write which application the consent is for (at most 200 characters).",
+            )));
+        }
+        let national_id = NationalId::parse(national_id).map_err(AuthError::Invalid)?;
+        let actor = Actor {
+            id: format!("user:{}", user.id),
+            source: client.ip.clone(),
+        };
+        let registered = self
+            .store()
+            .citizen_by_national_id(national_id.as_str())
+            .await?;
+        self.record(
+            &actor,
+            "citizen.lookup",
+            ("citizen", registered.as_ref().map_or("unregistered", |c| c.id.as_str())),
+            serde_json::json!({ "national_id": national_id.as_str(), "centre": centre, "purpose": purpose }),
+        )
+        .await?;
+        let mobile = match &registered {
+            Some(citizen) => MobileNumber::parse(&citizen.mobile).map_err(AuthError::Invalid)?,
+            None => MobileNumber::parse(mobile).map_err(AuthError::Invalid)?,
+        };
+        throttled(
+            self.store()
+                .take_attempt(
+                    &[
+                        limit(
+                            format!("sms-mobile:{}", mobile.e164()),
+                            3,
+                            TimeDelta::minutes(10),
+                        ),
+                        limit(
+                            format!("consent-operator:{}", user.id),
+                            30,
+                            TimeDelta::minutes(10),
+                        ),
+                    ],
+                    now,
+                )
+                .await?,
+        )?;
+        let centre_name = self
+            .store()
+            .org_directory()
+            .await?
+            .name_of(&Scope::Centre(centre.to_owned()))
+            .unwrap_or(centre)
+            .to_owned();
+        let code = six_digits();
+        let text = format!(
+            "پیشخوان: {} در دفتر «{}» می‌خواهد برای «{}» به نام شما درخواست ثبت کند. اگر خودتان در دفتر هستید و موافقید، کد {} را به او بگویید؛ وگرنه این کد را ندهید.",
+            user.display_name,
+            centre_name,
+            purpose,
+            pishkhan_domain::text::to_persian_digits(&code)
+        );
+        self.send_code(
+            "consent",
+            &national_id,
+            &mobile,
+            code,
+            text,
+            Some((&user.id, centre)),
+            purpose,
+            now,
+        )
+        .await
+    }
+
+    /// The operator types the code the citizen read out: the consent is recorded.
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_consent(
+        &self,
+        operator: &Principal,
+        code_id: &str,
+        code: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<ConsentRecord, AuthError> {
+        let Principal::Staff(user) = operator else {
+            return Err(AuthError::NotAllowed);
+        };
+        let record = self
+            .redeem_code(code_id, code, "consent", Some(&user.id), now)
+            .await?;
+        let centre = record.centre.clone().unwrap_or_default();
+        if !counter_centres(operator).contains(&centre) {
+            return Err(AuthError::CodeExpired);
+        }
+        let citizen = self.citizen_for(&record, now).await?;
+        let consent = ConsentRecord {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            citizen_id: citizen.id.clone(),
+            operator_id: user.id.clone(),
+            operator_name: user.display_name.clone(),
+            centre: centre.clone(),
+            centre_name: String::new(),
+            purpose: record.note.clone(),
+            granted_at: now,
+            expires_at: now + CONSENT_LIFETIME,
+        };
+        self.store().insert_consent(&consent).await?;
+        self.record(
+            &Actor { id: format!("user:{}", user.id), source: client.ip.clone() },
+            "consent.grant",
+            ("citizen", &citizen.id),
+            serde_json::json!({ "consent": consent.id, "centre": centre, "purpose": consent.purpose }),
+        )
+        .await?;
+        Ok(consent)
+    }
+
+    /// What was done on a citizen's behalf at centres, newest first.
+    pub async fn consents_of(
+        &self,
+        citizen: &CitizenRecord,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        self.store().consents_of_citizen(&citizen.id).await
+    }
+}

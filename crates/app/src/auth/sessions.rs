@@ -1,0 +1,216 @@
+//! Sessions: opened, resolved on every request, rotated at each stage, ended; API tokens.
+
+use super::*;
+
+impl App {
+    /// Creates a session. `absolute_from` keeps the original sign-in time across rotations.
+    pub(super) async fn open_session(
+        &self,
+        owner: SessionOwner,
+        stage: Stage,
+        pending_secret: Option<TotpSecret>,
+        client: &Client,
+        now: DateTime<Utc>,
+        absolute_from: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<NewSession, AuthError> {
+        let token = random_token();
+        let (created_at, expires_at) = absolute_from.unwrap_or((
+            now,
+            now + TimeDelta::from_std(self.config().session_absolute_timeout)
+                .unwrap_or(TimeDelta::hours(12)),
+        ));
+        let record = SessionRecord {
+            token_hash: sha256_hex(&token),
+            owner,
+            stage: stage.code().to_owned(),
+            csrf: random_token(),
+            created_at,
+            last_seen_at: now,
+            expires_at,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.chars().take(300).collect(),
+            pending_secret: pending_secret.as_ref().map(TotpSecret::to_base32),
+        };
+        self.store().insert_session(&record).await?;
+        let session = self.resolve(record).await?.ok_or(AuthError::NotAllowed)?;
+        Ok(NewSession {
+            token: Secret::new(token),
+            session,
+        })
+    }
+
+    /// Turns a stored session into a live one, or `None` if its owner is gone or disabled.
+    async fn resolve(&self, record: SessionRecord) -> Result<Option<Session>, StoreError> {
+        let Some(stage) = Stage::from_code(&record.stage) else {
+            return Ok(None);
+        };
+        let principal = match &record.owner {
+            SessionOwner::User(id) => match self.store().user_by_id(id).await? {
+                Some(user) if !user.disabled && !is_api_client_only(&user) => {
+                    Principal::Staff(user)
+                }
+                _ => return Ok(None),
+            },
+            SessionOwner::Citizen(id) => match self.store().citizen_by_id(id).await? {
+                Some(citizen) => Principal::Citizen(citizen),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(Session {
+            token_hash: record.token_hash,
+            csrf: record.csrf,
+            stage,
+            principal,
+            pending_secret: record
+                .pending_secret
+                .as_deref()
+                .and_then(TotpSecret::from_base32),
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+        }))
+    }
+
+    /// The live session a cookie's token names: `None` if unknown, past its absolute expiry,
+    /// idle too long, or its owner is disabled (an ended session is deleted).
+    pub async fn session(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
+        let token_hash = sha256_hex(token);
+        let Some(record) = self.store().session(&token_hash).await? else {
+            return Ok(None);
+        };
+        let idle = TimeDelta::from_std(self.config().session_idle_timeout)
+            .unwrap_or(TimeDelta::minutes(30));
+        if record.expires_at <= now || now - record.last_seen_at > idle {
+            self.store().delete_session(&token_hash).await?;
+            return Ok(None);
+        }
+        // Note activity at most every minute (or a tenth of the idle timeout, if shorter).
+        let touch_every = std::cmp::min(TimeDelta::minutes(1), idle / 10);
+        if now - record.last_seen_at >= touch_every {
+            self.store().touch_session(&token_hash, now).await?;
+        }
+        let resolved = self.resolve(record).await?;
+        if resolved.is_none() {
+            self.store().delete_session(&token_hash).await?;
+        }
+        Ok(resolved)
+    }
+
+    /// Moves a session to its next stage under a new token (the old one stops working).
+    pub(super) async fn rotate(
+        &self,
+        session: &Session,
+        stage: Stage,
+        pending: Option<TotpSecret>,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession, AuthError> {
+        let owner = match &session.principal {
+            Principal::Citizen(c) => SessionOwner::Citizen(c.id.clone()),
+            Principal::Staff(u) | Principal::System(u) => SessionOwner::User(u.id.clone()),
+        };
+        let created = self
+            .open_session(
+                owner,
+                stage,
+                pending,
+                client,
+                now,
+                Some((session.created_at, session.expires_at)),
+            )
+            .await?;
+        self.store().delete_session(&session.token_hash).await?;
+        Ok(created)
+    }
+
+    /// Ends one session.
+    pub async fn sign_out(&self, session: &Session, client: &Client) -> Result<(), StoreError> {
+        self.store().delete_session(&session.token_hash).await?;
+        self.record(
+            &session.actor(client),
+            "session.sign-out",
+            (
+                owner_kind(&session.principal),
+                &owner_id(&session.principal),
+            ),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ends every session of the session's owner, on every device.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_out_everywhere(
+        &self,
+        session: &Session,
+        client: &Client,
+    ) -> Result<u64, StoreError> {
+        let owner = match &session.principal {
+            Principal::Citizen(c) => SessionOwner::Citizen(c.id.clone()),
+            Principal::Staff(u) | Principal::System(u) => SessionOwner::User(u.id.clone()),
+        };
+        let ended = self.store().delete_sessions_of(&owner).await?;
+        self.record(
+            &session.actor(client),
+            "session.sign-out-everywhere",
+            (
+                owner_kind(&session.principal),
+                &owner_id(&session.principal),
+            ),
+            serde_json::json!({ "sessions": ended }),
+        )
+        .await?;
+        Ok(ended)
+    }
+
+    /// How many sessions the owner has open.
+    pub async fn open_sessions(&self, principal: &Principal) -> Result<i64, StoreError> {
+        let owner = match principal {
+            Principal::Citizen(c) => SessionOwner::Citizen(c.id.clone()),
+            Principal::Staff(u) | Principal::System(u) => SessionOwner::User(u.id.clone()),
+        };
+        self.store().count_sessions_of(&owner).await
+    }
+
+    /// Deletes ended sessions, attempts older than any limiter's window, and one-time codes a
+    /// day past expiry. Returns how many of each went.
+    pub async fn sweep_sign_in_data(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64, u64), StoreError> {
+        let idle = TimeDelta::from_std(self.config().session_idle_timeout)
+            .unwrap_or(TimeDelta::minutes(30));
+        let sessions = self.store().delete_stale_sessions(now, now - idle).await?;
+        let attempts = self
+            .store()
+            .prune_attempts(now - TimeDelta::days(1))
+            .await?;
+        let codes = self
+            .store()
+            .delete_expired_codes(now - TimeDelta::days(1))
+            .await?;
+        Ok((sessions, attempts, codes))
+    }
+
+    /// The API client an `Authorization: Bearer` token names.
+    pub async fn api_principal(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+        let Some(user_id) = self.store().api_token_user(&sha256_hex(token)).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .user_by_id(&user_id)
+            .await?
+            .filter(|u| {
+                !u.disabled
+                    && u.grants
+                        .iter()
+                        .any(|g| g.role() == pishkhan_domain::identity::Role::System)
+            })
+            .map(Principal::System))
+    }
+}

@@ -1,0 +1,458 @@
+//! Configuration: typed, validated once at start.
+//!
+//! Sources, later ones winning: built-in defaults, an optional TOML file, `PISHKHAN_*` environment
+//! variables, command-line flags. Every error names the setting, where its value came from and
+//! what is allowed; a secret's value is never repeated.
+//!
+//! Each setting is declared once, as a [`Setting`]: its key in the file, its environment
+//! variable, its flag, whether it is secret, its default and its check. [`Config::read`] reads
+//! every one of them through a [`Reader`], which also learns from it which keys and variables
+//! exist. Adding a setting is one declaration, one field and one line in `read`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pishkhan_store::DatabaseLocation;
+
+use crate::Secret;
+use crate::documents::DocumentSettings;
+
+/// Name of the SQLite file inside the data folder.
+pub const SQLITE_FILE_NAME: &str = "pishkhan.sqlite3";
+
+/// The whole, validated configuration of one Pishkhan process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the web server listens.
+    pub listen: SocketAddr,
+    /// Where Pishkhan keeps its files (the SQLite database, later uploads and issued documents).
+    pub data_dir: PathBuf,
+    /// SQLite in the data folder, or a PostgreSQL server.
+    pub database: DatabaseChoice,
+    pub log_format: LogFormat,
+    pub log_level: LogLevel,
+    /// Most connections the pool opens to the database.
+    pub db_max_connections: u32,
+    /// Mark cookies `Secure` (and use the `__Host-` prefix): set when Pishkhan is served over TLS.
+    pub secure_cookies: bool,
+    /// A session unused this long ends.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however busy.
+    pub session_absolute_timeout: Duration,
+    /// Where text messages go.
+    pub sms: SmsSettings,
+    /// Where attached files are kept.
+    pub documents: DocumentSettings,
+}
+
+/// How text messages (one-time codes, notifications) are sent.
+#[derive(Debug, Clone)]
+pub enum SmsSettings {
+    /// Development: each message is appended as one JSON line to `sms-outbox.jsonl` in the data
+    /// folder, where the demo's user and the tests read it.
+    File,
+    /// A generic HTTP SMS gateway: `template` is the request body with `{to}`, `{text}` and
+    /// `{code}` filled in (JSON-escaped when the body is JSON, URL-encoded otherwise); `{key}` may
+    /// appear in the URL, and the key is also sent as `Authorization: Bearer KEY`.
+    Http {
+        url: String,
+        key: Secret<String>,
+        template: String,
+    },
+}
+
+/// The default body sent to an HTTP SMS gateway.
+pub const DEFAULT_SMS_TEMPLATE: &str = r#"{"to":"{to}","text":"{text}"}"#;
+
+#[derive(Debug, Clone)]
+pub enum DatabaseChoice {
+    /// The embedded database, in `data_dir`.
+    Sqlite,
+    /// A `postgres://` URL; it may carry a password, so it stays secret.
+    Postgres(Secret<String>),
+}
+
+impl Config {
+    /// Where the store is, for this configuration.
+    pub fn database_location(&self) -> Result<DatabaseLocation, ConfigError> {
+        match &self.database {
+            DatabaseChoice::Sqlite => Ok(DatabaseLocation::SqliteFile(
+                self.data_dir.join(SQLITE_FILE_NAME),
+            )),
+            DatabaseChoice::Postgres(url) => {
+                postgres_location(url.expose()).map_err(|problem| ConfigError::Invalid {
+                    key: DATABASE_URL.key,
+                    origin: Origin::Default,
+                    problem,
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+mod settings;
+#[cfg(test)]
+mod tests;
+
+use settings::*;
+pub use settings::{DATA_DIR, DATABASE_URL, LISTEN, Setting};
+
+impl Config {
+    /// Reads every setting. The one place that lists them: the reader learns from these calls
+    /// which keys and variables exist.
+    fn read(r: &mut Reader) -> Config {
+        let listen = r.read(&LISTEN);
+        let data_dir = r.read(&DATA_DIR);
+        let database = r.read(&DATABASE_URL);
+        let log_format = r.read(&LOG_FORMAT);
+        let log_level = r.read(&LOG_LEVEL);
+        let db_max_connections = r.read(&DB_MAX_CONNECTIONS);
+        let secure_cookies = r.read(&SECURE_COOKIES);
+        let session_idle_timeout = r.read(&SESSION_IDLE_TIMEOUT);
+        let session_absolute_timeout = r.read(&SESSION_ABSOLUTE_TIMEOUT);
+        let sms_provider = r.read(&SMS_PROVIDER);
+        let sms_url = r.read(&SMS_URL);
+        let sms_key = r.read(&SMS_KEY);
+        let sms_template = r.read(&SMS_TEMPLATE);
+        let bucket = r.read(&DOCUMENTS_BUCKET);
+        let endpoint = r.read(&DOCUMENTS_ENDPOINT);
+        let region = r.read(&DOCUMENTS_REGION);
+
+        let sms = match (sms_provider, sms_url) {
+            (SmsProvider::File, _) => SmsSettings::File,
+            (SmsProvider::Http, Some(url))
+                if !(url.starts_with("https://") || url.starts_with("http://")) =>
+            {
+                r.refuse(&SMS_URL, "must be an http:// or https:// address");
+                SmsSettings::File
+            }
+            (SmsProvider::Http, Some(url)) => SmsSettings::Http {
+                url,
+                key: sms_key,
+                template: sms_template,
+            },
+            (SmsProvider::Http, None) => {
+                r.refuse(
+                    &SMS_PROVIDER,
+                    "is `http`, which needs `sms_url` (the gateway's address) too",
+                );
+                SmsSettings::File
+            }
+        };
+        // Attached files: the data folder, unless a bucket is named.
+        let documents = match bucket {
+            None => DocumentSettings::Local,
+            Some(bucket) => DocumentSettings::S3 {
+                bucket,
+                endpoint,
+                region,
+            },
+        };
+        Config {
+            listen,
+            data_dir,
+            database,
+            log_format,
+            log_level,
+            db_max_connections,
+            secure_cookies,
+            session_idle_timeout,
+            session_absolute_timeout,
+            sms,
+            documents,
+        }
+    }
+
+    /// Reads and validates every source. Unknown keys and variables are reported first, then
+    /// the first setting whose value is wrong.
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let file = match &sources.file {
+            Some(path) => Some((path.clone(), read_file(path)?)),
+            None => None,
+        };
+        let mut reader = Reader {
+            file: file.as_ref(),
+            env: &sources.env,
+            flags: &sources.overrides,
+            known: Vec::new(),
+            refused: None,
+        };
+        let config = Config::read(&mut reader);
+        reader.finish()?;
+        Ok(config)
+    }
+
+    /// Every setting: its key in the file, its environment variable, and whether it is secret.
+    pub fn settings() -> Vec<(&'static str, &'static str, bool)> {
+        let sources = Sources::default();
+        let mut reader = Reader {
+            file: None,
+            env: &sources.env,
+            flags: &sources.overrides,
+            known: Vec::new(),
+            refused: None,
+        };
+        Config::read(&mut reader);
+        reader.known
+    }
+}
+
+// ---- Reading them ---------------------------------------------------------------------------
+
+/// Values given on the command line, by the setting they set; they win over every other source.
+#[derive(Default, Clone)]
+pub struct Overrides {
+    values: BTreeMap<&'static str, Secret<String>>,
+}
+
+impl Overrides {
+    /// Sets `setting` from its flag (a setting without a flag cannot be set this way).
+    pub fn set<T>(&mut self, setting: &Setting<T>, value: Option<String>) -> &mut Overrides {
+        if let (Some(value), Some(_)) = (value, setting.flag) {
+            self.values.insert(setting.key, Secret::new(value));
+        }
+        self
+    }
+
+    /// Whether `setting` was given a value.
+    pub fn has<T>(&self, setting: &Setting<T>) -> bool {
+        self.values.contains_key(setting.key)
+    }
+}
+
+impl fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Which settings, never their values (a database URL may carry a password).
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+/// Everything configuration is read from. `env` is passed in (not read here) so tests can give
+/// their own.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub file: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub overrides: Overrides,
+}
+
+/// Environment variables with our prefix that are not settings of the file: the config file's
+/// own path, and the test suite's variables.
+pub const CONFIG_FILE_ENV: &str = "PISHKHAN_CONFIG";
+const NON_SETTING_ENV_PREFIXES: [&str; 2] = [CONFIG_FILE_ENV, "PISHKHAN_TEST_"];
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(&'static str),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("the default"),
+            Origin::File(path) => write!(f, "config file {}", path.display()),
+            Origin::Env(var) => write!(f, "environment variable {var}"),
+            Origin::Flag(flag) => write!(f, "command-line flag {flag}"),
+        }
+    }
+}
+
+/// Why the configuration cannot be used. Each message fits on one line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("config file {path} cannot be read: {reason}")]
+    FileUnreadable { path: PathBuf, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    FileSyntax { path: PathBuf, reason: String },
+    #[error("unknown setting `{key}` in config file {path}; known settings: {known}")]
+    UnknownKey {
+        key: String,
+        path: PathBuf,
+        known: String,
+    },
+    #[error("unknown environment variable {var}; known: {known}")]
+    UnknownEnv { var: String, known: String },
+    #[error("setting `{key}` (from {origin}) {problem}")]
+    Invalid {
+        key: &'static str,
+        origin: Origin,
+        problem: String,
+    },
+}
+
+/// A raw value and where it came from.
+struct Raw {
+    value: toml::Value,
+    origin: Origin,
+}
+
+/// Reads settings from the sources, in order of precedence, remembering which settings exist
+/// and the first value refused.
+struct Reader<'a> {
+    file: Option<&'a (PathBuf, toml::Table)>,
+    env: &'a [(String, String)],
+    flags: &'a Overrides,
+    /// `(key, environment variable, secret)` of every setting read so far.
+    known: Vec<(&'static str, &'static str, bool)>,
+    refused: Option<ConfigError>,
+}
+
+impl Reader<'_> {
+    /// The setting's value from the strongest source that has one, checked; its default when
+    /// none has (or when the value is refused: the refusal is kept for [`Reader::finish`]).
+    fn read<T>(&mut self, setting: &Setting<T>) -> T {
+        self.known.push((setting.key, setting.env, setting.secret));
+        let Some(raw) = self.raw(setting) else {
+            return (setting.default)();
+        };
+        match (setting.parse)(&raw.value) {
+            Ok(value) => value,
+            Err(rule) => {
+                self.refuse_raw(setting, &raw, &rule);
+                (setting.default)()
+            }
+        }
+    }
+
+    /// Refuses `setting`'s value for a reason that involves other settings.
+    fn refuse<T>(&mut self, setting: &Setting<T>, rule: &str) {
+        let raw = self.raw(setting).unwrap_or(Raw {
+            value: toml::Value::String(String::new()),
+            origin: Origin::Default,
+        });
+        self.refuse_raw(setting, &raw, rule);
+    }
+
+    fn refuse_raw<T>(&mut self, setting: &Setting<T>, raw: &Raw, rule: &str) {
+        if self.refused.is_some() {
+            return;
+        }
+        let found = if setting.secret {
+            String::new()
+        } else {
+            match &raw.value {
+                toml::Value::String(s) => format!(" (found `{s}`)"),
+                other => format!(" (found {other})"),
+            }
+        };
+        self.refused = Some(ConfigError::Invalid {
+            key: setting.key,
+            origin: raw.origin.clone(),
+            problem: format!("{rule}{found}"),
+        });
+    }
+
+    fn raw<T>(&self, setting: &Setting<T>) -> Option<Raw> {
+        if let (Some(flag), Some(value)) = (setting.flag, self.flags.values.get(setting.key)) {
+            return Some(Raw {
+                value: toml::Value::String(value.expose().clone()),
+                origin: Origin::Flag(flag),
+            });
+        }
+        if let Some((_, value)) = self.env.iter().rev().find(|(k, _)| k == setting.env) {
+            return Some(Raw {
+                value: toml::Value::String(value.clone()),
+                origin: Origin::Env(setting.env),
+            });
+        }
+        let (path, table) = self.file?;
+        table.get(setting.key).map(|value| Raw {
+            value: value.clone(),
+            origin: Origin::File(path.clone()),
+        })
+    }
+
+    /// Unknown keys in the file and unknown `PISHKHAN_*` variables, then the first refusal.
+    fn finish(self) -> Result<(), ConfigError> {
+        if let Some((path, table)) = self.file
+            && let Some(key) = table
+                .keys()
+                .find(|k| !self.known.iter().any(|(known, _, _)| known == k))
+        {
+            return Err(ConfigError::UnknownKey {
+                key: key.clone(),
+                path: path.clone(),
+                known: self
+                    .known
+                    .iter()
+                    .map(|(key, _, _)| *key)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        for (name, _) in self.env {
+            let ours = name.starts_with("PISHKHAN_");
+            let known = self.known.iter().any(|(_, env, _)| env == name)
+                || NON_SETTING_ENV_PREFIXES.iter().any(|p| name.starts_with(p));
+            if ours && !known {
+                let mut names: Vec<&str> = self.known.iter().map(|(_, env, _)| *env).collect();
+                names.push(CONFIG_FILE_ENV);
+                return Err(ConfigError::UnknownEnv {
+                    var: name.clone(),
+                    known: names.join(", "),
+                });
+            }
+        }
+        match self.refused {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::FileUnreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    text.parse().map_err(|e: toml::de::Error| {
+        ConfigError::FileSyntax {
+            path: path.to_owned(),
+            // toml's message spans several lines with a caret; keep the first, which says what.
+            reason: e.message().lines().next().unwrap_or("").to_owned()
+                + &e.span()
+                    .map(|span| format!(" (at line {})", line_of(&text, span.start)))
+                    .unwrap_or_default(),
+        }
+    })
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text.get(..byte)
+        .map_or(0, |before| before.matches('\n').count())
+        + 1
+}

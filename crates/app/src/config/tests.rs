@@ -1,0 +1,237 @@
+//! The configuration's rules, read as an operator meets them.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pishkhan.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn the_readme_lists_every_setting_once_declared() {
+    // Say it once: a setting declared here is documented in the README's table.
+    let readme = include_str!("../../../../README.md");
+    let settings = Config::settings();
+    assert_eq!(settings.len(), 16);
+    for (key, env, _) in settings {
+        assert!(
+            readme.contains(&format!("| `{key}` | `{env}` |")),
+            "the README's settings table has no row for `{key}`"
+        );
+    }
+}
+
+#[test]
+fn sessions_and_sms_are_configurable() {
+    let config = Config::load(&Sources {
+        env: env(&[
+            ("PISHKHAN_SESSION_IDLE_TIMEOUT", "5s"),
+            ("PISHKHAN_SMS_PROVIDER", "http"),
+            ("PISHKHAN_SMS_URL", "https://sms.example/{key}/send"),
+            ("PISHKHAN_SMS_KEY", "k-123"),
+        ]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(config.session_idle_timeout, Duration::from_secs(5));
+    assert_eq!(
+        config.session_absolute_timeout,
+        Duration::from_secs(12 * 3600)
+    );
+    assert!(!config.secure_cookies);
+    assert!(
+        matches!(&config.sms, SmsSettings::Http { template, .. } if template == DEFAULT_SMS_TEMPLATE)
+    );
+    assert!(
+        !format!("{config:?}").contains("k-123"),
+        "the key stays secret"
+    );
+    let err = Config::load(&Sources {
+        env: env(&[("PISHKHAN_SMS_PROVIDER", "http")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("sms_url"), "{err}");
+    let err = Config::load(&Sources {
+        env: env(&[("PISHKHAN_SESSION_ABSOLUTE_TIMEOUT", "forever")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("30m"), "{err}");
+    assert_eq!(parse_duration("12h"), Some(Duration::from_secs(43_200)));
+    assert_eq!(parse_duration("0s"), None);
+    assert_eq!(parse_duration("31d"), None);
+}
+
+#[test]
+fn defaults_serve_sqlite_on_loopback() {
+    let config = Config::load(&Sources::default()).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.data_dir, PathBuf::from("pishkhan-data"));
+    assert!(matches!(config.database, DatabaseChoice::Sqlite));
+    assert_eq!(config.log_format, LogFormat::Text);
+    assert_eq!(config.log_level, LogLevel::Info);
+    assert_eq!(config.db_max_connections, 10);
+}
+
+#[test]
+fn flags_beat_env_and_env_beats_file() {
+    let (_dir, path) =
+        file("listen = \"127.0.0.1:1000\"\ndata_dir = \"from-file\"\nlog_format = \"json\"\n");
+    let sources = Sources {
+        file: Some(path),
+        env: env(&[
+            ("PISHKHAN_LISTEN", "127.0.0.1:2000"),
+            ("PISHKHAN_DATA_DIR", "from-env"),
+        ]),
+        overrides: {
+            let mut flags = Overrides::default();
+            flags.set(&LISTEN, Some("127.0.0.1:3000".into()));
+            flags
+        },
+    };
+    let config = Config::load(&sources).unwrap();
+    assert_eq!(config.listen.port(), 3000);
+    assert_eq!(config.data_dir, PathBuf::from("from-env"));
+    assert_eq!(config.log_format, LogFormat::Json);
+}
+
+#[test]
+fn a_wrong_value_names_the_setting_its_source_and_what_is_allowed() {
+    let sources = Sources {
+        env: env(&[("PISHKHAN_LOG_FORMAT", "xml")]),
+        ..Sources::default()
+    };
+    let message = Config::load(&sources).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "setting `log_format` (from environment variable PISHKHAN_LOG_FORMAT) \
+         must be one of: text, json (found `xml`)"
+    );
+}
+
+#[test]
+fn numbers_are_checked_in_range_from_file_and_env() {
+    let (_dir, path) = file("db_max_connections = 0\n");
+    let err = Config::load(&Sources {
+        file: Some(path.clone()),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("must be a whole number from 1 to 256 (found 0)")
+    );
+    let config = Config::load(&Sources {
+        file: Some(path),
+        env: env(&[("PISHKHAN_DB_MAX_CONNECTIONS", "32")]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(config.db_max_connections, 32);
+}
+
+#[test]
+fn unknown_keys_and_variables_are_refused() {
+    let (_dir, path) = file("listn = \"127.0.0.1:1\"\n");
+    let err = Config::load(&Sources {
+        file: Some(path),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "listn"));
+
+    let err = Config::load(&Sources {
+        env: env(&[("PISHKHAN_LISTN", "x")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unknown environment variable PISHKHAN_LISTN")
+    );
+
+    // The test suite's own variables are not settings, and are not refused.
+    Config::load(&Sources {
+        env: env(&[("PISHKHAN_TEST_DATABASE_URL", "postgres://x/y")]),
+        ..Sources::default()
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_broken_file_says_where() {
+    let (_dir, path) = file("listen = \"127.0.0.1:1\"\ndata_dir = \n");
+    let err = Config::load(&Sources {
+        file: Some(path),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("is not valid TOML"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+
+    let missing = Config::load(&Sources {
+        file: Some(PathBuf::from("/nonexistent/pishkhan.toml")),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(matches!(missing, ConfigError::FileUnreadable { .. }));
+}
+
+#[test]
+fn database_urls_are_checked_but_never_repeated() {
+    let err = Config::load(&Sources {
+        overrides: {
+            let mut flags = Overrides::default();
+            flags.set(&DATABASE_URL, Some("mysql://root:hunter2@db/x".into()));
+            flags
+        },
+        ..Sources::default()
+    })
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("--database-url"), "{message}");
+    assert!(message.contains("postgres://"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+
+    let config = Config::load(&Sources {
+        env: env(&[(
+            "PISHKHAN_DATABASE_URL",
+            "postgres://app:hunter2@127.0.0.1:5432/pishkhan",
+        )]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+    assert_eq!(
+        config.database_location().unwrap().describe(),
+        "PostgreSQL at 127.0.0.1:5432/pishkhan"
+    );
+}
+
+#[test]
+fn an_empty_database_url_means_sqlite_in_the_data_folder() {
+    let config = Config::load(&Sources {
+        env: env(&[
+            ("PISHKHAN_DATABASE_URL", ""),
+            ("PISHKHAN_DATA_DIR", "/srv/p"),
+        ]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(
+        config.database_location().unwrap().describe(),
+        "SQLite file /srv/p/pishkhan.sqlite3"
+    );
+}

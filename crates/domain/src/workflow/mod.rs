@@ -1,0 +1,374 @@
+//! A service's workflow (گردش کار): the states its applications pass through and the actions
+//! that move them, as data an editor can change, saved with the service card's version.
+//!
+//! Each action names the roles that may take it, whether it needs a comment or a document, and
+//! the state it leads to; each state may carry a deadline in business days (its SLA) and, when
+//! it is terminal, the outcome. [`Workflow::check`] refuses a workflow people could get stuck
+//! in; [`Workflow::act`] decides whether one action may be taken now, before anything changes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::forms::Text;
+use crate::identity::Role;
+
+mod rules;
+mod standard;
+
+use crate::problem::Problem;
+pub use rules::RULES;
+
+/// Who must move an application in this state forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Party {
+    /// The agency's clerks (the SLA runs against them).
+    Agency,
+    /// The applicant: the citizen, or the centre that filed for them.
+    Applicant,
+}
+
+/// How a terminal state ends the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The person got the service's output.
+    Granted,
+    /// Refused, with a reason and the means of redress.
+    Refused,
+    /// The applicant withdrew.
+    Withdrawn,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Granted => "granted",
+            Outcome::Refused => "refused",
+            Outcome::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// One state of the workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowState {
+    pub code: String,
+    /// What the state means, in plain words (shown on the tracking page).
+    pub name: Text,
+    pub waits_for: Party,
+    /// The deadline for leaving this state, in business days from entering it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_days: Option<u32>,
+    /// Set on terminal states only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// What the person should do now, when it is on them (or simply wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<Text>,
+}
+
+impl WorkflowState {
+    pub fn is_terminal(&self) -> bool {
+        self.outcome.is_some()
+    }
+}
+
+/// One action: from some states to one state, by some roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub code: String,
+    pub name: Text,
+    pub from: Vec<String>,
+    pub to: String,
+    /// Role codes (see [`Role::code`]); checked on save, so a typo is reported, not ignored.
+    pub roles: Vec<String>,
+    /// A comment is required (a reason, what is missing).
+    #[serde(default)]
+    pub comment: bool,
+    /// A document must be attached.
+    #[serde(default)]
+    pub document: bool,
+    /// The applicant is told (SMS, e-mail) when this action is taken.
+    #[serde(default)]
+    pub notify: bool,
+}
+
+/// The roles that may act on applications at all.
+pub const ACTING_ROLES: [Role; 6] = [
+    Role::Citizen,
+    Role::Operator,
+    Role::CentreManager,
+    Role::AgencyClerk,
+    Role::AgencyAdmin,
+    Role::System,
+];
+
+/// States and actions of one service's applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// The state a submitted application enters.
+    pub start: String,
+    pub states: Vec<WorkflowState>,
+    pub actions: Vec<Action>,
+}
+
+fn is_code(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 60
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The longest SLA a state may have, in business days (a year and a bit).
+pub const MAX_SLA_DAYS: u32 = 300;
+
+impl Workflow {
+    pub fn state(&self, code: &str) -> Option<&WorkflowState> {
+        self.states.iter().find(|s| s.code == code)
+    }
+
+    pub fn action(&self, code: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.code == code)
+    }
+
+    /// The actions that leave `state`.
+    pub fn actions_from<'a>(&'a self, state: &'a str) -> impl Iterator<Item = &'a Action> + 'a {
+        self.actions
+            .iter()
+            .filter(move |a| a.from.iter().any(|f| f == state))
+    }
+
+    /// The roles an action names (unknown codes, which [`Workflow::check`] reports, skipped).
+    pub fn roles_of(action: &Action) -> impl Iterator<Item = Role> + '_ {
+        action.roles.iter().filter_map(|r| Role::from_code(r).ok())
+    }
+
+    /// Everything that would let an application get stuck or act wrongly, each with where it is:
+    /// every rule of [`RULES`], in order.
+    pub fn check(&self) -> Vec<Problem> {
+        if self.states.is_empty() {
+            return vec![
+                Problem::new(
+                    "no_states",
+                    "گردش کار دست‌کم یک وضعیت لازم دارد.",
+                    "A workflow needs at least one state.",
+                )
+                .at("workflow.states"),
+            ];
+        }
+        RULES.iter().flat_map(|rule| rule(self)).collect()
+    }
+
+    /// Whether `role` may take `action` on an application in `state`, with this comment and
+    /// these documents. Answers the action, or why not — before anything is changed.
+    pub fn act(
+        &self,
+        state: &str,
+        action: &str,
+        role: Role,
+        comment: &str,
+        documents: usize,
+    ) -> Result<&Action, Problem> {
+        let Some(found) = self.action(action) else {
+            return Err(Problem::new(
+                "unknown_action",
+                format!("اقدام «{action}» در گردش کار این خدمت نیست."),
+                format!("This service's workflow has no action `{action}`."),
+            ));
+        };
+        let state_name = self
+            .state(state)
+            .map(|s| s.name.fa.clone())
+            .unwrap_or_else(|| state.to_owned());
+        if !found.from.iter().any(|f| f == state) {
+            return Err(Problem::new(
+                "wrong_state",
+                format!("«{}» در وضعیت «{state_name}» ممکن نیست.", found.name.fa),
+                format!("`{action}` is not possible while the application is `{state}`."),
+            ));
+        }
+        if !Self::roles_of(found).any(|r| r == role) {
+            return Err(Problem::new(
+                "role_may_not_act",
+                format!("«{}» کار نقش «{}» نیست.", found.name.fa, role.name_fa()),
+                format!("Role `{}` may not take `{action}`.", role.code()),
+            ));
+        }
+        if found.comment && comment.trim().is_empty() {
+            return Err(Problem::new(
+                "comment_required",
+                format!("برای «{}» توضیح بنویسید.", found.name.fa),
+                format!("`{action}` needs a comment."),
+            ));
+        }
+        if found.document && documents == 0 {
+            return Err(Problem::new(
+                "document_required",
+                format!("برای «{}» یک سند پیوست کنید.", found.name.fa),
+                format!("`{action}` needs a document attached."),
+            ));
+        }
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(problems: &[Problem]) -> Vec<String> {
+        problems
+            .iter()
+            .map(|p| format!("{}: {}", p.at, p.en))
+            .collect()
+    }
+
+    #[test]
+    fn a_state_nobody_can_reach_or_leave_is_reported() {
+        let mut w = Workflow::standard(5);
+        w.states.push(WorkflowState {
+            code: "limbo".into(),
+            name: Text::fa("برزخ"),
+            waits_for: Party::Agency,
+            sla_days: None,
+            outcome: None,
+            next: None,
+        });
+        let found = codes(&w.check());
+        assert!(
+            found.iter().any(|p| p.contains("cannot be reached")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("No action leaves state `limbo`")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_roles_states_and_reasonless_refusals_are_reported() {
+        let mut w = Workflow::standard(5);
+        w.actions[0].roles.push("agency-clark".into());
+        w.actions[0].roles.push("commission".into());
+        w.actions[1].to = "nowhere".into();
+        let reject = w.actions.iter_mut().find(|a| a.code == "reject").unwrap();
+        reject.comment = false;
+        let found = codes(&w.check());
+        assert!(
+            found.iter().any(|p| p.contains("no role `agency-clark`")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("`commission` does not act")),
+            "{found:?}"
+        );
+        assert!(found.iter().any(|p| p.contains("`nowhere`")), "{found:?}");
+        assert!(
+            found.iter().any(|p| p.contains("must require a reason")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn terminal_states_have_no_way_out_and_no_deadline() {
+        let mut w = Workflow::standard(5);
+        w.actions[0].from.push("delivered".into());
+        w.states
+            .iter_mut()
+            .find(|s| s.code == "rejected")
+            .unwrap()
+            .sla_days = Some(3);
+        w.start = "delivered".into();
+        let found = codes(&w.check());
+        assert!(
+            found.iter().any(|p| p.contains("leaves terminal state")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|p| p.contains("cannot have a deadline")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("start state cannot be terminal")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn illegal_actions_are_refused_with_the_reason() {
+        let w = Workflow::standard(5);
+        let refused =
+            |state, action, role, comment| w.act(state, action, role, comment, 0).unwrap_err().code;
+        assert_eq!(
+            refused("submitted", "approve", Role::AgencyClerk, ""),
+            "wrong_state"
+        );
+        assert_eq!(
+            refused("in-review", "approve", Role::Citizen, ""),
+            "role_may_not_act"
+        );
+        assert_eq!(
+            refused("in-review", "request-documents", Role::AgencyClerk, "  "),
+            "comment_required"
+        );
+        assert_eq!(
+            refused("in-review", "fly", Role::AgencyClerk, ""),
+            "unknown_action"
+        );
+        assert_eq!(
+            refused("delivered", "withdraw", Role::Citizen, ""),
+            "wrong_state"
+        );
+        let ok = w
+            .act(
+                "in-review",
+                "request-documents",
+                Role::AgencyClerk,
+                "کپی سند",
+                0,
+            )
+            .unwrap();
+        assert_eq!(ok.to, "needs-documents");
+        assert!(
+            w.act("in-review", "approve", Role::Citizen, "", 0)
+                .unwrap_err()
+                .fa
+                .contains("شهروند")
+        );
+    }
+
+    #[test]
+    fn a_required_document_is_enforced() {
+        let mut w = Workflow::standard(5);
+        w.actions
+            .iter_mut()
+            .find(|a| a.code == "issue")
+            .unwrap()
+            .document = true;
+        assert_eq!(
+            w.act("approved", "issue", Role::AgencyClerk, "", 0)
+                .unwrap_err()
+                .code,
+            "document_required"
+        );
+        assert!(w.act("approved", "issue", Role::AgencyClerk, "", 1).is_ok());
+    }
+
+    #[test]
+    fn a_workflow_reads_back_from_json() {
+        let w = Workflow::standard(12);
+        let json = serde_json::to_string(&w).unwrap();
+        let back: Workflow = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, w);
+    }
+}

@@ -1,0 +1,166 @@
+//! `serve` and `demo`: the web server, its background work, and a clean stop.
+
+use std::net::SocketAddr;
+
+use pishkhan_app::{App, Config};
+use pishkhan_domain::identity::Role;
+use pishkhan_web::WebState;
+use tokio::net::TcpListener;
+
+use crate::context::{Failure, init_logging};
+
+/// Where `demo` keeps its data unless told otherwise, apart from a real installation's.
+pub const DEMO_DATA_DIR: &str = "pishkhan-demo";
+
+pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
+    init_logging(&config);
+    // Take the port before touching the database: a busy port fails fast and changes nothing.
+    let listener = bind(config.listen).await?;
+    let address = listener.local_addr().map_err(Failure::runtime)?;
+    let app = App::start(config).await?;
+    let (demo_accounts, demo_services) = if demo {
+        let accounts = app.load_demo().await.map_err(Failure::runtime)?;
+        let services = app.load_demo_catalogue().await.map_err(Failure::runtime)?;
+        (accounts, services)
+    } else {
+        (Vec::new(), 0)
+    };
+    let state = WebState::new(app.clone()).map_err(Failure::runtime)?;
+    let node = app
+        .register_node(&address.to_string())
+        .await
+        .map_err(Failure::runtime)?;
+    let heartbeats = tokio::spawn(app.clone().run_heartbeats(node.clone()));
+    let indexed = app.rebuild_search().await.map_err(Failure::runtime)?;
+    let follower = tokio::spawn(app.clone().follow_catalogue());
+    let application_jobs = tokio::spawn(app.clone().run_application_jobs());
+
+    println!(
+        "Pishkhan {} is serving http://{address}",
+        pishkhan_app::VERSION
+    );
+    println!("  database:    {}", app.database_description());
+    println!("  documents:   {}", app.documents().describe());
+    println!("  data folder: {}", app.config().data_dir.display());
+    println!("  search index: {indexed} published services");
+    if demo {
+        println!(
+            "  demo catalogue: {demo_services} published services in the pilot provinces ({})",
+            pishkhan_app::demo::PILOT_PROVINCES.join(", ")
+        );
+        print_demo_accounts(&app, &address, &demo_accounts);
+    }
+    println!("Stop with Ctrl+C.");
+    tracing::info!(%address, node = %node.id, "serving");
+
+    let served = axum::serve(
+        listener,
+        pishkhan_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    heartbeats.abort();
+    follower.abort();
+    application_jobs.abort();
+    if let Err(e) = app.stop_node(&node).await {
+        tracing::warn!(error = %e, "could not record the node's stop");
+    }
+    app.close().await;
+    served.map_err(|e| Failure::runtime(format!("the server stopped: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_demo_accounts(
+    app: &App,
+    address: &SocketAddr,
+    accounts: &[pishkhan_app::demo::DemoAccount],
+) {
+    use pishkhan_app::demo::{DEMO_CITIZEN, DEMO_PASSWORD};
+    println!();
+    println!("Demo accounts (staff sign in at http://{address}/signin, password {DEMO_PASSWORD}):");
+    for account in accounts {
+        let factor = match &account.totp_secret {
+            Some(secret) => format!("  second factor: TOTP secret {secret}"),
+            None => String::new(),
+        };
+        // Say what is there: these roles sign in, but their own pages are still planned.
+        let planned = if matches!(account.role, Role::Noc | Role::Commission) {
+            "  (no pages of its own yet: planned)"
+        } else {
+            ""
+        };
+        println!(
+            "  {:<18} {:<17} {}{}{}",
+            account.role.code(),
+            account.username,
+            account.scope,
+            factor,
+            planned
+        );
+    }
+    println!(
+        "  API client:  pishkhan token create --username system.registry --data-dir {}",
+        app.config().data_dir.display()
+    );
+    println!(
+        "  citizen:     http://{address}/signin/citizen with national ID {} and mobile {};",
+        DEMO_CITIZEN.0, DEMO_CITIZEN.1
+    );
+    println!(
+        "               text messages (sign-in and consent codes) are written to {}",
+        app.config()
+            .data_dir
+            .join(pishkhan_app::sms::SMS_FILE_NAME)
+            .display()
+    );
+    println!();
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, Failure> {
+    TcpListener::bind(address).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "the address is already in use; stop the other program or choose another \
+                 address with --listen"
+                    .to_owned()
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                "this machine has no such address; choose another with --listen".to_owned()
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "permission denied (ports below 1024 need privileges); choose another with --listen"
+                    .to_owned()
+            }
+            _ => e.to_string(),
+        };
+        Failure::runtime(format!("cannot listen on {address}: {why}"))
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl+C: the server then stops taking connections and finishes the
+/// requests in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl+C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
