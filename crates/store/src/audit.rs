@@ -50,18 +50,7 @@ pub(crate) async fn append_on(
     conn.execute(
         "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, \
          details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        vec![
-            Arg::Int(seq),
-            Arg::Int(fields.at_ms),
-            Arg::Text(fields.actor),
-            Arg::Text(fields.action),
-            Arg::Text(fields.target_kind),
-            Arg::Text(fields.target_id),
-            Arg::Text(fields.source),
-            Arg::Text(fields.details),
-            Arg::Text(previous),
-            Arg::Text(hash.clone()),
-        ],
+        row(fields, previous, hash.clone()),
     )
     .await?;
     conn.execute(
@@ -101,6 +90,22 @@ pub(crate) fn link(
     Ok((fields, hash))
 }
 
+/// An `audit_log` row's values, in its columns' order.
+fn row(fields: AuditFields, previous: String, hash: String) -> Vec<Arg> {
+    vec![
+        Arg::Int(fields.seq),
+        Arg::Int(fields.at_ms),
+        Arg::Text(fields.actor),
+        Arg::Text(fields.action),
+        Arg::Text(fields.target_kind),
+        Arg::Text(fields.target_id),
+        Arg::Text(fields.source),
+        Arg::Text(fields.details),
+        Arg::Text(previous),
+        Arg::Text(hash),
+    ]
+}
+
 /// Adds `entry` to `script` as the next link after `head` (its row; the writer moves the head
 /// row once at the end of the script); answers the new head. The script runs in the
 /// transaction that holds the head.
@@ -110,26 +115,13 @@ pub(crate) fn chain_into(
     head: &crate::writer::AuditHead,
 ) -> Result<crate::writer::AuditHead, StoreError> {
     let (fields, hash) = link(entry, head.seq + 1, &head.hash)?;
-    let row = script.row(vec![
-        Arg::Int(fields.seq),
-        Arg::Int(fields.at_ms),
-        Arg::Text(fields.actor),
-        Arg::Text(fields.action),
-        Arg::Text(fields.target_kind),
-        Arg::Text(fields.target_id),
-        Arg::Text(fields.source),
-        Arg::Text(fields.details),
-        Arg::Text(head.hash.clone()),
-        Arg::Text(hash.clone()),
-    ]);
+    let seq = fields.seq;
+    let values = script.row(row(fields, head.hash.clone(), hash.clone()));
     script.push(format!(
         "INSERT INTO audit_log (seq, at_ms, actor, action, target_kind, target_id, source, \
-         details, prev_hash, hash) VALUES {row}"
+         details, prev_hash, hash) VALUES {values}"
     ));
-    Ok(crate::writer::AuditHead {
-        seq: fields.seq,
-        hash,
-    })
+    Ok(crate::writer::AuditHead { seq, hash })
 }
 
 impl Store {

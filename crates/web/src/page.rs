@@ -126,6 +126,22 @@ impl PageContext {
         }
     }
 
+    /// A Jalali date written out, in the page's language: «۱۲ اردیبهشت ۱۴۰۵».
+    pub fn long_date(&self, date: &pishkhan_domain::JalaliDate) -> String {
+        match self.lang {
+            Language::Persian => date.format_long_fa(),
+            Language::English => date.format_long_en(),
+        }
+    }
+
+    /// A role's name for the reader: its Persian name, or its code in English.
+    pub fn role_name(&self, role: pishkhan_domain::identity::Role) -> String {
+        match self.lang {
+            Language::Persian => role.name_fa().to_owned(),
+            Language::English => role.code().to_owned(),
+        }
+    }
+
     /// Digits in the page's script.
     pub fn digits(&self, text: &str) -> String {
         match self.lang {

@@ -26,11 +26,7 @@ impl App {
             self.store()
                 .take_attempt(
                     &[
-                        limit(
-                            format!("sms-mobile:{}", mobile.e164()),
-                            3,
-                            TimeDelta::minutes(10),
-                        ),
+                        texts_to(&mobile),
                         limit(format!("sms-ip:{}", client.ip), 10, TimeDelta::minutes(10)),
                     ],
                     now,

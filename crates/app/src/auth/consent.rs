@@ -57,11 +57,7 @@ impl App {
             self.store()
                 .take_attempt(
                     &[
-                        limit(
-                            format!("sms-mobile:{}", mobile.e164()),
-                            3,
-                            TimeDelta::minutes(10),
-                        ),
+                        texts_to(&mobile),
                         limit(
                             format!("consent-operator:{}", user.id),
                             30,

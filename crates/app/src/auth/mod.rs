@@ -321,6 +321,15 @@ fn throttled(attempt: Attempt) -> Result<(), AuthError> {
     }
 }
 
+/// Codes sent to one mobile, whatever asks for them: three in ten minutes.
+fn texts_to(mobile: &MobileNumber) -> Limit {
+    limit(
+        format!("sms-mobile:{}", mobile.e164()),
+        3,
+        TimeDelta::minutes(10),
+    )
+}
+
 fn limit(key: String, max: i64, window: TimeDelta) -> Limit {
     Limit {
         key,

@@ -228,30 +228,6 @@ mod tests {
     }
 
     #[test]
-    fn a_state_nobody_can_reach_or_leave_is_reported() {
-        let mut w = Workflow::standard(5);
-        w.states.push(WorkflowState {
-            code: "limbo".into(),
-            name: Text::fa("برزخ"),
-            waits_for: Party::Agency,
-            sla_days: None,
-            outcome: None,
-            next: None,
-        });
-        let found = codes(&w.check());
-        assert!(
-            found.iter().any(|p| p.contains("cannot be reached")),
-            "{found:?}"
-        );
-        assert!(
-            found
-                .iter()
-                .any(|p| p.contains("No action leaves state `limbo`")),
-            "{found:?}"
-        );
-    }
-
-    #[test]
     fn unknown_roles_states_and_reasonless_refusals_are_reported() {
         let mut w = Workflow::standard(5);
         w.actions[0].roles.push("agency-clark".into());

@@ -33,10 +33,7 @@ pub fn grant_lines(
     principal_grants
         .iter()
         .map(|g| GrantLine {
-            role: match page.lang {
-                pishkhan_domain::Language::Persian => g.role().name_fa().to_owned(),
-                pishkhan_domain::Language::English => g.role().code().to_owned(),
-            },
+            role: page.role_name(g.role()),
             scope_name: directory.name_of(g.scope()).map(str::to_owned),
             scope_code: g.scope().to_string(),
         })

@@ -111,10 +111,7 @@ async fn users_view(
         .into_iter()
         .map(|role| RoleOption {
             code: role.code(),
-            name: match page.lang {
-                pishkhan_domain::Language::Persian => role.name_fa().to_owned(),
-                pishkhan_domain::Language::English => role.code().to_owned(),
-            },
+            name: page.role_name(role),
         })
         .collect();
     let mut scopes: Vec<String> = principal

@@ -64,10 +64,7 @@ impl Tracked {
                 .deadline
                 .as_deref()
                 .and_then(|d| JalaliDate::parse(d).ok())
-                .map(|d| match page.lang {
-                    pishkhan_domain::Language::Persian => d.format_long_fa(),
-                    pishkhan_domain::Language::English => d.format_long_en(),
-                }),
+                .map(|d| page.long_date(&d)),
             overdue: view.overdue(today),
             steps: view
                 .events
@@ -161,10 +158,7 @@ pub fn problems_text(
 ) -> String {
     problems
         .into_iter()
-        .map(|p| match lang {
-            pishkhan_domain::Language::Persian => p.fa,
-            pishkhan_domain::Language::English => p.en,
-        })
+        .map(|p| p.message(lang).to_owned())
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -367,13 +367,14 @@ pub async fn save(
     } else {
         serde_json::from_str::<pishkhan_domain::workflow::Workflow>(workflow_text)
             .map(Some)
-            .map_err(|e| match lang {
-                pishkhan_domain::Language::Persian => {
-                    format!("«گردش کار»: متن JSON درست نیست ({e}).")
-                }
-                pishkhan_domain::Language::English => {
-                    format!("`workflow`: the JSON is not valid ({e}).")
-                }
+            .map_err(|e| {
+                pishkhan_domain::Problem::new(
+                    "workflow_json",
+                    format!("متن JSON درست نیست ({e})."),
+                    format!("the JSON is not valid ({e})."),
+                )
+                .at_named("workflow", "گردش کار")
+                .located(lang)
             })
     };
     let errors = match (card_from_row(0, &cells), workflow) {
