@@ -230,17 +230,24 @@ describe('citizens and consent', () => {
     await citizen.context.close();
   });
 
-  test('a wrong national ID or a mobile not bound to it is refused in Persian', async () => {
+  test('a wrong national ID is refused in Persian; a stranger\'s mobile gets the owner\'s answer and no code', async () => {
     const { context, page } = await newPage();
     await page.goto(`${server.url}/signin/citizen`);
     await page.getByLabel('کد ملی').fill('1234567890');
     await page.getByLabel('شمارهٔ همراه').fill('09121234567');
     await page.getByRole('button', { name: 'فرستادن کد' }).click();
     assert.match(await page.textContent('.error-summary'), /کد ملی/);
+    // Someone else's national ID with the stranger's own phone: the page reads exactly as it
+    // does for the owner, but no text message leaves, and no code ever works.
     await page.getByLabel('کد ملی').fill('0082451291');
     await page.getByLabel('شمارهٔ همراه').fill('09351112233');
+    const sent = server.messages().length;
     await page.getByRole('button', { name: 'فرستادن کد' }).click();
-    assert.match(await page.textContent('.error-summary'), /شمارهٔ ثبت‌شده/);
+    assert.match(await page.textContent('main'), /۰۹۳۵\*\*\*۲۲۳۳|0935\*\*\*2233/);
+    await page.getByLabel('کد پیامک‌شده').fill('123456');
+    await page.getByRole('button', { name: 'ورود' }).click();
+    assert.match(await page.textContent('.error-summary'), /کد درست نیست/);
+    assert.equal(server.messages().length, sent, 'no text message to anyone');
     await context.close();
   });
 });

@@ -28,6 +28,24 @@ impl Actor {
     }
 }
 
+/// An entry for the audit log, to be written with the change it records (in its transaction).
+pub(crate) fn audit_entry(
+    actor: &Actor,
+    action: &str,
+    target: (&str, &str),
+    details: serde_json::Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        at: Utc::now(),
+        actor: actor.id.clone(),
+        action: action.to_owned(),
+        target_kind: target.0.to_owned(),
+        target_id: target.1.to_owned(),
+        source: actor.source.clone(),
+        details: details.to_string(),
+    }
+}
+
 /// What `verify_audit` found.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -47,15 +65,7 @@ impl App {
         details: serde_json::Value,
     ) -> Result<i64, StoreError> {
         self.store()
-            .append_audit(&NewAuditEntry {
-                at: Utc::now(),
-                actor: actor.id.clone(),
-                action: action.to_owned(),
-                target_kind: target.0.to_owned(),
-                target_id: target.1.to_owned(),
-                source: actor.source.clone(),
-                details: details.to_string(),
-            })
+            .append_audit(&audit_entry(actor, action, target, details))
             .await
     }
 

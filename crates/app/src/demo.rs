@@ -23,6 +23,11 @@ pub const DEMO_PASSWORD: &str = "pishkhan-demo-1404-tehran";
 /// A demo citizen, already bound to this mobile; their codes arrive in the SMS file.
 pub const DEMO_CITIZEN: (&str, &str) = ("0082451291", "09121234567");
 
+/// The people the demo's registry of mobile lines knows (`mobile-registry.csv`): the demo
+/// citizen, and a second person to try assisted filing and tracking with. Anyone else may be
+/// added to the file as `national ID,mobile`.
+pub const DEMO_PEOPLE: [(&str, &str); 2] = [DEMO_CITIZEN, ("0076229645", "09131234567")];
+
 const ORGS: [(OrgKind, &str, &str, &str); 7] = [
     (
         OrgKind::Agency,
@@ -180,6 +185,8 @@ pub enum DemoError {
     Org(#[from] OrgError),
     #[error("demo account: {0}")]
     User(#[from] UserError),
+    #[error("the demo's registry of mobile lines cannot be written: {0}")]
+    Registry(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -333,6 +340,21 @@ impl App {
                 created_at: chrono::Utc::now(),
             })
             .await?;
+        if matches!(
+            self.config().mobile_ownership,
+            crate::ownership::OwnershipSettings::File
+        ) {
+            for (national_id, mobile) in DEMO_PEOPLE {
+                let (Ok(national_id), Ok(mobile)) = (
+                    pishkhan_domain::id::NationalId::parse(national_id),
+                    pishkhan_domain::id::MobileNumber::parse(mobile),
+                ) else {
+                    continue;
+                };
+                crate::ownership::register_pair(&self.config().data_dir, &national_id, &mobile)
+                    .await?;
+            }
+        }
         Ok(accounts)
     }
 }

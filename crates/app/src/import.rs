@@ -11,6 +11,7 @@ use pishkhan_domain::Problem;
 use pishkhan_domain::catalog::ServiceCard;
 use pishkhan_domain::catalog_table::{COLUMNS, card_from_row, row_from_card};
 use pishkhan_domain::forms::FormSchema;
+use pishkhan_domain::text::to_persian_digits;
 use pishkhan_store::{DocKind, NewVersion, SaveVersionError, ServiceFilter, StoreError};
 use serde::Deserialize;
 
@@ -37,6 +38,9 @@ pub enum ImportError {
     Unreadable(String),
     #[error("the file has {} problem(s); nothing was imported", .0.len())]
     Invalid(Vec<Problem>),
+    /// Larger than a catalogue can be (rows, columns, unzipped size): refused before reading.
+    #[error("{}", .0.en)]
+    TooBig(Problem),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -97,6 +101,12 @@ fn rows_from_csv(bytes: &[u8]) -> Result<Rows, ImportError> {
     check_headers(&headers)?;
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
+        if i >= MAX_ROWS {
+            return Err(beyond_the_sheet(
+                u32::try_from(i + 2).unwrap_or(u32::MAX),
+                u32::try_from(headers.len()).unwrap_or(u32::MAX),
+            ));
+        }
         let record = record.map_err(|e| ImportError::Unreadable(e.to_string()))?;
         let cells: BTreeMap<String, String> = headers
             .iter()
@@ -111,33 +121,142 @@ fn rows_from_csv(bytes: &[u8]) -> Result<Rows, ImportError> {
     Ok(rows)
 }
 
+/// Most rows a catalogue file may have (the synthetic 20,000-service catalogue fits five times).
+pub const MAX_ROWS: usize = 100_000;
+/// Most columns a sheet may use (the template has fewer than 40).
+pub const MAX_COLUMNS: u32 = 100;
+/// Most bytes a spreadsheet may hold once unzipped, all its parts together.
+pub const MAX_UNZIPPED_BYTES: u64 = 64 * 1024 * 1024;
+/// Most parts (files) inside a spreadsheet.
+pub const MAX_ZIP_ENTRIES: usize = 1_000;
+
+fn too_big(fa: String, en: String) -> ImportError {
+    ImportError::TooBig(Problem::new("file_too_big", fa, en))
+}
+
+/// A spreadsheet is a zip: refuse one with too many parts, or whose parts unzip to more than
+/// [`MAX_UNZIPPED_BYTES`] (counted while unzipping, whatever the headers claim), before any
+/// part is parsed. A 2 MB file that unzips to gigabytes is a zip bomb.
+fn check_zip(bytes: &[u8]) -> Result<(), ImportError> {
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| not_a_spreadsheet())?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(too_big(
+            format!(
+                "پرونده {} بخش دارد؛ یک صفحه‌گستردهٔ کاتالوگ بیش از {} بخش ندارد.",
+                to_persian_digits(&archive.len().to_string()),
+                to_persian_digits(&MAX_ZIP_ENTRIES.to_string())
+            ),
+            format!(
+                "The file has {} parts; a catalogue spreadsheet has at most {MAX_ZIP_ENTRIES}.",
+                archive.len()
+            ),
+        ));
+    }
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(|_| not_a_spreadsheet())?;
+        let room = MAX_UNZIPPED_BYTES.saturating_sub(total);
+        let read = std::io::copy(
+            &mut std::io::Read::take(entry, room + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|_| not_a_spreadsheet())?;
+        total += read;
+        if total > MAX_UNZIPPED_BYTES {
+            return Err(too_big(
+                format!(
+                    "این صفحه‌گسترده پس از بازشدن بیش از {} مگابایت است (شاید «بمب زیپ»)؛ پذیرفته نشد. کاتالوگ را در چند پرونده بفرستید.",
+                    to_persian_digits(&(MAX_UNZIPPED_BYTES / 1024 / 1024).to_string())
+                ),
+                format!(
+                    "Unzipped, this spreadsheet is over {} MB (perhaps a zip bomb); refused. Send the catalogue in several files.",
+                    MAX_UNZIPPED_BYTES / 1024 / 1024
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn not_a_spreadsheet() -> ImportError {
+    ImportError::Unreadable("the file is not a valid XLSX (zip) spreadsheet".into())
+}
+
+fn beyond_the_sheet(row: u32, column: u32) -> ImportError {
+    too_big(
+        format!(
+            "صفحه‌گسترده تا سطر {} و ستون {} می‌رود؛ کاتالوگ حداکثر {} سطر و {} ستون دارد. سلول‌های دوردست را پاک کنید.",
+            to_persian_digits(&row.to_string()),
+            to_persian_digits(&column.to_string()),
+            to_persian_digits(&MAX_ROWS.to_string()),
+            to_persian_digits(&MAX_COLUMNS.to_string())
+        ),
+        format!(
+            "The sheet reaches row {row} and column {column}; a catalogue has at most {MAX_ROWS} rows and {MAX_COLUMNS} columns. Clear the far-away cells."
+        ),
+    )
+}
+
+/// The first sheet's rows, read cell by cell: a sheet that declares or uses more than
+/// [`MAX_ROWS`] rows or [`MAX_COLUMNS`] columns is refused before anything large is built (a
+/// reader that makes a grid from the corners would allocate for every cell in between).
 fn rows_from_xlsx(bytes: &[u8]) -> Result<Rows, ImportError> {
     use calamine::{Reader, Xlsx};
-    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
+    check_zip(bytes)?;
+    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
         .map_err(|e| ImportError::Unreadable(e.to_string()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| ImportError::Unreadable("the workbook has no sheet".into()))?
+    let sheet = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| ImportError::Unreadable("the workbook has no sheet".into()))?;
+    let mut reader = workbook
+        .worksheet_cells_reader(&sheet)
         .map_err(|e| ImportError::Unreadable(e.to_string()))?;
-    let mut rows = range.rows();
-    let headers: Vec<String> = rows
+    let declared = reader.dimensions();
+    if declared.end.0 as usize >= MAX_ROWS || declared.end.1 >= MAX_COLUMNS {
+        return Err(beyond_the_sheet(declared.end.0 + 1, declared.end.1 + 1));
+    }
+    let mut grid: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
+    while let Some(cell) = reader
+        .next_cell()
+        .map_err(|e| ImportError::Unreadable(e.to_string()))?
+    {
+        let (row, column) = cell.get_position();
+        if row as usize >= MAX_ROWS || column >= MAX_COLUMNS {
+            return Err(beyond_the_sheet(row + 1, column + 1));
+        }
+        let value = calamine::Data::from(cell.get_value().clone()).to_string();
+        if !value.trim().is_empty() {
+            grid.entry(row).or_default().insert(column, value);
+        }
+    }
+    let mut rows = grid.into_iter();
+    let (_, header_cells) = rows
         .next()
-        .ok_or_else(|| ImportError::Unreadable("the sheet is empty".into()))?
-        .iter()
-        .map(|c| c.to_string().trim().to_owned())
+        .ok_or_else(|| ImportError::Unreadable("the sheet is empty".into()))?;
+    let width = header_cells.keys().max().map_or(0, |c| c + 1);
+    let headers: Vec<String> = (0..width)
+        .map(|c| header_cells.get(&c).map_or("", |v| v.trim()).to_owned())
         .collect();
     check_headers(&headers)?;
     let mut out = Vec::new();
-    for (i, row) in rows.enumerate() {
+    for (row, cells) in rows {
         let cells: BTreeMap<String, String> = headers
             .iter()
-            .cloned()
-            .zip(row.iter().map(|c| c.to_string()))
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(c, h)| {
+                let column = u32::try_from(c).unwrap_or(u32::MAX);
+                (h.clone(), cells.get(&column).cloned().unwrap_or_default())
+            })
             .collect();
         if cells.values().all(|v| v.trim().is_empty()) {
             continue;
         }
-        out.push((i + 2, cells));
+        // The spreadsheet's own row number, as people see it.
+        out.push((row as usize + 1, cells));
     }
     Ok(out)
 }

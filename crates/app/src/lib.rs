@@ -17,6 +17,7 @@ pub mod import;
 mod nodes;
 pub mod notify;
 pub mod orgs;
+pub mod ownership;
 pub mod plan;
 pub mod policy;
 pub mod portal;
@@ -68,6 +69,8 @@ struct Inner {
     config: Config,
     store: Store,
     sms: sms::SmsProvider,
+    /// Who says whether a mobile line is a national ID's.
+    mobile_ownership: ownership::MobileOwnership,
     /// Attached files.
     documents: documents::Documents,
     /// Argon2 password checks since start.
@@ -135,12 +138,15 @@ impl App {
     /// An app on a store that is already open and migrated (tests, and tools that share one).
     pub fn with_store(config: Config, store: Store) -> Result<App, String> {
         let sms = sms::SmsProvider::from_settings(&config.sms, &config.data_dir)?;
+        let mobile_ownership =
+            ownership::MobileOwnership::from_settings(&config.mobile_ownership, &config.data_dir)?;
         let documents = documents::Documents::new(&config.documents, &config.data_dir);
         Ok(App {
             inner: Arc::new(Inner {
                 config,
                 store,
                 sms,
+                mobile_ownership,
                 documents,
                 password_checks: AtomicU64::new(0),
                 search: Arc::new(pishkhan_search::Catalogue::new().map_err(|e| e.to_string())?),
@@ -159,6 +165,11 @@ impl App {
     /// Where text messages go.
     pub fn sms(&self) -> &sms::SmsProvider {
         &self.inner.sms
+    }
+
+    /// Who says whether a mobile line is a national ID's.
+    pub fn mobile_ownership(&self) -> &ownership::MobileOwnership {
+        &self.inner.mobile_ownership
     }
 
     /// Where attached files are kept.

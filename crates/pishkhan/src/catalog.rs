@@ -111,6 +111,11 @@ async fn import(ctx: &Context, file: PathBuf, database: DatabaseArgs) -> Result<
                 errors.len()
             )))
         }
+        Err(ImportError::TooBig(problem)) => Err(Failure::config(format!(
+            "{} is refused: {}",
+            file.display(),
+            problem.en
+        ))),
         Err(ImportError::Unreadable(why)) => Err(Failure::config(format!(
             "{} cannot be read: {why}",
             file.display()

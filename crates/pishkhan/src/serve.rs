@@ -9,6 +9,9 @@ use tokio::net::TcpListener;
 
 use crate::context::{Failure, init_logging};
 
+/// How long requests in flight may finish after SIGTERM or Ctrl+C.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Where `demo` keeps its data unless told otherwise, apart from a real installation's.
 pub const DEMO_DATA_DIR: &str = "pishkhan-demo";
 
@@ -41,6 +44,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     );
     println!("  database:    {}", app.database_description());
     println!("  documents:   {}", app.documents().describe());
+    println!("  mobile lines: {}", app.mobile_ownership().describe());
     println!("  data folder: {}", app.config().data_dir.display());
     println!("  search index: {indexed} published services");
     if demo {
@@ -53,11 +57,19 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     println!("Stop with Ctrl+C.");
     tracing::info!(%address, node = %node.id, "serving");
 
-    let served = axum::serve(
+    let limits = app.config().limits;
+    let served = pishkhan_web::server::serve(
         listener,
-        pishkhan_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        pishkhan_web::router(state.clone()),
+        pishkhan_web::server::ServerLimits {
+            max_connections: limits.max_connections,
+            max_connections_per_address: limits.max_connections_per_address,
+            header_timeout: limits.header_timeout,
+            drain: DRAIN,
+        },
+        state.connections.clone(),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await;
     heartbeats.abort();
     follower.abort();
@@ -106,6 +118,13 @@ fn print_demo_accounts(
     println!(
         "  citizen:     http://{address}/signin/citizen with national ID {} and mobile {};",
         DEMO_CITIZEN.0, DEMO_CITIZEN.1
+    );
+    println!(
+        "               the registry of mobile lines (Shahkar) is the file {}: add `national ID,mobile` to sign in as someone else;",
+        app.config()
+            .data_dir
+            .join(pishkhan_app::ownership::REGISTRY_FILE_NAME)
+            .display()
     );
     println!(
         "               text messages (sign-in and consent codes) are written to {}",

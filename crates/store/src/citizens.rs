@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::NewAuditEntry;
 use crate::{Store, StoreError, on_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +151,31 @@ impl Store {
         self.citizen_by_national_id(&new.national_id)
             .await?
             .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Binds a citizen to a new mobile (the registry confirmed the line is theirs): every
+    /// session of theirs ends, and `audit` records the change, all in one transaction.
+    pub async fn rebind_citizen_mobile(
+        &self,
+        citizen_id: &str,
+        mobile: &str,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE citizens SET mobile = $1 WHERE id = $2")
+                .bind(mobile)
+                .bind(citizen_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE citizen_id = $1")
+                .bind(citizen_id)
+                .execute(&mut *tx)
+                .await?;
+            crate::audit::append_on(&mut *tx, audit).await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     pub async fn insert_code(&self, code: &CodeRecord) -> Result<(), StoreError> {

@@ -20,6 +20,9 @@ use crate::state::WebState;
 
 /// Largest form body read for the CSRF check (file uploads use their own routes later).
 const FORM_LIMIT: usize = 1024 * 1024;
+/// The most a form from someone not signed in may carry (sign-in, tracking, the language
+/// switch: a few fields). Anything bigger is refused before it is read.
+pub const ANONYMOUS_FORM_LIMIT: usize = 16 * 1024;
 
 /// What the request carries about its sender.
 #[derive(Clone, Debug)]
@@ -125,11 +128,14 @@ pub async fn load_visitor(
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        // Cut at the edge: whatever a client sends, no more than this reaches a log or a row.
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
-            .to_owned(),
+            .chars()
+            .take(pishkhan_app::auth::MAX_USER_AGENT_CHARS)
+            .collect(),
     };
     let mut visitor = Visitor {
         session: None,
@@ -200,7 +206,12 @@ pub async fn load_visitor(
             }
         } else if is_unsafe(request.method()) {
             let (parts, body) = request.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+            let limit = if visitor.session.is_some() {
+                FORM_LIMIT
+            } else {
+                ANONYMOUS_FORM_LIMIT
+            };
+            let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
                 return StatusCode::PAYLOAD_TOO_LARGE.into_response();
             };
             let given = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)

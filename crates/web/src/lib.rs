@@ -8,11 +8,13 @@ mod assets;
 mod auth;
 mod error;
 mod i18n;
+mod limits;
 mod metrics;
 mod ops;
 mod page;
 mod pages;
 mod router;
+pub mod server;
 mod state;
 
 pub use error::WebError;

@@ -2,7 +2,8 @@
 //!
 //! One registry per router (not a global), so tests and several servers in one process never mix
 //! their counts. Routes are labelled by their pattern (`/static/{*path}`), never by the raw path,
-//! so a scan of random URLs cannot blow up the number of series.
+//! so a scan of random URLs cannot blow up the number of series; likewise a method outside the
+//! standard ones is counted as `other`, whatever a client invents.
 
 use std::time::Instant;
 
@@ -11,7 +12,8 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::error::WebError;
@@ -29,10 +31,34 @@ pub struct Metrics {
     write_commit: prometheus::Gauge,
     document_flushes: IntGauge,
     documents_flushed: IntGauge,
+    /// The mobile registry's answers (`app::ownership`).
+    ownership: IntGaugeVec,
+    /// Connections and request bodies (`server.rs`, `limits.rs`).
+    connections_open: IntGauge,
+    connections_refused: IntGauge,
+    body_bytes: IntGauge,
 }
 
 /// Label for requests no route matched.
 const UNMATCHED: &str = "(unmatched)";
+
+/// The method as a label: one of HTTP's standard methods, or `other` (a client may send any
+/// token as a method; each would otherwise become a series of its own).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
 
 impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
@@ -83,7 +109,30 @@ impl Metrics {
             "pishkhan_documents_flushed_total",
             "Files those flushes covered.",
         )?;
+        let ownership = IntGaugeVec::new(
+            Opts::new(
+                "pishkhan_mobile_ownership_inquiries_total",
+                "Inquiries to the national registry of mobile lines since start, by answer \
+                 (confirmed, denied, unavailable: the registry could not be asked, and the \
+                 sign-in or consent was refused).",
+            ),
+            &["answer"],
+        )?;
+        registry.register(Box::new(ownership.clone()))?;
+        let connections_open = IntGauge::new("pishkhan_connections_open", "Connections open now.")?;
+        let connections_refused = IntGauge::new(
+            "pishkhan_connections_refused_total",
+            "Connections closed at once since start: the server, or their address, was at its \
+             cap (max_connections, max_connections_per_address).",
+        )?;
+        let body_bytes = IntGauge::new(
+            "pishkhan_request_body_bytes_in_flight",
+            "Bytes of request bodies being received or handled now (max_body_in_flight_mib).",
+        )?;
         for gauge in [
+            &connections_open,
+            &connections_refused,
+            &body_bytes,
             &write_batches,
             &write_jobs,
             &document_flushes,
@@ -107,6 +156,10 @@ impl Metrics {
             write_commit,
             document_flushes,
             documents_flushed,
+            ownership,
+            connections_open,
+            connections_refused,
+            body_bytes,
         })
     }
 
@@ -129,7 +182,7 @@ impl Metrics {
 /// Middleware: counts and times every request.
 pub async fn record(State(state): State<WebState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -137,7 +190,7 @@ pub async fn record(State(state): State<WebState>, request: Request, next: Next)
         .to_owned();
     let response = next.run(request).await;
     state.metrics.observe(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -161,6 +214,25 @@ pub async fn export(State(state): State<WebState>) -> Result<Response, WebError>
     let (flushes, flushed) = state.app.documents().flush_stats();
     m.document_flushes.set(count(flushes));
     m.documents_flushed.set(count(flushed));
+    let connections = &state.connections;
+    m.connections_open.set(count(
+        connections.open.load(std::sync::atomic::Ordering::Relaxed),
+    ));
+    m.connections_refused.set(count(
+        connections
+            .refused
+            .load(std::sync::atomic::Ordering::Relaxed),
+    ));
+    m.body_bytes
+        .set(i64::try_from(state.body_budget.in_use()).unwrap_or(i64::MAX));
+    let answers = state.app.mobile_ownership().counts();
+    for (answer, n) in [
+        ("confirmed", answers.confirmed),
+        ("denied", answers.denied),
+        ("unavailable", answers.unavailable),
+    ] {
+        m.ownership.with_label_values(&[answer]).set(count(n));
+    }
     let body = m.render()?;
     Ok((
         [
@@ -173,4 +245,18 @@ pub async fn export(State(state): State<WebState>) -> Result<Response, WebError>
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        for invented in ["FOO", "X1", "PROPFIND", "get"] {
+            let method = axum::http::Method::from_bytes(invented.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other", "{invented}");
+        }
+        assert_eq!(method_label(&axum::http::Method::POST), "POST");
+    }
 }

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::Request;
 use axum::http::Method;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{MethodRouter, get, post};
 use pishkhan_app::policy::Access;
@@ -13,6 +13,7 @@ use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -21,7 +22,7 @@ use crate::pages::{
     account, admin, apply, counter, desk, errors, home, language, mine, portal, signin, track,
 };
 use crate::state::WebState;
-use crate::{api, assets, metrics, ops};
+use crate::{api, assets, limits, metrics, ops};
 
 /// The largest body an application or action may have through the API: its documents, in
 /// base64, about 24 MB together (each file at most 5 MB).
@@ -515,6 +516,12 @@ pub fn with_middleware(routes: Router<WebState>, state: WebState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(from_fn_with_state(state.clone(), metrics::record))
+        // Counted by the metrics above: a request that runs past its time answers 408.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.app.config().limits.request_timeout,
+        ))
+        .layer(from_fn_with_state(state.clone(), limits::reserve))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

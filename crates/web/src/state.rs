@@ -3,7 +3,9 @@ use std::sync::Arc;
 use pishkhan_app::App;
 
 use crate::i18n::{I18n, I18nError};
+use crate::limits::BodyBudget;
 use crate::metrics::Metrics;
+use crate::server::ConnectionStats;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -11,6 +13,10 @@ pub struct WebState {
     pub app: App,
     pub i18n: Arc<I18n>,
     pub metrics: Arc<Metrics>,
+    /// Request bodies being received, all requests together (`limits.rs`).
+    pub body_budget: Arc<BodyBudget>,
+    /// Connections open and refused (`server.rs`).
+    pub connections: Arc<ConnectionStats>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +29,13 @@ pub enum WebInitError {
 
 impl WebState {
     pub fn new(app: App) -> Result<WebState, WebInitError> {
+        let limits = app.config().limits;
         Ok(WebState {
-            app,
             i18n: Arc::new(I18n::load()?),
             metrics: Arc::new(Metrics::new()?),
+            body_budget: Arc::new(BodyBudget::new(limits.max_body_in_flight)),
+            connections: Arc::default(),
+            app,
         })
     }
 }

@@ -3,8 +3,12 @@
 use super::*;
 
 impl App {
-    /// Citizen sign-in, first step: checks the national ID against the mobile it is bound to
-    /// (if any) and sends a code. Limited per number and per address.
+    /// Citizen sign-in, first step: a code goes to the mobile if the national registry of mobile
+    /// lines confirms it is the national ID's. Whatever the pair, the answer is the same ("a
+    /// code was sent to 0912…4567") and the attempt is counted, per mobile, per national ID and
+    /// per address: nobody learns which mobile is someone's, or whether they have signed in
+    /// before. A pair the registry does not confirm gets a code record nobody can redeem, and
+    /// no message.
     #[tracing::instrument(skip_all)]
     pub async fn request_sign_in_code(
         &self,
@@ -15,24 +19,25 @@ impl App {
     ) -> Result<CodeTicket, AuthError> {
         let national_id = NationalId::parse(national_id).map_err(AuthError::Invalid)?;
         let mobile = MobileNumber::parse(mobile).map_err(AuthError::Invalid)?;
-        let registered = self
-            .store()
-            .citizen_by_national_id(national_id.as_str())
-            .await?;
-        if registered.is_some_and(|citizen| citizen.mobile != mobile.e164()) {
-            return Err(AuthError::MobileMismatch);
-        }
         throttled(
             self.store()
                 .take_attempt(
                     &[
                         texts_to(&mobile),
+                        limit(
+                            format!("sign-in-id:{}", national_id.as_str()),
+                            10,
+                            TimeDelta::minutes(10),
+                        ),
                         limit(format!("sms-ip:{}", client.ip), 10, TimeDelta::minutes(10)),
                     ],
                     now,
                 )
                 .await?,
         )?;
+        if !self.owns_mobile(&national_id, &mobile).await? {
+            return self.decoy_code("sign-in", &national_id, &mobile, now).await;
+        }
         let code = six_digits();
         let text = format!(
             "پیشخوان: کد ورود شما {} است. این کد را به هیچ‌کس، حتی کارکنان دفتر، ندهید.",
@@ -84,6 +89,51 @@ impl App {
         })
     }
 
+    /// The registry's answer: is `mobile` the line of `national_id`? Fails closed.
+    pub(super) async fn owns_mobile(
+        &self,
+        national_id: &NationalId,
+        mobile: &MobileNumber,
+    ) -> Result<bool, AuthError> {
+        self.mobile_ownership()
+            .confirms(national_id, mobile)
+            .await
+            .map_err(|_| AuthError::RegistryUnavailable)
+    }
+
+    /// A ticket that looks like any other, for a pair the registry did not confirm: its code is
+    /// never sent and can never be redeemed (its hash is not a hash), and every try at it is
+    /// counted like a wrong code.
+    async fn decoy_code(
+        &self,
+        purpose: &str,
+        national_id: &NationalId,
+        mobile: &MobileNumber,
+        now: DateTime<Utc>,
+    ) -> Result<CodeTicket, AuthError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let record = CodeRecord {
+            id: id.clone(),
+            purpose: purpose.to_owned(),
+            mobile: mobile.e164(),
+            national_id: national_id.as_str().to_owned(),
+            code_hash: UNREDEEMABLE.to_owned(),
+            created_at: now,
+            expires_at: now + CODE_LIFETIME,
+            attempts: 0,
+            used_at: None,
+            requested_by: None,
+            centre: None,
+            note: String::new(),
+        };
+        self.store().insert_code(&record).await?;
+        Ok(CodeTicket {
+            code_id: id,
+            masked_mobile: mask_mobile(&mobile.e164()),
+            expires_at: record.expires_at,
+        })
+    }
+
     /// Checks a typed code: counts the try, refuses expired, used or over-tried codes, and
     /// marks it used on success (once, even under racing requests).
     pub(super) async fn redeem_code(
@@ -121,11 +171,13 @@ impl App {
         Ok(record)
     }
 
-    /// Registers the citizen on first sign-in, binding the national ID to the mobile the code
-    /// went to.
+    /// The citizen a redeemed code proves: registered on first sign-in, bound to the mobile the
+    /// code went to (which the registry confirmed). A citizen whose line changed is bound to the
+    /// new one: every old session ends, the change is on the record, and the old line is told.
     pub(super) async fn citizen_for(
         &self,
         record: &CodeRecord,
+        source: &str,
         now: DateTime<Utc>,
     ) -> Result<CitizenRecord, AuthError> {
         let citizen = self
@@ -137,10 +189,45 @@ impl App {
                 created_at: now,
             })
             .await?;
-        if citizen.mobile != record.mobile {
-            return Err(AuthError::MobileMismatch);
+        if citizen.mobile == record.mobile {
+            return Ok(citizen);
         }
-        Ok(citizen)
+        let old = citizen.mobile.clone();
+        let actor = Actor {
+            id: format!("citizen:{}", citizen.id),
+            source: source.to_owned(),
+        };
+        let audit = crate::audit::audit_entry(
+            &actor,
+            "citizen.mobile-rebound",
+            ("citizen", &citizen.id),
+            serde_json::json!({
+                "from": mask_mobile(&old),
+                "to": mask_mobile(&record.mobile),
+                "purpose": record.purpose,
+            }),
+        );
+        self.store()
+            .rebind_citizen_mobile(&citizen.id, &record.mobile, &audit)
+            .await?;
+        if let Ok(old) = MobileNumber::parse(&old) {
+            let notice = SmsMessage {
+                to: old,
+                text: format!(
+                    "پیشخوان: شمارهٔ همراه حساب شما در پیشخوان به {} تغییر کرد. اگر این کار شما نبوده است، با ۱۱۱ تماس بگیرید.",
+                    pishkhan_domain::text::to_persian_digits(&mask_mobile(&record.mobile))
+                ),
+                code: None,
+            };
+            // The change stands even if the old line cannot be told; the failure is logged.
+            if let Err(e) = self.sms().send(&notice).await {
+                tracing::warn!(error = %e, "the old mobile could not be told of the change");
+            }
+        }
+        Ok(CitizenRecord {
+            mobile: record.mobile.clone(),
+            ..citizen
+        })
     }
 
     /// Citizen sign-in, second step: the code from the text message.
@@ -155,7 +242,7 @@ impl App {
         let record = self
             .redeem_code(code_id, code, "sign-in", None, now)
             .await?;
-        let citizen = self.citizen_for(&record, now).await?;
+        let citizen = self.citizen_for(&record, &client.ip, now).await?;
         let created = self
             .open_session(
                 SessionOwner::Citizen(citizen.id.clone()),

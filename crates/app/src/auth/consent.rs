@@ -5,8 +5,9 @@ use super::*;
 
 impl App {
     /// An operator asks a walk-in citizen's consent to file for them: a code goes to the mobile
-    /// bound to the national ID (or, for someone not yet registered, the mobile they give).
-    /// Looking the citizen up is a staff view of personal data, and is recorded.
+    /// bound to the national ID, or the one the operator gives, once the national registry of
+    /// mobile lines confirms it is the citizen's. Looking the citizen up is a staff view of
+    /// personal data, and is recorded.
     #[tracing::instrument(skip_all, fields(centre = %centre))]
     #[allow(clippy::too_many_arguments)]
     pub async fn request_consent(
@@ -49,25 +50,52 @@ impl App {
             serde_json::json!({ "national_id": national_id.as_str(), "centre": centre, "purpose": purpose }),
         )
         .await?;
-        let mobile = match &registered {
-            Some(citizen) => MobileNumber::parse(&citizen.mobile).map_err(AuthError::Invalid)?,
-            None => MobileNumber::parse(mobile).map_err(AuthError::Invalid)?,
+        // The line the code goes to: the one on record, else the one the operator was given (a
+        // citizen new to Pishkhan, or one whose line changed) — whichever the registry confirms.
+        let typed = match mobile.trim() {
+            "" => None,
+            given => Some(MobileNumber::parse(given).map_err(AuthError::Invalid)?),
         };
+        let bound = registered
+            .as_ref()
+            .and_then(|c| MobileNumber::parse(&c.mobile).ok());
+        let mut candidates: Vec<MobileNumber> = bound.into_iter().collect();
+        if let Some(typed) = typed
+            && !candidates.iter().any(|m| m.e164() == typed.e164())
+        {
+            candidates.push(typed);
+        }
+        if candidates.is_empty() {
+            return Err(AuthError::Invalid(Problem::new(
+                "mobile_required",
+                "شمارهٔ همراه شهروند را وارد کنید؛ کد رضایت به آن فرستاده می‌شود.",
+                "Enter the citizen's mobile number; the consent code goes there.",
+            )));
+        }
+        // Counted before the registry is asked, so no operator can use it to look lines up.
         throttled(
             self.store()
                 .take_attempt(
-                    &[
-                        texts_to(&mobile),
-                        limit(
-                            format!("consent-operator:{}", user.id),
-                            30,
-                            TimeDelta::minutes(10),
-                        ),
-                    ],
+                    &[limit(
+                        format!("consent-operator:{}", user.id),
+                        30,
+                        TimeDelta::minutes(10),
+                    )],
                     now,
                 )
                 .await?,
         )?;
+        let mut confirmed = None;
+        for candidate in candidates {
+            if self.owns_mobile(&national_id, &candidate).await? {
+                confirmed = Some(candidate);
+                break;
+            }
+        }
+        let Some(mobile) = confirmed else {
+            return Err(AuthError::NotTheirMobile);
+        };
+        throttled(self.store().take_attempt(&[texts_to(&mobile)], now).await?)?;
         let centre_name = self
             .store()
             .org_directory()
@@ -116,7 +144,7 @@ impl App {
         if !counter_centres(operator).contains(&centre) {
             return Err(AuthError::CodeExpired);
         }
-        let citizen = self.citizen_for(&record, now).await?;
+        let citizen = self.citizen_for(&record, &client.ip, now).await?;
         let consent = ConsentRecord {
             id: uuid::Uuid::new_v4().simple().to_string(),
             citizen_id: citizen.id.clone(),

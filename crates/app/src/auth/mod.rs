@@ -37,6 +37,15 @@ use crate::{App, Secret};
 
 /// How long a one-time code sent by SMS stays good.
 pub const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(3);
+/// The longest username anyone has (longer ones are refused before they are counted or logged).
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// The longest password checked (argon2 would hash anything; a megabyte is an attack).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// How much of a browser's `User-Agent` is kept (in sessions and the audit log).
+pub const MAX_USER_AGENT_CHARS: usize = 300;
+
+/// The hash of a code that must never be redeemed: not hex, so no typed code's hash equals it.
+const UNREDEEMABLE: &str = "unredeemable";
 /// Tries allowed at one code.
 pub const CODE_TRIES: i64 = 5;
 /// How long a consent lets an operator file for the citizen.
@@ -144,8 +153,12 @@ pub enum AuthError {
     WrongSecondFactor,
     #[error("the code has expired or was used")]
     CodeExpired,
-    #[error("the mobile number is not the one registered for this national ID")]
-    MobileMismatch,
+    /// The registry says the mobile an operator gave is not the citizen's line.
+    #[error("the registry does not confirm the mobile is the national ID's line")]
+    NotTheirMobile,
+    /// The registry of mobile lines cannot be asked: nothing is bound or sent (fail closed).
+    #[error("the mobile registry cannot be asked")]
+    RegistryUnavailable,
     #[error("{}", .0.en)]
     Invalid(Problem),
     #[error("not allowed")]
@@ -207,10 +220,15 @@ impl AuthError {
                 "این کد منقضی یا پیش‌تر استفاده شده است. کد تازه بخواهید.",
                 "This code has expired or was already used. Ask for a new one.",
             ),
-            AuthError::MobileMismatch => pick(
+            AuthError::NotTheirMobile => pick(
                 fa,
-                "این شمارهٔ همراه با شمارهٔ ثبت‌شده برای این کد ملی یکی نیست. با همان شماره‌ای وارد شوید که نخستین بار ثبت کردید.",
-                "This mobile number is not the one registered for this national ID. Use the number you registered first.",
+                "به گواهی سامانهٔ شاهکار، این شمارهٔ همراه به نام صاحب این کد ملی نیست. شمارهٔ همراهی را وارد کنید که به نام خود اوست.",
+                "The national registry of mobile lines says this number is not in the name of this national ID's holder. Enter a number registered in their name.",
+            ),
+            AuthError::RegistryUnavailable => pick(
+                fa,
+                "سامانهٔ استعلام مالکیت شمارهٔ همراه (شاهکار) اکنون پاسخ نمی‌دهد، پس کدی فرستاده نشد. چند دقیقهٔ دیگر دوباره امتحان کنید.",
+                "The national registry of mobile lines is not answering, so no code was sent. Try again in a few minutes.",
             ),
             AuthError::Invalid(invalid) => {
                 if fa {
@@ -246,7 +264,8 @@ impl AuthError {
             AuthError::WrongCode { .. } => "wrong_code",
             AuthError::WrongSecondFactor => "wrong_second_factor",
             AuthError::CodeExpired => "code_expired",
-            AuthError::MobileMismatch => "mobile_mismatch",
+            AuthError::NotTheirMobile => "not_their_mobile",
+            AuthError::RegistryUnavailable => "registry_unavailable",
             AuthError::Invalid(invalid) => invalid.code,
             AuthError::NotAllowed => "not_allowed",
             AuthError::Sms(_) => "sms_failed",

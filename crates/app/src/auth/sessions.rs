@@ -28,7 +28,11 @@ impl App {
             last_seen_at: now,
             expires_at,
             ip: client.ip.clone(),
-            user_agent: client.user_agent.chars().take(300).collect(),
+            user_agent: client
+                .user_agent
+                .chars()
+                .take(MAX_USER_AGENT_CHARS)
+                .collect(),
             pending_secret: pending_secret.as_ref().map(TotpSecret::to_base32),
         };
         self.store().insert_session(&record).await?;

@@ -36,7 +36,40 @@ impl App {
         client: &Client,
         now: DateTime<Utc>,
     ) -> Result<NewSession, AuthError> {
-        let username = username.trim().to_lowercase();
+        let username = username.trim();
+        if username.chars().count() > MAX_USERNAME_CHARS
+            || password.expose().len() > MAX_PASSWORD_BYTES
+        {
+            // Nobody's username or password is this long: refused as a wrong one, counted
+            // against the address only, and recorded without what was typed.
+            let counted = throttled(
+                self.store()
+                    .take_attempt(
+                        &[limit(
+                            format!("password-ip:{}", client.ip),
+                            60,
+                            TimeDelta::minutes(1),
+                        )],
+                        now,
+                    )
+                    .await?,
+            );
+            self.record(
+                &Actor {
+                    id: "anonymous".to_owned(),
+                    source: client.ip.clone(),
+                },
+                "session.sign-in-refused",
+                ("user", "(too long)"),
+                serde_json::json!({
+                    "reason": if counted.is_ok() { "too_long" } else { "throttled" }
+                }),
+            )
+            .await?;
+            counted?;
+            return Err(AuthError::WrongCredentials);
+        }
+        let username = username.to_lowercase();
         let minute_key = format!("password:{username}");
         let quarter_key = format!("password-15m:{username}");
         let attempt = self

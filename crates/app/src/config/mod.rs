@@ -19,6 +19,7 @@ use pishkhan_store::DatabaseLocation;
 
 use crate::Secret;
 use crate::documents::DocumentSettings;
+use crate::ownership::OwnershipSettings;
 
 /// Name of the SQLite file inside the data folder.
 pub const SQLITE_FILE_NAME: &str = "pishkhan.sqlite3";
@@ -46,6 +47,25 @@ pub struct Config {
     pub sms: SmsSettings,
     /// Where attached files are kept.
     pub documents: DocumentSettings,
+    /// Who says whether a mobile line is a national ID's.
+    pub mobile_ownership: OwnershipSettings,
+    /// What the server accepts at once, and how long it waits.
+    pub limits: Limits,
+}
+
+/// What one process accepts at once, and how long it waits (see `web::server`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Open connections in all.
+    pub max_connections: usize,
+    /// Open connections from one peer address.
+    pub max_connections_per_address: usize,
+    /// A request's head must arrive within this; an idle keep-alive connection ends after it.
+    pub header_timeout: Duration,
+    /// A request, its body included, must be answered within this.
+    pub request_timeout: Duration,
+    /// Request bodies being received at once, all requests together, in bytes.
+    pub max_body_in_flight: usize,
 }
 
 /// How text messages (one-time codes, notifications) are sent.
@@ -147,6 +167,20 @@ impl Config {
         let bucket = r.read(&DOCUMENTS_BUCKET);
         let endpoint = r.read(&DOCUMENTS_ENDPOINT);
         let region = r.read(&DOCUMENTS_REGION);
+        let limits = Limits {
+            max_connections: r.read(&MAX_CONNECTIONS) as usize,
+            max_connections_per_address: r.read(&MAX_CONNECTIONS_PER_ADDRESS) as usize,
+            header_timeout: r.read(&HEADER_TIMEOUT),
+            request_timeout: r.read(&REQUEST_TIMEOUT),
+            max_body_in_flight: r.read(&MAX_BODY_IN_FLIGHT_MIB) as usize * 1024 * 1024,
+        };
+        let ownership_provider = r.read(&MOBILE_OWNERSHIP_PROVIDER);
+        let ownership_url = r.read(&MOBILE_OWNERSHIP_URL);
+        let ownership_key = r.read(&MOBILE_OWNERSHIP_KEY);
+        let national_id_field = r.read(&MOBILE_OWNERSHIP_NATIONAL_ID_FIELD);
+        let mobile_field = r.read(&MOBILE_OWNERSHIP_MOBILE_FIELD);
+        let match_field = r.read(&MOBILE_OWNERSHIP_MATCH_FIELD);
+        let ownership_timeout = r.read(&MOBILE_OWNERSHIP_TIMEOUT);
 
         let sms = match (sms_provider, sms_url) {
             (SmsProvider::File, _) => SmsSettings::File,
@@ -178,6 +212,35 @@ impl Config {
                 region,
             },
         };
+        let mobile_ownership = match (ownership_provider, ownership_url) {
+            (OwnershipProvider::File, _) => OwnershipSettings::File,
+            (OwnershipProvider::Http, Some(url))
+                if url.starts_with("https://") || url.starts_with("http://") =>
+            {
+                OwnershipSettings::Http {
+                    url,
+                    key: ownership_key,
+                    national_id_field,
+                    mobile_field,
+                    match_field,
+                    timeout: ownership_timeout,
+                }
+            }
+            (OwnershipProvider::Http, Some(_)) => {
+                r.refuse(
+                    &MOBILE_OWNERSHIP_URL,
+                    "must be an http:// or https:// address",
+                );
+                OwnershipSettings::File
+            }
+            (OwnershipProvider::Http, None) => {
+                r.refuse(
+                    &MOBILE_OWNERSHIP_PROVIDER,
+                    "is `http`, which needs `mobile_ownership_url` (the registry's address) too",
+                );
+                OwnershipSettings::File
+            }
+        };
         Config {
             listen,
             data_dir,
@@ -190,6 +253,8 @@ impl Config {
             session_absolute_timeout,
             sms,
             documents,
+            mobile_ownership,
+            limits,
         }
     }
 

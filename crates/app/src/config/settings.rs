@@ -188,6 +188,129 @@ pub(super) const SMS_TEMPLATE: Setting<String> = Setting {
     },
 };
 
+pub(super) const MAX_CONNECTIONS: Setting<u32> = Setting {
+    key: "max_connections",
+    env: "PISHKHAN_MAX_CONNECTIONS",
+    flag: None,
+    secret: false,
+    default: || 1024,
+    parse: |value| whole_number(value, 1..=65_536),
+};
+
+pub(super) const MAX_CONNECTIONS_PER_ADDRESS: Setting<u32> = Setting {
+    key: "max_connections_per_address",
+    env: "PISHKHAN_MAX_CONNECTIONS_PER_ADDRESS",
+    flag: None,
+    secret: false,
+    default: || 64,
+    parse: |value| whole_number(value, 1..=65_536),
+};
+
+pub(super) const HEADER_TIMEOUT: Setting<Duration> = Setting {
+    key: "header_timeout",
+    env: "PISHKHAN_HEADER_TIMEOUT",
+    flag: None,
+    secret: false,
+    default: || Duration::from_secs(10),
+    parse: duration,
+};
+
+pub(super) const REQUEST_TIMEOUT: Setting<Duration> = Setting {
+    key: "request_timeout",
+    env: "PISHKHAN_REQUEST_TIMEOUT",
+    flag: None,
+    secret: false,
+    default: || Duration::from_secs(120),
+    parse: duration,
+};
+
+pub(super) const MAX_BODY_IN_FLIGHT_MIB: Setting<u32> = Setting {
+    key: "max_body_in_flight_mib",
+    env: "PISHKHAN_MAX_BODY_IN_FLIGHT_MIB",
+    flag: None,
+    secret: false,
+    default: || 256,
+    parse: |value| whole_number(value, 1..=65_536),
+};
+
+/// Which registry `mobile_ownership_provider` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OwnershipProvider {
+    File,
+    Http,
+}
+
+pub(super) const MOBILE_OWNERSHIP_PROVIDER: Setting<OwnershipProvider> = Setting {
+    key: "mobile_ownership_provider",
+    env: "PISHKHAN_MOBILE_OWNERSHIP_PROVIDER",
+    flag: None,
+    secret: false,
+    default: || OwnershipProvider::File,
+    parse: |value| {
+        one_of(
+            value,
+            &[
+                ("file", OwnershipProvider::File),
+                ("http", OwnershipProvider::Http),
+            ],
+        )
+    },
+};
+
+pub(super) const MOBILE_OWNERSHIP_URL: Setting<Option<String>> = Setting {
+    key: "mobile_ownership_url",
+    env: "PISHKHAN_MOBILE_OWNERSHIP_URL",
+    flag: None,
+    secret: false,
+    default: || None,
+    parse: optional_text,
+};
+
+pub(super) const MOBILE_OWNERSHIP_KEY: Setting<Secret<String>> = Setting {
+    key: "mobile_ownership_key",
+    env: "PISHKHAN_MOBILE_OWNERSHIP_KEY",
+    flag: None,
+    secret: true,
+    default: || Secret::new(String::new()),
+    parse: |value| Ok(Secret::new(text(value)?.trim().to_owned())),
+};
+
+pub(super) const MOBILE_OWNERSHIP_NATIONAL_ID_FIELD: Setting<String> = Setting {
+    key: "mobile_ownership_national_id_field",
+    env: "PISHKHAN_MOBILE_OWNERSHIP_NATIONAL_ID_FIELD",
+    flag: None,
+    secret: false,
+    default: || "nationalCode".to_owned(),
+    parse: field_name,
+};
+
+pub(super) const MOBILE_OWNERSHIP_MOBILE_FIELD: Setting<String> = Setting {
+    key: "mobile_ownership_mobile_field",
+    env: "PISHKHAN_MOBILE_OWNERSHIP_MOBILE_FIELD",
+    flag: None,
+    secret: false,
+    default: || "mobileNumber".to_owned(),
+    parse: field_name,
+};
+
+pub(super) const MOBILE_OWNERSHIP_MATCH_FIELD: Setting<String> = Setting {
+    key: "mobile_ownership_match_field",
+    env: "PISHKHAN_MOBILE_OWNERSHIP_MATCH_FIELD",
+    flag: None,
+    secret: false,
+    default: || "match".to_owned(),
+    parse: field_name,
+};
+
+pub(super) const MOBILE_OWNERSHIP_TIMEOUT: Setting<Duration> = Setting {
+    key: "mobile_ownership_timeout",
+    env: "PISHKHAN_MOBILE_OWNERSHIP_TIMEOUT",
+    flag: None,
+    secret: false,
+    default: || Duration::from_secs(5),
+    parse: duration,
+};
+
 pub(super) const DOCUMENTS_BUCKET: Setting<Option<String>> = Setting {
     key: "documents_s3_bucket",
     env: "PISHKHAN_DOCUMENTS_S3_BUCKET",
@@ -231,6 +354,21 @@ fn text(value: &toml::Value) -> Result<&str, String> {
 fn optional_text(value: &toml::Value) -> Result<Option<String>, String> {
     let text = text(value)?.trim();
     Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// A JSON field's name: letters, digits, `_` and `-`.
+fn field_name(value: &toml::Value) -> Result<String, String> {
+    let name = text(value)?.trim();
+    if !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    {
+        Ok(name.to_owned())
+    } else {
+        Err("must be a JSON field name (letters, digits, _ and -)".to_owned())
+    }
 }
 
 fn one_of<T: Copy>(value: &toml::Value, choices: &[(&str, T)]) -> Result<T, String> {

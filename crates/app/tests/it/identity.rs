@@ -10,6 +10,7 @@ use pishkhan_app::config::Sources;
 use pishkhan_app::policy::Principal;
 use pishkhan_app::sms::{SMS_FILE_NAME, read_sms_file};
 use pishkhan_app::{App, Config, Secret};
+use pishkhan_domain::id::{MobileNumber, NationalId};
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::totp::TotpSecret;
 use pishkhan_store::{OrgKind, Store};
@@ -19,8 +20,13 @@ use pishkhan_store::on_both_backends;
 on_both_backends!(
     the_sixth_wrong_password_in_a_minute_is_refused_without_hashing,
     the_limiter_holds_under_concurrent_attempts,
+    a_huge_username_is_refused_and_recorded_without_it,
     governorate_admins_enrol_and_use_a_second_factor,
     citizens_sign_in_with_a_code_bound_to_their_mobile,
+    a_stranger_cannot_sign_in_with_someone_elses_national_id,
+    a_citizen_whose_line_changed_is_bound_to_the_new_one,
+    an_unreachable_or_slow_registry_refuses_and_binds_nothing,
+    consent_goes_only_to_a_line_the_registry_confirms,
     idle_sessions_end_and_sign_out_everywhere_ends_all,
     busy_sessions_still_end_at_the_absolute_timeout,
     operators_file_only_with_the_citizens_consent,
@@ -39,6 +45,13 @@ const PASSWORD: &str = "correct horse battery staple";
 fn client() -> Client {
     Client {
         ip: "192.0.2.7".to_owned(),
+        user_agent: "test".to_owned(),
+    }
+}
+
+fn client_at(ip: &str) -> Client {
+    Client {
+        ip: ip.to_owned(),
         user_agent: "test".to_owned(),
     }
 }
@@ -108,11 +121,24 @@ async fn fixture_with(store: Store, settings: &[(&str, &str)]) -> Fixture {
     ] {
         app.add_org(&cli, kind, code, province, name).await.unwrap();
     }
+    // The registry of mobile lines knows one person's line.
+    register(&app, "0082451291", "09121234567").await;
     Fixture {
         app,
         store,
         _dir: dir,
     }
+}
+
+/// The development registry learns that `mobile` is `national_id`'s line.
+async fn register(app: &App, national_id: &str, mobile: &str) {
+    pishkhan_app::ownership::register_pair(
+        &app.config().data_dir,
+        &NationalId::parse(national_id).unwrap(),
+        &MobileNumber::parse(mobile).unwrap(),
+    )
+    .await
+    .unwrap();
 }
 
 async fn user(app: &App, username: &str, grants: Vec<RoleGrant>) -> String {
@@ -363,13 +389,6 @@ async fn citizens_sign_in_with_a_code_bound_to_their_mobile(store: Store) {
         .await
         .unwrap_err();
     assert!(matches!(again, AuthError::CodeExpired), "single use");
-    // The national ID is now bound to that mobile.
-    let error = f
-        .app
-        .request_sign_in_code("0082451291", "09351112233", &client(), Utc::now())
-        .await
-        .unwrap_err();
-    assert!(matches!(error, AuthError::MobileMismatch));
     // Codes per number are limited: two more, then refused.
     for _ in 0..2 {
         f.app
@@ -389,6 +408,360 @@ async fn citizens_sign_in_with_a_code_bound_to_their_mobile(store: Store) {
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::Invalid(_)));
+}
+
+async fn a_stranger_cannot_sign_in_with_someone_elses_national_id(store: Store) {
+    let f = fixture(store, "30m").await;
+    // An agency filed for 0082451291; a stranger tries it with their own phone. The answer is
+    // the one the owner gets, but no text leaves and no code can ever be redeemed.
+    let before = sms_codes(&f.app).len();
+    let ticket = f
+        .app
+        .request_sign_in_code("0082451291", "09351112233", &client(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        ticket.masked_mobile, "0935***2233",
+        "the same answer as for the owner"
+    );
+    assert_eq!(sms_codes(&f.app).len(), before, "no text message to anyone");
+    for tries_left in (0..5).rev() {
+        let guess = format!("{:06}", 123_456 + tries_left);
+        let error = f
+            .app
+            .sign_in_with_code(&ticket.code_id, &guess, &client(), Utc::now())
+            .await
+            .unwrap_err();
+        if tries_left > 0 {
+            assert!(
+                matches!(error, AuthError::WrongCode { tries_left: t } if t == tries_left),
+                "{error}"
+            );
+        } else {
+            assert!(matches!(error, AuthError::CodeExpired), "{error}");
+        }
+    }
+    assert!(
+        f.store
+            .citizen_by_national_id("0082451291")
+            .await
+            .unwrap()
+            .is_none(),
+        "nobody was bound to the national ID"
+    );
+    // An ID nobody has signed in with gets the same answer too.
+    let unknown = f
+        .app
+        .request_sign_in_code("0076229645", "09351112244", &client(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(unknown.masked_mobile, "0935***2244");
+    assert_eq!(sms_codes(&f.app).len(), before);
+    // Every pair counts against the national ID, so nobody can try mobiles one after another.
+    let mut refused = None;
+    for i in 0..12 {
+        let mobile = format!("0935111{i:04}");
+        if let Err(e) = f
+            .app
+            .request_sign_in_code(
+                "0082451291",
+                &mobile,
+                &client_at(&format!("198.51.100.{i}")),
+                Utc::now(),
+            )
+            .await
+        {
+            refused = Some((i, e));
+            break;
+        }
+    }
+    let (i, error) = refused.expect("the national ID's attempts are limited");
+    assert!(matches!(error, AuthError::Throttled { .. }), "{error}");
+    assert_eq!(
+        i, 9,
+        "ten attempts per national ID in ten minutes (one was made above)"
+    );
+    // The owner, whose line the registry confirms, still signs in... after the window.
+    let later = Utc::now() + chrono::TimeDelta::minutes(11);
+    let ticket = f
+        .app
+        .request_sign_in_code("0082451291", "09121234567", &client(), later)
+        .await
+        .unwrap();
+    let (to, _, code) = sms_codes(&f.app).pop().unwrap();
+    assert_eq!(to, "+989121234567");
+    f.app
+        .sign_in_with_code(&ticket.code_id, &code.unwrap(), &client(), later)
+        .await
+        .unwrap();
+    let counts = f.app.mobile_ownership().counts();
+    assert_eq!(counts.confirmed, 1);
+    assert!(counts.denied >= 10, "{counts:?}");
+}
+
+async fn a_citizen_whose_line_changed_is_bound_to_the_new_one(store: Store) {
+    let f = fixture(store, "30m").await;
+    let now = Utc::now();
+    let sign_in = |mobile: &'static str| {
+        let app = f.app.clone();
+        async move {
+            let ticket = app
+                .request_sign_in_code("0082451291", mobile, &client(), now)
+                .await
+                .unwrap();
+            let (_, _, code) = sms_codes(&app).pop().unwrap();
+            app.sign_in_with_code(&ticket.code_id, &code.unwrap(), &client(), now)
+                .await
+                .unwrap()
+        }
+    };
+    let old_session = sign_in("09121234567").await;
+    // The person moved to a new line; the registry says so.
+    register(&f.app, "0082451291", "09351112233").await;
+    let before = sms_codes(&f.app).len();
+    let new_session = sign_in("09351112233").await;
+    let Principal::Citizen(citizen) = &new_session.session.principal else {
+        panic!("a citizen session")
+    };
+    assert_eq!(citizen.mobile, "+989351112233");
+    assert!(
+        f.app
+            .session(old_session.token.expose(), now)
+            .await
+            .unwrap()
+            .is_none(),
+        "the sessions of the old line ended"
+    );
+    assert!(
+        f.app
+            .session(new_session.token.expose(), now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let told: Vec<_> = sms_codes(&f.app)[before..]
+        .iter()
+        .filter(|(to, _, _)| to == "+989121234567")
+        .cloned()
+        .collect();
+    assert_eq!(told.len(), 1, "the old line is told once: {told:?}");
+    assert!(told[0].1.contains("تغییر کرد"), "{}", told[0].1);
+    let (entries, _) = f.store.audit_chain().await.unwrap();
+    let rebound = entries
+        .iter()
+        .find(|e| e.fields.action == "citizen.mobile-rebound")
+        .expect("the change is on the record");
+    assert!(rebound.fields.details.contains("0912***4567"));
+    assert!(
+        !rebound.fields.details.contains("09121234567"),
+        "masked in the audit log"
+    );
+    f.app.verify_audit().await.unwrap();
+}
+
+/// A registry on loopback that answers as told.
+async fn registry_server(answer: &'static str) -> String {
+    use axum::response::IntoResponse;
+    use axum::routing::post;
+    let router = axum::Router::new().route(
+        "/inquiry",
+        post(move |body: axum::Json<serde_json::Value>| async move {
+            match answer {
+                "slow" => {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    axum::http::StatusCode::OK.into_response()
+                }
+                "broken" => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                "garbled" => "not json".into_response(),
+                _ => axum::Json(serde_json::json!({
+                    "match": body.0["nationalCode"] == "0082451291"
+                        && body.0["mobileNumber"] == "09121234567",
+                }))
+                .into_response(),
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}/inquiry")
+}
+
+async fn an_unreachable_or_slow_registry_refuses_and_binds_nothing(store: Store) {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/inquiry", listener.local_addr().unwrap())
+    };
+    let cases = [
+        (registry_server("honest").await, true),
+        (closed, false),
+        (registry_server("broken").await, false),
+        (registry_server("garbled").await, false),
+        (registry_server("slow").await, false),
+    ];
+    for (i, (url, works)) in cases.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(&Sources {
+            env: [
+                ("PISHKHAN_DATA_DIR", dir.path().to_str().unwrap()),
+                ("PISHKHAN_MOBILE_OWNERSHIP_PROVIDER", "http"),
+                ("PISHKHAN_MOBILE_OWNERSHIP_URL", &url),
+                ("PISHKHAN_MOBILE_OWNERSHIP_TIMEOUT", "1s"),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+            ..Sources::default()
+        })
+        .unwrap();
+        let app = App::with_store(config, store.clone()).unwrap();
+        // Each case in its own ten minutes, so the limits of the one before do not answer.
+        let now = Utc::now() + chrono::TimeDelta::minutes(11 * i as i64);
+        let started = std::time::Instant::now();
+        let asked = app
+            .request_sign_in_code("0082451291", "09121234567", &client(), now)
+            .await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{url}: fails fast"
+        );
+        if works {
+            asked.unwrap();
+            assert_eq!(app.mobile_ownership().counts().confirmed, 1);
+            assert_eq!(sms_codes(&app).len(), 1);
+        } else {
+            let error = asked.unwrap_err();
+            assert!(
+                matches!(error, AuthError::RegistryUnavailable),
+                "{url}: {error}"
+            );
+            assert!(
+                error
+                    .message(pishkhan_domain::Language::Persian)
+                    .contains("شاهکار")
+            );
+            assert_eq!(app.mobile_ownership().counts().unavailable, 1);
+            assert!(sms_codes(&app).is_empty(), "{url}: nothing sent");
+        }
+    }
+    assert!(
+        store
+            .citizen_by_national_id("0082451291")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was bound"
+    );
+}
+
+async fn consent_goes_only_to_a_line_the_registry_confirms(store: Store) {
+    let f = fixture(store, "30m").await;
+    user(
+        &f.app,
+        "op1",
+        vec![grant(Role::Operator, "centre:tehran-1001")],
+    )
+    .await;
+    let op1 = staff(&f.store, "op1").await;
+    let ask = |mobile: &'static str| {
+        let (app, op1) = (f.app.clone(), op1.clone());
+        async move {
+            app.request_consent(
+                &op1,
+                "tehran-1001",
+                "0082451291",
+                mobile,
+                "گواهی عدم سوء پیشینه",
+                &client(),
+                Utc::now(),
+            )
+            .await
+        }
+    };
+    // The operator types any mobile for someone who has never signed in: refused.
+    let error = ask("09351112233").await.unwrap_err();
+    assert!(matches!(error, AuthError::NotTheirMobile), "{error}");
+    assert!(sms_codes(&f.app).is_empty());
+    assert!(
+        f.store
+            .citizen_by_national_id("0082451291")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The line that is theirs gets the code, and the consent binds it.
+    let ticket = ask("09121234567").await.unwrap();
+    let (to, _, code) = sms_codes(&f.app).pop().unwrap();
+    assert_eq!(to, "+989121234567");
+    f.app
+        .confirm_consent(&op1, &ticket.code_id, &code.unwrap(), &client(), Utc::now())
+        .await
+        .unwrap();
+    let citizen = f
+        .store
+        .citizen_by_national_id("0082451291")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(citizen.mobile, "+989121234567");
+    // Once bound, the mobile on record is used whatever is typed.
+    ask("09351112233").await.unwrap();
+    assert_eq!(sms_codes(&f.app).pop().unwrap().0, "+989121234567");
+}
+
+async fn a_huge_username_is_refused_and_recorded_without_it(store: Store) {
+    let f = fixture(store, "30m").await;
+    let (before, _) = f.store.audit_chain().await.unwrap();
+    let huge = "x".repeat(500 * 1024);
+    for i in 0..20 {
+        let error = f
+            .app
+            .staff_sign_in(
+                &huge,
+                &secret(PASSWORD),
+                &client_at(&format!("203.0.113.{i}")),
+                Utc::now(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AuthError::WrongCredentials), "{error}");
+        let error = f
+            .app
+            .staff_sign_in(
+                "clerk",
+                &secret(&huge),
+                &client_at("203.0.113.200"),
+                Utc::now(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                AuthError::WrongCredentials | AuthError::Throttled { .. }
+            ),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        f.app.password_checks(),
+        0,
+        "no argon2 hash was computed for any of them"
+    );
+    let (after, _) = f.store.audit_chain().await.unwrap();
+    let written: usize = after[before.len()..]
+        .iter()
+        .map(|e| e.fields.actor.len() + e.fields.target_id.len() + e.fields.details.len())
+        .sum();
+    assert_eq!(
+        after.len() - before.len(),
+        40,
+        "each refusal is on the record"
+    );
+    assert!(
+        written < 40 * 200,
+        "recorded without the input: {written} bytes"
+    );
 }
 
 async fn idle_sessions_end_and_sign_out_everywhere_ends_all(store: Store) {

@@ -16,6 +16,7 @@ on_both_backends!(
     a_file_with_errors_imports_nothing_and_reports_every_error,
     a_good_file_imports_everything_and_twice_changes_nothing,
     spreadsheets_and_json_import_too,
+    a_spreadsheet_bomb_is_refused_before_it_is_read,
 );
 
 async fn app(store: Store) -> App {
@@ -184,4 +185,79 @@ async fn spreadsheets_and_json_import_too(store: Store) {
         .await
         .unwrap_err();
     assert!(matches!(error, ImportError::Unreadable(_)));
+}
+
+/// The process's peak resident memory so far, in MiB (Linux).
+fn peak_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+async fn a_spreadsheet_bomb_is_refused_before_it_is_read(store: Store) {
+    use std::io::Write;
+    let app = app(store.clone()).await;
+    let before = peak_mib();
+    // 1. Two cells at the sheet's far corners: a reader that builds the grid between them
+    //    would allocate for sixteen billion cells.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "code").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let corners = workbook.save_to_buffer().unwrap();
+    assert!(
+        corners.len() < 8 * 1024,
+        "a small file: {} bytes",
+        corners.len()
+    );
+    // 2. A zip bomb: one part of 200 MB of zeros, a few hundred KB compressed.
+    let mut bomb = Vec::new();
+    {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bomb));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..200 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    assert!(bomb.len() < 2 * 1024 * 1024, "{} bytes", bomb.len());
+    // 3. Too many rows in a CSV.
+    let mut rows = format!("{}\n", COLUMNS.join(","));
+    for i in 0..=pishkhan_app::import::MAX_ROWS {
+        rows.push_str(&format!("s{i},synth-agency\n"));
+    }
+    for (name, bytes) in [
+        ("corners.xlsx", corners),
+        ("bomb.xlsx", bomb),
+        ("rows.csv", rows.into_bytes()),
+    ] {
+        let started = std::time::Instant::now();
+        let error = app
+            .import_catalogue(&Actor::command_line(), name, &bytes, &quiet)
+            .await
+            .unwrap_err();
+        let ImportError::TooBig(problem) = error else {
+            panic!("{name}: {error}");
+        };
+        assert_eq!(problem.code, "file_too_big");
+        assert!(
+            problem.fa.contains("پذیرفته نشد") || problem.fa.contains("حداکثر"),
+            "{}",
+            problem.fa
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{name}: refused in {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(published(&app).await, 0, "nothing was imported");
+    let grew = peak_mib().saturating_sub(before);
+    assert!(grew < 400, "the peak memory grew by {grew} MiB");
 }

@@ -10,6 +10,7 @@ mod applications;
 mod catalogue;
 mod cli;
 mod http;
+mod limits;
 mod portal;
 mod readiness;
 mod support;

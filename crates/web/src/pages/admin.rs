@@ -575,6 +575,12 @@ pub async fn catalogue_import(
             render(&catalogue_view(page, Some(text), Vec::new()))
         }
         Err(pishkhan_app::import::ImportError::Store(e)) => Err(WebError::from(e)),
+        Err(pishkhan_app::import::ImportError::TooBig(problem)) => {
+            let message = problem.located(page.lang);
+            let mut response = render(&catalogue_view(page, None, vec![message]))?;
+            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            Ok(response)
+        }
         Err(pishkhan_app::import::ImportError::Invalid(problems)) => {
             let errors = problems.iter().map(|p| p.located(page.lang)).collect();
             let mut response = render(&catalogue_view(page, None, errors))?;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::auth::{Visitor, staff};
 use crate::error::WebError;
 use crate::page::{PageContext, render};
+use crate::pages::signin::status_of;
 use crate::state::WebState;
 
 pub struct CentreOption {
@@ -135,18 +136,6 @@ async fn centres(state: &WebState, visitor: &Visitor) -> Result<Vec<CentreOption
             code,
         })
         .collect())
-}
-
-fn status_of(error: &AuthError) -> StatusCode {
-    match error {
-        AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AuthError::WrongCode { .. } => StatusCode::UNAUTHORIZED,
-        AuthError::NotAllowed => StatusCode::FORBIDDEN,
-        AuthError::CodeExpired => StatusCode::GONE,
-        AuthError::Sms(_) => StatusCode::BAD_GATEWAY,
-        AuthError::Store(_) | AuthError::Hashing(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
 }
 
 /// `GET /counter`

@@ -52,7 +52,8 @@ fn signed(state: &WebState, created: &NewSession, next: Option<&str>) -> Respons
     response
 }
 
-fn status_of(error: &AuthError) -> StatusCode {
+/// The HTTP status of an identity refusal, on every page that shows one.
+pub(crate) fn status_of(error: &AuthError) -> StatusCode {
     match error {
         AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         AuthError::WrongCredentials
@@ -60,8 +61,9 @@ fn status_of(error: &AuthError) -> StatusCode {
         | AuthError::WrongCode { .. } => StatusCode::UNAUTHORIZED,
         AuthError::AccountDisabled | AuthError::NotAllowed => StatusCode::FORBIDDEN,
         AuthError::CodeExpired => StatusCode::GONE,
-        AuthError::MobileMismatch | AuthError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AuthError::NotTheirMobile | AuthError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AuthError::Sms(_) => StatusCode::BAD_GATEWAY,
+        AuthError::RegistryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AuthError::Hashing(_) | AuthError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
