@@ -126,6 +126,8 @@ impl App {
         let location = config.database_location()?;
         let settings = PoolSettings {
             max_connections: config.db_max_connections,
+            lock_timeout: config.db_lock_timeout,
+            statement_timeout: config.db_statement_timeout,
             ..PoolSettings::default()
         };
         let store = Store::connect(&location, settings).await?;
@@ -217,6 +219,13 @@ impl App {
     }
 }
 
+/// Files and folders this process creates are its user's alone (0600 and 0700): the data
+/// folder holds personal data. Called first thing by the program.
+pub fn keep_new_files_private() {
+    #[cfg(target_os = "linux")]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
 /// Creates the data folder if needed and proves it is writable, before anything is stored there.
 fn prepare_data_dir(path: &Path) -> Result<(), StartError> {
     let error = |problem, source| StartError::DataDir {
@@ -225,6 +234,14 @@ fn prepare_data_dir(path: &Path) -> Result<(), StartError> {
         source,
     };
     std::fs::create_dir_all(path).map_err(|e| error("cannot be created", e))?;
+    // The database (password hashes, second-factor secrets), text messages and citizens'
+    // documents live here: only Pishkhan's own user may enter, whatever the folder was before.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| error("cannot be made private", e))?;
+    }
     let probe = path.join(format!(".write-check-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(|e| error("is not writable", e))?;
     std::fs::remove_file(&probe).map_err(|e| error("is not writable", e))?;
@@ -244,6 +261,19 @@ mod tests {
         let message = err.to_string();
         assert!(message.starts_with("data folder "), "{message}");
         assert!(message.contains("cannot be created"), "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        prepare_data_dir(&data).unwrap();
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
     }
 
     #[test]

@@ -79,6 +79,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    pishkhan_app::keep_new_files_private();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -83,6 +83,12 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a caller waits for a free connection (and the first connection at start).
     pub acquire_timeout: Duration,
+    /// How long a statement waits for a lock another transaction holds before it fails
+    /// (SQLite's busy timeout; PostgreSQL's `lock_timeout`).
+    pub lock_timeout: Duration,
+    /// How long one statement may run on PostgreSQL (`statement_timeout`). SQLite's statements
+    /// run in this process and have no such limit.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolSettings {
@@ -90,6 +96,8 @@ impl Default for PoolSettings {
         PoolSettings {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -153,7 +161,7 @@ impl Store {
                     // Anything acknowledged to a person survives a power cut.
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5));
+                    .busy_timeout(settings.lock_timeout);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
@@ -166,7 +174,16 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
-                    .connect_with((**options).clone())
+                    .connect_with((**options).clone().options([
+                        (
+                            "lock_timeout",
+                            settings.lock_timeout.as_millis().to_string(),
+                        ),
+                        (
+                            "statement_timeout",
+                            settings.statement_timeout.as_millis().to_string(),
+                        ),
+                    ]))
                     .await
                     .map_err(connect_error)?;
                 Pool::Postgres(pool)

@@ -198,8 +198,24 @@ pub async fn record(State(state): State<WebState>, request: Request, next: Next)
     response
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn export(State(state): State<WebState>) -> Result<Response, WebError> {
+/// `GET /metrics`: Prometheus text format, for whoever holds the metrics token (a bearer token
+/// from the configuration); everyone else, and everyone when no token is set, gets a 404: the
+/// counters say too much about the province's traffic to be public.
+pub async fn export(
+    State(state): State<WebState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    let expected = state.app.config().metrics_token.expose();
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if expected.is_empty()
+        || !pishkhan_domain::totp::constant_time_eq(given.as_bytes(), expected.as_bytes())
+    {
+        return Err(WebError::NotFound);
+    }
     state
         .metrics
         .password_checks

@@ -39,25 +39,11 @@ pub struct Nav {
     pub areas: Vec<(&'static str, &'static str)>,
 }
 
-/// The site's origin (`scheme://host`) as the visitor reached it: the `Host` header when it is a
-/// plain host name, `https` when the cookies are marked secure (TLS in front). For absolute URLs
-/// in canonical links, Open Graph tags, the sitemap and JSON-LD.
-pub fn site_origin(state: &WebState, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    let scheme = if state.app.config().secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
+/// The site's origin (`scheme://host`) for absolute URLs in canonical links, Open Graph tags,
+/// the sitemap, JSON-LD and receipts: the configured one, never the request's `Host` header
+/// (anyone can send any host, and those links are copied and cached).
+pub fn site_origin(state: &WebState) -> String {
+    state.app.config().public_origin()
 }
 
 impl PageContext {
@@ -67,7 +53,7 @@ impl PageContext {
             lang,
             t: Translator::new(state.i18n.clone(), lang),
             path: path.to_owned(),
-            origin: site_origin(state, headers),
+            origin: site_origin(state),
             csrf: String::new(),
             nav: None,
         }

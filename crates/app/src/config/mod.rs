@@ -37,8 +37,16 @@ pub struct Config {
     pub log_level: LogLevel,
     /// Most connections the pool opens to the database.
     pub db_max_connections: u32,
+    /// How long a statement waits for another transaction's lock before it fails.
+    pub db_lock_timeout: Duration,
+    /// How long one statement may run (PostgreSQL).
+    pub db_statement_timeout: Duration,
     /// Mark cookies `Secure` (and use the `__Host-` prefix): set when Pishkhan is served over TLS.
     pub secure_cookies: bool,
+    /// The address people reach Pishkhan at (`https://pishkhan.example.ir`), for every absolute
+    /// link it writes; unset, one made from `listen`. Never the request's `Host`, which anyone
+    /// can send.
+    pub public_origin: Option<String>,
     /// A session unused this long ends.
     pub session_idle_timeout: Duration,
     /// A session ends this long after sign-in, however busy.
@@ -51,6 +59,8 @@ pub struct Config {
     pub mobile_ownership: OwnershipSettings,
     /// What the server accepts at once, and how long it waits.
     pub limits: Limits,
+    /// The bearer token `/metrics` asks for; empty: `/metrics` is off (404).
+    pub metrics_token: Secret<String>,
 }
 
 /// What one process accepts at once, and how long it waits (see `web::server`).
@@ -96,6 +106,28 @@ pub enum DatabaseChoice {
 }
 
 impl Config {
+    /// `scheme://host[:port]` for absolute links (canonical URLs, the sitemap, JSON-LD, the
+    /// tracking link on receipts): `public_origin`, or one made from `listen` (`localhost` for
+    /// an address that means "every interface").
+    pub fn public_origin(&self) -> String {
+        if let Some(origin) = &self.public_origin {
+            return origin.clone();
+        }
+        let scheme = if self.secure_cookies { "https" } else { "http" };
+        let host = if self.listen.ip().is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            match self.listen.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            }
+        };
+        match (scheme, self.listen.port()) {
+            ("http", 80) | ("https", 443) => format!("{scheme}://{host}"),
+            (_, port) => format!("{scheme}://{host}:{port}"),
+        }
+    }
+
     /// Where the store is, for this configuration.
     pub fn database_location(&self) -> Result<DatabaseLocation, ConfigError> {
         match &self.database {
@@ -157,7 +189,10 @@ impl Config {
         let log_format = r.read(&LOG_FORMAT);
         let log_level = r.read(&LOG_LEVEL);
         let db_max_connections = r.read(&DB_MAX_CONNECTIONS);
+        let db_lock_timeout = r.read(&DB_LOCK_TIMEOUT);
+        let db_statement_timeout = r.read(&DB_STATEMENT_TIMEOUT);
         let secure_cookies = r.read(&SECURE_COOKIES);
+        let public_origin = r.read(&PUBLIC_ORIGIN);
         let session_idle_timeout = r.read(&SESSION_IDLE_TIMEOUT);
         let session_absolute_timeout = r.read(&SESSION_ABSOLUTE_TIMEOUT);
         let sms_provider = r.read(&SMS_PROVIDER);
@@ -174,6 +209,7 @@ impl Config {
             request_timeout: r.read(&REQUEST_TIMEOUT),
             max_body_in_flight: r.read(&MAX_BODY_IN_FLIGHT_MIB) as usize * 1024 * 1024,
         };
+        let metrics_token = r.read(&METRICS_TOKEN);
         let ownership_provider = r.read(&MOBILE_OWNERSHIP_PROVIDER);
         let ownership_url = r.read(&MOBILE_OWNERSHIP_URL);
         let ownership_key = r.read(&MOBILE_OWNERSHIP_KEY);
@@ -248,13 +284,17 @@ impl Config {
             log_format,
             log_level,
             db_max_connections,
+            db_lock_timeout,
+            db_statement_timeout,
             secure_cookies,
+            public_origin,
             session_idle_timeout,
             session_absolute_timeout,
             sms,
             documents,
             mobile_ownership,
             limits,
+            metrics_token,
         }
     }
 

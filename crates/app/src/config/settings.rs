@@ -117,6 +117,53 @@ pub(super) const DB_MAX_CONNECTIONS: Setting<u32> = Setting {
     parse: |value| whole_number(value, 1..=256),
 };
 
+pub(super) const DB_LOCK_TIMEOUT: Setting<Duration> = Setting {
+    key: "db_lock_timeout",
+    env: "PISHKHAN_DB_LOCK_TIMEOUT",
+    flag: None,
+    secret: false,
+    default: || Duration::from_secs(5),
+    parse: duration,
+};
+
+pub(super) const DB_STATEMENT_TIMEOUT: Setting<Duration> = Setting {
+    key: "db_statement_timeout",
+    env: "PISHKHAN_DB_STATEMENT_TIMEOUT",
+    flag: None,
+    secret: false,
+    default: || Duration::from_secs(60),
+    parse: duration,
+};
+
+pub(super) const PUBLIC_ORIGIN: Setting<Option<String>> = Setting {
+    key: "public_origin",
+    env: "PISHKHAN_PUBLIC_ORIGIN",
+    flag: None,
+    secret: false,
+    default: || None,
+    parse: |value| {
+        let origin = text(value)?.trim().trim_end_matches('/');
+        if origin.is_empty() {
+            return Ok(None);
+        }
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .unwrap_or("");
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        {
+            return Err(
+                "must be the address people use, such as https://pishkhan.example.ir (no path)"
+                    .to_owned(),
+            );
+        }
+        Ok(Some(origin.to_owned()))
+    },
+};
+
 pub(super) const SECURE_COOKIES: Setting<bool> = Setting {
     key: "secure_cookies",
     env: "PISHKHAN_SECURE_COOKIES",
@@ -231,6 +278,18 @@ pub(super) const MAX_BODY_IN_FLIGHT_MIB: Setting<u32> = Setting {
     secret: false,
     default: || 256,
     parse: |value| whole_number(value, 1..=65_536),
+};
+
+pub(super) const METRICS_TOKEN: Setting<Secret<String>> = Setting {
+    key: "metrics_token",
+    env: "PISHKHAN_METRICS_TOKEN",
+    flag: None,
+    secret: true,
+    default: || Secret::new(String::new()),
+    parse: |value| match text(value)?.trim() {
+        token if token.is_empty() || token.len() >= 16 => Ok(Secret::new(token.to_owned())),
+        _ => Err("must be at least 16 characters (or empty: /metrics is off)".to_owned()),
+    },
 };
 
 /// Which registry `mobile_ownership_provider` names.

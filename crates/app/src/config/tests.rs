@@ -21,7 +21,7 @@ fn the_readme_lists_every_setting_once_declared() {
     // Say it once: a setting declared here is documented in the README's table.
     let readme = include_str!("../../../../README.md");
     let settings = Config::settings();
-    assert_eq!(settings.len(), 28);
+    assert_eq!(settings.len(), 32);
     for (key, env, _) in settings {
         assert!(
             readme.contains(&format!("| `{key}` | `{env}` |")),
@@ -234,4 +234,31 @@ fn an_empty_database_url_means_sqlite_in_the_data_folder() {
         config.database_location().unwrap().describe(),
         "SQLite file /srv/p/pishkhan.sqlite3"
     );
+}
+
+#[test]
+fn absolute_links_use_the_configured_origin_never_a_guess() {
+    let config = Config::load(&Sources::default()).unwrap();
+    assert_eq!(config.public_origin(), "http://127.0.0.1:8080");
+    let config = Config::load(&Sources {
+        env: env(&[
+            ("PISHKHAN_PUBLIC_ORIGIN", "https://pishkhan.tehran.example/"),
+            ("PISHKHAN_LISTEN", "0.0.0.0:80"),
+        ]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(config.public_origin(), "https://pishkhan.tehran.example");
+    let config = Config::load(&Sources {
+        env: env(&[("PISHKHAN_LISTEN", "0.0.0.0:80")]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(config.public_origin(), "http://localhost");
+    let err = Config::load(&Sources {
+        env: env(&[("PISHKHAN_PUBLIC_ORIGIN", "https://evil.example/path?x")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("public_origin"), "{err}");
 }

@@ -196,7 +196,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("ANY", "/api/{*rest}", Who::NobodyFound),
     ("GET", "/healthz", Who::Everyone),
     ("GET", "/readyz", Who::Everyone),
-    ("GET", "/metrics", Who::Everyone),
+    // Only with the metrics token, which no principal holds.
+    ("GET", "/metrics", Who::NobodyFound),
 ];
 
 /// The principals: a name, the role and scope (none for anonymous and the citizen).

@@ -504,3 +504,36 @@ async fn the_first_administrator_is_created_from_the_command_line() {
     assert!(!entries.iter().any(|e| e.fields.details.contains(password)));
     store.close().await;
 }
+
+/// The data folder holds password hashes, second-factor secrets, text messages and citizens'
+/// documents: nobody but Pishkhan's own user may read any of it.
+#[cfg(unix)]
+#[test]
+fn the_data_folder_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut migrate = pishkhan(dir.path());
+    migrate.args(["migrate", "--data-dir", "data"]);
+    let finished = run(migrate, LIMIT);
+    assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files += 1;
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is readable by others",
+                path.display()
+            );
+        }
+    }
+    assert!(files >= 1, "the database file is there");
+}

@@ -4,7 +4,9 @@ use axum::routing::get as get_route;
 use pishkhan_store::Store;
 use pishkhan_web::WebError;
 
-use crate::support::{get, on_both_backends, router_on, send_form, state_on, test_config};
+use crate::support::{
+    METRICS_AUTH, get, on_both_backends, router_on, send_form, state_on, test_config,
+};
 
 on_both_backends!(
     the_home_page_is_persian_and_right_to_left,
@@ -239,7 +241,7 @@ async fn metrics_count_requests_by_route(store: Store) {
     get(&router, "/static/app.css", &[]).await;
     get(&router, "/random-1", &[]).await;
     get(&router, "/random-2", &[]).await;
-    let metrics = get(&router, "/metrics", &[]).await;
+    let metrics = get(&router, "/metrics", &[METRICS_AUTH]).await;
     assert_eq!(metrics.status, 200);
     assert!(
         metrics
@@ -408,7 +410,7 @@ async fn the_sixth_wrong_password_is_refused_over_http_without_a_hash_check(stor
         refused.body
     );
     assert!(refused.header("set-cookie").is_empty(), "no session");
-    let metrics = get(&router, "/metrics", &[]).await;
+    let metrics = get(&router, "/metrics", &[METRICS_AUTH]).await;
     assert!(
         metrics.body.contains("pishkhan_password_hash_checks 5"),
         "{}",
@@ -421,7 +423,7 @@ async fn the_sixth_wrong_password_is_refused_over_http_without_a_hash_check(stor
 async fn invented_methods_cannot_grow_the_metrics(store: Store) {
     use tower::ServiceExt;
     let router = router_on(store);
-    let before = get(&router, "/metrics", &[]).await.body.len();
+    let before = get(&router, "/metrics", &[METRICS_AUTH]).await.body.len();
     for i in 0..2_000 {
         let method = http::Method::from_bytes(format!("M{i}X").as_bytes()).unwrap();
         let request = http::Request::builder()
@@ -432,7 +434,7 @@ async fn invented_methods_cannot_grow_the_metrics(store: Store) {
         let reply = router.clone().oneshot(request).await.unwrap();
         assert!(reply.status().is_client_error());
     }
-    let body = get(&router, "/metrics", &[]).await.body;
+    let body = get(&router, "/metrics", &[METRICS_AUTH]).await.body;
     assert!(
         body.contains(r#"method="other""#),
         "invented methods are counted as other"

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, http_get, pishkhan};
+use crate::support::{METRICS_TOKEN, Server, http_get, pishkhan};
 
 /// The server's peak resident memory so far, in MiB.
 fn peak_mib(server: &Server) -> u64 {
@@ -90,6 +90,7 @@ fn slow_and_idle_connections_are_closed_and_health_stays_up() {
         &[
             ("PISHKHAN_HEADER_TIMEOUT", "1s"),
             ("PISHKHAN_MAX_CONNECTIONS_PER_ADDRESS", "32"),
+            ("PISHKHAN_METRICS_TOKEN", METRICS_TOKEN),
         ],
     );
     // 120 connections from one address: half a request head each, then nothing (slowloris),
@@ -108,7 +109,7 @@ fn slow_and_idle_connections_are_closed_and_health_stays_up() {
     }
     healthy(&server);
     // Over the address's cap, connections were closed at once.
-    let (_, metrics) = http_get(&server.address, "/metrics");
+    let metrics = metrics_of(&server.address);
     let refused_by_server: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("pishkhan_connections_refused_total "))
@@ -219,4 +220,35 @@ fn a_request_that_stalls_is_answered_408_in_time() {
     );
     healthy(&server);
     server.terminate();
+}
+
+/// `/metrics`, with the token.
+fn metrics_of(address: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {METRICS_TOKEN}\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
+
+#[test]
+fn metrics_answer_only_with_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = serve(dir.path(), &[]);
+    assert_eq!(
+        http_get(&off.address, "/metrics").0,
+        404,
+        "no token set: off"
+    );
+    off.terminate();
+    let on = serve(dir.path(), &[("PISHKHAN_METRICS_TOKEN", METRICS_TOKEN)]);
+    assert_eq!(http_get(&on.address, "/metrics").0, 404, "no token given");
+    assert!(metrics_of(&on.address).contains("pishkhan_connections_open"));
+    on.terminate();
 }

@@ -10,7 +10,9 @@ use crate::support::{Reply, get, test_config};
 
 async fn demo_router() -> (pishkhan_store::testing::TestDatabase, axum::Router) {
     let db = pishkhan_store::testing::fresh_sqlite().await;
-    let app = App::with_store(test_config(), db.store.clone()).unwrap();
+    let mut config = test_config();
+    config.public_origin = Some("https://pishkhan.example".to_owned());
+    let app = App::with_store(config, db.store.clone()).unwrap();
     assert_eq!(app.load_demo_catalogue().await.unwrap(), 88);
     let router = pishkhan_web::router(pishkhan_web::WebState::new(app).unwrap());
     (db, router)
@@ -252,11 +254,12 @@ async fn every_demo_form_prints_with_its_title_and_labels() {
 #[tokio::test]
 async fn pages_carry_structured_data_and_the_sitemap_lists_them() {
     let (_db, router) = demo_router().await;
-    let host = [("host", "pishkhan.example")];
+    // Whatever host a request names, absolute links use the configured origin.
+    let host = [("host", "evil.example")];
     let page = get(&router, "/services/tehran.driving-licence-renewal", &host).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains(
-        r#"<link rel="canonical" href="http://pishkhan.example/services/tehran.driving-licence-renewal">"#
+        r#"<link rel="canonical" href="https://pishkhan.example/services/tehran.driving-licence-renewal">"#
     ));
     assert!(
         page.body
@@ -297,19 +300,26 @@ async fn pages_carry_structured_data_and_the_sitemap_lists_them() {
     assert!(
         sitemap
             .body
-            .contains("<loc>http://pishkhan.example/forms/tehran.driving-licence-renewal</loc>")
+            .contains("<loc>https://pishkhan.example/forms/tehran.driving-licence-renewal</loc>")
     );
     assert!(
         sitemap
             .body
-            .contains("<loc>http://pishkhan.example/events/birth</loc>")
+            .contains("<loc>https://pishkhan.example/events/birth</loc>")
     );
     let robots = get(&router, "/robots.txt", &host).await;
     assert!(
         robots
             .body
-            .contains("Sitemap: http://pishkhan.example/sitemap.xml")
+            .contains("Sitemap: https://pishkhan.example/sitemap.xml")
     );
+
+    for body in [&page.body, &sitemap.body, &robots.body] {
+        assert!(
+            !body.contains("evil.example"),
+            "the request's Host is never trusted"
+        );
+    }
 
     // Life events and the home page's agencies of a chosen province.
     let event = get(&router, "/events/buying-a-car", &[]).await;

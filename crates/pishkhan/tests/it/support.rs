@@ -20,8 +20,16 @@ pub(crate) use pishkhan_store::on_both_backends;
 
 /// A configuration with defaults, for an app built on a store the test opened itself.
 pub fn test_config() -> Config {
-    Config::load(&Sources::default()).unwrap()
+    let mut config = Config::load(&Sources::default()).unwrap();
+    config.metrics_token = Secret::new(METRICS_TOKEN.to_owned());
+    config
 }
+
+/// The metrics token of [`test_config`].
+pub const METRICS_TOKEN: &str = "metrics-token-for-the-tests";
+
+/// The header that opens `/metrics` under [`test_config`].
+pub const METRICS_AUTH: (&str, &str) = ("authorization", "Bearer metrics-token-for-the-tests");
 
 pub fn postgres_config(url: &str) -> Config {
     let mut config = test_config();

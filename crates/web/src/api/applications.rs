@@ -515,7 +515,7 @@ pub async fn receipt(
         Ok(p) => p,
         Err(response) => return *response,
     };
-    let track = format!("{}/track", crate::page::site_origin(&state, &headers));
+    let track = format!("{}/track", crate::page::site_origin(&state));
     match state.app.receipt_pdf(principal, &code, &track).await {
         Ok(Some(pdf)) => crate::pages::track::pdf_response(pdf, &format!("receipt-{code}.pdf")),
         Ok(None) => refused(ApplicationError::NotFound, lang),

@@ -390,12 +390,9 @@ pub async fn form(
          content_type = "application/ld+json", body = Object),
     )
 )]
-pub async fn jsonld(
-    State(state): State<WebState>,
-    headers: HeaderMap,
-) -> Result<axum::response::Response, ApiError> {
+pub async fn jsonld(State(state): State<WebState>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let origin = crate::page::site_origin(&state, &headers);
+    let origin = crate::page::site_origin(&state);
     let document = state.app.catalogue_jsonld(&origin).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/ld+json")],

@@ -645,14 +645,10 @@ pub async fn form_pdf(
 /// `GET /services/{code}/pdf`: the service card as a PDF.
 pub async fn card_pdf(
     State(state): State<WebState>,
-    headers: axum::http::HeaderMap,
     Path(code): Path<String>,
 ) -> Result<Response, WebError> {
     let code = plain_code(&code)?;
-    let address = format!(
-        "{}/services/{code}",
-        crate::page::site_origin(&state, &headers)
-    );
+    let address = format!("{}/services/{code}", crate::page::site_origin(&state));
     let printed = state
         .app
         .card_pdf(code, &address)
@@ -672,12 +668,9 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// `GET /sitemap.xml`: every public page of the portal, with when each service last changed.
-pub async fn sitemap(
-    State(state): State<WebState>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, WebError> {
+pub async fn sitemap(State(state): State<WebState>) -> Result<Response, WebError> {
     use axum::response::IntoResponse;
-    let origin = crate::page::site_origin(&state, &headers);
+    let origin = crate::page::site_origin(&state);
     let services = state
         .app
         .browse_services(&pishkhan_app::search::Filter::default())
@@ -734,9 +727,9 @@ pub async fn sitemap(
 }
 
 /// `GET /robots.txt`: everything public may be indexed; the sitemap says where it is.
-pub async fn robots(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+pub async fn robots(State(state): State<WebState>) -> Response {
     use axum::response::IntoResponse;
-    let origin = crate::page::site_origin(&state, &headers);
+    let origin = crate::page::site_origin(&state);
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!(
