@@ -117,6 +117,7 @@ impl Draft {
             consent: self.consent.clone(),
             answers,
             documents,
+            idempotency: None,
         }
     }
 }

@@ -69,6 +69,14 @@ impl App {
                     Ok(swept) => tracing::debug!(?swept, "swept ended sessions and old codes"),
                     Err(e) => tracing::warn!(error = %e, "sweeping ended sessions failed"),
                 }
+                // Idempotency keys are promised for 24 hours; kept for two days.
+                if let Err(e) = self
+                    .store()
+                    .sweep_idempotency(Utc::now() - chrono::TimeDelta::days(2))
+                    .await
+                {
+                    tracing::warn!(error = %e, "sweeping old idempotency keys failed");
+                }
             }
         }
     }

@@ -35,6 +35,26 @@ pub struct NewOutboxMessage {
     pub payload: String,
 }
 
+/// An `Idempotency-Key` and the first answer to the request that carried it, written with the
+/// change it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIdempotency {
+    /// Whose key (an API client's user id): keys of different clients never meet.
+    pub client: String,
+    pub key: String,
+    /// SHA-256 of the request (hex): the same key with another request is refused.
+    pub request_hash: String,
+    /// JSON.
+    pub answer: String,
+}
+
+/// A key as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub answer: String,
+}
+
 /// A new application, whole.
 #[derive(Debug, Clone)]
 pub struct NewApplication {
@@ -59,6 +79,8 @@ pub struct NewApplication {
     pub documents: Vec<NewDocument>,
     pub outbox: Vec<NewOutboxMessage>,
     pub audit: NewAuditEntry,
+    /// The API client's key for this filing, if it sent one.
+    pub idempotency: Option<NewIdempotency>,
 }
 
 /// One workflow action taken on an application.
@@ -79,6 +101,8 @@ pub struct Transition {
     pub documents: Vec<NewDocument>,
     pub outbox: Vec<NewOutboxMessage>,
     pub audit: NewAuditEntry,
+    /// The API client's key for this action, if it sent one.
+    pub idempotency: Option<NewIdempotency>,
 }
 
 /// Why a write to an application did not happen. Nothing of it was stored.
@@ -87,6 +111,10 @@ pub enum WriteError {
     /// The tracking code is already used (draw another).
     #[error("tracking code already taken")]
     CodeTaken,
+    /// The client's idempotency key was used meanwhile, by a request running at the same time:
+    /// read its answer.
+    #[error("idempotency key already used")]
+    KeyTaken,
     /// The application changed since the actor looked at it.
     #[error("the application changed meanwhile")]
     Stale,
@@ -95,12 +123,37 @@ pub enum WriteError {
 }
 
 impl From<sqlx::Error> for WriteError {
+    /// Two unique violations have a meaning — a tracking code drawn twice, an idempotency key
+    /// used by a request at the same moment — told apart by the table they hit; any other is an
+    /// error like the rest, kept whole.
     fn from(error: sqlx::Error) -> Self {
-        match &error {
-            sqlx::Error::Database(e) if e.is_unique_violation() => WriteError::CodeTaken,
-            _ => WriteError::Store(StoreError::Database(error)),
+        if let sqlx::Error::Database(e) = &error
+            && e.is_unique_violation()
+        {
+            match unique_table(e.as_ref()) {
+                // The code's row, or its first event (PostgreSQL may hit either first when a
+                // filing's statements run as one).
+                Some("applications" | "application_events") => return WriteError::CodeTaken,
+                Some("idempotency_keys") => return WriteError::KeyTaken,
+                _ => {}
+            }
         }
+        WriteError::Store(StoreError::Database(error))
     }
+}
+
+/// The table a unique violation hit: PostgreSQL names the constraint (`<table>_pkey`); SQLite
+/// says `UNIQUE constraint failed: <table>.<column>`.
+fn unique_table(error: &dyn sqlx::error::DatabaseError) -> Option<&'static str> {
+    let said = match error.constraint() {
+        Some(constraint) => constraint.to_owned(),
+        None => error.message().to_owned(),
+    };
+    ["idempotency_keys", "application_events", "applications"]
+        .into_iter()
+        .find(|table| {
+            said.contains(&format!("{table}_pkey")) || said.contains(&format!(": {table}."))
+        })
 }
 
 /// An application as stored.
@@ -284,7 +337,23 @@ fn application_into(
             rows.join(", ")
         ));
     }
+    if let Some(key) = &new.idempotency {
+        idempotency_into(script, key, at);
+    }
     crate::audit::chain_into(script, &new.audit, head)
+}
+
+fn idempotency_into(script: &mut Script, key: &NewIdempotency, at: i64) {
+    let row = script.row(vec![
+        Arg::from(&key.client),
+        Arg::from(&key.key),
+        Arg::from(&key.request_hash),
+        Arg::from(&key.answer),
+        Arg::Int(at),
+    ]);
+    script.push(format!(
+        "INSERT INTO idempotency_keys (client, key, request_hash, answer, created_at) VALUES {row}"
+    ));
 }
 
 /// The metadata of `documents`, attached to the event `seq` of application `code`.
@@ -391,6 +460,20 @@ async fn apply_transition_on(
     .await?;
     insert_documents_on(conn, &t.code, seq, &t.documents, at).await?;
     insert_outbox_on(conn, &t.outbox, at).await?;
+    if let Some(key) = &t.idempotency {
+        conn.execute(
+            "INSERT INTO idempotency_keys (client, key, request_hash, answer, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                Arg::from(&key.client),
+                Arg::from(&key.key),
+                Arg::from(&key.request_hash),
+                Arg::from(&key.answer),
+                Arg::Int(at),
+            ],
+        )
+        .await?;
+    }
     crate::audit::append_on(conn, &t.audit).await?;
     Ok(())
 }
@@ -483,6 +566,34 @@ impl Store {
     /// Moves an application by one workflow action, if nobody changed it meanwhile.
     pub async fn apply_transition(&self, transition: Transition) -> Result<(), WriteError> {
         batched!(self, conn => apply_transition_on(conn, &transition).await)
+    }
+
+    /// The first answer given under a client's idempotency key, if the key was used.
+    pub async fn idempotency(
+        &self,
+        client: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, IdempotencyRecord>(
+                "SELECT request_hash, answer FROM idempotency_keys WHERE client = $1 AND key = $2",
+            )
+            .bind(client)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Forgets idempotency keys used before `before` (they are kept at least a day).
+    pub async fn sweep_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(before.timestamp_millis())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     pub async fn application(&self, code: &str) -> Result<Option<ApplicationRecord>, StoreError> {

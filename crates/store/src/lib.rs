@@ -36,8 +36,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use applications::{
-    ApplicationRecord, DocumentRecord, EventRecord, InboxFilter, NewApplication, NewDocument,
-    NewOutboxMessage, OutboxRecord, Transition, WriteError,
+    ApplicationRecord, DocumentRecord, EventRecord, IdempotencyRecord, InboxFilter, NewApplication,
+    NewDocument, NewIdempotency, NewOutboxMessage, OutboxRecord, Transition, WriteError,
 };
 pub use audit::NewAuditEntry;
 pub use catalog::{

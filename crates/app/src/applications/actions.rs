@@ -49,11 +49,22 @@ impl App {
         action: &str,
         comment: &str,
         documents: Vec<Upload>,
+        idempotency: Option<IdempotencyKey>,
         now: DateTime<Utc>,
     ) -> Result<ApplicationView, ApplicationError> {
         let Ok(code) = TrackingCode::parse(code) else {
             return Err(ApplicationError::NotFound);
         };
+        // A retry of an action already taken answers with the application as it is now, and
+        // takes nothing again (before the revision check: the first one moved it on).
+        if let Some(key) = &idempotency
+            && self.replayed(principal, key).await?.is_some()
+        {
+            return self
+                .application_for(principal, code.as_str())
+                .await?
+                .ok_or(ApplicationError::NotFound);
+        }
         let record = self
             .store()
             .application(code.as_str())
@@ -95,6 +106,7 @@ impl App {
         let deadline = self.deadline(next.sla_days, now).await?;
         let actor = principal.actor_id();
         let stored = self.put_documents(&documents, &actor).await?;
+        let stored_keys = stored.clone();
         let code_text = code.as_str().to_owned();
         let mut outbox = vec![NewOutboxMessage {
             topic: "application.changed".into(),
@@ -121,7 +133,11 @@ impl App {
                 .await?;
             outbox.extend(self.notice(&code, &record.mobile, &record.email, &text));
         }
+        let key_row = idempotency
+            .as_ref()
+            .map(|key| Self::idempotency_row(principal, key, &json!({ "code": code_text })));
         let transition = Transition {
+            idempotency: key_row,
             code: code_text.clone(),
             revision,
             action: taken.code.clone(),
@@ -151,7 +167,23 @@ impl App {
                 .to_string(),
             },
         };
-        self.store().apply_transition(transition).await?;
+        match self.store().apply_transition(transition).await {
+            Ok(()) => {}
+            // The same request with the same key, at the same moment, took the action first
+            // (the second finds the row moved on, or the key taken): the first one's answer.
+            Err(pishkhan_store::WriteError::KeyTaken | pishkhan_store::WriteError::Stale)
+                if match &idempotency {
+                    Some(key) => self.replayed(principal, key).await?.is_some(),
+                    None => false,
+                } =>
+            {
+                self.forget_documents(&stored_keys).await;
+            }
+            Err(error) => {
+                self.forget_documents(&stored_keys).await;
+                return Err(error.into());
+            }
+        }
         let record = self
             .store()
             .application(&code_text)

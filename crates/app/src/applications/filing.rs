@@ -13,6 +13,12 @@ impl App {
         request: SubmitApplication,
         now: DateTime<Utc>,
     ) -> Result<Submitted, ApplicationError> {
+        // A retry of a filing already made answers what it answered, and does nothing.
+        if let Some(key) = &request.idempotency
+            && let Some(answer) = self.replayed(principal, key).await?
+        {
+            return submitted_from(&answer);
+        }
         // The published card, from the portal's cache (emptied when anything is published).
         let page = self
             .service_page(&request.service)
@@ -55,6 +61,61 @@ impl App {
         let documents = self
             .put_documents(&request.documents, &acting.actor)
             .await?;
+        let stored = self
+            .store_filing(
+                principal,
+                source,
+                &request,
+                card,
+                service.version,
+                (channel, &national_id, &mobile, &email),
+                (&centre, &consent, &acting),
+                (&answers, deadline, &documents),
+                now,
+            )
+            .await;
+        match stored {
+            Ok(Some(submitted)) => Ok(submitted),
+            // A request with the same key, at the same moment, filed first: its answer.
+            Ok(None) => {
+                self.forget_documents(&documents).await;
+                let answer = match &request.idempotency {
+                    Some(key) => self.replayed(principal, key).await?,
+                    None => None,
+                };
+                match answer {
+                    Some(answer) => submitted_from(&answer),
+                    None => Err(StoreError::Corrupt(
+                        "an idempotency key was taken and then not found".into(),
+                    )
+                    .into()),
+                }
+            }
+            Err(error) => {
+                // Nothing refers to the files: they go, as the filing did.
+                self.forget_documents(&documents).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Stores a checked filing under a fresh tracking code (drawn again on the rare collision),
+    /// with its idempotency key when there is one; `None` when a request with the same key was
+    /// stored first.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_filing(
+        &self,
+        principal: &Principal,
+        source: &str,
+        request: &SubmitApplication,
+        card: &ServiceCard,
+        version: i64,
+        (channel, national_id, mobile, email): (&str, &str, &str, &str),
+        (centre, consent, acting): (&Option<String>, &Option<String>, &Acting),
+        (answers, deadline, documents): (&str, Option<JalaliDate>, &[NewDocument]),
+        now: DateTime<Utc>,
+    ) -> Result<Option<Submitted>, ApplicationError> {
+        let workflow = card.workflow();
         let agency = card.agency.clone();
         let deadline_text = deadline.map(|d| d.format_long_fa()).unwrap_or_default();
         for _ in 0..5 {
@@ -69,15 +130,20 @@ impl App {
                     ],
                 )
                 .await?;
-            let notify = self.notice(&code, &mobile, &email, &text);
+            let notify = self.notice(&code, mobile, email, &text);
+            let submitted = Submitted {
+                code: code.clone(),
+                state: workflow.start.clone(),
+                deadline,
+            };
             let new = NewApplication {
                 code: code.as_str().to_owned(),
                 service: card.code.clone(),
-                service_version: service.version,
+                service_version: version,
                 agency: agency.clone(),
-                national_id: national_id.clone(),
-                mobile: mobile.clone(),
-                email: email.clone(),
+                national_id: national_id.to_owned(),
+                mobile: mobile.to_owned(),
+                email: email.to_owned(),
                 channel: channel.to_owned(),
                 centre: centre.clone(),
                 filed_by: acting.actor.clone(),
@@ -85,10 +151,10 @@ impl App {
                 consent: consent.clone(),
                 state: workflow.start.clone(),
                 deadline: deadline.map(|d| d.format_numeric()),
-                answers: answers.clone(),
+                answers: answers.to_owned(),
                 fee_rials: card.total_fee(),
                 at: now,
-                documents: documents.clone(),
+                documents: documents.to_vec(),
                 outbox: [
                     vec![NewOutboxMessage {
                         topic: "application.submitted".into(),
@@ -113,7 +179,7 @@ impl App {
                     source: source.to_owned(),
                     details: json!({
                         "service": card.code,
-                        "version": service.version,
+                        "version": version,
                         "channel": channel,
                         "centre": centre,
                         "consent": consent,
@@ -121,20 +187,29 @@ impl App {
                     })
                     .to_string(),
                 },
+                idempotency: request
+                    .idempotency
+                    .as_ref()
+                    .map(|key| Self::idempotency_row(principal, key, &submitted.answer())),
             };
             match self.store().insert_application(new).await {
-                Ok(()) => {
-                    return Ok(Submitted {
-                        code,
-                        state: workflow.start.clone(),
-                        deadline,
-                    });
-                }
+                Ok(()) => return Ok(Some(submitted)),
                 Err(WriteError::CodeTaken) => continue,
+                Err(WriteError::KeyTaken) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
         }
         Err(WriteError::CodeTaken.into())
+    }
+
+    /// Files stored for a filing or an action that did not happen: removed, as nothing refers
+    /// to them (a failure is logged; the sweep at start removes what is left).
+    pub(super) async fn forget_documents(&self, documents: &[NewDocument]) {
+        for document in documents {
+            if let Err(e) = self.documents().delete(&document.object_key).await {
+                tracing::warn!(error = %e, key = %document.object_key, "an unused file stays");
+            }
+        }
     }
 
     /// Who files, for whom, through which channel: a citizen online (if the card offers it), an
@@ -421,4 +496,33 @@ impl App {
             ..Default::default()
         }))
     }
+}
+
+impl Submitted {
+    /// What a filing answers, as kept under its idempotency key.
+    fn answer(&self) -> serde_json::Value {
+        json!({
+            "code": self.code.as_str(),
+            "state": self.state,
+            "deadline": self.deadline.map(|d| d.format_numeric()),
+        })
+    }
+}
+
+/// The filing an idempotency key's answer names.
+fn submitted_from(answer: &serde_json::Value) -> Result<Submitted, ApplicationError> {
+    let corrupt = || StoreError::Corrupt(format!("a stored idempotent answer: {answer}"));
+    let code = answer["code"]
+        .as_str()
+        .and_then(|c| TrackingCode::parse(c).ok())
+        .ok_or_else(corrupt)?;
+    let deadline = match answer["deadline"].as_str() {
+        Some(d) => Some(JalaliDate::parse(d).map_err(|_| corrupt())?),
+        None => None,
+    };
+    Ok(Submitted {
+        code,
+        state: answer["state"].as_str().ok_or_else(corrupt)?.to_owned(),
+        deadline,
+    })
 }

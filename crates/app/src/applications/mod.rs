@@ -60,12 +60,26 @@ pub struct SubmitApplication {
     /// Form code → field → answer.
     pub answers: BTreeMap<String, BTreeMap<String, Value>>,
     pub documents: Vec<Upload>,
+    /// For an agency system: its `Idempotency-Key`, if it sent one.
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 /// `problem`, placed at `at` in what was sent: `form.field`, `documents[2]`, `service` …
 pub(crate) fn placed(at: &str, problem: Problem) -> Problem {
     problem.at(at)
 }
+
+/// An agency system's `Idempotency-Key` on one request, with the request's fingerprint: the
+/// same key and request answer as the first time did, without doing anything again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    /// SHA-256 (hex) of the request's method, path and body.
+    pub request_hash: String,
+}
+
+/// Most characters an idempotency key may have.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// Why an application was not filed or moved. Nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +93,9 @@ pub enum ApplicationError {
     /// The application changed since it was read; read it again.
     #[error("the application changed meanwhile")]
     Stale,
+    /// The idempotency key was used before with another request.
+    #[error("the idempotency key was used with another request")]
+    KeyReused,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("documents: {0}")]
@@ -97,6 +114,9 @@ impl From<WriteError> for ApplicationError {
             WriteError::Stale => ApplicationError::Stale,
             WriteError::CodeTaken => ApplicationError::Store(StoreError::Corrupt(
                 "no free tracking code after several draws".into(),
+            )),
+            WriteError::KeyTaken => ApplicationError::Store(StoreError::Corrupt(
+                "an idempotency key was taken and then not found".into(),
             )),
             WriteError::Store(e) => ApplicationError::Store(e),
         }
@@ -222,6 +242,42 @@ fn check_attached(attached: &[Attached], known_requirement: impl Fn(&str) -> boo
 /// What every part of applications shares: the card and form versions an application
 /// started with, its deadlines and its notices.
 impl App {
+    /// The answer stored under `principal`'s idempotency key: `None` when the key is new; refused
+    /// when the key was used with another request.
+    async fn replayed(
+        &self,
+        principal: &Principal,
+        key: &IdempotencyKey,
+    ) -> Result<Option<serde_json::Value>, ApplicationError> {
+        let Some(stored) = self
+            .store()
+            .idempotency(&principal.actor_id(), &key.key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if stored.request_hash != key.request_hash {
+            return Err(ApplicationError::KeyReused);
+        }
+        Ok(Some(serde_json::from_str(&stored.answer).map_err(|e| {
+            StoreError::Corrupt(format!("a stored idempotent answer: {e}"))
+        })?))
+    }
+
+    /// The key, with `answer`, to store with the change.
+    fn idempotency_row(
+        principal: &Principal,
+        key: &IdempotencyKey,
+        answer: &serde_json::Value,
+    ) -> pishkhan_store::NewIdempotency {
+        pishkhan_store::NewIdempotency {
+            client: principal.actor_id(),
+            key: key.key.clone(),
+            request_hash: key.request_hash.clone(),
+            answer: answer.to_string(),
+        }
+    }
+
     /// The card as it was at `version` (applications keep the workflow they started with).
     /// Versions never change, so they are kept in memory once read.
     async fn card_at(&self, code: &str, version: i64) -> Result<ServiceCard, StoreError> {

@@ -24,6 +24,8 @@ on_both_backends!(
     deadlines_skip_fridays_and_holidays_and_overdue_work_escalates_once,
     concurrent_submissions_are_all_stored_whole,
     a_taken_tracking_code_refuses_only_its_filing_in_a_batch,
+    retried_filings_and_actions_happen_once,
+    only_a_tracking_code_collision_is_taken_for_one,
 );
 
 const RENEWAL: &str = "tehran.driving-licence-renewal";
@@ -244,6 +246,7 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
                 action,
                 comment,
                 vec![],
+                None,
                 Utc::now(),
             )
             .await
@@ -308,6 +311,7 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
                 ]
                 .concat(),
             }],
+            None,
             Utc::now(),
         )
         .await
@@ -628,7 +632,8 @@ fn filing(code: &str, documents: usize) -> NewApplication {
         at: at(2025, 11, 1),
         documents: (0..documents)
             .map(|i| NewDocument {
-                id: format!("{code}-{i}"),
+                // Unique like the real ones (random), so only the code can collide.
+                id: format!("{code}-{i}-{}", uuid::Uuid::new_v4().simple()),
                 requirement: format!("doc-{i}"),
                 file_name: format!("scan-{i}.pdf"),
                 content_type: "application/pdf".into(),
@@ -652,6 +657,7 @@ fn filing(code: &str, documents: usize) -> NewApplication {
             source: "test".into(),
             details: "{}".into(),
         },
+        idempotency: None,
     }
 }
 
@@ -770,4 +776,163 @@ fn audit_entry(n: i64) -> NewAuditEntry {
 async fn audit_count(store: &Store) -> i64 {
     let (entries, head) = store.audit_chain().await.unwrap();
     pishkhan_domain::audit::verify_chain(entries, head).unwrap()
+}
+
+/// An agency system that times out and retries sends the same Idempotency-Key: whether the
+/// retries come after the first answer or at the same moment, one application is filed, one
+/// action taken, each retry answers the first answer, and the files of the retries are gone.
+async fn retried_filings_and_actions_happen_once(store: Store) {
+    use pishkhan_app::applications::IdempotencyKey;
+    let app = app_on(store.clone()).await;
+    let agency = app
+        .published_service(RENEWAL)
+        .await
+        .unwrap()
+        .unwrap()
+        .card
+        .agency;
+    let system = match staff(
+        &app,
+        &store,
+        "sys",
+        Role::System,
+        &format!("agency:{agency}"),
+    )
+    .await
+    {
+        Principal::Staff(user) => Principal::System(user),
+        other => other,
+    };
+    let mut request = complete(&app, RENEWAL).await;
+    request.national_id = "0082451291".into();
+    request.mobile = "09351112233".into();
+    let key = |key: &str, hash: &str| {
+        Some(IdempotencyKey {
+            key: key.into(),
+            request_hash: hash.into(),
+        })
+    };
+    request.idempotency = key("retry-1", "hash-a");
+    // Eight copies at once, then one more after them.
+    let copies = (0..8).map(|_| {
+        let (app, system, request) = (app.clone(), system.clone(), request.clone());
+        tokio::spawn(async move {
+            app.submit_application(&system, "test", request, Utc::now())
+                .await
+        })
+    });
+    let mut codes = std::collections::BTreeSet::new();
+    for copy in copies {
+        codes.insert(copy.await.unwrap().unwrap().code.as_str().to_owned());
+    }
+    let later = app
+        .submit_application(&system, "test", request.clone(), Utc::now())
+        .await
+        .unwrap();
+    codes.insert(later.code.as_str().to_owned());
+    assert_eq!(
+        codes.len(),
+        1,
+        "one tracking code for every copy: {codes:?}"
+    );
+    assert_eq!(store.count_applications().await.unwrap(), 1);
+    // The same key with another request is refused; another key files anew.
+    let mut other = request.clone();
+    other.idempotency = key("retry-1", "hash-b");
+    assert!(matches!(
+        app.submit_application(&system, "test", other, Utc::now())
+            .await,
+        Err(ApplicationError::KeyReused)
+    ));
+    let mut fresh = request.clone();
+    fresh.idempotency = key("retry-2", "hash-a");
+    let second = app
+        .submit_application(&system, "test", fresh, Utc::now())
+        .await
+        .unwrap();
+    assert_ne!(second.code, later.code);
+    assert_eq!(store.count_applications().await.unwrap(), 2);
+    // Only the two filings' files are kept: the copies' were removed.
+    let stored_files = walk_files(&app.config().data_dir.join("documents"));
+    let per_filing = request.documents.len();
+    assert_eq!(stored_files, 2 * per_filing, "no orphaned files");
+
+    // An action, retried at the same moment with its key, is taken once.
+    let code = later.code.as_str().to_owned();
+    let revision = app
+        .application_for(&system, &code)
+        .await
+        .unwrap()
+        .unwrap()
+        .record
+        .revision;
+    let events_before = store.application_events(&code).await.unwrap().len();
+    let actions = (0..4).map(|_| {
+        let (app, system, code) = (app.clone(), system.clone(), code.clone());
+        tokio::spawn(async move {
+            app.act_on_application(
+                &system,
+                "test",
+                &code,
+                revision,
+                "start-review",
+                "",
+                vec![],
+                Some(IdempotencyKey {
+                    key: "act-1".into(),
+                    request_hash: "hash-act".into(),
+                }),
+                Utc::now(),
+            )
+            .await
+        })
+    });
+    for action in actions {
+        let view = action.await.unwrap().unwrap();
+        assert_eq!(view.record.state, "in-review");
+    }
+    assert_eq!(
+        store.application_events(&code).await.unwrap().len(),
+        events_before + 1,
+        "the action was taken once"
+    );
+}
+
+/// How many files are under `dir`.
+fn walk_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() { walk_files(&path) } else { 1 }
+        })
+        .sum()
+}
+
+/// A unique violation elsewhere — here a document id used twice — is an error with its cause,
+/// never mistaken for a tracking code drawn twice (which would draw again and again).
+async fn only_a_tracking_code_collision_is_taken_for_one(store: Store) {
+    app_on(store.clone()).await;
+    let mut first = filing("30000000001", 1);
+    first.documents[0].id = "used-once".into();
+    store.insert_application(first).await.unwrap();
+    let mut clash = filing("30000000002", 1);
+    clash.documents[0].id = "used-once".into();
+    match store.insert_application(clash).await {
+        Err(WriteError::Store(cause)) => {
+            assert!(
+                cause.to_string().to_lowercase().contains("unique"),
+                "{cause}"
+            );
+        }
+        other => panic!("expected a store error, got {other:?}"),
+    }
+    assert!(matches!(
+        store.insert_application(filing("30000000001", 0)).await,
+        Err(WriteError::CodeTaken)
+    ));
+    assert_eq!(store.count_applications().await.unwrap(), 1);
 }

@@ -29,13 +29,25 @@ fn request(
     token: &str,
     body: &str,
 ) -> Option<(u16, String)> {
+    request_with(address, method, path, token, body, "")
+}
+
+/// [`request`] with more header lines (each ending in `\r\n`).
+fn request_with(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+    headers: &str,
+) -> Option<(u16, String)> {
     let mut stream = std::net::TcpStream::connect(address).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Type: application/json\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).ok()?;
@@ -136,6 +148,37 @@ async fn an_agency_system_files_and_the_person_tracks_it() {
     let filed: Value = serde_json::from_str(&reply).unwrap();
     let code = filed["code"].as_str().unwrap().to_owned();
     assert_eq!(filed["state"], "submitted");
+
+    // Retried with an Idempotency-Key: the first answer again, filed once.
+    let keyed = |key: &str, body: &str| {
+        request_with(
+            &server.address,
+            "POST",
+            "/api/v1/applications",
+            &token,
+            body,
+            &format!("Idempotency-Key: {key}\r\n"),
+        )
+        .unwrap()
+    };
+    let (first, reply) = keyed("a6f1c9e2-retry", &body.to_string());
+    assert_eq!(first, 201, "{reply}");
+    let (again, replay) = keyed("a6f1c9e2-retry", &body.to_string());
+    assert_eq!(again, 201, "{replay}");
+    let first_code = serde_json::from_str::<Value>(&reply).unwrap()["code"].clone();
+    assert_eq!(
+        serde_json::from_str::<Value>(&replay).unwrap()["code"],
+        first_code,
+        "the same tracking code"
+    );
+    let mut changed = body.clone();
+    changed["email"] = json!("other@example.ir");
+    let (status, reply) = keyed("a6f1c9e2-retry", &changed.to_string());
+    assert_eq!(status, 422, "{reply}");
+    assert!(reply.contains("idempotency_key_reused"), "{reply}");
+    let (status, reply) = keyed("has space", &body.to_string());
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.contains("bad_idempotency_key"), "{reply}");
 
     let (status, reply) = request(
         &server.address,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, ApiJson, ApiProblem, caller_language};
+use crate::api::{ApiError, ApiProblem, IdempotentJson, caller_language};
 use crate::auth::Visitor;
 use crate::state::WebState;
 
@@ -290,18 +290,24 @@ fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<A
 }
 
 fn problems_response(problems: Vec<ApiProblem>, lang: Language) -> Response {
+    unprocessable(
+        &Problem::new(
+            "invalid_application",
+            "درخواست کامل یا درست نیست؛ هر مشکل در problems آمده است.",
+            "The application is incomplete or wrong; each problem is in `problems`.",
+        ),
+        problems,
+        lang,
+    )
+}
+
+/// 422: `summary`, and each problem with where it is.
+fn unprocessable(summary: &Problem, problems: Vec<ApiProblem>, lang: Language) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         [(header::CACHE_CONTROL, "no-store")],
         Json(ProblemsBody {
-            error: ApiProblem::new(
-                &Problem::new(
-                    "invalid_application",
-                    "درخواست کامل یا درست نیست؛ هر مشکل در problems آمده است.",
-                    "The application is incomplete or wrong; each problem is in `problems`.",
-                ),
-                lang,
-            ),
+            error: ApiProblem::new(summary, lang),
             problems,
         }),
     )
@@ -328,6 +334,15 @@ fn refused(error: ApplicationError, lang: Language) -> Response {
                 .collect(),
             lang,
         ),
+        ApplicationError::KeyReused => unprocessable(
+            &Problem::new(
+                "idempotency_key_reused",
+                "این Idempotency-Key پیش‌تر با درخواستی دیگر به کار رفته است؛ برای هر درخواست تازه کلیدی تازه بفرستید.",
+                "This Idempotency-Key was used before with another request; send a new key with each new request.",
+            ),
+            Vec::new(),
+            lang,
+        ),
         ApplicationError::Stale => ApiError::refused(
             StatusCode::CONFLICT,
             &Problem::new(
@@ -348,20 +363,23 @@ fn refused(error: ApplicationError, lang: Language) -> Response {
     tag = "agency systems",
     security(("bearer" = [])),
     request_body = SubmitBody,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Your name for this request (1 to 255 visible ASCII characters, a UUID say). Sent again with the same body — a retry after a timeout — it answers what the first one answered (the same tracking code) and files nothing twice; sent with another body it is refused (422, `idempotency_key_reused`). Keys are kept for at least 24 hours."),
+    ),
     responses(
-        (status = 201, description = "Filed and durable", body = Filed),
+        (status = 201, description = "Filed and durable (or, for a retried key, filed the first time)", body = Filed),
         (status = 400, description = "The body is not the JSON expected", body = crate::api::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one", body = crate::api::ErrorBody),
         (status = 403, description = "Not an agency system", body = crate::api::ErrorBody),
         (status = 404, description = "No such published service for this system's agency", body = crate::api::ErrorBody),
-        (status = 422, description = "Incomplete or wrong; each problem with where it is", body = ProblemsBody),
+        (status = 422, description = "Incomplete or wrong, each problem with where it is; or an idempotency key used before with another body (`idempotency_key_reused`)", body = ProblemsBody),
     )
 )]
 pub async fn submit(
     State(state): State<WebState>,
     visitor: Visitor,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<SubmitBody>,
+    IdempotentJson { value: body, key }: IdempotentJson<SubmitBody>,
 ) -> Response {
     let lang = caller_language(&headers);
     let principal = match api_client(&visitor) {
@@ -381,6 +399,7 @@ pub async fn submit(
         consent: None,
         answers: body.answers,
         documents,
+        idempotency: key,
     };
     match state
         .app
@@ -446,7 +465,10 @@ pub async fn show(
     path = "/api/v1/applications/{code}/actions",
     tag = "agency systems",
     security(("bearer" = [])),
-    params(("code" = String, Path, description = "The tracking code")),
+    params(
+        ("code" = String, Path, description = "The tracking code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Your name for this request (1 to 255 visible ASCII characters). Sent again with the same body, it takes nothing again and answers with the application as it is now; with another body it is refused (422, `idempotency_key_reused`). Kept for at least 24 hours."),
+    ),
     request_body = ActionBody,
     responses(
         (status = 200, description = "Done; the application as it is now", body = ApplicationDetail),
@@ -454,7 +476,7 @@ pub async fn show(
         (status = 401, description = "No token", body = crate::api::ErrorBody),
         (status = 404, description = "No such application for this system's agency", body = crate::api::ErrorBody),
         (status = 409, description = "Changed since `revision`", body = crate::api::ErrorBody),
-        (status = 422, description = "Not allowed now: wrong state or role, comment or document missing", body = ProblemsBody),
+        (status = 422, description = "Not allowed now: wrong state or role, comment or document missing; or an idempotency key used before with another body (`idempotency_key_reused`)", body = ProblemsBody),
     )
 )]
 pub async fn act(
@@ -462,7 +484,7 @@ pub async fn act(
     visitor: Visitor,
     headers: HeaderMap,
     Path(code): Path<String>,
-    ApiJson(body): ApiJson<ActionBody>,
+    IdempotentJson { value: body, key }: IdempotentJson<ActionBody>,
 ) -> Response {
     let lang = caller_language(&headers);
     let principal = match api_client(&visitor) {
@@ -483,6 +505,7 @@ pub async fn act(
             &body.action,
             &body.comment,
             documents,
+            key,
             Utc::now(),
         )
         .await

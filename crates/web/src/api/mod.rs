@@ -146,6 +146,21 @@ pub fn caller_language(headers: &HeaderMap) -> Language {
 /// message that says what to send.
 pub struct ApiJson<T>(pub T);
 
+fn malformed_body(detail: &str, lang: Language) -> ApiError {
+    ApiError::bad_request(
+        &Problem::new(
+            "malformed_body",
+            format!(
+                "بدنهٔ درخواست JSON درستی نیست (با Content-Type: application/json بفرستید): {detail}"
+            ),
+            format!(
+                "The request body is not the JSON expected (send it with Content-Type: application/json): {detail}"
+            ),
+        ),
+        lang,
+    )
+}
+
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
     Json<T>: FromRequest<S, Rejection = JsonRejection>,
@@ -157,22 +172,85 @@ where
         let lang = caller_language(request.headers());
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => {
-                let detail = rejection.body_text();
-                Err(ApiError::bad_request(
-                    &Problem::new(
-                        "malformed_body",
-                        format!(
-                            "بدنهٔ درخواست JSON درستی نیست (با Content-Type: application/json بفرستید): {detail}"
-                        ),
-                        format!(
-                            "The request body is not the JSON expected (send it with Content-Type: application/json): {detail}"
-                        ),
-                    ),
-                    lang,
-                ))
-            }
+            Err(rejection) => Err(malformed_body(&rejection.body_text(), lang)),
         }
+    }
+}
+
+/// A JSON body that may be retried: its `Idempotency-Key` header, if any, and the request's
+/// fingerprint (SHA-256 of method, path and body bytes), so the same key with the same request
+/// answers as the first time, and with another request is refused.
+pub struct IdempotentJson<T> {
+    pub value: T,
+    pub key: Option<pishkhan_app::applications::IdempotencyKey>,
+}
+
+/// The header an agency system names a request with.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl<T, S> FromRequest<S> for IdempotentJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let lang = caller_language(request.headers());
+        let key = match request.headers().get(IDEMPOTENCY_KEY) {
+            None => None,
+            Some(value) => {
+                let text = value.to_str().unwrap_or("");
+                let visible = text.bytes().all(|b| (0x21..=0x7e).contains(&b));
+                if text.is_empty()
+                    || text.len() > pishkhan_app::applications::MAX_IDEMPOTENCY_KEY
+                    || !visible
+                {
+                    return Err(ApiError::bad_request(
+                        &Problem::new(
+                            "bad_idempotency_key",
+                            "سرآیند Idempotency-Key باید ۱ تا ۲۵۵ نویسهٔ دیدنی ASCII باشد (مثلاً یک UUID).",
+                            "The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID, say).",
+                        ),
+                        lang,
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().starts_with("application/json"));
+        if !json {
+            return Err(malformed_body(
+                "Expected request with `Content-Type: application/json`",
+                lang,
+            ));
+        }
+        let fingerprint = format!("{} {}\n", request.method(), request.uri().path());
+        let bytes = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) => {
+                return Err(ApiError::new(
+                    rejection.status(),
+                    "body_unreadable",
+                    rejection.body_text(),
+                ));
+            }
+        };
+        let value = match Json::<T>::from_bytes(&bytes) {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(malformed_body(&rejection.body_text(), lang)),
+        };
+        let key = key.map(|key| pishkhan_app::applications::IdempotencyKey {
+            key,
+            request_hash: pishkhan_domain::digest::sha256_hex(
+                &[fingerprint.as_bytes(), &bytes].concat(),
+            ),
+        });
+        Ok(IdempotentJson { value, key })
     }
 }
 

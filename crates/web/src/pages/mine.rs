@@ -129,6 +129,7 @@ pub async fn act(
             &form.action,
             &form.comment,
             uploads,
+            None,
             Utc::now(),
         )
         .await;
