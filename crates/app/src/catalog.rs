@@ -9,12 +9,12 @@ use pishkhan_domain::catalog::{Change, ServiceCard, diff};
 use pishkhan_domain::forms::FormSchema;
 use pishkhan_domain::identity::{Role, Scope};
 use pishkhan_store::{
-    DocKind, DocState, HistoryEntry, NewVersion, SaveVersionError, ServiceFilter, StoreError,
-    VersionRecord,
+    DocKind, DocState, HistoryEntry, NewAuditEntry, NewVersion, SaveVersionError, ServiceFilter,
+    StoreError, VersionRecord,
 };
 
 use crate::App;
-use crate::audit::Actor;
+use crate::audit::{Actor, audit_entry};
 use crate::policy::Principal;
 
 /// Roles that write drafts (within their agency, or province).
@@ -134,9 +134,18 @@ impl App {
         {
             return Ok((current.version, false));
         }
-        let version = self.store_service_version(actor, card).await?;
+        let version = self.store_service_version(actor, card, None).await?;
         let now = Utc::now();
-        for (from, to) in [("draft", "review"), ("review", "published")] {
+        let published = audit_entry(
+            actor,
+            "service.published",
+            ("service", &card.code),
+            serde_json::json!({ "version": version, "loaded": true }),
+        );
+        for (from, to, audit) in [
+            ("draft", "review", None),
+            ("review", "published", Some(&published)),
+        ] {
             self.store()
                 .set_doc_status(
                     DocKind::Service,
@@ -146,16 +155,10 @@ impl App {
                     to,
                     &actor.id,
                     now,
+                    audit,
                 )
                 .await?;
         }
-        self.record(
-            actor,
-            "service.published",
-            ("service", &card.code),
-            serde_json::json!({ "version": version, "loaded": true }),
-        )
-        .await?;
         self.search_changed().await;
         Ok((version, true))
     }
@@ -185,16 +188,17 @@ impl App {
         };
         let mut numbered = form.clone();
         numbered.version = u32::try_from(next).unwrap_or(u32::MAX);
-        let version = self.store_form_version(actor, agency, &numbered).await?;
-        self.publish_form_version(actor, &form.code, version)
+        let version = self
+            .store_form_version(actor, agency, &numbered, None)
             .await?;
-        self.record(
+        let audit = audit_entry(
             actor,
             "form.published",
             ("form", &form.code),
             serde_json::json!({ "version": version, "loaded": true }),
-        )
-        .await?;
+        );
+        self.publish_form_version(actor, &form.code, version, Some(&audit))
+            .await?;
         Ok(version)
     }
 
@@ -228,19 +232,23 @@ impl App {
         &self,
         actor: &Actor,
         card: &ServiceCard,
+        audit: Option<&(dyn Fn(i64) -> NewAuditEntry + Sync)>,
     ) -> Result<i64, CatalogError> {
         let body = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store()
-            .save_version(&NewVersion {
-                kind: DocKind::Service,
-                code: card.code.clone(),
-                agency: card.agency.clone(),
-                body,
-                title_fa: card.title.fa.clone(),
-                category: card.category.code().to_owned(),
-                author: actor.id.clone(),
-                at: Utc::now(),
-            })
+            .save_version(
+                &NewVersion {
+                    kind: DocKind::Service,
+                    code: card.code.clone(),
+                    agency: card.agency.clone(),
+                    body,
+                    title_fa: card.title.fa.clone(),
+                    category: card.category.code().to_owned(),
+                    author: actor.id.clone(),
+                    at: Utc::now(),
+                },
+                audit,
+            )
             .await
             .map_err(|e| match e {
                 SaveVersionError::OtherAgency { .. } => CatalogError::NotFound,
@@ -254,6 +262,7 @@ impl App {
         actor: &Actor,
         code: &str,
         version: i64,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<(), StoreError> {
         self.store()
             .set_doc_status(
@@ -264,6 +273,7 @@ impl App {
                 "published",
                 &actor.id,
                 Utc::now(),
+                audit,
             )
             .await?;
         Ok(())
@@ -274,19 +284,23 @@ impl App {
         actor: &Actor,
         agency: &str,
         form: &FormSchema,
+        audit: Option<&(dyn Fn(i64) -> NewAuditEntry + Sync)>,
     ) -> Result<i64, CatalogError> {
         let body = serde_json::to_string(form).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store()
-            .save_version(&NewVersion {
-                kind: DocKind::Form,
-                code: form.code.clone(),
-                agency: agency.to_owned(),
-                body,
-                title_fa: form.title.fa.clone(),
-                category: String::new(),
-                author: actor.id.clone(),
-                at: Utc::now(),
-            })
+            .save_version(
+                &NewVersion {
+                    kind: DocKind::Form,
+                    code: form.code.clone(),
+                    agency: agency.to_owned(),
+                    body,
+                    title_fa: form.title.fa.clone(),
+                    category: String::new(),
+                    author: actor.id.clone(),
+                    at: Utc::now(),
+                },
+                audit,
+            )
             .await
             .map_err(|e| match e {
                 SaveVersionError::OtherAgency { .. } => CatalogError::NotFound,
@@ -311,15 +325,15 @@ impl App {
             return Err(CatalogError::NotFound);
         }
         self.check_service(card).await?;
-        let version = self.store_service_version(actor, card).await?;
-        self.record(
-            actor,
-            "service.save",
-            ("service", &card.code),
-            serde_json::json!({ "version": version }),
-        )
-        .await?;
-        Ok(version)
+        let audit = |version: i64| {
+            audit_entry(
+                actor,
+                "service.save",
+                ("service", &card.code),
+                serde_json::json!({ "version": version }),
+            )
+        };
+        self.store_service_version(actor, card, Some(&audit)).await
     }
 
     /// Moves a service's latest version `version` from `from` to `to`, for a caller holding one
@@ -357,6 +371,12 @@ impl App {
                 to,
                 &actor.id,
                 Utc::now(),
+                Some(&audit_entry(
+                    actor,
+                    &format!("service.{to}"),
+                    ("service", code),
+                    serde_json::json!({ "version": version }),
+                )),
             )
             .await?;
         if !moved {
@@ -365,13 +385,6 @@ impl App {
                 expected: from.to_owned(),
             });
         }
-        self.record(
-            actor,
-            &format!("service.{to}"),
-            ("service", code),
-            serde_json::json!({ "version": version }),
-        )
-        .await?;
         if to == "published" || from == "published" {
             self.search_changed().await;
         }
@@ -627,18 +640,21 @@ impl App {
         if !problems.is_empty() {
             return Err(CatalogError::InvalidForm(problems));
         }
-        let version = self.store_form_version(actor, agency, form).await?;
+        let audit = |version: i64| {
+            audit_entry(
+                actor,
+                "form.save",
+                ("form", &form.code),
+                serde_json::json!({ "version": version }),
+            )
+        };
+        let version = self
+            .store_form_version(actor, agency, form, Some(&audit))
+            .await?;
         if self.may_act(principal, agency, PUBLISHERS).await? {
-            self.publish_form_version(actor, &form.code, version)
+            self.publish_form_version(actor, &form.code, version, None)
                 .await?;
         }
-        self.record(
-            actor,
-            "form.save",
-            ("form", &form.code),
-            serde_json::json!({ "version": version }),
-        )
-        .await?;
         Ok(version)
     }
 

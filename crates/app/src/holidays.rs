@@ -31,7 +31,7 @@ impl App {
         let years = parse_holiday_csv(SEED_CSV).unwrap_or_default();
         let seeded = self
             .store()
-            .replace_holiday_years(&years, "seed", Replace::MissingOnly, Utc::now())
+            .replace_holiday_years(&years, "seed", Replace::MissingOnly, Utc::now(), &|_| None)
             .await;
         self.inner.calendar.clear();
         seeded
@@ -50,14 +50,8 @@ impl App {
         if years.is_empty() {
             return Err(ImportError::Empty);
         }
-        let replaced = self
-            .store()
-            .replace_holiday_years(&years, source, Replace::All, Utc::now())
-            .await;
-        self.inner.calendar.clear();
-        replaced?;
-        for year in &years {
-            self.record(
+        let audit = |year: &HolidayYear| {
+            Some(crate::audit::audit_entry(
                 actor,
                 "holidays.import",
                 ("holiday_year", &year.year.to_string()),
@@ -66,9 +60,14 @@ impl App {
                     "holidays": year.holidays.len(),
                     "covered": year.covered,
                 }),
-            )
-            .await?;
-        }
+            ))
+        };
+        let replaced = self
+            .store()
+            .replace_holiday_years(&years, source, Replace::All, Utc::now(), &audit)
+            .await;
+        self.inner.calendar.clear();
+        replaced?;
         Ok(years)
     }
 

@@ -529,9 +529,28 @@ impl App {
             });
         }
         let total = batch.len();
+        report.published = total;
+        let audit = crate::audit::audit_entry(
+            actor,
+            "catalog.import",
+            ("catalog", file_name),
+            serde_json::json!({
+                "rows": report.rows,
+                "published": report.published,
+                "unchanged": report.unchanged,
+                "forms": report.forms,
+            }),
+        );
+        if total == 0 {
+            // No card changed. Forms that did were each recorded as they were published.
+            if report.forms > 0 {
+                self.store().append_audit(&audit).await?;
+            }
+            return Ok(report);
+        }
         progress(0, total);
         self.store()
-            .publish_service_batch(&batch, &|done| progress(done, total))
+            .publish_service_batch(&batch, &|done| progress(done, total), &audit)
             .await
             .map_err(|e| match e {
                 SaveVersionError::OtherAgency { code, agency } => {
@@ -544,26 +563,7 @@ impl App {
                 }
                 SaveVersionError::Store(e) => ImportError::Store(e),
             })?;
-        report.published = total;
-        if total > 0 {
-            self.search_changed().await;
-        }
-        if total == 0 && report.forms == 0 {
-            // Nothing changed: nothing to record.
-            return Ok(report);
-        }
-        self.record(
-            actor,
-            "catalog.import",
-            ("catalog", file_name),
-            serde_json::json!({
-                "rows": report.rows,
-                "published": report.published,
-                "unchanged": report.unchanged,
-                "forms": report.forms,
-            }),
-        )
-        .await?;
+        self.search_changed().await;
         Ok(report)
     }
 }

@@ -42,20 +42,19 @@ impl App {
                 "Write the name.",
             )));
         }
-        self.store()
-            .add_org(kind, code, province, name_fa.trim(), Utc::now())
-            .await?;
         let kind_name = match kind {
             OrgKind::Agency => "agency",
             OrgKind::Centre => "centre",
         };
-        self.record(
+        let audit = crate::audit::audit_entry(
             actor,
             &format!("{kind_name}.create"),
             (kind_name, code),
             serde_json::json!({ "province": province, "name": name_fa.trim() }),
-        )
-        .await?;
+        );
+        self.store()
+            .add_org(kind, code, province, name_fa.trim(), Utc::now(), &audit)
+            .await?;
         self.public_changed();
         Ok(())
     }

@@ -9,7 +9,7 @@ use pishkhan_domain::identity::{Role, Scope};
 use pishkhan_store::{AgencyContact, City, Office, StoreError};
 
 use crate::App;
-use crate::audit::Actor;
+use crate::audit::{Actor, audit_entry};
 use crate::catalog::EDITORS;
 use crate::policy::Principal;
 
@@ -139,16 +139,15 @@ impl App {
             Ok(date) => date,
             Err(e) => return Ok(Err(e)),
         };
-        self.store()
-            .set_plan_start(&province, &date.format_numeric())
-            .await?;
-        self.record(
+        let audit = audit_entry(
             actor,
             "plan.start",
             ("province", &province),
             serde_json::json!({ "start": date.format_numeric() }),
-        )
-        .await?;
+        );
+        self.store()
+            .set_plan_start(&province, &date.format_numeric(), &audit)
+            .await?;
         Ok(Ok(()))
     }
 
@@ -198,15 +197,16 @@ impl App {
         {
             return Ok(false);
         }
-        self.store().set_agency_contact(agency, contact).await?;
-        self.public_changed();
-        self.record(
+        let audit = audit_entry(
             actor,
             "agency.contact",
             ("agency", agency),
             serde_json::json!({ "phone": contact.phone, "email": contact.email }),
-        )
-        .await?;
+        );
+        self.store()
+            .set_agency_contact(agency, contact, &audit)
+            .await?;
+        self.public_changed();
         Ok(true)
     }
 }
@@ -333,15 +333,14 @@ impl App {
         if let Err(invalid) = check_office(office, &cities) {
             return Ok(Some(Err(invalid)));
         }
-        self.store().save_office(office).await?;
-        self.public_changed();
-        self.record(
+        let audit = audit_entry(
             actor,
             "agency.office-save",
             ("agency", &office.agency),
             serde_json::json!({ "office": office.code, "name": office.name_fa }),
-        )
-        .await?;
+        );
+        self.store().save_office(office, &audit).await?;
+        self.public_changed();
         Ok(Some(Ok(())))
     }
 
@@ -357,16 +356,15 @@ impl App {
         if self.offices_for_editor(principal, agency).await?.is_none() {
             return Ok(false);
         }
-        let deleted = self.store().delete_office(agency, code).await?;
+        let audit = audit_entry(
+            actor,
+            "agency.office-delete",
+            ("agency", agency),
+            serde_json::json!({ "office": code }),
+        );
+        let deleted = self.store().delete_office(agency, code, &audit).await?;
         if deleted {
             self.public_changed();
-            self.record(
-                actor,
-                "agency.office-delete",
-                ("agency", agency),
-                serde_json::json!({ "office": code }),
-            )
-            .await?;
         }
         Ok(deleted)
     }

@@ -331,16 +331,15 @@ impl App {
         }
         let synonyms = Synonyms::parse(body).map_err(SynonymError::Invalid)?;
         let rules = synonyms.rules().len();
-        self.store()
-            .save_synonym_list(body, &actor.id, Utc::now())
-            .await?;
-        self.record(
+        let audit = crate::audit::audit_entry(
             actor,
             "search.synonyms_saved",
             ("search", "synonyms"),
             serde_json::json!({ "rules": rules }),
-        )
-        .await?;
+        );
+        self.store()
+            .save_synonym_list(body, &actor.id, Utc::now(), &audit)
+            .await?;
         let mut sync = self.inner.search_sync.lock().await;
         sync.synonyms_at = None;
         self.load_synonyms(&mut sync).await.map_err(|e| match e {

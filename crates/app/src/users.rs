@@ -8,7 +8,7 @@ use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::password::check_new_password;
 use pishkhan_store::{CreateUserError, NewUser, SessionOwner, StoreError, UserRecord};
 
-use crate::audit::Actor;
+use crate::audit::{Actor, audit_entry};
 use crate::auth::{AuthError, hash_password, random_token, sha256_hex};
 use crate::policy::{Principal, may_grant, may_manage_user};
 use crate::{App, Secret};
@@ -153,28 +153,30 @@ impl App {
         let hash = hash_password(password).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let grant_texts: Vec<String> = grants.iter().map(grant_text).collect();
+        let audit = audit_entry(
+            actor,
+            "user.create",
+            ("user", &id),
+            serde_json::json!({ "username": username, "grants": grant_texts }),
+        );
         self.store()
-            .create_user(&NewUser {
-                id: id.clone(),
-                username: username.to_owned(),
-                display_name: display_name.trim().to_owned(),
-                password_hash: hash,
-                grants,
-                at: Utc::now(),
-                must_change_password,
-            })
+            .create_user(
+                &NewUser {
+                    id: id.clone(),
+                    username: username.to_owned(),
+                    display_name: display_name.trim().to_owned(),
+                    password_hash: hash,
+                    grants,
+                    at: Utc::now(),
+                    must_change_password,
+                },
+                &audit,
+            )
             .await
             .map_err(|e| match e {
                 CreateUserError::UsernameTaken(name) => UserError::UsernameTaken(name),
                 CreateUserError::Store(e) => UserError::Store(e),
             })?;
-        self.record(
-            actor,
-            "user.create",
-            ("user", &id),
-            serde_json::json!({ "username": username, "grants": grant_texts }),
-        )
-        .await?;
         Ok(id)
     }
 
@@ -268,17 +270,18 @@ impl App {
         }
         let password = generate_password();
         let hash = hash_password(&password).await?;
-        self.store().set_password_hash(id, &hash, true).await?;
-        self.store()
-            .delete_sessions_of(&SessionOwner::User(id.to_owned()))
+        let mut unit = self.store().begin_write().await?;
+        unit.set_password_hash(id, &hash, true).await?;
+        unit.delete_sessions_of(&SessionOwner::User(id.to_owned()))
             .await?;
-        self.record(
+        unit.audit(&audit_entry(
             actor,
             "user.password-reset",
             ("user", id),
             serde_json::json!({}),
-        )
+        ))
         .await?;
+        unit.commit().await?;
         Ok(Some(password))
     }
 
@@ -294,12 +297,10 @@ impl App {
         if self.user_for_admin(admin, actor, id).await?.is_none() {
             return Ok(false);
         }
-        self.store()
-            .set_disabled(id, disabled.then(Utc::now))
-            .await?;
+        let mut unit = self.store().begin_write().await?;
+        unit.set_disabled(id, disabled.then(Utc::now)).await?;
         if disabled {
-            self.store()
-                .delete_sessions_of(&SessionOwner::User(id.to_owned()))
+            unit.delete_sessions_of(&SessionOwner::User(id.to_owned()))
                 .await?;
         }
         let action = if disabled {
@@ -307,8 +308,14 @@ impl App {
         } else {
             "user.enable"
         };
-        self.record(actor, action, ("user", id), serde_json::json!({}))
-            .await?;
+        unit.audit(&audit_entry(
+            actor,
+            action,
+            ("user", id),
+            serde_json::json!({}),
+        ))
+        .await?;
+        unit.commit().await?;
         Ok(true)
     }
 
@@ -323,17 +330,18 @@ impl App {
         if self.user_for_admin(admin, actor, id).await?.is_none() {
             return Ok(false);
         }
-        self.store().set_totp_secret(id, None).await?;
-        self.store()
-            .delete_sessions_of(&SessionOwner::User(id.to_owned()))
+        let mut unit = self.store().begin_write().await?;
+        unit.set_totp_secret(id, None).await?;
+        unit.delete_sessions_of(&SessionOwner::User(id.to_owned()))
             .await?;
-        self.record(
+        unit.audit(&audit_entry(
             actor,
             "user.second-factor-reset",
             ("user", id),
             serde_json::json!({}),
-        )
+        ))
         .await?;
+        unit.commit().await?;
         Ok(true)
     }
 
@@ -358,16 +366,17 @@ impl App {
             )));
         }
         let token = format!("pk_{}", random_token());
-        self.store()
-            .insert_api_token(&sha256_hex(&token), &user.id, label, Utc::now())
+        let mut unit = self.store().begin_write().await?;
+        unit.insert_api_token(&sha256_hex(&token), &user.id, label, Utc::now())
             .await?;
-        self.record(
+        unit.audit(&audit_entry(
             actor,
             "api-token.create",
             ("user", &user.id),
             serde_json::json!({ "label": label }),
-        )
+        ))
         .await?;
+        unit.commit().await?;
         Ok(Secret::new(token))
     }
 
@@ -379,17 +388,17 @@ impl App {
         user_id: &str,
         secret: &pishkhan_domain::totp::TotpSecret,
     ) -> Result<(), StoreError> {
-        self.store()
-            .set_totp_secret(user_id, Some(&secret.to_base32()))
+        let mut unit = self.store().begin_write().await?;
+        unit.set_totp_secret(user_id, Some(&secret.to_base32()))
             .await?;
-        self.record(
+        unit.audit(&audit_entry(
             actor,
             "user.second-factor-enrol",
             ("user", user_id),
             serde_json::json!({}),
-        )
+        ))
         .await?;
-        Ok(())
+        unit.commit().await
     }
 }
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::NewAuditEntry;
 use crate::script::Arg;
 use crate::statements::Connection;
 use crate::{Store, StoreError, on_pool};
@@ -174,10 +175,15 @@ async fn insert_version_on(
 impl Store {
     /// Stores a new draft version (the first, or the next after whatever state the latest is
     /// in) and returns its number. A code stays with its agency.
-    pub async fn save_version(&self, new: &NewVersion) -> Result<i64, SaveVersionError> {
+    /// With `audit`, the entry it makes for the version number commits with the version.
+    pub async fn save_version(
+        &self,
+        new: &NewVersion,
+        audit: Option<&(dyn Fn(i64) -> NewAuditEntry + Sync)>,
+    ) -> Result<i64, SaveVersionError> {
         let kind = new.kind;
         let at = new.at.timestamp_millis();
-        let result: Result<Result<i64, SaveVersionError>, sqlx::Error> = on_pool!(self, pool => {
+        let result: Result<Result<i64, SaveVersionError>, StoreError> = on_pool!(self, pool => {
             async {
                 let mut tx = pool.begin().await?;
                 // Taking the row first serialises concurrent saves of one code.
@@ -210,12 +216,15 @@ impl Store {
                     return Ok(Err(SaveVersionError::OtherAgency { code: new.code.clone(), agency }));
                 }
                 insert_version_on(&mut *tx, new, latest, "saved").await?;
+                if let Some(audit) = audit {
+                    crate::audit::append_on(&mut *tx, &audit(latest)).await?;
+                }
                 tx.commit().await?;
                 Ok(Ok(latest))
             }
             .await
         });
-        result.map_err(StoreError::from)?
+        result?
     }
 
     /// Publishes a batch of service versions in one transaction: for each, a new version that is
@@ -225,8 +234,9 @@ impl Store {
         &self,
         batch: &[NewVersion],
         progress: &(dyn Fn(usize) + Sync),
+        audit: &NewAuditEntry,
     ) -> Result<(), SaveVersionError> {
-        let result: Result<Result<(), SaveVersionError>, sqlx::Error> = on_pool!(self, pool => {
+        let result: Result<Result<(), SaveVersionError>, StoreError> = on_pool!(self, pool => {
             async {
                 let mut tx = pool.begin().await?;
                 for (i, new) in batch.iter().enumerate() {
@@ -265,18 +275,20 @@ impl Store {
                         progress(i + 1);
                     }
                 }
+                crate::audit::append_on(&mut *tx, audit).await?;
                 tx.commit().await?;
                 progress(batch.len());
                 Ok(Ok(()))
             }
             .await
         });
-        result.map_err(StoreError::from)?
+        result?
     }
 
     /// Moves the latest version from `from` to `to`, only if it is still `version` and in
     /// `from` (so two reviewers cannot both act on a version that changed). Publishing makes it
     /// the public one; retiring withdraws the public one. `false` if the state had moved on.
+    /// With `audit`, the entry commits with the move (and only if it moved).
     #[allow(clippy::too_many_arguments)]
     pub async fn set_doc_status(
         &self,
@@ -287,6 +299,7 @@ impl Store {
         to: &str,
         actor: &str,
         at: DateTime<Utc>,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<bool, StoreError> {
         let at_ms = at.timestamp_millis();
         let updated = on_pool!(self, pool => {
@@ -315,6 +328,11 @@ impl Store {
                     .bind(at_ms)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if done == 1
+                && let Some(audit) = audit
+            {
+                crate::audit::append_on(&mut *tx, audit).await?;
             }
             tx.commit().await?;
             done == 1

@@ -263,22 +263,9 @@ impl Store {
     }
 
     pub async fn insert_consent(&self, consent: &ConsentRecord) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO consents (id, citizen_id, operator_id, centre, purpose, granted_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&consent.id)
-            .bind(&consent.citizen_id)
-            .bind(&consent.operator_id)
-            .bind(&consent.centre)
-            .bind(&consent.purpose)
-            .bind(consent.granted_at.timestamp_millis())
-            .bind(consent.expires_at.timestamp_millis())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        let mut unit = self.begin_write().await?;
+        unit.insert_consent(consent).await?;
+        unit.commit().await
     }
 
     /// Every consent a citizen gave, newest first, with operator and centre names.

@@ -47,14 +47,15 @@ fn decode(what: &str) -> StoreError {
 }
 
 impl Store {
-    /// Replaces the listed years' holidays in one transaction: all of them or none. Returns the
-    /// years written.
+    /// Replaces the listed years' holidays in one transaction: all of them or none, with the
+    /// audit entry `audit` makes for each year written. Returns the years written.
     pub async fn replace_holiday_years(
         &self,
         years: &[HolidayYear],
         source: &str,
         mode: Replace,
         at: DateTime<Utc>,
+        audit: &(dyn Fn(&HolidayYear) -> Option<crate::audit::NewAuditEntry> + Sync),
     ) -> Result<Vec<i32>, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -109,6 +110,9 @@ impl Store {
                     .bind(&holiday.name_en)
                     .execute(&mut *tx)
                     .await?;
+                }
+                if let Some(entry) = audit(year) {
+                    crate::audit::append_on(&mut *tx, &entry).await?;
                 }
                 written.push(year.year);
             }

@@ -25,6 +25,7 @@ mod statements;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
+mod unit;
 mod users;
 mod writer;
 
@@ -55,6 +56,7 @@ pub use orgs::{
 pub use search::SynonymList;
 pub use sessions::{SessionOwner, SessionRecord};
 pub use throttle::{Attempt, Limit};
+pub use unit::Unit;
 pub use users::{CreateUserError, NewUser, UserRecord};
 pub use writer::WriteStats;
 

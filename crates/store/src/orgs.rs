@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use pishkhan_domain::identity::{Directory, Scope};
 
+use crate::audit::NewAuditEntry;
 use crate::{Store, StoreError, on_pool};
 
 /// An organisation a role can be scoped to.
@@ -148,6 +149,7 @@ impl Store {
         province: &str,
         name_fa: &str,
         at: DateTime<Utc>,
+        audit: &NewAuditEntry,
     ) -> Result<(), AddOrgError> {
         let known: Option<(String,)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT code FROM provinces WHERE code = $1")
@@ -167,22 +169,28 @@ impl Store {
                 "INSERT INTO centres (code, province, name_fa, created_at) VALUES ($1, $2, $3, $4)"
             }
         };
-        let result = on_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(code)
-                .bind(province)
-                .bind(name_fa)
-                .bind(at.timestamp_millis())
-                .execute(pool)
-                .await
-                .map(|_| ())
+        let result: Result<(), StoreError> = on_pool!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                sqlx::query(sql)
+                    .bind(code)
+                    .bind(province)
+                    .bind(name_fa)
+                    .bind(at.timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                crate::audit::append_on(&mut *tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            .await
         });
         match result {
             Ok(()) => Ok(()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 Err(AddOrgError::CodeTaken(code.to_owned()))
             }
-            Err(e) => Err(AddOrgError::Store(e.into())),
+            Err(e) => Err(AddOrgError::Store(e)),
         }
     }
 
@@ -273,9 +281,11 @@ impl Store {
         &self,
         agency: &str,
         contact: &AgencyContact,
+        audit: &NewAuditEntry,
     ) -> Result<bool, StoreError> {
         let done = on_pool!(self, pool => {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
                 "UPDATE agencies SET address_fa = $1, phone = $2, fax = $3, email = $4, hours_fa = $5 WHERE code = $6",
             )
             .bind(&contact.address_fa)
@@ -284,9 +294,12 @@ impl Store {
             .bind(&contact.email)
             .bind(&contact.hours_fa)
             .bind(agency)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            crate::audit::append_on(&mut *tx, audit).await?;
+            tx.commit().await?;
+            done
         });
         Ok(done == 1)
     }
@@ -302,14 +315,23 @@ impl Store {
         Ok(row.and_then(|(start,)| start))
     }
 
-    pub async fn set_plan_start(&self, province: &str, start: &str) -> Result<bool, StoreError> {
+    pub async fn set_plan_start(
+        &self,
+        province: &str,
+        start: &str,
+        audit: &NewAuditEntry,
+    ) -> Result<bool, StoreError> {
         let done = on_pool!(self, pool => {
-            sqlx::query("UPDATE provinces SET plan_start = $1 WHERE code = $2")
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE provinces SET plan_start = $1 WHERE code = $2")
                 .bind(start)
                 .bind(province)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            crate::audit::append_on(&mut *tx, audit).await?;
+            tx.commit().await?;
+            done
         });
         Ok(done == 1)
     }
@@ -459,8 +481,13 @@ impl Store {
     }
 
     /// Adds an office or replaces the one with its code.
-    pub async fn save_office(&self, office: &Office) -> Result<(), StoreError> {
+    pub async fn save_office(
+        &self,
+        office: &Office,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO agency_offices (agency, code, name_fa, city, address_fa, phone, fax, email, \
                  hours_fa, latitude, longitude) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
@@ -480,20 +507,34 @@ impl Store {
             .bind(&office.contact.hours_fa)
             .bind(office.latitude)
             .bind(office.longitude)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            crate::audit::append_on(&mut *tx, audit).await?;
+            tx.commit().await?;
         });
         Ok(())
     }
 
-    pub async fn delete_office(&self, agency: &str, code: &str) -> Result<bool, StoreError> {
+    /// Deletes an office; `audit` is recorded only if there was one.
+    pub async fn delete_office(
+        &self,
+        agency: &str,
+        code: &str,
+        audit: &NewAuditEntry,
+    ) -> Result<bool, StoreError> {
         let done = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM agency_offices WHERE agency = $1 AND code = $2")
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM agency_offices WHERE agency = $1 AND code = $2")
                 .bind(agency)
                 .bind(code)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                crate::audit::append_on(&mut *tx, audit).await?;
+            }
+            tx.commit().await?;
+            done
         });
         Ok(done == 1)
     }

@@ -17,6 +17,7 @@ pub(crate) enum Arg {
     Text(String),
     Maybe(Option<String>),
     Int(i64),
+    MaybeInt(Option<i64>),
 }
 
 impl From<&str> for Arg {
@@ -34,6 +35,12 @@ impl From<&String> for Arg {
 impl From<&Option<String>> for Arg {
     fn from(value: &Option<String>) -> Arg {
         Arg::Maybe(value.clone())
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(value: Option<&str>) -> Arg {
+        Arg::Maybe(value.map(str::to_owned))
     }
 }
 
@@ -113,6 +120,7 @@ macro_rules! run_script {
                 $crate::script::Arg::Text(v) => query.bind(v.as_str()),
                 $crate::script::Arg::Maybe(v) => query.bind(v.as_deref()),
                 $crate::script::Arg::Int(v) => query.bind(*v),
+                $crate::script::Arg::MaybeInt(v) => query.bind(*v),
             };
         }
         query.execute(&mut *$conn).await?

@@ -67,8 +67,10 @@ impl Store {
         body: &str,
         updated_by: &str,
         at: DateTime<Utc>,
+        audit: &crate::audit::NewAuditEntry,
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO search_synonyms (id, body, updated_by, updated_at) VALUES (1, $1, $2, $3) \
                  ON CONFLICT (id) DO UPDATE SET body = excluded.body, \
@@ -77,8 +79,10 @@ impl Store {
             .bind(body)
             .bind(updated_by)
             .bind(at.timestamp_millis())
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            crate::audit::append_on(&mut *tx, audit).await?;
+            tx.commit().await?;
         });
         Ok(())
     }

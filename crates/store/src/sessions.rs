@@ -88,31 +88,9 @@ impl TryFrom<SessionRow> for SessionRecord {
 
 impl Store {
     pub async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let (user_id, citizen_id) = match &session.owner {
-            SessionOwner::User(id) => (Some(id.as_str()), None),
-            SessionOwner::Citizen(id) => (None, Some(id.as_str())),
-        };
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO sessions (token_hash, user_id, citizen_id, stage, csrf, created_at, \
-                 last_seen_at, expires_at, ip, user_agent, pending_secret) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&session.token_hash)
-            .bind(user_id)
-            .bind(citizen_id)
-            .bind(&session.stage)
-            .bind(&session.csrf)
-            .bind(session.created_at.timestamp_millis())
-            .bind(session.last_seen_at.timestamp_millis())
-            .bind(session.expires_at.timestamp_millis())
-            .bind(&session.ip)
-            .bind(&session.user_agent)
-            .bind(&session.pending_secret)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        let mut unit = self.begin_write().await?;
+        unit.insert_session(session).await?;
+        unit.commit().await
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -151,45 +129,23 @@ impl Store {
         stage: &str,
         pending_secret: Option<&str>,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE sessions SET stage = $1, pending_secret = $2 WHERE token_hash = $3")
-                .bind(stage)
-                .bind(pending_secret)
-                .bind(token_hash)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
+        let mut unit = self.begin_write().await?;
+        unit.set_session_stage(token_hash, stage, pending_secret)
+            .await?;
+        unit.commit().await
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-                .bind(token_hash)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
+        let mut unit = self.begin_write().await?;
+        unit.delete_session(token_hash).await?;
+        unit.commit().await
     }
 
-    /// Ends every session of one owner ("sign out everywhere", a disabled account, a reset).
+    /// Ends every session of one owner.
     pub async fn delete_sessions_of(&self, owner: &SessionOwner) -> Result<u64, StoreError> {
-        let deleted = match owner {
-            SessionOwner::User(id) => on_pool!(self, pool => {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(id)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }),
-            SessionOwner::Citizen(id) => on_pool!(self, pool => {
-                sqlx::query("DELETE FROM sessions WHERE citizen_id = $1")
-                    .bind(id)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }),
-        };
+        let mut unit = self.begin_write().await?;
+        let deleted = unit.delete_sessions_of(owner).await?;
+        unit.commit().await?;
         Ok(deleted)
     }
 

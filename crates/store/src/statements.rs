@@ -33,6 +33,7 @@ macro_rules! bound {
                 Arg::Text(v) => query.bind(v.as_str()),
                 Arg::Maybe(v) => query.bind(v.as_deref()),
                 Arg::Int(v) => query.bind(*v),
+                Arg::MaybeInt(v) => query.bind(*v),
             };
         }
         query

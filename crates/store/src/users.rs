@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 
+use crate::audit::NewAuditEntry;
 use crate::{Store, StoreError, on_pool};
 
 /// A new account, with its first grants.
@@ -83,9 +84,13 @@ fn decode(what: &str) -> StoreError {
 }
 
 impl Store {
-    /// Creates the account and its grants in one transaction.
-    pub async fn create_user(&self, user: &NewUser) -> Result<(), CreateUserError> {
-        let result: Result<(), sqlx::Error> = on_pool!(self, pool => {
+    /// Creates the account and its grants, with `audit`, in one transaction.
+    pub async fn create_user(
+        &self,
+        user: &NewUser,
+        audit: &NewAuditEntry,
+    ) -> Result<(), CreateUserError> {
+        let result: Result<(), StoreError> = on_pool!(self, pool => {
             async {
                 let mut tx = pool.begin().await?;
                 sqlx::query(
@@ -111,16 +116,18 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                tx.commit().await
+                crate::audit::append_on(&mut *tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
             }
             .await
         });
         match result {
             Ok(()) => Ok(()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 Err(CreateUserError::UsernameTaken(user.username.clone()))
             }
-            Err(e) => Err(CreateUserError::Store(e.into())),
+            Err(e) => Err(CreateUserError::Store(e)),
         }
     }
 
@@ -202,59 +209,6 @@ impl Store {
             .collect()
     }
 
-    /// Replaces the password hash; `must_change` makes the next sign-in ask for a new one.
-    pub async fn set_password_hash(
-        &self,
-        user_id: &str,
-        hash: &str,
-        must_change: bool,
-    ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, pool => {
-            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
-                .bind(hash)
-                .bind(i64::from(must_change))
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
-    }
-
-    /// Disables (with the time) or enables an account.
-    pub async fn set_disabled(
-        &self,
-        user_id: &str,
-        at: Option<DateTime<Utc>>,
-    ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, pool => {
-            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-                .bind(at.map(|t| t.timestamp_millis()))
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
-    }
-
-    /// Sets (or, with `None`, removes) the TOTP secret, forgetting the last step used.
-    pub async fn set_totp_secret(
-        &self,
-        user_id: &str,
-        secret: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, pool => {
-            sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE id = $2")
-                .bind(secret)
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
-    }
-
     /// The TOTP secret and the last step used.
     pub async fn totp_state(
         &self,
@@ -272,38 +226,10 @@ impl Store {
     /// Records `step` as used, only if it is later than the last one: of two requests racing with
     /// the same code, one wins.
     pub async fn claim_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
-        let done = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE users SET totp_last_step = $1 \
-                 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-            )
-            .bind(step)
-            .bind(user_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(done == 1)
-    }
-
-    /// Stores an API token's hash for a user.
-    pub async fn insert_api_token(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        label: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(token_hash)
-                .bind(user_id)
-                .bind(label)
-                .bind(at.timestamp_millis())
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
+        let mut unit = self.begin_write().await?;
+        let claimed = unit.claim_totp_step(user_id, step).await?;
+        unit.commit().await?;
+        Ok(claimed)
     }
 
     /// The user an unrevoked API token belongs to.

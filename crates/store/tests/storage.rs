@@ -202,7 +202,7 @@ async fn holiday_years_are_replaced_whole_and_read_back_in_order(store: Store) {
         year(1404, true, vec![holiday("1404/12/29", "نفت")]),
     ];
     let written = store
-        .replace_holiday_years(&years, "test", Replace::All, at(0))
+        .replace_holiday_years(&years, "test", Replace::All, at(0), &|_| None)
         .await
         .unwrap();
     assert_eq!(written, [1405, 1404]);
@@ -230,6 +230,7 @@ async fn holiday_years_are_replaced_whole_and_read_back_in_order(store: Store) {
             "admin.csv",
             Replace::All,
             at(5),
+            &|_| None,
         )
         .await
         .unwrap();
@@ -255,6 +256,7 @@ async fn the_seed_never_overwrites_an_edited_year(store: Store) {
             "admin.csv",
             Replace::All,
             at(0),
+            &|_| None,
         )
         .await
         .unwrap();
@@ -263,7 +265,7 @@ async fn the_seed_never_overwrites_an_edited_year(store: Store) {
         year(1405, false, vec![holiday("1405/01/01", "بذر")]),
     ];
     let written = store
-        .replace_holiday_years(&seed, "seed", Replace::MissingOnly, at(1))
+        .replace_holiday_years(&seed, "seed", Replace::MissingOnly, at(1), &|_| None)
         .await
         .unwrap();
     assert_eq!(written, [1405], "only the year with no list");
@@ -290,6 +292,7 @@ async fn a_failed_holiday_import_changes_nothing(store: Store) {
             "first",
             Replace::All,
             at(0),
+            &|_| None,
         )
         .await
         .unwrap();
@@ -308,7 +311,7 @@ async fn a_failed_holiday_import_changes_nothing(store: Store) {
     ];
     assert!(
         store
-            .replace_holiday_years(&broken, "broken", Replace::All, at(1))
+            .replace_holiday_years(&broken, "broken", Replace::All, at(1), &|_| None)
             .await
             .is_err()
     );
@@ -341,7 +344,7 @@ async fn nodes_seeding_at_once_write_each_year_once(store: Store) {
             let seed = seed.clone();
             tokio::spawn(async move {
                 store
-                    .replace_holiday_years(&seed, "seed", Replace::MissingOnly, at(0))
+                    .replace_holiday_years(&seed, "seed", Replace::MissingOnly, at(0), &|_| None)
                     .await
             })
         })
@@ -486,7 +489,7 @@ async fn a_user_and_their_grants_read_back(store: Store) {
         !format!("{user:?}").contains("argon2id"),
         "no hash in Debug"
     );
-    store.create_user(&user).await.unwrap();
+    store.create_user(&user, &audit_entry(0)).await.unwrap();
     let stored = store.user_by_username("m.ahmadi").await.unwrap().unwrap();
     assert_eq!(stored.id, "u1");
     assert_eq!(stored.display_name, "مریم احمدی");
@@ -508,19 +511,17 @@ async fn a_user_and_their_grants_read_back(store: Store) {
 
 async fn a_taken_username_is_refused_and_nothing_half_written(store: Store) {
     store
-        .create_user(&new_user(
-            "u1",
-            "clerk",
-            vec![grant("agency-clerk", "agency:tax")],
-        ))
+        .create_user(
+            &new_user("u1", "clerk", vec![grant("agency-clerk", "agency:tax")]),
+            &audit_entry(0),
+        )
         .await
         .unwrap();
     let taken = store
-        .create_user(&new_user(
-            "u2",
-            "clerk",
-            vec![grant("noc", "province:fars")],
-        ))
+        .create_user(
+            &new_user("u2", "clerk", vec![grant("noc", "province:fars")]),
+            &audit_entry(0),
+        )
         .await
         .unwrap_err();
     assert!(matches!(taken, CreateUserError::UsernameTaken(ref name) if name == "clerk"));
@@ -529,7 +530,10 @@ async fn a_taken_username_is_refused_and_nothing_half_written(store: Store) {
     let twice = grant("operator", "centre:shiraz-1");
     assert!(
         store
-            .create_user(&new_user("u3", "operator", vec![twice.clone(), twice]))
+            .create_user(
+                &new_user("u3", "operator", vec![twice.clone(), twice]),
+                &audit_entry(0),
+            )
             .await
             .is_err()
     );

@@ -243,8 +243,10 @@ impl App {
             .redeem_code(code_id, code, "sign-in", None, now)
             .await?;
         let citizen = self.citizen_for(&record, &client.ip, now).await?;
-        let created = self
-            .open_session(
+        let mut unit = self.store().begin_write().await?;
+        let opening = self
+            .open_session_in(
+                &mut unit,
                 SessionOwner::Citizen(citizen.id.clone()),
                 Stage::Full,
                 None,
@@ -253,7 +255,7 @@ impl App {
                 None,
             )
             .await?;
-        self.record(
+        unit.audit(&audit_entry(
             &Actor {
                 id: format!("citizen:{}", citizen.id),
                 source: client.ip.clone(),
@@ -261,8 +263,8 @@ impl App {
             "session.sign-in",
             ("citizen", &citizen.id),
             serde_json::json!({ "user_agent": client.user_agent }),
-        )
+        ))
         .await?;
-        Ok(created)
+        self.opened(unit, opening).await
     }
 }

@@ -156,14 +156,16 @@ impl App {
             granted_at: now,
             expires_at: now + CONSENT_LIFETIME,
         };
-        self.store().insert_consent(&consent).await?;
-        self.record(
+        let mut unit = self.store().begin_write().await?;
+        unit.insert_consent(&consent).await?;
+        unit.audit(&audit_entry(
             &Actor { id: format!("user:{}", user.id), source: client.ip.clone() },
             "consent.grant",
             ("citizen", &citizen.id),
             serde_json::json!({ "consent": consent.id, "centre": centre, "purpose": consent.purpose }),
-        )
+        ))
         .await?;
+        unit.commit().await?;
         Ok(consent)
     }
 

@@ -27,10 +27,10 @@ use pishkhan_domain::identity::Scope;
 use pishkhan_domain::totp::{TotpSecret, constant_time_eq};
 use pishkhan_store::{
     Attempt, CitizenRecord, CodeRecord, ConsentRecord, Limit, SessionOwner, SessionRecord,
-    StoreError,
+    StoreError, Unit,
 };
 
-use crate::audit::Actor;
+use crate::audit::{Actor, audit_entry};
 use crate::policy::{Principal, counter_centres};
 use crate::sms::{SmsError, SmsMessage};
 use crate::{App, Secret};
@@ -378,6 +378,20 @@ fn is_api_client_only(user: &pishkhan_store::UserRecord) -> bool {
             .grants
             .iter()
             .all(|g| g.role() == pishkhan_domain::identity::Role::System)
+}
+
+/// A session about to be stored: its token (for the cookie, never stored) and its row.
+pub(super) struct Opening {
+    token: String,
+    record: SessionRecord,
+}
+
+/// Whose sessions a principal's are.
+fn session_owner(principal: &Principal) -> SessionOwner {
+    match principal {
+        Principal::Citizen(c) => SessionOwner::Citizen(c.id.clone()),
+        Principal::Staff(u) | Principal::System(u) => SessionOwner::User(u.id.clone()),
+    }
 }
 
 fn owner_kind(principal: &Principal) -> &'static str {

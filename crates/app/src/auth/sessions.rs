@@ -3,16 +3,20 @@
 use super::*;
 
 impl App {
-    /// Creates a session. `absolute_from` keeps the original sign-in time across rotations.
-    pub(super) async fn open_session(
+    /// A new session in `unit` (stored when the unit commits, with whatever else it holds —
+    /// above all the audit entry of the sign-in). `absolute_from` keeps the original sign-in
+    /// time across rotations. Answers the token and the row, for [`App::opened`].
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn open_session_in(
         &self,
+        unit: &mut Unit,
         owner: SessionOwner,
         stage: Stage,
         pending_secret: Option<TotpSecret>,
         client: &Client,
         now: DateTime<Utc>,
         absolute_from: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    ) -> Result<NewSession, AuthError> {
+    ) -> Result<Opening, AuthError> {
         let token = random_token();
         let (created_at, expires_at) = absolute_from.unwrap_or((
             now,
@@ -35,10 +39,23 @@ impl App {
                 .collect(),
             pending_secret: pending_secret.as_ref().map(TotpSecret::to_base32),
         };
-        self.store().insert_session(&record).await?;
-        let session = self.resolve(record).await?.ok_or(AuthError::NotAllowed)?;
+        unit.insert_session(&record).await?;
+        Ok(Opening { token, record })
+    }
+
+    /// Commits `unit` and answers the session it opened, live.
+    pub(super) async fn opened(
+        &self,
+        unit: Unit,
+        opening: Opening,
+    ) -> Result<NewSession, AuthError> {
+        unit.commit().await?;
+        let session = self
+            .resolve(opening.record)
+            .await?
+            .ok_or(AuthError::NotAllowed)?;
         Ok(NewSession {
-            token: Secret::new(token),
+            token: Secret::new(opening.token),
             session,
         })
     }
@@ -103,37 +120,35 @@ impl App {
         Ok(resolved)
     }
 
-    /// Moves a session to its next stage under a new token (the old one stops working).
-    pub(super) async fn rotate(
+    /// In `unit`: the session's next stage under a new token; the old token stops working.
+    pub(super) async fn rotate_in(
         &self,
+        unit: &mut Unit,
         session: &Session,
         stage: Stage,
-        pending: Option<TotpSecret>,
         client: &Client,
         now: DateTime<Utc>,
-    ) -> Result<NewSession, AuthError> {
-        let owner = match &session.principal {
-            Principal::Citizen(c) => SessionOwner::Citizen(c.id.clone()),
-            Principal::Staff(u) | Principal::System(u) => SessionOwner::User(u.id.clone()),
-        };
-        let created = self
-            .open_session(
-                owner,
+    ) -> Result<Opening, AuthError> {
+        let opening = self
+            .open_session_in(
+                unit,
+                session_owner(&session.principal),
                 stage,
-                pending,
+                None,
                 client,
                 now,
                 Some((session.created_at, session.expires_at)),
             )
             .await?;
-        self.store().delete_session(&session.token_hash).await?;
-        Ok(created)
+        unit.delete_session(&session.token_hash).await?;
+        Ok(opening)
     }
 
     /// Ends one session.
     pub async fn sign_out(&self, session: &Session, client: &Client) -> Result<(), StoreError> {
-        self.store().delete_session(&session.token_hash).await?;
-        self.record(
+        let mut unit = self.store().begin_write().await?;
+        unit.delete_session(&session.token_hash).await?;
+        unit.audit(&audit_entry(
             &session.actor(client),
             "session.sign-out",
             (
@@ -141,9 +156,9 @@ impl App {
                 &owner_id(&session.principal),
             ),
             serde_json::json!({}),
-        )
+        ))
         .await?;
-        Ok(())
+        unit.commit().await
     }
 
     /// Ends every session of the session's owner, on every device.
@@ -153,12 +168,11 @@ impl App {
         session: &Session,
         client: &Client,
     ) -> Result<u64, StoreError> {
-        let owner = match &session.principal {
-            Principal::Citizen(c) => SessionOwner::Citizen(c.id.clone()),
-            Principal::Staff(u) | Principal::System(u) => SessionOwner::User(u.id.clone()),
-        };
-        let ended = self.store().delete_sessions_of(&owner).await?;
-        self.record(
+        let mut unit = self.store().begin_write().await?;
+        let ended = unit
+            .delete_sessions_of(&session_owner(&session.principal))
+            .await?;
+        unit.audit(&audit_entry(
             &session.actor(client),
             "session.sign-out-everywhere",
             (
@@ -166,18 +180,17 @@ impl App {
                 &owner_id(&session.principal),
             ),
             serde_json::json!({ "sessions": ended }),
-        )
+        ))
         .await?;
+        unit.commit().await?;
         Ok(ended)
     }
 
     /// How many sessions the owner has open.
     pub async fn open_sessions(&self, principal: &Principal) -> Result<i64, StoreError> {
-        let owner = match principal {
-            Principal::Citizen(c) => SessionOwner::Citizen(c.id.clone()),
-            Principal::Staff(u) | Principal::System(u) => SessionOwner::User(u.id.clone()),
-        };
-        self.store().count_sessions_of(&owner).await
+        self.store()
+            .count_sessions_of(&session_owner(principal))
+            .await
     }
 
     /// Deletes ended sessions, attempts older than any limiter's window, and one-time codes a

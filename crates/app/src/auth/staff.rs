@@ -157,8 +157,10 @@ impl App {
             id: format!("user:{}", user.id),
             source: client.ip.clone(),
         };
-        let created = self
-            .open_session(
+        let mut unit = self.store().begin_write().await?;
+        let opening = self
+            .open_session_in(
+                &mut unit,
                 SessionOwner::User(user.id.clone()),
                 stage,
                 pending,
@@ -167,14 +169,14 @@ impl App {
                 None,
             )
             .await?;
-        self.record(
+        unit.audit(&audit_entry(
             &actor,
             "session.sign-in",
             ("user", &user.id),
             serde_json::json!({ "stage": stage.code(), "user_agent": client.user_agent }),
-        )
+        ))
         .await?;
-        Ok(created)
+        self.opened(unit, opening).await
     }
 
     /// The stage after the second factor (or its enrolment).
@@ -242,15 +244,18 @@ impl App {
             .clear_attempts(&format!("totp:{}", user.id))
             .await?;
         let next = Self::after_second_factor(session);
-        let created = self.rotate(session, next, None, client, now).await?;
-        self.record(
+        let mut unit = self.store().begin_write().await?;
+        let opening = self
+            .rotate_in(&mut unit, session, next, client, now)
+            .await?;
+        unit.audit(&audit_entry(
             &session.actor(client),
             "session.second-factor",
             ("user", &user.id),
             serde_json::json!({}),
-        )
+        ))
         .await?;
-        Ok(created)
+        self.opened(unit, opening).await
     }
 
     /// Enrolment of a second factor during sign-in (roles that require one) or from the account
@@ -273,26 +278,28 @@ impl App {
         let Some(step) = secret.verify(code, now.timestamp(), None) else {
             return Err(AuthError::WrongSecondFactor);
         };
-        self.store()
-            .set_totp_secret(&user.id, Some(&secret.to_base32()))
+        let mut unit = self.store().begin_write().await?;
+        unit.set_totp_secret(&user.id, Some(&secret.to_base32()))
             .await?;
-        self.store()
-            .claim_totp_step(&user.id, i64::try_from(step).unwrap_or(i64::MAX))
+        unit.claim_totp_step(&user.id, i64::try_from(step).unwrap_or(i64::MAX))
             .await?;
-        self.record(
+        unit.audit(&audit_entry(
             &session.actor(client),
             "user.second-factor-enrol",
             ("user", &user.id),
             serde_json::json!({}),
-        )
+        ))
         .await?;
         if session.stage == Stage::EnrolSecondFactor {
             let next = Self::after_second_factor(session);
-            return Ok(Some(self.rotate(session, next, None, client, now).await?));
+            let opening = self
+                .rotate_in(&mut unit, session, next, client, now)
+                .await?;
+            return Ok(Some(self.opened(unit, opening).await?));
         }
-        self.store()
-            .set_session_stage(&session.token_hash, session.stage.code(), None)
+        unit.set_session_stage(&session.token_hash, session.stage.code(), None)
             .await?;
+        unit.commit().await?;
         Ok(None)
     }
 
@@ -361,27 +368,28 @@ impl App {
         )
         .map_err(AuthError::Invalid)?;
         let hash = hash_password(new).await?;
-        self.store()
-            .set_password_hash(&user.id, &hash, false)
+        let mut unit = self.store().begin_write().await?;
+        unit.set_password_hash(&user.id, &hash, false).await?;
+        unit.delete_sessions_of(&SessionOwner::User(user.id.clone()))
             .await?;
-        self.store()
-            .delete_sessions_of(&SessionOwner::User(user.id.clone()))
-            .await?;
-        self.record(
+        unit.audit(&audit_entry(
             &session.actor(client),
             "user.password-change",
             ("user", &user.id),
             serde_json::json!({}),
-        )
+        ))
         .await?;
-        self.open_session(
-            SessionOwner::User(user.id.clone()),
-            Stage::Full,
-            None,
-            client,
-            now,
-            Some((session.created_at, session.expires_at)),
-        )
-        .await
+        let opening = self
+            .open_session_in(
+                &mut unit,
+                SessionOwner::User(user.id.clone()),
+                Stage::Full,
+                None,
+                client,
+                now,
+                Some((session.created_at, session.expires_at)),
+            )
+            .await?;
+        self.opened(unit, opening).await
     }
 }

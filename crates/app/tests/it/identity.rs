@@ -27,6 +27,7 @@ on_both_backends!(
     a_citizen_whose_line_changed_is_bound_to_the_new_one,
     an_unreachable_or_slow_registry_refuses_and_binds_nothing,
     consent_goes_only_to_a_line_the_registry_confirms,
+    a_change_whose_audit_entry_fails_is_not_stored,
     idle_sessions_end_and_sign_out_everywhere_ends_all,
     busy_sessions_still_end_at_the_absolute_timeout,
     operators_file_only_with_the_citizens_consent,
@@ -1114,4 +1115,176 @@ async fn busy_sessions_still_end_at_the_absolute_timeout(store: Store) {
             .is_none(),
         "ended at the absolute limit however busy"
     );
+}
+
+/// Makes every append to the audit log fail, in the database itself (no code path is spared),
+/// or stops doing so.
+async fn audit_fails(store: &Store, fail: bool) {
+    use pishkhan_store::testing::execute_raw;
+    let sql = match (store.backend(), fail) {
+        (pishkhan_store::Backend::Sqlite, true) => {
+            "CREATE TRIGGER audit_fault BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END"
+        }
+        (pishkhan_store::Backend::Sqlite, false) => "DROP TRIGGER audit_fault",
+        (pishkhan_store::Backend::Postgres, true) => {
+            "CREATE FUNCTION audit_fault() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'injected audit failure'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER audit_fault BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION audit_fault()"
+        }
+        (pishkhan_store::Backend::Postgres, false) => {
+            "DROP TRIGGER audit_fault ON audit_log; DROP FUNCTION audit_fault()"
+        }
+    };
+    execute_raw(store, sql).await.unwrap();
+}
+
+/// Every audited change commits with its audit entry: when the entry cannot be written, the
+/// change is not stored either — accounts, passwords, tokens, sessions, organisations,
+/// holidays, search synonyms, agency contacts and catalogue versions alike.
+async fn a_change_whose_audit_entry_fails_is_not_stored(store: Store) {
+    let f = fixture(store, "30m").await;
+    let cli = Actor::command_line();
+    let gov_id = user(
+        &f.app,
+        "gov",
+        vec![grant(Role::GovernorateAdmin, "province:tehran")],
+    )
+    .await;
+    let clerk_id = user(
+        &f.app,
+        "clerk",
+        vec![grant(Role::AgencyClerk, "agency:tehran-tax")],
+    )
+    .await;
+    user(
+        &f.app,
+        "sys",
+        vec![grant(Role::System, "agency:tehran-tax")],
+    )
+    .await;
+    let gov = staff(&f.store, "gov").await;
+    let signed = f
+        .app
+        .staff_sign_in("clerk", &secret(PASSWORD), &client(), Utc::now())
+        .await
+        .unwrap();
+    let (entries_before, _) = f.store.audit_chain().await.unwrap();
+
+    audit_fails(&f.store, true).await;
+    assert!(
+        f.app
+            .create_user(
+                &cli,
+                "newcomer",
+                "نو",
+                &secret(PASSWORD),
+                vec![grant(Role::AgencyClerk, "agency:tehran-tax")]
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        f.app
+            .add_org(&cli, OrgKind::Agency, "tehran-new", "tehran", "تازه")
+            .await
+            .is_err()
+    );
+    assert!(
+        f.app
+            .import_holidays(
+                &cli,
+                "1410/01/01,solar,نوروز,Nowruz\ncovered,1410,,\n",
+                "t.csv"
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        f.app
+            .admin_reset_password(&gov, &cli, &clerk_id)
+            .await
+            .is_err()
+    );
+    assert!(
+        f.app
+            .admin_set_disabled(&gov, &cli, &clerk_id, true)
+            .await
+            .is_err()
+    );
+    assert!(f.app.create_api_token(&cli, "sys", "t").await.is_err());
+    assert!(
+        f.app
+            .staff_sign_in("clerk", &secret(PASSWORD), &client(), Utc::now())
+            .await
+            .is_err()
+    );
+    assert!(f.app.sign_out(&signed.session, &client()).await.is_err());
+    assert!(
+        f.app
+            .save_synonyms(&gov, &cli, "شناسنامه = سجلی")
+            .await
+            .is_err()
+    );
+    let mut card = pishkhan_app::demo::example_card().unwrap();
+    card.code = "tehran.audited".into();
+    card.agency = "tehran-tax".into();
+    assert!(f.app.save_service_draft(&gov, &cli, &card).await.is_err());
+    audit_fails(&f.store, false).await;
+
+    // Nothing of any of them was stored.
+    assert!(
+        f.store
+            .user_by_username("newcomer")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.store
+            .org_directory()
+            .await
+            .unwrap()
+            .agency("tehran-new")
+            .is_none()
+    );
+    assert!(!f.app.holiday_calendar().await.unwrap().covers(1410));
+    let clerk = f.store.user_by_id(&clerk_id).await.unwrap().unwrap();
+    assert!(!clerk.disabled && !clerk.must_change_password);
+    assert!(
+        f.app
+            .session(signed.token.expose(), Utc::now())
+            .await
+            .unwrap()
+            .is_some(),
+        "the one session is still there, and no other was opened"
+    );
+    assert_eq!(
+        f.app
+            .open_sessions(&signed.session.principal)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(f.store.synonym_list().await.unwrap().is_none());
+    assert!(!f.app.service_exists("tehran.audited").await.unwrap());
+    let (entries_after, _) = f.store.audit_chain().await.unwrap();
+    assert_eq!(entries_after.len(), entries_before.len());
+    f.app.verify_audit().await.unwrap();
+
+    // With the audit log back, the same changes go through, each on the record.
+    f.app.create_api_token(&cli, "sys", "t").await.unwrap();
+    f.app
+        .admin_set_disabled(&gov, &cli, &clerk_id, true)
+        .await
+        .unwrap();
+    let (entries_now, _) = f.store.audit_chain().await.unwrap();
+    let changes: Vec<&str> = entries_now[entries_before.len()..]
+        .iter()
+        .map(|e| e.fields.action.as_str())
+        .filter(|action| !action.ends_with(".view"))
+        .collect();
+    assert_eq!(changes, ["api-token.create", "user.disable"]);
+    let _ = gov_id;
 }

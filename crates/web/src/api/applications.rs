@@ -364,7 +364,7 @@ fn refused(error: ApplicationError, lang: Language) -> Response {
     security(("bearer" = [])),
     request_body = SubmitBody,
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "Your name for this request (1 to 255 visible ASCII characters, a UUID say). Sent again with the same body — a retry after a timeout — it answers what the first one answered (the same tracking code) and files nothing twice; sent with another body it is refused (422, `idempotency_key_reused`). Keys are kept for at least 24 hours."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Your name for this request (1 to 255 visible ASCII characters, a UUID say). Sent again with the same body — a retry after a timeout — it answers what the first one answered (the same tracking code) and files nothing twice; sent with another body it is refused (422, `idempotency_key_reused`). Keys are kept for at least 24 hours."),
     ),
     responses(
         (status = 201, description = "Filed and durable (or, for a retried key, filed the first time)", body = Filed),
@@ -467,7 +467,7 @@ pub async fn show(
     security(("bearer" = [])),
     params(
         ("code" = String, Path, description = "The tracking code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Your name for this request (1 to 255 visible ASCII characters). Sent again with the same body, it takes nothing again and answers with the application as it is now; with another body it is refused (422, `idempotency_key_reused`). Kept for at least 24 hours."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Your name for this request (1 to 255 visible ASCII characters). Sent again with the same body, it takes nothing again and answers with the application as it is now; with another body it is refused (422, `idempotency_key_reused`). Kept for at least 24 hours."),
     ),
     request_body = ActionBody,
     responses(

@@ -1,0 +1,250 @@
+//! A write the app composes of several changes, and the audit entries that record them: they
+//! commit together, or none of them does. Every audited change outside applications (which the
+//! group-commit writer stores whole) goes through one.
+//!
+//! A [`Unit`] is one transaction (on SQLite `BEGIN IMMEDIATE`, so it waits for the write lock at
+//! once rather than failing on upgrade); each method is one statement, written once for both
+//! backends over [`Connection`]. Dropping a unit without [`Unit::commit`] rolls it back.
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::NewAuditEntry;
+use crate::citizens::ConsentRecord;
+use crate::script::Arg;
+use crate::sessions::{SessionOwner, SessionRecord};
+use crate::statements::Connection;
+use crate::{Pool, Store, StoreError};
+
+/// One write transaction.
+pub struct Unit {
+    tx: Tx,
+}
+
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl std::fmt::Debug for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unit")
+    }
+}
+
+impl Store {
+    /// Begins a write: what is done through the [`Unit`], audit entries included, is stored
+    /// when it commits, and not at all otherwise.
+    pub async fn begin_write(&self) -> Result<Unit, StoreError> {
+        let tx = match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        };
+        Ok(Unit { tx })
+    }
+}
+
+impl Unit {
+    fn conn(&mut self) -> &mut dyn Connection {
+        match &mut self.tx {
+            Tx::Sqlite(tx) => &mut **tx,
+            Tx::Postgres(tx) => &mut **tx,
+        }
+    }
+
+    /// Appends `entry` to the audit chain, with the changes of this unit.
+    pub async fn audit(&mut self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
+        crate::audit::append_on(self.conn(), entry).await
+    }
+
+    /// Stores everything done through the unit.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.tx {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        Ok(self.conn().execute(sql, args).await?)
+    }
+
+    /// Replaces the password hash; `must_change` makes the next sign-in ask for a new one.
+    pub async fn set_password_hash(
+        &mut self,
+        user_id: &str,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
+                vec![
+                    Arg::from(hash),
+                    Arg::Int(i64::from(must_change)),
+                    Arg::from(user_id),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Disables (with the time) or enables an account.
+    pub async fn set_disabled(
+        &mut self,
+        user_id: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE users SET disabled_at = $1 WHERE id = $2",
+                vec![
+                    Arg::MaybeInt(at.map(|t| t.timestamp_millis())),
+                    Arg::from(user_id),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Sets (or, with `None`, removes) the TOTP secret, forgetting the last step used.
+    pub async fn set_totp_secret(
+        &mut self,
+        user_id: &str,
+        secret: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE id = $2",
+                vec![Arg::from(secret), Arg::from(user_id)],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Records `step` as used, only if it is later than the last one.
+    pub async fn claim_totp_step(&mut self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE users SET totp_last_step = $1 \
+                 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+                vec![Arg::Int(step), Arg::from(user_id)],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Stores an API token's hash for a user.
+    pub async fn insert_api_token(
+        &mut self,
+        token_hash: &str,
+        user_id: &str,
+        label: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)",
+            vec![
+                Arg::from(token_hash),
+                Arg::from(user_id),
+                Arg::from(label),
+                Arg::Int(at.timestamp_millis()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
+        let (user_id, citizen_id) = match &session.owner {
+            SessionOwner::User(id) => (Some(id.as_str()), None),
+            SessionOwner::Citizen(id) => (None, Some(id.as_str())),
+        };
+        self.run(
+            "INSERT INTO sessions (token_hash, user_id, citizen_id, stage, csrf, created_at, \
+             last_seen_at, expires_at, ip, user_agent, pending_secret) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            vec![
+                Arg::from(&session.token_hash),
+                Arg::from(user_id),
+                Arg::from(citizen_id),
+                Arg::from(&session.stage),
+                Arg::from(&session.csrf),
+                Arg::Int(session.created_at.timestamp_millis()),
+                Arg::Int(session.last_seen_at.timestamp_millis()),
+                Arg::Int(session.expires_at.timestamp_millis()),
+                Arg::from(&session.ip),
+                Arg::from(&session.user_agent),
+                Arg::from(&session.pending_secret),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a session to another sign-in stage (and sets or clears a pending TOTP secret).
+    pub async fn set_session_stage(
+        &mut self,
+        token_hash: &str,
+        stage: &str,
+        pending_secret: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE sessions SET stage = $1, pending_secret = $2 WHERE token_hash = $3",
+            vec![
+                Arg::from(stage),
+                Arg::from(pending_secret),
+                Arg::from(token_hash),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        self.run(
+            "DELETE FROM sessions WHERE token_hash = $1",
+            vec![Arg::from(token_hash)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ends every session of one owner.
+    pub async fn delete_sessions_of(&mut self, owner: &SessionOwner) -> Result<u64, StoreError> {
+        match owner {
+            SessionOwner::User(id) => {
+                self.run(
+                    "DELETE FROM sessions WHERE user_id = $1",
+                    vec![Arg::from(id)],
+                )
+                .await
+            }
+            SessionOwner::Citizen(id) => {
+                self.run(
+                    "DELETE FROM sessions WHERE citizen_id = $1",
+                    vec![Arg::from(id)],
+                )
+                .await
+            }
+        }
+    }
+
+    pub async fn insert_consent(&mut self, consent: &ConsentRecord) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO consents (id, citizen_id, operator_id, centre, purpose, granted_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                Arg::from(&consent.id),
+                Arg::from(&consent.citizen_id),
+                Arg::from(&consent.operator_id),
+                Arg::from(&consent.centre),
+                Arg::from(&consent.purpose),
+                Arg::Int(consent.granted_at.timestamp_millis()),
+                Arg::Int(consent.expires_at.timestamp_millis()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}
