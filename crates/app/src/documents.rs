@@ -126,7 +126,7 @@ pub struct Documents {
 /// Files written and not yet flushed, and where to answer once they are on disk.
 struct FlushRequest {
     paths: Vec<PathBuf>,
-    reply: oneshot::Sender<Result<(), String>>,
+    reply: oneshot::Sender<Result<(), DocumentStoreError>>,
 }
 
 impl Documents {
@@ -155,7 +155,7 @@ impl Documents {
         self.store
             .get_or_init(|| self.connect())
             .as_ref()
-            .map_err(|e| DocumentStoreError(e.clone()))
+            .map_err(|e| DocumentStoreError::new(e.clone()))
     }
 
     fn connect(&self) -> Result<Arc<dyn ObjectStore>, String> {
@@ -208,17 +208,32 @@ impl Documents {
     pub async fn put_all(&self, files: Vec<(String, Vec<u8>)>) -> Result<(), DocumentStoreError> {
         let store = self.store()?;
         let mut paths = Vec::with_capacity(files.len());
+        let mut written = Vec::with_capacity(files.len());
+        let mut outcome = Ok(());
         for (key, bytes) in files {
-            store
+            if let Err(e) = store
                 .put(&ObjectPath::from(key.as_str()), bytes.into())
                 .await
-                .map_err(|e| DocumentStoreError(e.to_string()))?;
+            {
+                outcome = Err(DocumentStoreError::of(&e));
+                break;
+            }
             paths.push(self.data_dir.join("documents").join(&key));
+            written.push(key);
         }
-        if matches!(self.settings, DocumentSettings::Local) && !paths.is_empty() {
-            self.flush(paths).await?;
+        if outcome.is_ok() && matches!(self.settings, DocumentSettings::Local) && !paths.is_empty()
+        {
+            outcome = self.flush(paths).await;
         }
-        Ok(())
+        if outcome.is_err() {
+            // None of them is named by a row: the ones written before the failure go too.
+            for key in &written {
+                if let Err(e) = self.delete(key).await {
+                    tracing::warn!(key = %key, error = %e, "could not remove a document left by a failed write");
+                }
+            }
+        }
+        outcome
     }
 
     /// Group flushes of the local folder since start, and the files they covered.
@@ -241,22 +256,38 @@ impl Documents {
             sender
         });
         let (reply, answer) = oneshot::channel();
-        let stopped = || DocumentStoreError("the flush task has stopped".into());
+        let stopped = || DocumentStoreError::new("the flush task has stopped");
         sender
             .send(FlushRequest { paths, reply })
             .map_err(|_| stopped())?;
-        answer
-            .await
-            .map_err(|_| stopped())?
-            .map_err(|e| DocumentStoreError(format!("flushing documents to disk: {e}")))
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Deletes what is under `key` (nothing there is not an error).
     pub async fn delete(&self, key: &str) -> Result<(), DocumentStoreError> {
         match self.store()?.delete(&ObjectPath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(DocumentStoreError(e.to_string())),
+            Err(e) => Err(DocumentStoreError::of(&e)),
         }
+    }
+
+    /// Every file under `prefix` (`documents/`, `drafts/`): its key and when it was written.
+    pub async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, DocumentStoreError> {
+        use futures::TryStreamExt;
+        let prefix = ObjectPath::from(prefix);
+        let listed: Vec<object_store::ObjectMeta> = self
+            .store()?
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| DocumentStoreError::of(&e))?;
+        Ok(listed
+            .into_iter()
+            .map(|meta| (meta.location.to_string(), meta.last_modified))
+            .collect())
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, DocumentStoreError> {
@@ -264,11 +295,11 @@ impl Documents {
             .store()?
             .get(&ObjectPath::from(key))
             .await
-            .map_err(|e| DocumentStoreError(e.to_string()))?;
+            .map_err(|e| DocumentStoreError::of(&e))?;
         Ok(result
             .bytes()
             .await
-            .map_err(|e| DocumentStoreError(e.to_string()))?
+            .map_err(|e| DocumentStoreError::of(&e))?
             .to_vec())
     }
 }
@@ -290,10 +321,12 @@ async fn flush_in_groups(
         flushes.fetch_add(1, Ordering::Relaxed);
         flushed.fetch_add(paths.len() as u64, Ordering::Relaxed);
         let folder = folder.clone();
-        let result = tokio::task::spawn_blocking(move || flush_to_disk(&folder, &paths))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
+        let result = match tokio::task::spawn_blocking(move || flush_to_disk(&folder, &paths)).await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DocumentStoreError::of(&e)),
+            Err(e) => Err(DocumentStoreError::of(&e)),
+        };
         for request in batch {
             let _ = request.reply.send(result.clone());
         }
@@ -323,8 +356,43 @@ fn flush_to_disk(_folder: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
 
 /// The document store could not be reached or refused the operation.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("document store: {0}")]
-pub struct DocumentStoreError(pub String);
+#[error("document store: {message}")]
+pub struct DocumentStoreError {
+    message: String,
+    /// The disk is full (nothing is wrong with the document).
+    full: bool,
+}
+
+impl DocumentStoreError {
+    fn new(message: impl Into<String>) -> DocumentStoreError {
+        DocumentStoreError {
+            message: message.into(),
+            full: false,
+        }
+    }
+
+    /// From any error, keeping its causes in the message and whether the disk is full.
+    fn of(error: &(dyn std::error::Error + 'static)) -> DocumentStoreError {
+        let mut message = error.to_string();
+        let mut full = false;
+        let mut link = Some(error);
+        while let Some(e) = link {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                full |= crate::is_disk_full(io);
+            }
+            link = e.source();
+            if let Some(cause) = link {
+                message = format!("{message}: {cause}");
+            }
+        }
+        DocumentStoreError { message, full }
+    }
+
+    /// Whether the disk is full.
+    pub fn is_storage_full(&self) -> bool {
+        self.full
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -261,6 +261,9 @@ impl App {
             }
             keep
         });
+        if !change.uploads.is_empty() {
+            self.room_to_write()?;
+        }
         for upload in change.uploads {
             let at = if upload.field.is_empty() {
                 format!("upload:{}", upload.requirement)
@@ -292,10 +295,7 @@ impl App {
             let doc_id = uuid::Uuid::new_v4().simple().to_string();
             let key = format!("drafts/{}/{doc_id}", draft.id);
             let size = upload.bytes.len();
-            self.documents()
-                .put(&key, upload.bytes)
-                .await
-                .map_err(|e| ApplicationError::Documents(e.to_string()))?;
+            self.documents().put(&key, upload.bytes).await?;
             let doc = DraftDocument {
                 id: doc_id,
                 requirement: upload.requirement,

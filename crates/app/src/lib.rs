@@ -6,6 +6,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+mod availability;
 mod cache;
 pub mod catalog;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod import;
 mod nodes;
 pub mod notify;
 pub mod orgs;
+pub mod orphans;
 pub mod ownership;
 pub mod plan;
 pub mod policy;
@@ -47,7 +49,9 @@ pub mod records {
         OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter, UserRecord, VersionRecord,
     };
 }
+pub use availability::{is_disk_full, unavailable};
 pub use nodes::NodeIdentity;
+pub use pishkhan_store::Unavailable;
 pub use secret::Secret;
 
 /// The program's version, as built.
@@ -117,6 +121,10 @@ pub enum Unready {
     DatabaseTimeout(Duration),
     #[error("the database is unreachable: {0}")]
     Database(StoreError),
+    #[error("the database writer is starting again")]
+    Writer,
+    #[error("the data folder's disk is full")]
+    StorageFull,
 }
 
 impl App {
@@ -128,6 +136,10 @@ impl App {
             max_connections: config.db_max_connections,
             lock_timeout: config.db_lock_timeout,
             statement_timeout: config.db_statement_timeout,
+            writer: pishkhan_store::WriterSettings {
+                queue: config.limits.write_queue,
+                wait: config.limits.write_wait,
+            },
             ..PoolSettings::default()
         };
         let store = Store::connect(&location, settings).await?;
@@ -204,17 +216,53 @@ impl App {
         self.inner.store.write_stats()
     }
 
+    /// Whether the database writer is running (see `store::writer`).
+    pub fn writer_is_up(&self) -> bool {
+        self.inner.store.writer_is_up()
+    }
+
     /// Closes the database's connections (at the end of a command, or of serving).
     pub async fn close(&self) {
         self.inner.store.close().await;
     }
 
-    /// Is the database reachable right now? Answers within [`READINESS_TIMEOUT`].
+    /// Can this process take writes right now: the database answers (within
+    /// [`READINESS_TIMEOUT`]), its writer is running, the data folder has room.
     pub async fn readiness(&self) -> Result<(), Unready> {
         match tokio::time::timeout(READINESS_TIMEOUT, self.inner.store.ping()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Unready::Database(e)),
-            Err(_) => Err(Unready::DatabaseTimeout(READINESS_TIMEOUT)),
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Unready::Database(e)),
+            Err(_) => return Err(Unready::DatabaseTimeout(READINESS_TIMEOUT)),
+        }
+        if !self.inner.store.writer_is_up() {
+            return Err(Unready::Writer);
+        }
+        if self.storage_full() {
+            return Err(Unready::StorageFull);
+        }
+        Ok(())
+    }
+
+    /// Free space in the data folder's file system, in bytes (what an unprivileged process may
+    /// use); `None` where the system cannot say.
+    pub fn free_disk(&self) -> Option<u64> {
+        let stat = rustix::fs::statvfs(&self.inner.config.data_dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
+    /// The data folder has less free space than `min_free_disk_mib`.
+    pub fn storage_full(&self) -> bool {
+        self.free_disk()
+            .is_some_and(|free| free < self.inner.config.limits.min_free_disk)
+    }
+
+    /// Refuses a write that would store files while the disk is nearly full: "storage is full"
+    /// (a 503), before anything is written, rather than a file half-written.
+    pub(crate) fn room_to_write(&self) -> Result<(), StoreError> {
+        if self.storage_full() {
+            Err(StoreError::StorageFull)
+        } else {
+            Ok(())
         }
     }
 }

@@ -17,6 +17,9 @@ pub const DEMO_DATA_DIR: &str = "pishkhan-demo";
 
 pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     init_logging(&config);
+    if let Some(problem) = config.serving_problem() {
+        return Err(Failure::config(problem));
+    }
     // Take the port before touching the database: a busy port fails fast and changes nothing.
     let listener = bind(config.listen).await?;
     let address = listener.local_addr().map_err(Failure::runtime)?;
@@ -34,6 +37,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
         .await
         .map_err(Failure::runtime)?;
     let heartbeats = tokio::spawn(app.clone().run_heartbeats(node.clone()));
+    tokio::spawn(sweep_orphans(app.clone()));
     let indexed = app.rebuild_search().await.map_err(Failure::runtime)?;
     let follower = tokio::spawn(app.clone().follow_catalogue());
     let application_jobs = tokio::spawn(app.clone().run_application_jobs());
@@ -182,4 +186,19 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Removes documents no row names (see `app::orphans`), in the background.
+async fn sweep_orphans(app: pishkhan_app::App) {
+    match app.sweep_orphans(chrono::Utc::now()).await {
+        Ok(swept) if swept.removed > 0 => {
+            tracing::warn!(
+                removed = swept.removed,
+                of = swept.files,
+                "removed documents no row names"
+            );
+        }
+        Ok(swept) => tracing::info!(files = swept.files, "no orphaned documents"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep orphaned documents"),
+    }
 }

@@ -22,6 +22,7 @@ mod script;
 mod search;
 mod sessions;
 mod statements;
+mod sweep;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
@@ -47,6 +48,7 @@ pub use catalog::{
 pub use citizens::{CitizenRecord, CodeRecord, ConsentRecord};
 pub use drafts::{DraftRecord, TemplateRecord};
 pub use error::StoreError;
+pub use error::Unavailable;
 pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
@@ -55,10 +57,11 @@ pub use orgs::{
 };
 pub use search::SynonymList;
 pub use sessions::{SessionOwner, SessionRecord};
+pub use sweep::FileOwner;
 pub use throttle::{Attempt, Limit};
 pub use unit::Unit;
 pub use users::{CreateUserError, NewUser, UserRecord};
-pub use writer::WriteStats;
+pub use writer::{WriteStats, WriterSettings};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -91,6 +94,8 @@ pub struct PoolSettings {
     /// How long one statement may run on PostgreSQL (`statement_timeout`). SQLite's statements
     /// run in this process and have no such limit.
     pub statement_timeout: Duration,
+    /// The group-commit writer's queue and callers' wait.
+    pub writer: WriterSettings,
 }
 
 impl Default for PoolSettings {
@@ -100,6 +105,7 @@ impl Default for PoolSettings {
             acquire_timeout: Duration::from_secs(5),
             lock_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            writer: WriterSettings::default(),
         }
     }
 }
@@ -193,12 +199,20 @@ impl Store {
         };
         let (sqlite_writer, postgres_writer) = match &pool {
             Pool::Sqlite(pool) => (
-                Some(writer::GroupWriter::new(pool.clone(), script::SQLITE)),
+                Some(writer::GroupWriter::start(
+                    pool,
+                    script::SQLITE,
+                    settings.writer,
+                )?),
                 None,
             ),
             Pool::Postgres(pool) => (
                 None,
-                Some(writer::GroupWriter::new(pool.clone(), script::POSTGRES)),
+                Some(writer::GroupWriter::start(
+                    pool,
+                    script::POSTGRES,
+                    settings.writer,
+                )?),
             ),
         };
         Ok(Store {
@@ -233,6 +247,16 @@ impl Store {
             (Some(w), _) => w.stats(),
             (_, Some(w)) => w.stats(),
             _ => writer::WriteStats::default(),
+        }
+    }
+
+    /// Whether the group-commit writer is running (false for a moment after a write panicked,
+    /// while it starts again).
+    pub fn writer_is_up(&self) -> bool {
+        match (&self.sqlite_writer, &self.postgres_writer) {
+            (Some(w), _) => w.is_up(),
+            (_, Some(w)) => w.is_up(),
+            _ => false,
         }
     }
 

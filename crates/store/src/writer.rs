@@ -16,6 +16,15 @@
 //! to the database, not a dozen per filing. If that list fails, the writer runs its writes again
 //! one by one, each under its own savepoint, so only the write at fault is refused.
 //!
+//! The writer fails safely. Its queue is bounded ([`WriterSettings::queue`]): a write that
+//! finds it full is refused at once (`WriterBusy`, a 503 with `Retry-After` to the person) rather
+//! than piling up memory. A caller waits at most [`WriterSettings::wait`] for its answer; a write
+//! whose caller has stopped waiting before the writer reached it is not run. A job that panics
+//! takes its batch down (nothing of it is committed, every caller in it is answered
+//! `WriterStopped`) and the writer starts again on a fresh connection; while it is down,
+//! `GroupWriter::is_up` says so (`/readyz` answers 503). The thread is started with the store,
+//! so a process that cannot start it does not start at all.
+//!
 //! Why: on this class of disk one fsync costs 0.2–4 ms, so a commit per request caps durable
 //! writes at a few hundred per second. On PostgreSQL the same writer serves another purpose:
 //! every audited write takes the audit chain's head row, which serialises transactions; one
@@ -23,10 +32,11 @@
 //! batch by batch.)
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Database, Pool};
 use tokio::sync::{mpsc, oneshot};
@@ -36,6 +46,24 @@ use crate::script::{Arg, Script};
 
 /// Writes that share one commit, at most.
 pub const MAX_BATCH: usize = 256;
+
+/// How much the writer takes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterSettings {
+    /// Writes waiting for the writer, at most; one more is refused (`WriterBusy`).
+    pub queue: usize,
+    /// How long a caller waits for its write's answer before it gives up (`WriterTimeout`).
+    pub wait: Duration,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        WriterSettings {
+            queue: 4096,
+            wait: Duration::from_secs(20),
+        }
+    }
+}
 
 /// The boxed future a job returns.
 pub(crate) type JobFuture<'c, E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'c>>;
@@ -63,6 +91,12 @@ pub struct WriteStats {
     pub busy_micros: u64,
     /// Of which in `COMMIT` (the flush to disk), in microseconds.
     pub commit_micros: u64,
+    /// Writes refused because the queue was full.
+    pub refused_busy: u64,
+    /// Writes not run because their caller had stopped waiting.
+    pub abandoned: u64,
+    /// Times the writer started again after a job panicked.
+    pub restarts: u64,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +105,11 @@ struct Counters {
     jobs: AtomicU64,
     busy_micros: AtomicU64,
     commit_micros: AtomicU64,
+    refused_busy: AtomicU64,
+    abandoned: AtomicU64,
+    restarts: AtomicU64,
+    /// The writer's loop is running (false while it starts again, and once it has ended).
+    up: AtomicBool,
 }
 
 /// A write as a script: given the audit chain's head before it, adds its statements (and its
@@ -116,13 +155,11 @@ struct Request<DB: Database, E> {
     reply: Reply<E>,
 }
 
-/// The writer for one database and one kind of job error `E`; started on first use, inside the
-/// caller's runtime.
+/// The writer for one database and one kind of job error `E`, on its own thread.
 pub(crate) struct GroupWriter<DB: Database, E> {
-    pool: Pool<DB>,
-    dialect: Dialect<DB>,
-    sender: OnceLock<mpsc::UnboundedSender<Request<DB, E>>>,
+    sender: mpsc::Sender<Request<DB, E>>,
     counters: Arc<Counters>,
+    wait: Duration,
 }
 
 impl<DB: Database, E> std::fmt::Debug for GroupWriter<DB, E> {
@@ -137,22 +174,75 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     E: From<StoreError> + From<sqlx::Error> + Send + 'static,
 {
-    pub(crate) fn new(pool: Pool<DB>, dialect: Dialect<DB>) -> Arc<Self> {
-        Arc::new(GroupWriter {
-            pool,
-            dialect,
-            sender: OnceLock::new(),
-            counters: Arc::default(),
-        })
+    /// Starts the writer's thread; an error if the thread cannot be started.
+    pub(crate) fn start(
+        pool: &Pool<DB>,
+        dialect: Dialect<DB>,
+        settings: WriterSettings,
+    ) -> Result<Arc<Self>, StoreError> {
+        let (sender, mut receiver) = mpsc::channel(settings.queue.max(1));
+        let options = pool.connect_options();
+        let counters = Arc::new(Counters::default());
+        counters.up.store(true, Ordering::Relaxed);
+        let shared = Arc::clone(&counters);
+        std::thread::Builder::new()
+            .name("pishkhan-writer".into())
+            .spawn(move || {
+                // Until every sender is gone: a panic ends the runtime it happened in (and the
+                // batch with it, uncommitted), and the loop starts again on a new one.
+                loop {
+                    shared.up.store(true, Ordering::Relaxed);
+                    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()?;
+                        runtime.block_on(run(&options, dialect, &mut receiver, &shared));
+                        Ok::<(), std::io::Error>(())
+                    }));
+                    shared.up.store(false, Ordering::Relaxed);
+                    match ran {
+                        Ok(Ok(())) => return,
+                        Ok(Err(error)) => {
+                            tracing::error!(%error, "the database writer cannot start a runtime");
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                        Err(_) => {
+                            tracing::error!("a write panicked; the database writer starts again");
+                        }
+                    }
+                    shared.restarts.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .map_err(StoreError::WriterStart)?;
+        Ok(Arc::new(GroupWriter {
+            sender,
+            counters,
+            wait: settings.wait,
+        }))
     }
 
     pub(crate) fn stats(&self) -> WriteStats {
+        let c = &self.counters;
         WriteStats {
-            batches: self.counters.batches.load(Ordering::Relaxed),
-            jobs: self.counters.jobs.load(Ordering::Relaxed),
-            busy_micros: self.counters.busy_micros.load(Ordering::Relaxed),
-            commit_micros: self.counters.commit_micros.load(Ordering::Relaxed),
+            batches: c.batches.load(Ordering::Relaxed),
+            jobs: c.jobs.load(Ordering::Relaxed),
+            busy_micros: c.busy_micros.load(Ordering::Relaxed),
+            commit_micros: c.commit_micros.load(Ordering::Relaxed),
+            refused_busy: c.refused_busy.load(Ordering::Relaxed),
+            abandoned: c.abandoned.load(Ordering::Relaxed),
+            restarts: c.restarts.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether the writer is running (not starting again after a panic, not ended).
+    pub(crate) fn is_up(&self) -> bool {
+        self.counters.up.load(Ordering::Relaxed) && !self.sender.is_closed()
+    }
+
+    /// Writes waiting for the writer now.
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
     }
 
     /// Runs `job` in the next batch; returns once that batch is committed (durable) or failed.
@@ -167,32 +257,23 @@ where
     }
 
     async fn send(&self, work: Work<DB, E>) -> Result<(), E> {
-        let sender = self.sender.get_or_init(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            let options = self.pool.connect_options();
-            let dialect = self.dialect;
-            let counters = Arc::clone(&self.counters);
-            // If the thread or its runtime cannot start, `receiver` is dropped and every write
-            // is answered `WriterStopped`.
-            let _ = std::thread::Builder::new()
-                .name("pishkhan-writer".into())
-                .spawn(move || {
-                    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        runtime.block_on(run(options, dialect, receiver, counters));
-                    }
-                });
-            sender
-        });
         let (reply, answer) = oneshot::channel();
-        sender
-            .send(Request { work, reply })
-            .map_err(|_| E::from(StoreError::WriterStopped))?;
-        answer
-            .await
-            .map_err(|_| E::from(StoreError::WriterStopped))?
+        match self.sender.try_send(Request { work, reply }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+                return Err(E::from(StoreError::WriterBusy));
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(E::from(StoreError::WriterStopped));
+            }
+        }
+        match tokio::time::timeout(self.wait, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(E::from(StoreError::WriterStopped)),
+            // Dropping `answer` tells the writer not to run the write if it has not reached it.
+            Err(_) => Err(E::from(StoreError::WriterTimeout)),
+        }
     }
 }
 
@@ -200,10 +281,10 @@ where
 /// run it as one transaction, answer. Its connection is opened on first use and opened again
 /// after a batch that failed as a whole (the connection may be what broke).
 async fn run<DB, E>(
-    options: Arc<<DB::Connection as Connection>::Options>,
+    options: &<DB::Connection as Connection>::Options,
     dialect: Dialect<DB>,
-    mut receiver: mpsc::UnboundedReceiver<Request<DB, E>>,
-    counters: Arc<Counters>,
+    receiver: &mut mpsc::Receiver<Request<DB, E>>,
+    counters: &Counters,
 ) where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
@@ -211,12 +292,24 @@ async fn run<DB, E>(
 {
     let mut connection: Option<DB::Connection> = None;
     while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(request) = next {
+            // A caller that stopped waiting has been answered `WriterTimeout`: its write is not
+            // run at all.
+            if request.reply.is_closed() {
+                counters.abandoned.fetch_add(1, Ordering::Relaxed);
+            } else {
+                batch.push(request);
             }
+            next = if batch.len() < MAX_BATCH {
+                receiver.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if batch.is_empty() {
+            continue;
         }
         let started = Instant::now();
         counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -225,15 +318,15 @@ async fn run<DB, E>(
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let conn = match &mut connection {
             Some(conn) => conn,
-            None => match DB::Connection::connect_with(&options).await {
+            None => match DB::Connection::connect_with(options).await {
                 Ok(conn) => connection.insert(conn),
                 Err(error) => {
-                    fail_all(batch, &error.to_string());
+                    fail_all(batch, &Failure::of(&error));
                     continue;
                 }
             },
         };
-        let whole = run_batch(conn, dialect, batch, &counters).await;
+        let whole = run_batch(conn, dialect, batch, counters).await;
         counters.busy_micros.fetch_add(
             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
@@ -262,7 +355,7 @@ where
     // it (the `BEGIN`, or the end of the unit before); `COMMIT` releases the last one.
     let opening = sqlx::AssertSqlSafe(format!("{}; SAVEPOINT item", dialect.begin));
     if let Err(error) = sqlx::raw_sql(opening).execute(&mut *conn).await {
-        fail_all(batch, &error.to_string());
+        fail_all(batch, &Failure::of(&error));
         return false;
     }
     let mut unit = Unit {
@@ -293,7 +386,7 @@ where
             .execute(&mut *conn)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string()),
+            .map_err(|e| Failure::of(&e)),
     };
     counters.commit_micros.fetch_add(
         u64::try_from(commit_started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -309,7 +402,7 @@ where
         Err(problem) => {
             let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
             for (reply, _) in done {
-                let _ = reply.send(Err(E::from(StoreError::BatchFailed(problem.clone()))));
+                let _ = reply.send(Err(E::from(problem.error())));
             }
             false
         }
@@ -322,7 +415,7 @@ struct Unit<'a, DB: Database, E> {
     conn: &'a mut DB::Connection,
     dialect: Dialect<DB>,
     done: Vec<(Reply<E>, Result<(), E>)>,
-    broken: Option<String>,
+    broken: Option<Failure>,
     head: Option<AuditHead>,
 }
 
@@ -335,7 +428,7 @@ where
     fn refuse_if_broken(&self, reply: Reply<E>) -> Option<Reply<E>> {
         match &self.broken {
             Some(problem) => {
-                let _ = reply.send(Err(E::from(StoreError::BatchFailed(problem.clone()))));
+                let _ = reply.send(Err(E::from(problem.error())));
                 None
             }
             None => Some(reply),
@@ -351,7 +444,7 @@ where
             "ROLLBACK TO item; RELEASE item; SAVEPOINT item"
         };
         if let Err(error) = sqlx::raw_sql(end).execute(&mut *self.conn).await {
-            self.broken = Some(error.to_string());
+            self.broken = Some(Failure::of(&error));
         }
     }
 
@@ -418,7 +511,7 @@ where
             Err(error) => {
                 // The transaction may be unusable now (PostgreSQL aborts it): the rest of the
                 // batch is refused rather than run on it.
-                self.broken = Some(error.to_string());
+                self.broken = Some(Failure::of(&error));
                 Err(E::from(error))
             }
         }
@@ -490,10 +583,216 @@ fn move_head(script: &mut Script, head: &AuditHead) {
     ));
 }
 
-fn fail_all<DB: Database, E: From<StoreError>>(batch: Vec<Request<DB, E>>, problem: &str) {
+fn fail_all<DB: Database, E: From<StoreError>>(batch: Vec<Request<DB, E>>, problem: &Failure) {
     for request in batch {
-        let _ = request
-            .reply
-            .send(Err(E::from(StoreError::BatchFailed(problem.to_owned()))));
+        let _ = request.reply.send(Err(E::from(problem.error())));
+    }
+}
+
+/// Why a batch could not be committed, for every write in it: the storage is full (the person
+/// is told so and asked to come back), or something else.
+#[derive(Debug, Clone)]
+struct Failure {
+    full: bool,
+    message: String,
+}
+
+impl Failure {
+    fn of(error: &sqlx::Error) -> Failure {
+        Failure {
+            full: crate::error::is_storage_full(error),
+            message: error.to_string(),
+        }
+    }
+
+    fn error(&self) -> StoreError {
+        if self.full {
+            StoreError::StorageFull
+        } else {
+            StoreError::BatchFailed(self.message.clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::Sqlite;
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::applications::WriteError;
+    use crate::testing::{TestDatabase, fresh_sqlite};
+
+    type Writer = Arc<GroupWriter<Sqlite, WriteError>>;
+
+    async fn writer(queue: usize, wait: Duration) -> (TestDatabase, Writer) {
+        let db = fresh_sqlite().await;
+        let crate::Pool::Sqlite(pool) = &db.store.pool else {
+            unreachable!("a fresh SQLite store")
+        };
+        let writer =
+            GroupWriter::start(pool, crate::script::SQLITE, WriterSettings { queue, wait })
+                .unwrap();
+        writer
+            .write(statement("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+            .await
+            .unwrap();
+        (db, writer)
+    }
+
+    fn statement(sql: &'static str) -> Job<Sqlite, WriteError> {
+        Box::new(move |conn| {
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+    }
+
+    /// A scripted write of one row.
+    fn insert(x: i64) -> Scripted {
+        Box::new(move |script: &mut Script, head: &AuditHead| {
+            let x = script.arg(Arg::Int(x));
+            script.push(format!("INSERT INTO t (x) VALUES ({x})"));
+            Ok(head.clone())
+        })
+    }
+
+    /// A job that holds the writer until it is released, so that what is sent meanwhile waits
+    /// in the queue and then goes as one batch. Answers once the job is running.
+    async fn hold(writer: &Writer) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (started, running) = oneshot::channel();
+        let (release, released) = oneshot::channel::<()>();
+        let job: Job<Sqlite, WriteError> = Box::new(move |_conn| {
+            Box::pin(async move {
+                let _ = started.send(());
+                let _ = released.await;
+                Ok(())
+            })
+        });
+        let w = Arc::clone(writer);
+        let done = tokio::spawn(async move {
+            let _ = w.write(job).await;
+        });
+        running.await.unwrap();
+        (release, done)
+    }
+
+    async fn queued(writer: &Writer, n: usize) {
+        for _ in 0..500 {
+            if writer.queued() == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("{n} writes never queued (now {})", writer.queued());
+    }
+
+    async fn rows(db: &TestDatabase) -> Vec<i64> {
+        let crate::Pool::Sqlite(pool) = &db.store.pool else {
+            unreachable!()
+        };
+        sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    fn send_script(writer: &Writer, x: i64) -> tokio::task::JoinHandle<Result<(), WriteError>> {
+        let w = Arc::clone(writer);
+        tokio::spawn(async move { w.write_script(insert(x)).await })
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_in_a_batch_is_refused_alone() {
+        let (db, writer) = writer(16, Duration::from_secs(10)).await;
+        let (release, held) = hold(&writer).await;
+        let batches_before = writer.stats().batches;
+        let first = send_script(&writer, 1);
+        queued(&writer, 1).await;
+        let twice = send_script(&writer, 1);
+        queued(&writer, 2).await;
+        let third = send_script(&writer, 3);
+        queued(&writer, 3).await;
+        release.send(()).unwrap();
+        held.await.unwrap();
+        assert!(first.await.unwrap().is_ok());
+        assert!(matches!(
+            twice.await.unwrap(),
+            Err(WriteError::Store(StoreError::Database(_)))
+        ));
+        assert!(third.await.unwrap().is_ok());
+        assert_eq!(rows(&db).await, [1, 3]);
+        // The three shared one batch (the held job's batch ended before they were taken).
+        assert_eq!(writer.stats().batches, batches_before + 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let (db, writer) = writer(2, Duration::from_secs(10)).await;
+        let (release, held) = hold(&writer).await;
+        let a = send_script(&writer, 1);
+        let b = send_script(&writer, 2);
+        queued(&writer, 2).await;
+        let refused = writer.write_script(insert(3)).await;
+        assert!(matches!(
+            refused,
+            Err(WriteError::Store(StoreError::WriterBusy))
+        ));
+        release.send(()).unwrap();
+        held.await.unwrap();
+        assert!(a.await.unwrap().is_ok() && b.await.unwrap().is_ok());
+        assert_eq!(rows(&db).await, [1, 2]);
+        assert_eq!(writer.stats().refused_busy, 1);
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_caller_stopped_waiting_is_not_run() {
+        let (db, writer) = writer(16, Duration::from_millis(200)).await;
+        let (release, held) = hold(&writer).await;
+        let late = writer.write_script(insert(7)).await;
+        assert!(matches!(
+            late,
+            Err(WriteError::Store(StoreError::WriterTimeout))
+        ));
+        release.send(()).unwrap();
+        held.await.unwrap();
+        writer.write_script(insert(8)).await.unwrap();
+        assert_eq!(rows(&db).await, [8]);
+        assert_eq!(writer.stats().abandoned, 1);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_write_takes_its_batch_down_and_the_writer_starts_again() {
+        let (db, writer) = writer(16, Duration::from_secs(10)).await;
+        let (release, held) = hold(&writer).await;
+        let before = send_script(&writer, 1);
+        queued(&writer, 1).await;
+        let w = Arc::clone(&writer);
+        let panics = tokio::spawn(async move {
+            let job: Job<Sqlite, WriteError> =
+                Box::new(|_conn| Box::pin(async { panic!("a write that panics (on purpose)") }));
+            w.write(job).await
+        });
+        queued(&writer, 2).await;
+        release.send(()).unwrap();
+        held.await.unwrap();
+        assert!(matches!(
+            before.await.unwrap(),
+            Err(WriteError::Store(StoreError::WriterStopped))
+        ));
+        assert!(matches!(
+            panics.await.unwrap(),
+            Err(WriteError::Store(StoreError::WriterStopped))
+        ));
+        // Nothing of that batch was stored; the writer is back and takes the next write.
+        writer.write_script(insert(2)).await.unwrap();
+        assert_eq!(rows(&db).await, [2]);
+        assert_eq!(writer.stats().restarts, 1);
+        assert!(writer.is_up());
     }
 }

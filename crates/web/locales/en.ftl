@@ -33,6 +33,10 @@ error-not-found-title = Page not found
 error-not-found-text = The address you opened does not exist on Pishkhan. If you typed it, please check it.
 error-internal-title = Sorry, something went wrong
 error-internal-text = Your request was not completed and nothing was saved. Please try again in a few minutes. If the problem continues, give this incident ID to support:
+error-busy-title = Pishkhan is busy
+error-busy-text = Too many requests are being saved at this moment, and yours was not saved. Please send it again in a few seconds.
+error-storage-full-title = Storage is full
+error-storage-full-text = Pishkhan cannot store anything new right now because its disk is full, so nothing you sent was saved. You can still read and track applications; please try again later. The system's health check reports this to the operators.
 error-incident-id = Incident ID
 error-back-home = Back to the home page
 

@@ -11,8 +11,9 @@
 use std::error::Error;
 use std::fmt;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pishkhan_app::Unavailable;
 
 /// What a page handler failed with.
 ///
@@ -63,6 +64,10 @@ pub enum ErrorPage {
     /// A state-changing form arrived without the right CSRF token (forged, or from a page left
     /// open past its session).
     FormExpired,
+    /// Too many writes at once: nothing was saved; try again in a few seconds (503).
+    Busy,
+    /// The disk is full: nothing was saved; reading goes on (503).
+    StorageFull,
 }
 
 impl ErrorPage {
@@ -71,10 +76,35 @@ impl ErrorPage {
             ErrorPage::NotFound => StatusCode::NOT_FOUND,
             ErrorPage::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorPage::Forbidden | ErrorPage::FormExpired => StatusCode::FORBIDDEN,
+            ErrorPage::Busy | ErrorPage::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
         };
         let mut response = status.into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(self);
         response
+    }
+}
+
+impl ErrorPage {
+    /// The page for "not now": the writer's queue or the disk is full.
+    pub fn unavailable(why: Unavailable) -> ErrorPage {
+        match why {
+            Unavailable::Busy => ErrorPage::Busy,
+            Unavailable::StorageFull => ErrorPage::StorageFull,
+        }
+    }
+
+    /// Seconds to wait before trying again, for a 503.
+    pub fn retry_after(self) -> Option<u16> {
+        match self {
+            ErrorPage::Busy => Some(5),
+            ErrorPage::StorageFull => Some(300),
+            _ => None,
+        }
     }
 }
 
@@ -83,6 +113,10 @@ impl IntoResponse for WebError {
         match self {
             WebError::NotFound => ErrorPage::NotFound.response(),
             WebError::Internal(error) => {
+                if let Some(why) = pishkhan_app::unavailable(&*error) {
+                    tracing::warn!(error = %CauseChain(&*error), "refused for now");
+                    return ErrorPage::unavailable(why).response();
+                }
                 // Logged inside the request's span, so the line carries the request id that the
                 // page shows as the incident id.
                 tracing::error!(error = %CauseChain(&*error), "internal error");

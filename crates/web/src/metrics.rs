@@ -31,6 +31,12 @@ pub struct Metrics {
     write_commit: prometheus::Gauge,
     document_flushes: IntGauge,
     documents_flushed: IntGauge,
+    /// Writes the writer did not take (queue full, caller gone) and its restarts.
+    writer_events: IntGaugeVec,
+    writer_up: IntGauge,
+    /// The data folder's free space, and whether it is under `min_free_disk_mib`.
+    disk_free: IntGauge,
+    storage_full: IntGauge,
     /// The mobile registry's answers (`app::ownership`).
     ownership: IntGaugeVec,
     /// Connections and request bodies (`server.rs`, `limits.rs`).
@@ -109,6 +115,29 @@ impl Metrics {
             "pishkhan_documents_flushed_total",
             "Files those flushes covered.",
         )?;
+        let writer_events = IntGaugeVec::new(
+            Opts::new(
+                "pishkhan_writer_events_total",
+                "Since start: writes refused because the writer's queue was full (refused_busy, \
+                 answered 503), writes not run because their caller had stopped waiting \
+                 (abandoned), and restarts of the writer after a write panicked (restarts).",
+            ),
+            &["event"],
+        )?;
+        registry.register(Box::new(writer_events.clone()))?;
+        let writer_up = IntGauge::new(
+            "pishkhan_writer_up",
+            "1 while the group-commit writer runs, 0 while it starts again.",
+        )?;
+        let disk_free = IntGauge::new(
+            "pishkhan_data_free_bytes",
+            "Free space in the data folder's file system.",
+        )?;
+        let storage_full = IntGauge::new(
+            "pishkhan_storage_full",
+            "1 while the data folder has less free space than min_free_disk_mib: filings and \
+             uploads are refused (503), reads go on.",
+        )?;
         let ownership = IntGaugeVec::new(
             Opts::new(
                 "pishkhan_mobile_ownership_inquiries_total",
@@ -137,6 +166,9 @@ impl Metrics {
             &write_jobs,
             &document_flushes,
             &documents_flushed,
+            &writer_up,
+            &disk_free,
+            &storage_full,
         ] {
             registry.register(Box::new(gauge.clone()))?;
         }
@@ -156,6 +188,10 @@ impl Metrics {
             write_commit,
             document_flushes,
             documents_flushed,
+            writer_events,
+            writer_up,
+            disk_free,
+            storage_full,
             ownership,
             connections_open,
             connections_refused,
@@ -230,6 +266,18 @@ pub async fn export(
     let (flushes, flushed) = state.app.documents().flush_stats();
     m.document_flushes.set(count(flushes));
     m.documents_flushed.set(count(flushed));
+    for (event, n) in [
+        ("refused_busy", writes.refused_busy),
+        ("abandoned", writes.abandoned),
+        ("restarts", writes.restarts),
+    ] {
+        m.writer_events.with_label_values(&[event]).set(count(n));
+    }
+    m.writer_up.set(i64::from(state.app.writer_is_up()));
+    if let Some(free) = state.app.free_disk() {
+        m.disk_free.set(count(free));
+    }
+    m.storage_full.set(i64::from(state.app.storage_full()));
     let connections = &state.connections;
     m.connections_open.set(count(
         connections.open.load(std::sync::atomic::Ordering::Relaxed),

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pishkhan_app::Unready;
 use serde_json::json;
 
 use crate::state::WebState;
@@ -25,8 +26,10 @@ pub async fn healthz() -> Response {
     )
 }
 
-/// `GET /readyz`: the database answers. 503 (within a second) while it does not, and 200 again as
-/// soon as it does, without a restart.
+/// `GET /readyz`: this process can take writes — the database answers, its writer runs, the data
+/// folder has room. 503 (within a second) while any of them does not, naming which, and 200 again
+/// as soon as it does, without a restart. (While the storage is full, pages that only read keep
+/// answering: the 503 tells the operator and the load balancer, not the reader.)
 pub async fn readyz(State(state): State<WebState>) -> Response {
     let backend = state.app.database_engine();
     match state.app.readiness().await {
@@ -36,9 +39,14 @@ pub async fn readyz(State(state): State<WebState>) -> Response {
         ),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
+            let problem = match e {
+                Unready::Database(_) | Unready::DatabaseTimeout(_) => "database unreachable",
+                Unready::Writer => "database writer restarting",
+                Unready::StorageFull => "storage full",
+            };
             no_store(
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "status": "unready", "database": backend, "problem": "database unreachable" }),
+                json!({ "status": "unready", "database": backend, "problem": problem }),
             )
         }
     }

@@ -108,6 +108,17 @@ impl ApplicationError {
     }
 }
 
+impl From<crate::documents::DocumentStoreError> for ApplicationError {
+    /// A full disk is the store's "storage full" (a 503, try later); anything else an error.
+    fn from(error: crate::documents::DocumentStoreError) -> Self {
+        if error.is_storage_full() {
+            ApplicationError::Store(StoreError::StorageFull)
+        } else {
+            ApplicationError::Documents(error.to_string())
+        }
+    }
+}
+
 impl From<WriteError> for ApplicationError {
     fn from(error: WriteError) -> Self {
         match error {
@@ -357,35 +368,45 @@ impl App {
     }
 
     /// Puts each upload's bytes in the object store (one shared flush for all of them); answers
-    /// their metadata rows.
+    /// their metadata rows. Refused while the disk is nearly full. Telling the kind of each file
+    /// and hashing it are done off the async runtime.
     async fn put_documents(
         &self,
         uploads: &[Upload],
         by: &str,
     ) -> Result<Vec<NewDocument>, ApplicationError> {
-        let mut rows = Vec::with_capacity(uploads.len());
-        let mut files = Vec::with_capacity(uploads.len());
-        for upload in uploads {
-            let kind = sniff(&upload.file_name, &upload.bytes)
-                .map_err(|e: DocumentError| ApplicationError::Documents(e.to_string()))?;
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            let key = format!("documents/{}/{id}", &id[..2]);
-            rows.push(NewDocument {
-                id,
-                requirement: upload.requirement.clone(),
-                file_name: clean_file_name(&upload.file_name),
-                content_type: kind.mime().to_owned(),
-                size: i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX),
-                sha256: pishkhan_domain::digest::sha256_hex(&upload.bytes),
-                object_key: key.clone(),
-                uploaded_by: by.to_owned(),
-            });
-            files.push((key, upload.bytes.clone()));
+        if uploads.is_empty() {
+            return Ok(Vec::new());
         }
-        self.documents()
-            .put_all(files)
-            .await
-            .map_err(|e| ApplicationError::Documents(e.to_string()))?;
+        self.room_to_write()?;
+        let owned = uploads.to_vec();
+        let by = by.to_owned();
+        let checked = tokio::task::spawn_blocking(move || {
+            owned
+                .into_iter()
+                .map(|upload| {
+                    let kind = sniff(&upload.file_name, &upload.bytes)?;
+                    let id = uuid::Uuid::new_v4().simple().to_string();
+                    let key = format!("documents/{}/{id}", &id[..2]);
+                    let row = NewDocument {
+                        id,
+                        requirement: upload.requirement,
+                        file_name: clean_file_name(&upload.file_name),
+                        content_type: kind.mime().to_owned(),
+                        size: i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX),
+                        sha256: pishkhan_domain::digest::sha256_hex(&upload.bytes),
+                        object_key: key.clone(),
+                        uploaded_by: by.clone(),
+                    };
+                    Ok((row, (key, upload.bytes)))
+                })
+                .collect::<Result<Vec<_>, DocumentError>>()
+        })
+        .await
+        .map_err(|e| ApplicationError::Documents(e.to_string()))?
+        .map_err(|e| ApplicationError::Documents(e.to_string()))?;
+        let (rows, files): (Vec<NewDocument>, Vec<(String, Vec<u8>)>) = checked.into_iter().unzip();
+        self.documents().put_all(files).await?;
         Ok(rows)
     }
 }

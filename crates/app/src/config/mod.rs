@@ -55,6 +55,9 @@ pub struct Config {
     pub sms: SmsSettings,
     /// Where attached files are kept.
     pub documents: DocumentSettings,
+    /// The local documents folder is one every node sees (a network file system): only then may
+    /// several nodes (PostgreSQL) keep documents in it.
+    pub documents_shared: bool,
     /// Who says whether a mobile line is a national ID's.
     pub mobile_ownership: OwnershipSettings,
     /// What the server accepts at once, and how long it waits.
@@ -76,6 +79,13 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Request bodies being received at once, all requests together, in bytes.
     pub max_body_in_flight: usize,
+    /// Writes waiting for the database writer, at most; one more is answered 503.
+    pub write_queue: usize,
+    /// How long a request waits for its write to be committed.
+    pub write_wait: Duration,
+    /// Below this much free space in the data folder's file system, in bytes, writes that store
+    /// files are refused (503) and `/readyz` says the storage is full.
+    pub min_free_disk: u64,
 }
 
 /// How text messages (one-time codes, notifications) are sent.
@@ -106,6 +116,22 @@ pub enum DatabaseChoice {
 }
 
 impl Config {
+    /// Why `serve` must not start with these settings, if it must not: with PostgreSQL, several
+    /// nodes serve one database, and a documents folder only this machine sees would lose every
+    /// scan filed through another node.
+    pub fn serving_problem(&self) -> Option<String> {
+        let several_nodes = matches!(self.database, DatabaseChoice::Postgres(_));
+        let local = matches!(self.documents, DocumentSettings::Local);
+        (several_nodes && local && !self.documents_shared).then(|| {
+            format!(
+                "with PostgreSQL, documents must be kept where every node sees them: set \
+                 documents_s3_bucket (PISHKHAN_DOCUMENTS_S3_BUCKET), or, if {} is on a file \
+                 system every node mounts, documents_shared = true (PISHKHAN_DOCUMENTS_SHARED=true)",
+                self.data_dir.join("documents").display()
+            )
+        })
+    }
+
     /// `scheme://host[:port]` for absolute links (canonical URLs, the sitemap, JSON-LD, the
     /// tracking link on receipts): `public_origin`, or one made from `listen` (`localhost` for
     /// an address that means "every interface").
@@ -208,6 +234,9 @@ impl Config {
             header_timeout: r.read(&HEADER_TIMEOUT),
             request_timeout: r.read(&REQUEST_TIMEOUT),
             max_body_in_flight: r.read(&MAX_BODY_IN_FLIGHT_MIB) as usize * 1024 * 1024,
+            write_queue: r.read(&WRITE_QUEUE) as usize,
+            write_wait: r.read(&WRITE_WAIT),
+            min_free_disk: u64::from(r.read(&MIN_FREE_DISK_MIB)) * 1024 * 1024,
         };
         let metrics_token = r.read(&METRICS_TOKEN);
         let ownership_provider = r.read(&MOBILE_OWNERSHIP_PROVIDER);
@@ -292,6 +321,7 @@ impl Config {
             session_absolute_timeout,
             sms,
             documents,
+            documents_shared: r.read(&DOCUMENTS_SHARED),
             mobile_ownership,
             limits,
             metrics_token,

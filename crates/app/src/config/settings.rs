@@ -280,6 +280,33 @@ pub(super) const MAX_BODY_IN_FLIGHT_MIB: Setting<u32> = Setting {
     parse: |value| whole_number(value, 1..=65_536),
 };
 
+pub(super) const WRITE_QUEUE: Setting<u32> = Setting {
+    key: "write_queue",
+    env: "PISHKHAN_WRITE_QUEUE",
+    flag: None,
+    secret: false,
+    default: || 4096,
+    parse: |value| whole_number(value, 1..=1_000_000),
+};
+
+pub(super) const WRITE_WAIT: Setting<Duration> = Setting {
+    key: "write_wait",
+    env: "PISHKHAN_WRITE_WAIT",
+    flag: None,
+    secret: false,
+    default: || Duration::from_secs(20),
+    parse: duration,
+};
+
+pub(super) const MIN_FREE_DISK_MIB: Setting<u32> = Setting {
+    key: "min_free_disk_mib",
+    env: "PISHKHAN_MIN_FREE_DISK_MIB",
+    flag: None,
+    secret: false,
+    default: || 64,
+    parse: |value| whole_number(value, 0..=1_000_000),
+};
+
 pub(super) const METRICS_TOKEN: Setting<Secret<String>> = Setting {
     key: "metrics_token",
     env: "PISHKHAN_METRICS_TOKEN",
@@ -368,6 +395,15 @@ pub(super) const MOBILE_OWNERSHIP_TIMEOUT: Setting<Duration> = Setting {
     secret: false,
     default: || Duration::from_secs(5),
     parse: duration,
+};
+
+pub(super) const DOCUMENTS_SHARED: Setting<bool> = Setting {
+    key: "documents_shared",
+    env: "PISHKHAN_DOCUMENTS_SHARED",
+    flag: None,
+    secret: false,
+    default: || false,
+    parse: boolean,
 };
 
 pub(super) const DOCUMENTS_BUCKET: Setting<Option<String>> = Setting {

@@ -21,7 +21,7 @@ fn the_readme_lists_every_setting_once_declared() {
     // Say it once: a setting declared here is documented in the README's table.
     let readme = include_str!("../../../../README.md");
     let settings = Config::settings();
-    assert_eq!(settings.len(), 32);
+    assert_eq!(settings.len(), 36);
     for (key, env, _) in settings {
         assert!(
             readme.contains(&format!("| `{key}` | `{env}` |")),
@@ -261,4 +261,38 @@ fn absolute_links_use_the_configured_origin_never_a_guess() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("public_origin"), "{err}");
+}
+
+#[test]
+fn several_nodes_may_not_keep_documents_in_a_folder_only_one_sees() {
+    let load = |pairs: &[(&str, &str)]| {
+        Config::load(&Sources {
+            env: env(pairs),
+            ..Sources::default()
+        })
+        .unwrap()
+    };
+    assert_eq!(load(&[]).serving_problem(), None, "SQLite: one node");
+    let postgres = ("PISHKHAN_DATABASE_URL", "postgres://u@db.example/p");
+    let problem = load(&[postgres]).serving_problem().unwrap();
+    assert!(problem.contains("PISHKHAN_DOCUMENTS_SHARED"), "{problem}");
+    assert!(problem.contains("PISHKHAN_DOCUMENTS_S3_BUCKET"), "{problem}");
+    assert_eq!(
+        load(&[postgres, ("PISHKHAN_DOCUMENTS_SHARED", "true")]).serving_problem(),
+        None
+    );
+    assert_eq!(
+        load(&[postgres, ("PISHKHAN_DOCUMENTS_S3_BUCKET", "scans")]).serving_problem(),
+        None
+    );
+    let limits = load(&[
+        ("PISHKHAN_WRITE_QUEUE", "10"),
+        ("PISHKHAN_WRITE_WAIT", "3s"),
+        ("PISHKHAN_MIN_FREE_DISK_MIB", "0"),
+    ])
+    .limits;
+    assert_eq!(
+        (limits.write_queue, limits.write_wait, limits.min_free_disk),
+        (10, Duration::from_secs(3), 0)
+    );
 }

@@ -26,6 +26,7 @@ on_both_backends!(
     a_taken_tracking_code_refuses_only_its_filing_in_a_batch,
     retried_filings_and_actions_happen_once,
     only_a_tracking_code_collision_is_taken_for_one,
+    files_no_row_names_are_swept_after_a_grace_and_the_rest_kept,
 );
 
 const RENEWAL: &str = "tehran.driving-licence-renewal";
@@ -935,4 +936,49 @@ async fn only_a_tracking_code_collision_is_taken_for_one(store: Store) {
         Err(WriteError::CodeTaken)
     ));
     assert_eq!(store.count_applications().await.unwrap(), 1);
+}
+
+/// A scan written for a filing that then failed (or a process killed between the file and the
+/// row) is removed by the sweep at start, once older than the grace; files rows name stay.
+async fn files_no_row_names_are_swept_after_a_grace_and_the_rest_kept(store: Store) {
+    use pishkhan_app::orphans::GRACE;
+    let app = app_on(store.clone()).await;
+    let person = citizen(&store, "0076229645").await;
+    let now = Utc::now();
+    app.submit_application(&person, "test", complete(&app, RENEWAL).await, now)
+        .await
+        .unwrap();
+    let docs = app.documents();
+    let filed: Vec<String> = docs
+        .list("documents/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert!(!filed.is_empty());
+    docs.put("documents/zz/zz0rphan", PDF.to_vec())
+        .await
+        .unwrap();
+    docs.put("drafts/no-such-draft/scan", PDF.to_vec())
+        .await
+        .unwrap();
+
+    // Within the grace, a file may belong to a filing in flight: nothing goes.
+    let swept = app.sweep_orphans(Utc::now()).await.unwrap();
+    assert_eq!((swept.files, swept.removed), (filed.len() + 2, 0));
+
+    // Past it, the two no row names go; the filing's stay.
+    let later = Utc::now() + GRACE + chrono::Duration::minutes(1);
+    let swept = app.sweep_orphans(later).await.unwrap();
+    assert_eq!(swept.removed, 2);
+    let left: Vec<String> = docs
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(left, filed);
+    assert_eq!(app.sweep_orphans(later).await.unwrap().removed, 0);
 }

@@ -22,7 +22,7 @@ use pishkhan_app::applications::EXAMPLE_PDF as PDF;
 
 /// One HTTP/1.1 request over a fresh connection: status and body (`None` when the connection
 /// failed, as it does once the server is killed).
-fn request(
+pub(crate) fn request(
     address: &str,
     method: &str,
     path: &str,
@@ -33,7 +33,7 @@ fn request(
 }
 
 /// [`request`] with more header lines (each ending in `\r\n`).
-fn request_with(
+pub(crate) fn request_with(
     address: &str,
     method: &str,
     path: &str,
@@ -83,7 +83,7 @@ async fn store_of(data: &Path) -> Store {
 
 /// A complete filing for `SERVICE`, as an agency system sends it (the program's own example),
 /// and how many documents it attaches.
-async fn complete_body(app: &App) -> (Value, usize) {
+pub(crate) async fn complete_body(app: &App) -> (Value, usize) {
     let example = app.example_submission(SERVICE).await.unwrap().unwrap();
     let count = example.documents.len();
     (
@@ -92,14 +92,14 @@ async fn complete_body(app: &App) -> (Value, usize) {
     )
 }
 
-fn demo(dir: &Path) -> Server {
+pub(crate) fn demo(dir: &Path) -> Server {
     let mut command = pishkhan(dir);
     command.args(["demo", "--listen", "127.0.0.1:0", "--data-dir", "data"]);
     command.env("PISHKHAN_LOG_LEVEL", "warn");
     Server::start(command)
 }
 
-fn token(dir: &Path) -> String {
+pub(crate) fn token(dir: &Path) -> String {
     let mut command = pishkhan(dir);
     command.args([
         "token",
@@ -121,7 +121,7 @@ fn token(dir: &Path) -> String {
         .to_owned()
 }
 
-async fn app_on(data: &Path) -> (App, Store) {
+pub(crate) async fn app_on(data: &Path) -> (App, Store) {
     let mut config = Config::load(&Sources::default()).unwrap();
     config.data_dir = data.to_owned();
     let store = store_of(data).await;

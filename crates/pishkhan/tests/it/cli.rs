@@ -217,10 +217,24 @@ async fn two_servers_share_one_postgresql_database() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    // A documents folder only this node sees would lose the scans filed through the other:
+    // refused, saying what to set.
+    let mut alone = pishkhan(dir.path());
+    alone.args(["serve", "--listen", "127.0.0.1:0"]);
+    alone.env("PISHKHAN_DATABASE_URL", &database.url);
+    let refused = run(alone, LIMIT);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("PISHKHAN_DOCUMENTS_SHARED"),
+        "{}",
+        refused.stderr
+    );
+    // Here both nodes do share one folder (one machine), and say so.
     let start = || {
         let mut command = pishkhan(dir.path());
         command.args(["serve", "--listen", "127.0.0.1:0"]);
         command.env("PISHKHAN_DATABASE_URL", &database.url);
+        command.env("PISHKHAN_DOCUMENTS_SHARED", "true");
         command
     };
     // Both start at once: migrations from two processes must not collide.

@@ -13,4 +13,5 @@ mod http;
 mod limits;
 mod portal;
 mod readiness;
+mod storage;
 mod support;

@@ -260,8 +260,16 @@ fn api_client(visitor: &Visitor) -> Result<&pishkhan_app::policy::Principal, Box
     })
 }
 
-/// Decodes uploads; a bad base64 string is a problem at its index.
-fn uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<ApiProblem>> {
+/// Decodes uploads, off the async runtime (megabytes of base64 are CPU work); a bad base64
+/// string is a problem at its index.
+async fn uploads(
+    bodies: Vec<UploadBody>,
+    lang: Language,
+) -> Result<Result<Vec<Upload>, Vec<ApiProblem>>, ApiError> {
+    Ok(tokio::task::spawn_blocking(move || decode_uploads(bodies, lang)).await?)
+}
+
+fn decode_uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>, Vec<ApiProblem>> {
     let mut out = Vec::with_capacity(bodies.len());
     let mut problems = Vec::new();
     for (i, body) in bodies.into_iter().enumerate() {
@@ -386,9 +394,10 @@ pub async fn submit(
         Ok(p) => p,
         Err(response) => return *response,
     };
-    let documents = match uploads(body.documents, lang) {
-        Ok(d) => d,
-        Err(problems) => return problems_response(problems, lang),
+    let documents = match uploads(body.documents, lang).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(problems)) => return problems_response(problems, lang),
+        Err(error) => return error.into_response(),
     };
     let request = SubmitApplication {
         service: body.service,
@@ -491,9 +500,10 @@ pub async fn act(
         Ok(p) => p,
         Err(response) => return *response,
     };
-    let documents = match uploads(body.documents, lang) {
-        Ok(d) => d,
-        Err(problems) => return problems_response(problems, lang),
+    let documents = match uploads(body.documents, lang).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(problems)) => return problems_response(problems, lang),
+        Err(error) => return error.into_response(),
     };
     match state
         .app

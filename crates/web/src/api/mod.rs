@@ -58,6 +58,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     problem: ApiProblem,
+    /// Seconds, for a 503.
+    retry_after: Option<u16>,
 }
 
 impl ApiError {
@@ -69,6 +71,7 @@ impl ApiError {
                 code: code.to_owned(),
                 message: message.into(),
             },
+            retry_after: None,
         }
     }
 
@@ -77,6 +80,7 @@ impl ApiError {
         ApiError {
             status,
             problem: ApiProblem::new(problem, lang),
+            retry_after: None,
         }
     }
 
@@ -84,6 +88,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             problem: ApiProblem::new(invalid, lang),
+            retry_after: None,
         }
     }
 
@@ -102,6 +107,23 @@ impl ApiError {
     /// Something failed inside: logged with its causes (under the request id), answered 500
     /// with nothing of the cause.
     pub fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
+        if let Some(why) = pishkhan_app::unavailable(error) {
+            tracing::warn!(error = %crate::error::CauseChain(error), "refused for now");
+            let page = crate::error::ErrorPage::unavailable(why);
+            let (code, message) = match why {
+                pishkhan_app::Unavailable::Busy => (
+                    "busy",
+                    "Too many writes are waiting; nothing was stored. Send the request again after Retry-After seconds (with the same Idempotency-Key, it cannot be stored twice).",
+                ),
+                pishkhan_app::Unavailable::StorageFull => (
+                    "storage_full",
+                    "Pishkhan's storage is full; nothing was stored. Reading goes on; send the request again later.",
+                ),
+            };
+            let mut refused = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+            refused.retry_after = page.retry_after();
+            return refused;
+        }
         tracing::error!(error = %crate::error::CauseChain(error), "internal error in the API");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,14 +142,20 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             [(header::CACHE_CONTROL, "no-store")],
             Json(ErrorBody {
                 error: self.problem,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

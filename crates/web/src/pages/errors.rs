@@ -53,6 +53,16 @@ pub async fn render_marked(
             page.t.string("error-form-expired-text"),
             None,
         ),
+        ErrorPage::Busy => (
+            page.t.string("error-busy-title"),
+            page.t.string("error-busy-text"),
+            None,
+        ),
+        ErrorPage::StorageFull => (
+            page.t.string("error-storage-full-title"),
+            page.t.string("error-storage-full-text"),
+            None,
+        ),
         ErrorPage::Internal => (
             page.t.string("error-internal-title"),
             page.t.string("error-internal-text"),
