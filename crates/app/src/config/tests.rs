@@ -276,7 +276,10 @@ fn several_nodes_may_not_keep_documents_in_a_folder_only_one_sees() {
     let postgres = ("PISHKHAN_DATABASE_URL", "postgres://u@db.example/p");
     let problem = load(&[postgres]).serving_problem().unwrap();
     assert!(problem.contains("PISHKHAN_DOCUMENTS_SHARED"), "{problem}");
-    assert!(problem.contains("PISHKHAN_DOCUMENTS_S3_BUCKET"), "{problem}");
+    assert!(
+        problem.contains("PISHKHAN_DOCUMENTS_S3_BUCKET"),
+        "{problem}"
+    );
     assert_eq!(
         load(&[postgres, ("PISHKHAN_DOCUMENTS_SHARED", "true")]).serving_problem(),
         None

@@ -14,6 +14,7 @@ on_both_backends!(
     the_language_switch_never_leaves_the_site,
     unknown_paths_get_the_not_found_page_in_the_visitors_language,
     internal_errors_show_an_incident_id_and_no_details,
+    a_full_queue_or_disk_is_a_503_saying_so_in_persian,
     every_response_carries_a_request_id_and_security_headers,
     static_assets_are_cached_and_compressed,
     health_and_readiness_answer,
@@ -139,6 +140,44 @@ async fn internal_errors_show_an_incident_id_and_no_details(store: Store) {
         assert!(!reply.body.contains("secret detail"));
         assert!(!reply.body.contains("a bug in a handler"));
     }
+}
+
+/// "Not now" from any layer — the writer's queue full, the disk full — is a 503 with
+/// `Retry-After` and a page saying which, not the generic error page.
+async fn a_full_queue_or_disk_is_a_503_saying_so_in_persian(store: Store) {
+    use pishkhan_app::applications::ApplicationError;
+    use pishkhan_store::StoreError;
+    let routes = pishkhan_web::routes()
+        .route(
+            "/busy",
+            get_route(|| async {
+                Err::<(), WebError>(ApplicationError::Store(StoreError::WriterBusy).into())
+            }),
+        )
+        .route(
+            "/full",
+            get_route(|| async {
+                Err::<(), WebError>(std::io::Error::from(std::io::ErrorKind::StorageFull).into())
+            }),
+        );
+    let router = pishkhan_web::with_middleware(routes, state_on(store));
+    let busy = get(&router, "/busy", &[]).await;
+    assert_eq!(busy.status, 503);
+    assert_eq!(busy.header("retry-after"), "5");
+    assert!(
+        busy.body.contains("<h1>پیشخوان هم‌اکنون پربار است</h1>"),
+        "{}",
+        busy.body
+    );
+    assert!(!busy.body.contains("شناسهٔ رخداد"));
+    let full = get(&router, "/full", &[]).await;
+    assert_eq!(full.status, 503);
+    assert_eq!(full.header("retry-after"), "300");
+    assert!(
+        full.body.contains("<h1>فضای ذخیره‌سازی پر است</h1>"),
+        "{}",
+        full.body
+    );
 }
 
 async fn panicking_handler() -> &'static str {
