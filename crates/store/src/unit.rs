@@ -155,6 +155,25 @@ impl Unit {
         Ok(())
     }
 
+    /// Remembers a browser that signed in to `user_id` (its cookie's hash).
+    pub async fn insert_known_device(
+        &mut self,
+        token_hash: &str,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO known_devices (token_hash, user_id, created_at) VALUES ($1, $2, $3)",
+            vec![
+                Arg::from(token_hash),
+                Arg::from(user_id),
+                Arg::Int(at.timestamp_millis()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
         let (user_id, citizen_id) = match &session.owner {
             SessionOwner::User(id) => (Some(id.as_str()), None),

@@ -243,6 +243,17 @@ impl Store {
         Ok(row.map(|(id,)| id))
     }
 
+    /// The staff account a known browser (by its cookie's hash) signed in to before.
+    pub async fn known_device_user(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT user_id FROM known_devices WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id,)| id))
+    }
+
     /// The stored password hash, for sign-in only.
     pub async fn password_hash(&self, user_id: &str) -> Result<Option<String>, StoreError> {
         let row: Option<(String,)> = on_pool!(self, pool => {

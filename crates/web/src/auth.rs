@@ -61,6 +61,26 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
     }
 }
 
+/// The cookie by which a browser that signed in to a staff account before is known (see
+/// `App::staff_sign_in`): long-lived, sent only to this site.
+pub fn device_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-pishkhan_device"
+    } else {
+        "pishkhan_device"
+    }
+}
+
+/// `Set-Cookie` for a browser now known for a staff account: kept a year.
+pub fn device_cookie(secure: bool, token: &str) -> HeaderValue {
+    let value = format!(
+        "{}={token}{}; Max-Age=31536000",
+        device_cookie_name(secure),
+        cookie_attributes(secure)
+    );
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(""))
+}
+
 fn csrf_cookie_name(secure: bool) -> &'static str {
     if secure {
         "__Host-pishkhan_csrf"
@@ -136,6 +156,10 @@ pub async fn load_visitor(
             .chars()
             .take(pishkhan_app::auth::MAX_USER_AGENT_CHARS)
             .collect(),
+        // A token we made is 64 hex digits; anything longer is not one of ours.
+        device: cookie(headers, device_cookie_name(secure))
+            .filter(|v| v.len() <= 128)
+            .map(str::to_owned),
     };
     let mut visitor = Visitor {
         session: None,

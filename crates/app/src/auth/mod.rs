@@ -54,12 +54,18 @@ pub const CONSENT_LIFETIME: TimeDelta = TimeDelta::hours(2);
 pub const PASSWORDS_PER_MINUTE: i64 = 5;
 /// Wrong passwords per account per quarter hour before the account is locked for the rest of it.
 pub const PASSWORDS_PER_QUARTER_HOUR: i64 = 10;
+/// Password checks for one account in an hour, from every address together, from browsers that
+/// never signed in to it (many addresses guessing at once); its own browsers are not counted.
+pub const ACCOUNT_PASSWORDS_PER_HOUR: i64 = 30;
 
 /// Where a request came from (for the audit log and the limiters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub ip: String,
     pub user_agent: String,
+    /// The browser's own cookie, set when it last signed in to a staff account
+    /// (see [`NewSession::device`]).
+    pub device: Option<String>,
 }
 
 /// How far sign-in has got.
@@ -127,6 +133,9 @@ impl Session {
 pub struct NewSession {
     pub token: Secret<String>,
     pub session: Session,
+    /// A staff sign-in from a browser not yet known for the account: the cookie to give it, by
+    /// which it gets through when the account's own budget of password checks is spent.
+    pub device: Option<Secret<String>>,
 }
 
 /// A code was sent; the person types it next.

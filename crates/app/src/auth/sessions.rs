@@ -57,6 +57,7 @@ impl App {
         Ok(NewSession {
             token: Secret::new(opening.token),
             session,
+            device: None,
         })
     }
 

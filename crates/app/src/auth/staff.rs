@@ -24,10 +24,14 @@ impl App {
         .unwrap_or(false)
     }
 
-    /// Staff sign-in, first step. Every attempt is counted before the password is checked; once
-    /// an account has [`PASSWORDS_PER_MINUTE`] attempts in the last minute (or
-    /// [`PASSWORDS_PER_QUARTER_HOUR`] in the last quarter hour), further attempts are refused
-    /// without touching the hash.
+    /// Staff sign-in, first step. Every attempt is counted before the password is checked, and
+    /// wrong passwords slow down where they come from, not the account: from one address, an
+    /// account takes [`PASSWORDS_PER_MINUTE`] attempts a minute and
+    /// [`PASSWORDS_PER_QUARTER_HOUR`] a quarter hour, so twenty addresses guessing cannot lock
+    /// its owner out. Across addresses, an account takes [`ACCOUNT_PASSWORDS_PER_HOUR`] checks
+    /// an hour from browsers it has not seen; a browser that signed in to it before
+    /// ([`Client::device`]) is not counted there and still gets through. Refused attempts never
+    /// touch the hash.
     #[tracing::instrument(skip_all)]
     pub async fn staff_sign_in(
         &self,
@@ -70,8 +74,8 @@ impl App {
             return Err(AuthError::WrongCredentials);
         }
         let username = username.to_lowercase();
-        let minute_key = format!("password:{username}");
-        let quarter_key = format!("password-15m:{username}");
+        let minute_key = format!("password:{username}@{}", client.ip);
+        let quarter_key = format!("password-15m:{username}@{}", client.ip);
         let attempt = self
             .store()
             .take_attempt(
@@ -109,6 +113,39 @@ impl App {
             return Err(refused);
         }
         let user = self.store().user_by_username(&username).await?;
+        let device_hash = client.device.as_deref().map(sha256_hex);
+        let known_device = match (&device_hash, &user) {
+            (Some(hash), Some(user)) => {
+                self.store().known_device_user(hash).await?.as_deref() == Some(user.id.as_str())
+            }
+            _ => false,
+        };
+        if !known_device {
+            let attempt = self
+                .store()
+                .take_attempt(
+                    &[limit(
+                        format!("password-account:{username}"),
+                        ACCOUNT_PASSWORDS_PER_HOUR,
+                        TimeDelta::hours(1),
+                    )],
+                    now,
+                )
+                .await?;
+            if let Err(refused) = throttled(attempt) {
+                self.record(
+                    &Actor {
+                        id: format!("anonymous:{username}"),
+                        source: client.ip.clone(),
+                    },
+                    "session.sign-in-refused",
+                    ("user", &username),
+                    serde_json::json!({ "reason": "account_budget" }),
+                )
+                .await?;
+                return Err(refused);
+            }
+        }
         let hash = match &user {
             Some(user) => self
                 .store()
@@ -169,14 +206,29 @@ impl App {
                 None,
             )
             .await?;
+        // The browser is known for this account from now on.
+        let device = if known_device {
+            None
+        } else {
+            let token = random_token();
+            unit.insert_known_device(&sha256_hex(&token), &user.id, now)
+                .await?;
+            Some(Secret::new(token))
+        };
         unit.audit(&audit_entry(
             &actor,
             "session.sign-in",
             ("user", &user.id),
-            serde_json::json!({ "stage": stage.code(), "user_agent": client.user_agent }),
+            serde_json::json!({
+                "stage": stage.code(),
+                "user_agent": client.user_agent,
+                "new_browser": device.is_some(),
+            }),
         ))
         .await?;
-        self.opened(unit, opening).await
+        let mut created = self.opened(unit, opening).await?;
+        created.device = device;
+        Ok(created)
     }
 
     /// The stage after the second factor (or its enrolment).

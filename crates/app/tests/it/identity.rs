@@ -28,6 +28,7 @@ on_both_backends!(
     an_unreachable_or_slow_registry_refuses_and_binds_nothing,
     consent_goes_only_to_a_line_the_registry_confirms,
     a_change_whose_audit_entry_fails_is_not_stored,
+    guessing_from_many_addresses_does_not_lock_the_owner_out,
     idle_sessions_end_and_sign_out_everywhere_ends_all,
     busy_sessions_still_end_at_the_absolute_timeout,
     operators_file_only_with_the_citizens_consent,
@@ -47,6 +48,7 @@ fn client() -> Client {
     Client {
         ip: "192.0.2.7".to_owned(),
         user_agent: "test".to_owned(),
+        device: None,
     }
 }
 
@@ -54,6 +56,7 @@ fn client_at(ip: &str) -> Client {
     Client {
         ip: ip.to_owned(),
         user_agent: "test".to_owned(),
+        device: None,
     }
 }
 
@@ -1287,4 +1290,97 @@ async fn a_change_whose_audit_entry_fails_is_not_stored(store: Store) {
         .collect();
     assert_eq!(changes, ["api-token.create", "user.disable"]);
     let _ = gov_id;
+}
+
+/// Twenty wrong passwords from twenty addresses used to lock the account, the right password
+/// included. Now each address is slowed on its own; and when many addresses spend the account's
+/// budget, the owner's own browser (one that signed in before) still gets through.
+async fn guessing_from_many_addresses_does_not_lock_the_owner_out(store: Store) {
+    use pishkhan_app::auth::ACCOUNT_PASSWORDS_PER_HOUR;
+    let f = fixture(store, "30m").await;
+    user(
+        &f.app,
+        "clerk",
+        vec![grant(Role::AgencyClerk, "agency:tehran-tax")],
+    )
+    .await;
+    let guess = |i: i64| {
+        let app = f.app.clone();
+        async move {
+            app.staff_sign_in(
+                "clerk",
+                &secret("a wrong guess 123"),
+                &client_at(&format!("198.51.100.{i}")),
+                Utc::now(),
+            )
+            .await
+        }
+    };
+    for i in 0..20 {
+        assert!(matches!(guess(i).await, Err(AuthError::WrongCredentials)));
+    }
+    // The owner, from the office: in, and the browser is known from now on.
+    let signed = f
+        .app
+        .staff_sign_in("clerk", &secret(PASSWORD), &client(), Utc::now())
+        .await
+        .unwrap();
+    let device = signed.device.expect("a new browser is given its cookie");
+
+    // Many more addresses spend the account's budget: a browser never seen is refused…
+    for i in 20..ACCOUNT_PASSWORDS_PER_HOUR {
+        let _ = guess(i).await;
+    }
+    let checks = f.app.password_checks();
+    let stranger = f
+        .app
+        .staff_sign_in(
+            "clerk",
+            &secret(PASSWORD),
+            &client_at("203.0.113.9"),
+            Utc::now(),
+        )
+        .await;
+    assert!(
+        matches!(stranger, Err(AuthError::Throttled { .. })),
+        "{stranger:?}"
+    );
+    assert_eq!(f.app.password_checks(), checks, "refused before the hash");
+    // …a forged cookie is a browser never seen…
+    let mut forged = client_at("203.0.113.9");
+    forged.device = Some("0".repeat(64));
+    assert!(matches!(
+        f.app
+            .staff_sign_in("clerk", &secret(PASSWORD), &forged, Utc::now())
+            .await,
+        Err(AuthError::Throttled { .. })
+    ));
+    // …and the owner's own browser, from anywhere, gets through (with the right password only).
+    let mut own = client_at("203.0.113.10");
+    own.device = Some(device.expose().clone());
+    assert!(matches!(
+        f.app
+            .staff_sign_in("clerk", &secret("a wrong guess 123"), &own, Utc::now())
+            .await,
+        Err(AuthError::WrongCredentials)
+    ));
+    let again = f
+        .app
+        .staff_sign_in("clerk", &secret(PASSWORD), &own, Utc::now())
+        .await
+        .unwrap();
+    assert!(again.device.is_none(), "already known");
+    // A browser known for one account is a stranger to another.
+    user(
+        &f.app,
+        "other",
+        vec![grant(Role::AgencyClerk, "agency:tehran-tax")],
+    )
+    .await;
+    let other = f
+        .app
+        .staff_sign_in("other", &secret(PASSWORD), &own, Utc::now())
+        .await
+        .unwrap();
+    assert!(other.device.is_some());
 }

@@ -436,6 +436,21 @@ async fn the_sixth_wrong_password_is_refused_over_http_without_a_hash_check(stor
             .await
         }
     };
+    // Signed in once: the browser is given the long-lived cookie that makes it known.
+    let signed = attempt("the+operator%27s+own+passphrase").await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let cookies: Vec<&str> = signed
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("pishkhan_device=")
+            && c.contains("HttpOnly")
+            && c.contains("Max-Age=31536000")),
+        "{cookies:?}"
+    );
     for _ in 0..5 {
         let reply = attempt("wrong+guess+again+and+again").await;
         assert_eq!(reply.status, 401);
@@ -451,7 +466,7 @@ async fn the_sixth_wrong_password_is_refused_over_http_without_a_hash_check(stor
     assert!(refused.header("set-cookie").is_empty(), "no session");
     let metrics = get(&router, "/metrics", &[METRICS_AUTH]).await;
     assert!(
-        metrics.body.contains("pishkhan_password_hash_checks 5"),
+        metrics.body.contains("pishkhan_password_hash_checks 6"),
         "{}",
         metrics.body
     );

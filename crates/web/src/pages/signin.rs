@@ -45,10 +45,17 @@ fn stage_page(stage: Stage, principal: &Principal, next: Option<&str>) -> String
 fn signed(state: &WebState, created: &NewSession, next: Option<&str>) -> Response {
     let target = stage_page(created.session.stage, &created.session.principal, next);
     let mut response = redirect(&target);
+    let secure = state.app.config().secure_cookies;
     response.headers_mut().append(
         header::SET_COOKIE,
-        session_cookie(state.app.config().secure_cookies, created.token.expose()),
+        session_cookie(secure, created.token.expose()),
     );
+    if let Some(device) = &created.device {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            crate::auth::device_cookie(secure, device.expose()),
+        );
+    }
     response
 }
 
