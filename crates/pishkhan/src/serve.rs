@@ -61,7 +61,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     println!("Stop with Ctrl+C.");
     tracing::info!(%address, node = %node.id, "serving");
 
-    let limits = app.config().limits;
+    let limits = &app.config().limits;
     let served = pishkhan_web::server::serve(
         listener,
         pishkhan_web::router(state.clone()),
@@ -70,6 +70,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
             max_connections_per_address: limits.max_connections_per_address,
             header_timeout: limits.header_timeout,
             drain: DRAIN,
+            trusted_proxies: limits.trusted_proxies.clone().into(),
         },
         state.connections.clone(),
         shutdown_signal(),

@@ -147,7 +147,19 @@ pub async fn load_visitor(
         ip: request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            .map_or_else(
+                || "unknown".to_owned(),
+                |c| {
+                    let limits = &state.app.config().limits;
+                    crate::forwarded::client_address(
+                        c.0.ip(),
+                        headers,
+                        &limits.trusted_proxies,
+                        limits.forwarded_header,
+                    )
+                    .to_string()
+                },
+            ),
         // Cut at the edge: whatever a client sends, no more than this reaches a log or a row.
         user_agent: headers
             .get(header::USER_AGENT)

@@ -7,6 +7,7 @@ pub mod api;
 mod assets;
 mod auth;
 mod error;
+pub mod forwarded;
 mod i18n;
 mod limits;
 mod metrics;

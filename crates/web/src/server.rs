@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 /// What one process accepts at once, and how long it waits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerLimits {
     /// Open connections in all.
     pub max_connections: usize,
@@ -38,6 +38,9 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     /// How long in-flight requests may finish after the stop signal.
     pub drain: Duration,
+    /// Reverse proxies: many people's connections come through each, so the per-address cap
+    /// does not apply to them (the global cap does).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 /// Connections refused since start, for `/metrics`.
@@ -149,7 +152,13 @@ fn take_place(
     address: IpAddr,
 ) -> Option<Place> {
     let permit = connections.clone().try_acquire_owned().ok()?;
-    {
+    let proxy = limits
+        .trusted_proxies
+        .iter()
+        .any(|net| net.contains(&address));
+    // One subscriber holds a whole IPv6 /64: its addresses count as one.
+    let address = pishkhan_app::auth::group(address);
+    if !proxy {
         let mut counts = per_address.lock().ok()?;
         let count = counts.entry(address).or_insert(0);
         if *count >= limits.max_connections_per_address {

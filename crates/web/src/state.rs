@@ -29,7 +29,7 @@ pub enum WebInitError {
 
 impl WebState {
     pub fn new(app: App) -> Result<WebState, WebInitError> {
-        let limits = app.config().limits;
+        let limits = &app.config().limits;
         Ok(WebState {
             i18n: Arc::new(I18n::load()?),
             metrics: Arc::new(Metrics::new()?),

@@ -24,12 +24,17 @@ impl App {
                 .take_attempt(
                     &[
                         texts_to(&mobile),
+                        self.texts_in_all(),
                         limit(
                             format!("sign-in-id:{}", national_id.as_str()),
                             10,
                             TimeDelta::minutes(10),
                         ),
-                        limit(format!("sms-ip:{}", client.ip), 10, TimeDelta::minutes(10)),
+                        limit(
+                            format!("sms-ip:{}", client.source()),
+                            10,
+                            TimeDelta::minutes(10),
+                        ),
                     ],
                     now,
                 )

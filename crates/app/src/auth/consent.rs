@@ -95,7 +95,11 @@ impl App {
         let Some(mobile) = confirmed else {
             return Err(AuthError::NotTheirMobile);
         };
-        throttled(self.store().take_attempt(&[texts_to(&mobile)], now).await?)?;
+        throttled(
+            self.store()
+                .take_attempt(&[texts_to(&mobile), self.texts_in_all()], now)
+                .await?,
+        )?;
         let centre_name = self
             .store()
             .org_directory()

@@ -68,6 +68,26 @@ pub struct Client {
     pub device: Option<String>,
 }
 
+impl Client {
+    /// Where attempts are counted from: the address, or for IPv6 its /64 (see [`group`]).
+    pub fn source(&self) -> String {
+        self.ip
+            .parse()
+            .map_or_else(|_| self.ip.clone(), |ip| group(ip).to_string())
+    }
+}
+
+/// An address as limits count it: IPv4 as it is, IPv6 as its /64 — one subscriber is given a
+/// whole /64 and may use any address in it.
+pub fn group(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => {
+            ipnet::Ipv6Net::new(v6, 64).map_or(ip, |net| std::net::IpAddr::V6(net.network()))
+        }
+        std::net::IpAddr::V4(_) => ip,
+    }
+}
+
 /// How far sign-in has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -356,6 +376,18 @@ fn texts_to(mobile: &MobileNumber) -> Limit {
         3,
         TimeDelta::minutes(10),
     )
+}
+
+impl App {
+    /// Codes sent to every number together: `sms_per_minute` (an attacker with many addresses
+    /// and many numbers cannot run up the province's SMS bill).
+    fn texts_in_all(&self) -> Limit {
+        limit(
+            "sms-all".to_owned(),
+            i64::from(self.config().limits.sms_per_minute),
+            TimeDelta::minutes(1),
+        )
+    }
 }
 
 fn limit(key: String, max: i64, window: TimeDelta) -> Limit {

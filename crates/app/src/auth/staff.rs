@@ -50,7 +50,7 @@ impl App {
                 self.store()
                     .take_attempt(
                         &[limit(
-                            format!("password-ip:{}", client.ip),
+                            format!("password-ip:{}", client.source()),
                             60,
                             TimeDelta::minutes(1),
                         )],
@@ -74,8 +74,8 @@ impl App {
             return Err(AuthError::WrongCredentials);
         }
         let username = username.to_lowercase();
-        let minute_key = format!("password:{username}@{}", client.ip);
-        let quarter_key = format!("password-15m:{username}@{}", client.ip);
+        let minute_key = format!("password:{username}@{}", client.source());
+        let quarter_key = format!("password-15m:{username}@{}", client.source());
         let attempt = self
             .store()
             .take_attempt(
@@ -91,7 +91,7 @@ impl App {
                         TimeDelta::minutes(15),
                     ),
                     limit(
-                        format!("password-ip:{}", client.ip),
+                        format!("password-ip:{}", client.source()),
                         60,
                         TimeDelta::minutes(1),
                     ),

@@ -67,7 +67,7 @@ pub struct Config {
 }
 
 /// What one process accepts at once, and how long it waits (see `web::server`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Open connections in all.
     pub max_connections: usize,
@@ -79,6 +79,13 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Request bodies being received at once, all requests together, in bytes.
     pub max_body_in_flight: usize,
+    /// Reverse proxies whose `forwarded_header` is believed (only from these peers).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Which header the proxies set; the other is never believed (a client could forge it and
+    /// the proxy would pass it on).
+    pub forwarded_header: ForwardedHeader,
+    /// Text messages of sign-in and consent codes, all numbers together, in a minute.
+    pub sms_per_minute: u32,
     /// Writes waiting for the database writer, at most; one more is answered 503.
     pub write_queue: usize,
     /// How long a request waits for its write to be committed.
@@ -86,6 +93,15 @@ pub struct Limits {
     /// Below this much free space in the data folder's file system, in bytes, writes that store
     /// files are refused (503) and `/readyz` says the storage is full.
     pub min_free_disk: u64,
+}
+
+/// The header a trusted reverse proxy names the client in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (nginx's `$proxy_add_x_forwarded_for`).
+    XForwardedFor,
+    /// RFC 7239: `Forwarded: for=client;proto=https, for="[2001:db8::1]:4711"`.
+    Forwarded,
 }
 
 /// How text messages (one-time codes, notifications) are sent.
@@ -234,6 +250,9 @@ impl Config {
             header_timeout: r.read(&HEADER_TIMEOUT),
             request_timeout: r.read(&REQUEST_TIMEOUT),
             max_body_in_flight: r.read(&MAX_BODY_IN_FLIGHT_MIB) as usize * 1024 * 1024,
+            trusted_proxies: r.read(&TRUSTED_PROXIES),
+            forwarded_header: r.read(&FORWARDED_HEADER),
+            sms_per_minute: r.read(&SMS_PER_MINUTE),
             write_queue: r.read(&WRITE_QUEUE) as usize,
             write_wait: r.read(&WRITE_WAIT),
             min_free_disk: u64::from(r.read(&MIN_FREE_DISK_MIB)) * 1024 * 1024,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pishkhan_store::DatabaseLocation;
 
-use super::{DEFAULT_SMS_TEMPLATE, DatabaseChoice, LogFormat, LogLevel};
+use super::{DEFAULT_SMS_TEMPLATE, DatabaseChoice, ForwardedHeader, LogFormat, LogLevel};
 use crate::Secret;
 
 /// Which SMS provider `sms_provider` names.
@@ -278,6 +278,61 @@ pub(super) const MAX_BODY_IN_FLIGHT_MIB: Setting<u32> = Setting {
     secret: false,
     default: || 256,
     parse: |value| whole_number(value, 1..=65_536),
+};
+
+pub(super) const TRUSTED_PROXIES: Setting<Vec<ipnet::IpNet>> = Setting {
+    key: "trusted_proxies",
+    env: "PISHKHAN_TRUSTED_PROXIES",
+    flag: None,
+    secret: false,
+    default: Vec::new,
+    parse: |value| {
+        let entries: Vec<String> = match value {
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| text(item).map(str::to_owned))
+                .collect::<Result<_, _>>()?,
+            other => text(other)?
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        entries
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("`{entry}` is not an address or a CIDR block (like 10.0.0.0/8)")
+                    })
+            })
+            .collect()
+    },
+};
+
+pub(super) const FORWARDED_HEADER: Setting<ForwardedHeader> = Setting {
+    key: "forwarded_header",
+    env: "PISHKHAN_FORWARDED_HEADER",
+    flag: None,
+    secret: false,
+    default: || ForwardedHeader::XForwardedFor,
+    parse: |value| match text(value)?.trim().to_ascii_lowercase().as_str() {
+        "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+        "forwarded" => Ok(ForwardedHeader::Forwarded),
+        _ => Err("must be `x-forwarded-for` or `forwarded`".to_owned()),
+    },
+};
+
+pub(super) const SMS_PER_MINUTE: Setting<u32> = Setting {
+    key: "sms_per_minute",
+    env: "PISHKHAN_SMS_PER_MINUTE",
+    flag: None,
+    secret: false,
+    default: || 120,
+    parse: |value| whole_number(value, 1..=100_000),
 };
 
 pub(super) const WRITE_QUEUE: Setting<u32> = Setting {

@@ -29,6 +29,7 @@ on_both_backends!(
     consent_goes_only_to_a_line_the_registry_confirms,
     a_change_whose_audit_entry_fails_is_not_stored,
     guessing_from_many_addresses_does_not_lock_the_owner_out,
+    codes_to_every_number_together_have_a_budget,
     idle_sessions_end_and_sign_out_everywhere_ends_all,
     busy_sessions_still_end_at_the_absolute_timeout,
     operators_file_only_with_the_citizens_consent,
@@ -1383,4 +1384,50 @@ async fn guessing_from_many_addresses_does_not_lock_the_owner_out(store: Store) 
         .await
         .unwrap();
     assert!(other.device.is_some());
+}
+
+/// Many addresses asking codes for many numbers cannot run up the SMS bill: all codes together
+/// take `sms_per_minute`.
+async fn codes_to_every_number_together_have_a_budget(store: Store) {
+    let f = fixture_with(
+        store,
+        &[
+            ("PISHKHAN_SESSION_IDLE_TIMEOUT", "30m"),
+            ("PISHKHAN_SMS_PER_MINUTE", "2"),
+        ],
+    )
+    .await;
+    let ask = |national_id: &'static str, mobile: &'static str, ip: &'static str| {
+        let app = f.app.clone();
+        async move {
+            app.request_sign_in_code(national_id, mobile, &client_at(ip), Utc::now())
+                .await
+        }
+    };
+    assert!(
+        ask("1234567891", "09121111111", "198.51.100.1")
+            .await
+            .is_ok()
+    );
+    assert!(
+        ask("2345678917", "09122222222", "198.51.100.2")
+            .await
+            .is_ok()
+    );
+    let third = ask("3456789122", "09123333333", "198.51.100.3").await;
+    assert!(
+        matches!(third, Err(AuthError::Throttled { .. })),
+        "{third:?}"
+    );
+    // Attempts count by source: an IPv6 subscriber's /64 is one source.
+    assert_eq!(client_at("2001:db8:77:1::a").source(), "2001:db8:77:1::");
+    assert_eq!(
+        client_at("2001:db8:77:1:ffff::1").source(),
+        client_at("2001:db8:77:1::2").source()
+    );
+    assert_ne!(
+        client_at("2001:db8:77:2::1").source(),
+        client_at("2001:db8:77:1::1").source()
+    );
+    assert_eq!(client_at("198.51.100.4").source(), "198.51.100.4");
 }

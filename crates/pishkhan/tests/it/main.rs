@@ -12,6 +12,7 @@ mod cli;
 mod http;
 mod limits;
 mod portal;
+mod proxy;
 mod readiness;
 mod storage;
 mod support;

@@ -201,7 +201,7 @@ pub async fn lookup(
 ) -> Result<Response, WebError> {
     let result = state
         .app
-        .track(&form.code, &form.national_id, &visitor.client.ip)
+        .track(&form.code, &form.national_id, &visitor.client.source())
         .await;
     let (found, error, status) = match result {
         Ok(Some(view)) => (Some(Tracked::new(&view, &page)), None, StatusCode::OK),
