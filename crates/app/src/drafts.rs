@@ -21,6 +21,11 @@ use crate::applications::{
 use crate::documents::{DocumentError, sniff};
 use crate::policy::Principal;
 
+/// Drafts one person (or one operator) keeps at once, at most.
+pub const MAX_DRAFTS: usize = 20;
+/// A draft nobody touches this long is deleted, with its files.
+pub const DRAFT_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
 /// A file attached to a draft.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftDocument {
@@ -168,11 +173,21 @@ impl App {
             )
             .await?;
         let owner = principal.actor_id();
-        if let Some(found) = self
+        let found = self
             .store()
             .draft_of(&owner, service, &filer.national_id)
-            .await?
-        {
+            .await?;
+        if found.is_none() && self.store().drafts_of(&owner).await?.len() >= MAX_DRAFTS {
+            return Err(ApplicationError::Invalid(vec![Problem::new(
+                "too_many_drafts",
+                format!(
+                    "حداکثر {} پیش‌نویس را می‌توان نگه داشت؛ یکی را ثبت یا حذف کنید.",
+                    pishkhan_domain::text::to_persian_digits(&MAX_DRAFTS.to_string())
+                ),
+                format!("At most {MAX_DRAFTS} drafts can be kept; file or discard one."),
+            )]));
+        }
+        if let Some(found) = found {
             let mut draft = Draft::of(found)?;
             if draft.consent != filer.consent || draft.centre != filer.centre {
                 draft.consent = filer.consent;
@@ -261,15 +276,59 @@ impl App {
             }
             keep
         });
+        // What may be attached: the card's documents and its forms' file fields, no more; all of
+        // one person's drafts together hold at most `draft_quota_mib`.
+        let quota = self.config().limits.draft_quota;
+        let mut held = 0;
         if !change.uploads.is_empty() {
             self.room_to_write()?;
+            let page = self
+                .service_page(&draft.service)
+                .await?
+                .ok_or(ApplicationError::NotFound)?;
+            let card = &page.service.card;
+            let forms = self.card_forms(card).await?;
+            let targets = FileTargets::of(card, &forms);
+            held = self
+                .store()
+                .drafts_of(&principal.actor_id())
+                .await?
+                .into_iter()
+                .filter(|d| d.id != draft.id)
+                .map(|d| Draft::of(d).map(|d| d.documents.iter().map(|f| f.size).sum::<usize>()))
+                .sum::<Result<usize, StoreError>>()?;
+            for upload in &change.uploads {
+                if !targets.accepts(upload) {
+                    problems.push(unknown_target(&upload_place(upload), &upload.file_name));
+                }
+            }
         }
+        let own: usize = draft.documents.iter().map(|d| d.size).sum();
+        held += own;
         for upload in change.uploads {
-            let at = if upload.field.is_empty() {
-                format!("upload:{}", upload.requirement)
-            } else {
-                upload.field.replace('/', ".")
-            };
+            let at = upload_place(&upload);
+            if problems.iter().any(|p| p.at == at) {
+                continue;
+            }
+            if held + upload.bytes.len() > quota {
+                problems.push(
+                    Problem::new(
+                        "draft_quota",
+                        format!(
+                            "پیش‌نویس‌های شما روی هم بیش از {} مگابایت پرونده نگه نمی‌دارند؛ پیش‌نویسی را ثبت یا حذف کنید.",
+                            pishkhan_domain::text::to_persian_digits(
+                                &(quota / 1024 / 1024).to_string()
+                            )
+                        ),
+                        format!(
+                            "Your drafts together hold at most {} MB of files; file or discard a draft.",
+                            quota / 1024 / 1024
+                        ),
+                    )
+                    .at(at),
+                );
+                continue;
+            }
             let kind = match sniff(&upload.file_name, &upload.bytes) {
                 Ok(kind) => kind,
                 Err(e) => {
@@ -295,6 +354,7 @@ impl App {
             let doc_id = uuid::Uuid::new_v4().simple().to_string();
             let key = format!("drafts/{}/{doc_id}", draft.id);
             let size = upload.bytes.len();
+            held += size;
             self.documents().put(&key, upload.bytes).await?;
             let doc = DraftDocument {
                 id: doc_id,
@@ -507,4 +567,83 @@ fn refused(at: &str, file_name: &str, error: &DocumentError) -> Problem {
         format!("“{name}”: {}", invalid.en),
     )
     .at(at)
+}
+
+/// Where an upload goes, as a problem names it.
+fn upload_place(upload: &DraftUpload) -> String {
+    if upload.field.is_empty() {
+        format!("upload:{}", upload.requirement)
+    } else {
+        upload.field.replace('/', ".")
+    }
+}
+
+fn unknown_target(at: &str, file_name: &str) -> Problem {
+    Problem::new(
+        "unknown_file_field",
+        format!("پروندهٔ «{file_name}» به هیچ مدرک یا فیلد پرونده‌ای از این خدمت مربوط نیست."),
+        format!("The file `{file_name}` answers none of this service's documents or file fields."),
+    )
+    .at(at)
+}
+
+/// What a draft of one service may hold files for.
+struct FileTargets {
+    /// The card's documents, by their Persian names.
+    documents: Vec<String>,
+    /// The forms' file fields, as `form/field`.
+    fields: Vec<String>,
+}
+
+impl FileTargets {
+    fn of(card: &ServiceCard, forms: &[FormSchema]) -> FileTargets {
+        FileTargets {
+            documents: card.documents.iter().map(|d| d.name.fa.clone()).collect(),
+            fields: forms
+                .iter()
+                .flat_map(|form| {
+                    form.fields()
+                        .filter(|f| {
+                            matches!(f.kind, pishkhan_domain::forms::FieldKind::File { .. })
+                        })
+                        .map(|f| format!("{}/{}", form.code, f.id))
+                })
+                .collect(),
+        }
+    }
+
+    /// A card's document (no field), or a form's file field (no document).
+    fn accepts(&self, upload: &DraftUpload) -> bool {
+        if upload.field.is_empty() {
+            self.documents.contains(&upload.requirement)
+        } else {
+            upload.requirement.is_empty() && self.fields.contains(&upload.field)
+        }
+    }
+}
+
+impl App {
+    /// Deletes drafts nobody has touched for [`DRAFT_LIFETIME`], and their files; answers how
+    /// many. Each deletion is audited (`application.draft.expire`).
+    pub async fn expire_drafts(&self, now: DateTime<Utc>) -> Result<usize, ApplicationError> {
+        let before = (now - DRAFT_LIFETIME).timestamp_millis();
+        let mut expired = 0;
+        loop {
+            let stale = self.store().stale_drafts(before, 100).await?;
+            if stale.is_empty() {
+                return Ok(expired);
+            }
+            for record in stale {
+                let owner = record.owner.clone();
+                let draft = Draft::of(record)?;
+                let audit = draft_audit(&owner, "system", &draft, "application.draft.expire", now);
+                if self.store().delete_draft(&draft.id, &audit).await? {
+                    for doc in &draft.documents {
+                        self.forget_object(&doc.key).await;
+                    }
+                    expired += 1;
+                }
+            }
+        }
+    }
 }

@@ -77,6 +77,12 @@ impl App {
                 {
                     tracing::warn!(error = %e, "sweeping old idempotency keys failed");
                 }
+                // Drafts nobody touched for a month go, with their files.
+                match self.expire_drafts(Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "expired old drafts"),
+                    Err(e) => tracing::warn!(error = %e, "expiring old drafts failed"),
+                }
             }
         }
     }

@@ -69,6 +69,18 @@ impl Store {
         }))
     }
 
+    /// Drafts nobody has touched since `before`, at most `limit` of them (oldest first).
+    pub async fn stale_drafts(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<DraftRecord>, StoreError> {
+        let sql = select_drafts!("WHERE updated_at < $1 ORDER BY updated_at LIMIT $2");
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(before).bind(limit).fetch_all(pool).await?
+        }))
+    }
+
     /// Every draft `owner` keeps, the most recently touched first.
     pub async fn drafts_of(&self, owner: &str) -> Result<Vec<DraftRecord>, StoreError> {
         let sql = select_drafts!("WHERE owner = $1 ORDER BY updated_at DESC LIMIT 100");

@@ -86,6 +86,8 @@ pub struct Limits {
     pub forwarded_header: ForwardedHeader,
     /// Text messages of sign-in and consent codes, all numbers together, in a minute.
     pub sms_per_minute: u32,
+    /// Bytes of files one person's drafts hold together, at most.
+    pub draft_quota: usize,
     /// Writes waiting for the database writer, at most; one more is answered 503.
     pub write_queue: usize,
     /// How long a request waits for its write to be committed.
@@ -253,6 +255,7 @@ impl Config {
             trusted_proxies: r.read(&TRUSTED_PROXIES),
             forwarded_header: r.read(&FORWARDED_HEADER),
             sms_per_minute: r.read(&SMS_PER_MINUTE),
+            draft_quota: r.read(&DRAFT_QUOTA_MIB) as usize * 1024 * 1024,
             write_queue: r.read(&WRITE_QUEUE) as usize,
             write_wait: r.read(&WRITE_WAIT),
             min_free_disk: u64::from(r.read(&MIN_FREE_DISK_MIB)) * 1024 * 1024,

@@ -335,6 +335,15 @@ pub(super) const SMS_PER_MINUTE: Setting<u32> = Setting {
     parse: |value| whole_number(value, 1..=100_000),
 };
 
+pub(super) const DRAFT_QUOTA_MIB: Setting<u32> = Setting {
+    key: "draft_quota_mib",
+    env: "PISHKHAN_DRAFT_QUOTA_MIB",
+    flag: None,
+    secret: false,
+    default: || 50,
+    parse: |value| whole_number(value, 1..=10_000),
+};
+
 pub(super) const WRITE_QUEUE: Setting<u32> = Setting {
     key: "write_queue",
     env: "PISHKHAN_WRITE_QUEUE",

@@ -23,6 +23,7 @@ on_both_backends!(
     a_citizen_drafts_fixes_and_files_online,
     counter_drafts_need_consent_and_online_drafts_an_online_service,
     edited_notification_texts_are_checked_and_used,
+    drafts_hold_only_their_services_files_within_a_quota_and_expire,
 );
 
 const BIRTH: &str = "tehran.birth-certificate";
@@ -337,4 +338,95 @@ async fn edited_notification_texts_are_checked_and_used(store: Store) {
     let texts = app.notification_templates().await.unwrap();
     assert!(!texts["application.submitted"].1);
     app.verify_audit().await.unwrap();
+}
+
+/// A draft takes files only for its service's documents and its forms' file fields; one
+/// person's drafts together hold at most the quota; a draft nobody touches for a month is
+/// deleted with its files.
+async fn drafts_hold_only_their_services_files_within_a_quota_and_expire(store: Store) {
+    use pishkhan_app::drafts::DRAFT_LIFETIME;
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut config = Config::load(&Sources::default()).unwrap();
+    config.data_dir = dir;
+    config.limits.draft_quota = 64 * 1024;
+    let app = App::with_store(config, store.clone()).unwrap();
+    app.seed_holidays().await.unwrap();
+    app.load_demo_catalogue().await.unwrap();
+    let me = citizen(&store).await;
+    let now = Utc::now();
+    let card = app
+        .service_page(BIRTH)
+        .await
+        .unwrap()
+        .unwrap()
+        .service
+        .card
+        .clone();
+    let draft = app
+        .open_draft(&me, "127.0.0.1", BIRTH, "", None, None, now)
+        .await
+        .unwrap();
+    let save = |uploads: Vec<DraftUpload>| {
+        let app = app.clone();
+        let me = me.clone();
+        let id = draft.id.clone();
+        async move {
+            app.save_draft(
+                &me,
+                "127.0.0.1",
+                &id,
+                DraftChange {
+                    answers: BTreeMap::new(),
+                    email: String::new(),
+                    uploads,
+                    remove: Vec::new(),
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let stray_field = DraftUpload {
+        requirement: String::new(),
+        field: "no-such-form/photo".into(),
+        file_name: "x.pdf".into(),
+        bytes: EXAMPLE_PDF.to_vec(),
+    };
+    let (saved, problems) = save(vec![
+        upload(&card.documents[0].name.fa, "scan.pdf", EXAMPLE_PDF),
+        upload(
+            "a document this service never asks for",
+            "y.pdf",
+            EXAMPLE_PDF,
+        ),
+        stray_field,
+    ])
+    .await;
+    let codes: Vec<&str> = problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, ["unknown_file_field", "unknown_file_field"]);
+    assert_eq!(saved.documents.len(), 1);
+    assert_eq!(app.documents().list("drafts/").await.unwrap().len(), 1);
+
+    // The quota (64 KiB here): a 70 KiB scan is refused, and nothing of it stored.
+    let mut big = EXAMPLE_PDF.to_vec();
+    big.resize(70 * 1024, b' ');
+    let (saved, problems) = save(vec![upload(&card.documents[1].name.fa, "big.pdf", &big)]).await;
+    assert_eq!(problems[0].code, "draft_quota", "{problems:?}");
+    assert_eq!(saved.documents.len(), 1);
+    assert_eq!(app.documents().list("drafts/").await.unwrap().len(), 1);
+
+    // A month untouched: gone, with its file; a draft touched since stays.
+    let old = now - DRAFT_LIFETIME - chrono::TimeDelta::days(1);
+    let other = "tehran.driving-licence-renewal";
+    let stale = app
+        .open_draft(&me, "127.0.0.1", other, "", None, None, old)
+        .await;
+    let expired = app.expire_drafts(Utc::now()).await.unwrap();
+    assert_eq!(expired, usize::from(stale.is_ok()));
+    assert!(app.draft(&me, &draft.id).await.unwrap().is_some());
+    let later = Utc::now() + DRAFT_LIFETIME + chrono::TimeDelta::days(1);
+    assert_eq!(app.expire_drafts(later).await.unwrap(), 1);
+    assert!(app.draft(&me, &draft.id).await.unwrap().is_none());
+    assert!(app.documents().list("drafts/").await.unwrap().is_empty());
 }
