@@ -11,6 +11,7 @@ import { artifacts, axeViolations, launchBrowser, startServer, totp } from './ha
 
 const PASSWORD = 'pishkhan-demo-1404-tehran';
 const GOV_SECRET = 'PISHKHANDEMOGOVTEHRAN234';
+const NATIONAL_SECRET = 'PISHKHANDEMONATIONAL2345';
 
 let server;
 let browser;
@@ -75,6 +76,20 @@ describe('staff', () => {
     assert.match(await page.textContent('main'), /مدیر استانداری/);
     await noViolations(page, 'account page');
     await page.screenshot({ path: path.join(artifacts, 'account-360.png'), fullPage: true });
+
+    // The holidays apply to every province: a province's admin may not edit them.
+    const refused = await page.goto(`${server.url}/admin/holidays`);
+    assert.equal(refused.status(), 403);
+    await context.close();
+  });
+
+  test('the national administrator edits the holiday table', async () => {
+    const { context, page } = await newPage({ viewport: { width: 360, height: 800 } });
+    await signInStaff(page, server.url, 'admin.national');
+    await page.waitForURL(/\/signin\/second-factor$/);
+    await page.getByLabel('کد شش‌رقمی').fill(totp(NATIONAL_SECRET));
+    await page.getByRole('button', { name: 'تأیید' }).click();
+    await page.waitForURL(/\/account$/);
 
     // The holiday table: a wrong line is refused with its line number; nothing changes.
     await page.goto(`${server.url}/admin/holidays`);

@@ -74,7 +74,7 @@ const ORGS: [(OrgKind, &str, &str, &str); 7] = [
 ];
 
 /// (username, name, role, scope, TOTP secret for roles that need one)
-const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 10] = [
+const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 11] = [
     (
         "operator.1001",
         "زهرا کریمی",
@@ -123,6 +123,13 @@ const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 10] = [
         Role::GovernorateAdmin,
         "province:tehran",
         Some("PISHKHANDEMOGOVTEHRAN234"),
+    ),
+    (
+        "admin.national",
+        "مهدی کریمی",
+        Role::GovernorateAdmin,
+        "national",
+        Some("PISHKHANDEMONATIONAL2345"),
     ),
     (
         "noc.tehran",

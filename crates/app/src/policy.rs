@@ -39,6 +39,13 @@ impl Principal {
         }
     }
 
+    /// Whether this principal holds `role` in the national scope.
+    pub fn holds_nationally(&self, role: Role) -> bool {
+        self.grants()
+            .iter()
+            .any(|g| g.role() == role && *g.scope() == Scope::National)
+    }
+
     /// The scopes in which this principal holds `role`.
     pub fn scopes_of(&self, role: Role) -> Vec<&Scope> {
         self.grants()
@@ -79,6 +86,9 @@ pub enum Access {
     Staff,
     /// Staff holding at least one of these roles.
     StaffWith(&'static [Role]),
+    /// Staff holding one of these roles in the national scope: for what applies to every
+    /// province.
+    NationalStaffWith(&'static [Role]),
     /// An agency system's API client (bearer token).
     ApiClient,
 }
@@ -107,6 +117,10 @@ pub fn check(principal: Option<&Principal>, access: Access) -> Result<(), Denied
         Access::StaffWith(roles) => {
             matches!(principal, Principal::Staff(_)) && roles.iter().any(|r| principal.has_role(*r))
         }
+        Access::NationalStaffWith(roles) => {
+            matches!(principal, Principal::Staff(_))
+                && roles.iter().any(|r| principal.holds_nationally(*r))
+        }
         Access::ApiClient => matches!(principal, Principal::System(_)),
     };
     if allowed {
@@ -132,12 +146,11 @@ pub const ADMIN_AREA: &[Role] = &[
 pub const COUNTER_ROLES: &[Role] = &[Role::Operator, Role::CentreManager];
 /// Roles that work applications at the agency desk.
 pub const APPLICATION_WORKERS: &[Role] = &[Role::AgencyClerk, Role::AgencyAdmin];
-/// Roles that edit the province's holiday table.
-pub const HOLIDAY_EDITORS: &[Role] = &[Role::GovernorateAdmin];
-/// Roles that edit the portal search's synonym list.
-pub const SYNONYM_EDITORS: &[Role] = &[Role::GovernorateAdmin];
-/// Who may edit the texts of notifications.
-pub const TEMPLATE_EDITORS: &[Role] = &[Role::GovernorateAdmin];
+/// Roles that edit the province's plan and import its catalogue.
+pub const PROVINCE_EDITORS: &[Role] = &[Role::GovernorateAdmin];
+/// Roles that, held in the national scope, edit what applies to every province: the official
+/// holidays, the portal search's synonyms, the texts of notifications.
+pub const NATIONAL_SETTINGS_EDITORS: &[Role] = &[Role::GovernorateAdmin];
 
 /// The roles `actor` can give to someone (in some scope inside their own).
 pub fn grantable_roles(actor: &Principal) -> Vec<Role> {

@@ -23,7 +23,7 @@ use pishkhan_store::{OrgDirectory, ServiceFilter, StoreError};
 use crate::App;
 use crate::audit::Actor;
 use crate::catalog::PublishedService;
-use crate::policy::{Principal, SYNONYM_EDITORS};
+use crate::policy::{NATIONAL_SETTINGS_EDITORS, Principal};
 
 /// How often each node looks for what other nodes published.
 pub const SEARCH_POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -326,7 +326,11 @@ impl App {
         body: &str,
     ) -> Result<usize, SynonymError> {
         let staff = matches!(principal, Principal::Staff(_));
-        if !staff || !SYNONYM_EDITORS.iter().any(|r| principal.has_role(*r)) {
+        if !staff
+            || !NATIONAL_SETTINGS_EDITORS
+                .iter()
+                .any(|r| principal.holds_nationally(*r))
+        {
             return Err(SynonymError::Forbidden);
         }
         let synonyms = Synonyms::parse(body).map_err(SynonymError::Invalid)?;

@@ -121,6 +121,14 @@ impl Role {
         }
     }
 
+    /// Whether the role may be held in a scope of `kind`: its own kind, and for a governorate
+    /// admin also the national scope — the administrator of a deployment that serves several
+    /// provinces, who alone edits what applies to all of them (holidays, search synonyms,
+    /// notification texts).
+    pub fn may_be_held_in(self, kind: ScopeKind) -> bool {
+        kind == self.scope_kind() || (self == Role::GovernorateAdmin && kind == ScopeKind::National)
+    }
+
     /// Staff roles whose sign-in must use a second factor (TOTP).
     pub fn requires_second_factor(self) -> bool {
         matches!(self, Role::GovernorateAdmin | Role::Noc | Role::Commission)
@@ -216,7 +224,7 @@ pub struct RoleGrant {
 
 impl RoleGrant {
     pub fn new(role: Role, scope: Scope) -> Result<RoleGrant, Problem> {
-        if role.scope_kind() != scope.kind() {
+        if !role.may_be_held_in(scope.kind()) {
             let expected = match role.scope_kind() {
                 ScopeKind::SelfOnly => "self",
                 ScopeKind::Centre => "centre:CODE",

@@ -61,7 +61,7 @@ impl PageContext {
 
     /// Adds what the visitor's session says: the form token and the header's account links.
     pub fn with_visitor(mut self, visitor: &Visitor) -> PageContext {
-        use pishkhan_app::policy::{COUNTER_ROLES, HOLIDAY_EDITORS, USER_ADMINS};
+        use pishkhan_app::policy::{COUNTER_ROLES, PROVINCE_EDITORS, USER_ADMINS};
         self.csrf = visitor.csrf.clone();
         self.nav = visitor.principal().map(|principal| match principal {
             Principal::Citizen(citizen) => Nav {
@@ -83,7 +83,7 @@ impl PageContext {
                 if has(pishkhan_app::catalog::EDITORS) {
                     areas.push(("nav-desk", "/desk"));
                 }
-                if has(USER_ADMINS) || has(HOLIDAY_EDITORS) {
+                if has(USER_ADMINS) || has(PROVINCE_EDITORS) {
                     areas.push(("nav-admin", "/admin"));
                 }
                 Nav {

@@ -42,8 +42,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
     use Access::*;
     use pishkhan_app::catalog::EDITORS;
     use pishkhan_app::policy::{
-        ADMIN_AREA, APPLICATION_WORKERS, COUNTER_ROLES, HOLIDAY_EDITORS, SYNONYM_EDITORS,
-        TEMPLATE_EDITORS, USER_ADMINS,
+        ADMIN_AREA, APPLICATION_WORKERS, COUNTER_ROLES, NATIONAL_SETTINGS_EDITORS,
+        PROVINCE_EDITORS, USER_ADMINS,
     };
     let g = |path, access, handler: MethodRouter<WebState>| {
         (
@@ -368,56 +368,56 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(USER_ADMINS),
             post(admin::reset_second_factor),
         ),
-        g("/admin/plan", StaffWith(HOLIDAY_EDITORS), get(admin::plan)),
+        g("/admin/plan", StaffWith(PROVINCE_EDITORS), get(admin::plan)),
         p(
             "/admin/plan",
-            StaffWith(HOLIDAY_EDITORS),
+            StaffWith(PROVINCE_EDITORS),
             post(admin::set_plan),
         ),
         g(
             "/admin/catalogue",
-            StaffWith(HOLIDAY_EDITORS),
+            StaffWith(PROVINCE_EDITORS),
             get(admin::catalogue),
         ),
         g(
             "/admin/catalogue/template.csv",
-            StaffWith(HOLIDAY_EDITORS),
+            StaffWith(PROVINCE_EDITORS),
             get(admin::catalogue_template),
         ),
         p(
             "/admin/catalogue/import",
-            StaffWith(HOLIDAY_EDITORS),
+            StaffWith(PROVINCE_EDITORS),
             post(admin::catalogue_import)
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         ),
         g(
             "/admin/holidays",
-            StaffWith(HOLIDAY_EDITORS),
+            NationalStaffWith(NATIONAL_SETTINGS_EDITORS),
             get(admin::holidays),
         ),
         g(
             "/admin/search",
-            StaffWith(SYNONYM_EDITORS),
+            NationalStaffWith(NATIONAL_SETTINGS_EDITORS),
             get(admin::synonyms),
         ),
         p(
             "/admin/search",
-            StaffWith(SYNONYM_EDITORS),
+            NationalStaffWith(NATIONAL_SETTINGS_EDITORS),
             post(admin::save_synonyms),
         ),
         p(
             "/admin/holidays",
-            StaffWith(HOLIDAY_EDITORS),
+            NationalStaffWith(NATIONAL_SETTINGS_EDITORS),
             post(admin::import_holidays),
         ),
         g(
             "/admin/notifications",
-            StaffWith(TEMPLATE_EDITORS),
+            NationalStaffWith(NATIONAL_SETTINGS_EDITORS),
             get(admin::notifications),
         ),
         p(
             "/admin/notifications",
-            StaffWith(TEMPLATE_EDITORS),
+            NationalStaffWith(NATIONAL_SETTINGS_EDITORS),
             post(admin::save_notifications),
         ),
         // Public API

@@ -75,15 +75,24 @@ async fn search_follows_what_another_node_publishes(store: Store) {
             .contains(&"tehran.driving-licence-renewal".to_owned())
     );
 
-    // A synonym saved on the writer works on the reader.
-    let (governor, governor_actor) = staff(
+    // A synonym saved on the writer works on the reader. The list serves every province: a
+    // province's governorate admin may not edit it, the national one may.
+    let (provincial, provincial_actor) = staff(
         &writer,
         &store,
-        "gov",
+        "gov.tehran",
         Role::GovernorateAdmin,
         "province:tehran",
     )
     .await;
+    assert!(matches!(
+        writer
+            .save_synonyms(&provincial, &provincial_actor, "x = y")
+            .await,
+        Err(pishkhan_app::search::SynonymError::Forbidden)
+    ));
+    let (governor, governor_actor) =
+        staff(&writer, &store, "gov", Role::GovernorateAdmin, "national").await;
     assert!(find(reader.clone(), "سند زدن ماشین").await.is_empty());
     writer
         .save_synonyms(

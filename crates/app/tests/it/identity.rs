@@ -1153,7 +1153,10 @@ async fn a_change_whose_audit_entry_fails_is_not_stored(store: Store) {
     let gov_id = user(
         &f.app,
         "gov",
-        vec![grant(Role::GovernorateAdmin, "province:tehran")],
+        vec![
+            grant(Role::GovernorateAdmin, "province:tehran"),
+            grant(Role::GovernorateAdmin, "national"),
+        ],
     )
     .await;
     let clerk_id = user(

@@ -32,7 +32,12 @@ enum Who {
     UserAdmins,
     /// User admins, but only those whose scope holds the target account; the others get 404.
     UserAdminsOfTarget,
-    HolidayEditors,
+    ProvinceEditors,
+    /// Governorate admins held in the national scope: what applies to every province.
+    NationalEditors,
+    /// A province's own plan: its governorate admins; one held nationally has no province of its
+    /// own, and is told there is none (404).
+    ProvincePlan,
     /// Catalogue editors (agency editors and admins, governorate admins).
     Editors,
     /// Editors whose scope holds the target service's agency; other editors get 404.
@@ -118,8 +123,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/me/apply/{service}/review", Who::Citizen),
     ("POST", "/me/apply/{service}/submit", Who::Citizen),
     ("POST", "/me/apply/{service}/discard", Who::Citizen),
-    ("GET", "/admin/notifications", Who::HolidayEditors),
-    ("POST", "/admin/notifications", Who::HolidayEditors),
+    ("GET", "/admin/notifications", Who::NationalEditors),
+    ("POST", "/admin/notifications", Who::NationalEditors),
     ("GET", "/desk", Who::Editors),
     ("GET", "/desk/services/new", Who::EditorsMissing),
     ("POST", "/desk/services/new", Who::EditorsMissing),
@@ -161,15 +166,15 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/admin/users/{id}/reset-second-factor",
         Who::UserAdminsOfTarget,
     ),
-    ("GET", "/admin/plan", Who::HolidayEditors),
-    ("POST", "/admin/plan", Who::HolidayEditors),
-    ("GET", "/admin/catalogue", Who::HolidayEditors),
-    ("GET", "/admin/catalogue/template.csv", Who::HolidayEditors),
-    ("POST", "/admin/catalogue/import", Who::HolidayEditors),
-    ("GET", "/admin/holidays", Who::HolidayEditors),
-    ("POST", "/admin/holidays", Who::HolidayEditors),
-    ("GET", "/admin/search", Who::HolidayEditors),
-    ("POST", "/admin/search", Who::HolidayEditors),
+    ("GET", "/admin/plan", Who::ProvincePlan),
+    ("POST", "/admin/plan", Who::ProvincePlan),
+    ("GET", "/admin/catalogue", Who::ProvinceEditors),
+    ("GET", "/admin/catalogue/template.csv", Who::ProvinceEditors),
+    ("POST", "/admin/catalogue/import", Who::ProvinceEditors),
+    ("GET", "/admin/holidays", Who::NationalEditors),
+    ("POST", "/admin/holidays", Who::NationalEditors),
+    ("GET", "/admin/search", Who::NationalEditors),
+    ("POST", "/admin/search", Who::NationalEditors),
     ("POST", "/api/v1/checks/{kind}", Who::Everyone),
     ("POST", "/api/v1/bills/inspect", Who::Everyone),
     ("GET", "/api/v1/calendar/business-days", Who::Everyone),
@@ -233,6 +238,11 @@ const PRINCIPALS: &[(&str, Option<(Role, &str)>)] = &[
         "neighbour-governorate-admin",
         Some((Role::GovernorateAdmin, "province:isfahan")),
     ),
+    // Above every province: the deployment's administrator.
+    (
+        "national-governorate-admin",
+        Some((Role::GovernorateAdmin, "national")),
+    ),
     (
         "neighbour-centre-manager",
         Some((Role::CentreManager, "centre:tehran-1002")),
@@ -273,7 +283,8 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
             Role::CentreManager,
             Role::AgencyAdmin,
         ]),
-        Who::HolidayEditors => has(&[Role::GovernorateAdmin]),
+        Who::ProvinceEditors | Who::ProvincePlan => has(&[Role::GovernorateAdmin]),
+        Who::NationalEditors => principal == "national-governorate-admin",
         Who::Editors | Who::EditorsOfTarget | Who::EditorsMissing => has(&[
             Role::AgencyEditor,
             Role::AgencyAdmin,
@@ -285,7 +296,10 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         // The target account is an operator of centre tehran-1001: only Tehran's governorate
         // admin and that centre's manager may see it; other admins are told it does not exist.
         if matches!(who, Who::UserAdminsOfTarget)
-            && !matches!(principal, "governorate-admin" | "centre-manager")
+            && !matches!(
+                principal,
+                "governorate-admin" | "centre-manager" | "national-governorate-admin"
+            )
         {
             return Outcome::NotFound;
         }
@@ -302,10 +316,16 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         }
         // The target service belongs to agency tehran-tax: its editor and admin and Tehran's
         // governorate admin may open it; editors elsewhere are told it does not exist.
+        if matches!(who, Who::ProvincePlan) && principal == "national-governorate-admin" {
+            return Outcome::NotFound;
+        }
         if matches!(who, Who::EditorsOfTarget)
             && !matches!(
                 principal,
-                "agency-editor" | "agency-admin" | "governorate-admin"
+                "agency-editor"
+                    | "agency-admin"
+                    | "governorate-admin"
+                    | "national-governorate-admin"
             )
         {
             return Outcome::NotFound;

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use pishkhan_app::audit::Actor;
 use pishkhan_app::holidays::ImportError;
-use pishkhan_app::policy::{HOLIDAY_EDITORS, Principal, USER_ADMINS};
+use pishkhan_app::policy::{PROVINCE_EDITORS, Principal, USER_ADMINS};
 use pishkhan_app::records::UserRecord;
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use serde::Deserialize;
@@ -34,7 +34,10 @@ fn holds(principal: &Principal, roles: &[Role]) -> bool {
 struct AdminView {
     page: PageContext,
     users: bool,
-    holidays: bool,
+    /// The province's plan and catalogue import.
+    province: bool,
+    /// What applies to every province: holidays, synonyms, notification texts.
+    national: bool,
     editing: bool,
 }
 
@@ -44,7 +47,10 @@ pub async fn index(page: PageContext, visitor: Visitor) -> Result<Response, WebE
     render(&AdminView {
         page,
         users: holds(principal, USER_ADMINS),
-        holidays: holds(principal, HOLIDAY_EDITORS),
+        province: holds(principal, PROVINCE_EDITORS),
+        national: pishkhan_app::policy::NATIONAL_SETTINGS_EDITORS
+            .iter()
+            .any(|r| principal.holds_nationally(*r)),
         editing: holds(principal, pishkhan_app::catalog::EDITORS),
     })
 }
