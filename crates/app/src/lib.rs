@@ -7,6 +7,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 mod availability;
+pub mod backup;
 mod cache;
 pub mod catalog;
 pub mod config;
@@ -214,6 +215,11 @@ impl App {
     /// The group-commit writer's counters since start, for `/metrics`.
     pub fn write_stats(&self) -> pishkhan_store::WriteStats {
         self.inner.store.write_stats()
+    }
+
+    /// The database's own check of its pages (SQLite; PostgreSQL answers `ok`).
+    pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.store.integrity_check().await
     }
 
     /// Whether the database writer is running (see `store::writer`).

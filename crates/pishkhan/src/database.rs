@@ -1,6 +1,8 @@
-//! The database itself: `migrate`, `nodes`, and `audit verify`.
+//! The database itself: `migrate`, `nodes`, `backup`, `restore` and `audit verify`.
 
-use clap::Subcommand;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
 
 use crate::context::{Context, DatabaseArgs, Failure};
 
@@ -59,4 +61,72 @@ impl AuditCommand {
             }
         }
     }
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// A new (or empty) folder for the backup.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// The folder `pishkhan backup` wrote.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The new data folder to restore into (must not hold a database).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: String,
+}
+
+/// `pishkhan backup --to DIR`.
+pub async fn backup(ctx: &Context, args: BackupArgs) -> Result<(), Failure> {
+    let to = args.to;
+    ctx.with_app(args.database, |app| async move {
+        let manifest = app.backup(&to).await.map_err(Failure::runtime)?;
+        println!(
+            "Backed up {} into {}: the database, and {} document file(s) ({} bytes).",
+            app.database_description(),
+            to.display(),
+            manifest.documents,
+            manifest.bytes
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// `pishkhan restore --from DIR --data-dir NEW`: copies, then opens the restored database
+/// (bringing an older backup's schema up to date) and checks every page and the audit chain.
+pub async fn restore(ctx: &Context, args: RestoreArgs) -> Result<(), Failure> {
+    let data_dir = PathBuf::from(&args.data_dir);
+    let manifest =
+        pishkhan_app::backup::restore(&args.from, &data_dir).map_err(Failure::runtime)?;
+    let database = DatabaseArgs {
+        data_dir: Some(args.data_dir),
+        database_url: None,
+    };
+    ctx.with_app(database, |app| async move {
+        let problems = app.integrity_check().await.map_err(Failure::runtime)?;
+        if problems != ["ok"] {
+            return Err(Failure::runtime(format!(
+                "the restored database is damaged: {}",
+                problems.join("; ")
+            )));
+        }
+        let entries = app.verify_audit().await.map_err(Failure::runtime)?;
+        println!(
+            "Restored the backup of {} (Pishkhan {}) into {}: the database checks out, the \
+             audit log is intact ({entries} entries), {} document file(s).",
+            manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            manifest.version,
+            data_dir.display(),
+            manifest.documents
+        );
+        Ok(())
+    })
+    .await
 }

@@ -55,6 +55,10 @@ enum Command {
     Demo(ServerArgs),
     /// List the Pishkhan processes currently serving this database.
     Nodes(DatabaseArgs),
+    /// Copy the database and documents into a new folder, while Pishkhan keeps serving (SQLite).
+    Backup(database::BackupArgs),
+    /// Put a backup into a new data folder, then check it (integrity, audit chain).
+    Restore(database::RestoreArgs),
     /// The official holidays that deadlines skip.
     #[command(subcommand)]
     Holidays(HolidaysCommand),
@@ -114,6 +118,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Migrate(database) => database::migrate(&ctx, database).await,
         Command::Nodes(database) => database::nodes(&ctx, database).await,
+        Command::Backup(args) => database::backup(&ctx, args).await,
+        Command::Restore(args) => database::restore(&ctx, args).await,
         Command::Holidays(command) => command.run(&ctx).await,
         Command::Audit(command) => command.run(&ctx).await,
         Command::User(command) => command.run(&ctx).await,

@@ -250,6 +250,32 @@ impl Store {
         }
     }
 
+    /// A consistent copy of an SQLite database, taken while it serves (`VACUUM INTO`: one read
+    /// transaction, so every write committed before it began is in the copy and none after).
+    /// `None` on PostgreSQL, which has its own tools (`pg_dump`).
+    pub async fn copy_into(&self, path: &std::path::Path) -> Result<Option<()>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path.to_string_lossy().into_owned())
+                    .execute(pool)
+                    .await?;
+                Ok(Some(()))
+            }
+            Pool::Postgres(_) => Ok(None),
+        }
+    }
+
+    /// SQLite's own check of every page and index: the problems it finds (none: `ok`).
+    pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Ok(sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_all(pool)
+                .await?),
+            Pool::Postgres(_) => Ok(vec!["ok".to_owned()]),
+        }
+    }
+
     /// Whether the group-commit writer is running (false for a moment after a write panicked,
     /// while it starts again).
     pub fn writer_is_up(&self) -> bool {

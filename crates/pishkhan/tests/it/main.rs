@@ -7,6 +7,7 @@
 mod access;
 mod api;
 mod applications;
+mod backup;
 mod catalogue;
 mod cli;
 mod http;
