@@ -20,6 +20,8 @@ use crate::documents::DocumentSettings;
 
 /// The database's file in a data folder and in a backup.
 const DATABASE_FILE: &str = "pishkhan.sqlite3";
+/// The secrets key, in a backup and (restored) in the data folder.
+const SECRETS_KEY_FILE: &str = "secrets.key";
 /// What a backup says about itself.
 const MANIFEST_FILE: &str = "pishkhan-backup.json";
 
@@ -98,6 +100,14 @@ impl App {
         } else {
             (0, 0)
         };
+        // The key that seals second-factor secrets: without it the restored accounts could not
+        // use their second factor. (So the backup is as secret as the data folder.)
+        let key_file = self.config().secrets_key_file();
+        if key_file.exists() {
+            let copy = to.join(SECRETS_KEY_FILE);
+            std::fs::copy(&key_file, &copy).map_err(io("cannot copy", &key_file))?;
+            sync_file(&copy)?;
+        }
         let manifest = Manifest {
             version: crate::VERSION.to_owned(),
             created_at: Utc::now(),
@@ -131,6 +141,12 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<Manifest, BackupError> {
         });
     }
     std::fs::create_dir_all(data_dir).map_err(io("cannot create", data_dir))?;
+    let key = from.join(SECRETS_KEY_FILE);
+    let restored_key = data_dir.join(SECRETS_KEY_FILE);
+    if key.exists() && !restored_key.exists() {
+        std::fs::copy(&key, &restored_key).map_err(io("cannot copy", &key))?;
+        sync_file(&restored_key)?;
+    }
     let documents = from.join("documents");
     if documents.exists() {
         copy_tree(&documents, &data_dir.join("documents"))?;

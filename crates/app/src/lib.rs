@@ -25,6 +25,7 @@ pub mod plan;
 pub mod policy;
 pub mod portal;
 pub mod print;
+pub mod sealed;
 pub mod search;
 mod secret;
 pub mod sms;
@@ -71,6 +72,8 @@ pub struct App {
 
 #[derive(Debug)]
 struct Inner {
+    /// Seals TOTP secrets in the database; the key file is read (or made) on first use.
+    sealer: std::sync::OnceLock<Result<sealed::Sealer, String>>,
     config: Config,
     store: Store,
     sms: sms::SmsProvider,
@@ -111,8 +114,9 @@ pub enum StartError {
     },
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A provider, the secrets key or the stored secrets could not be set up.
     #[error("{0}")]
-    Sms(String),
+    Setup(String),
 }
 
 /// Why the process is not ready to serve.
@@ -145,7 +149,12 @@ impl App {
         };
         let store = Store::connect(&location, settings).await?;
         store.migrate().await?;
-        let app = App::with_store(config, store).map_err(StartError::Sms)?;
+        let app = App::with_store(config, store).map_err(StartError::Setup)?;
+        // Secrets stored before sealing existed are sealed now; one sealed with a key this node
+        // does not hold stops the start, naming the key.
+        app.reseal_secrets(&audit::Actor::command_line(), false)
+            .await
+            .map_err(|e| StartError::Setup(e.to_string()))?;
         app.seed_holidays().await?;
         Ok(app)
     }
@@ -158,6 +167,7 @@ impl App {
         let documents = documents::Documents::new(&config.documents, &config.data_dir);
         Ok(App {
             inner: Arc::new(Inner {
+                sealer: std::sync::OnceLock::new(),
                 config,
                 store,
                 sms,
@@ -175,6 +185,18 @@ impl App {
                 calendar: cache::Cache::default(),
             }),
         })
+    }
+
+    /// The key that seals secrets stored in the database (see `app::sealed`).
+    pub(crate) fn sealer(&self) -> Result<&sealed::Sealer, StoreError> {
+        self.inner
+            .sealer
+            .get_or_init(|| {
+                sealed::Sealer::open_or_create(&self.inner.config.secrets_key_file())
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| StoreError::SecretsKey(e.clone()))
     }
 
     /// Where text messages go.

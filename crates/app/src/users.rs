@@ -388,9 +388,11 @@ impl App {
         user_id: &str,
         secret: &pishkhan_domain::totp::TotpSecret,
     ) -> Result<(), StoreError> {
+        let sealed = self
+            .sealer()?
+            .seal(&secret.to_base32(), &crate::sealed::totp_place(user_id));
         let mut unit = self.store().begin_write().await?;
-        unit.set_totp_secret(user_id, Some(&secret.to_base32()))
-            .await?;
+        unit.set_totp_secret(user_id, Some(&sealed)).await?;
         unit.audit(&audit_entry(
             actor,
             "user.second-factor-enrol",

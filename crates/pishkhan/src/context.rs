@@ -43,7 +43,7 @@ impl From<StartError> for Failure {
 }
 
 /// Where the database is, for any command that uses one.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct DatabaseArgs {
     /// Folder for Pishkhan's files and its SQLite database [default: ./pishkhan-data].
     #[arg(long, value_name = "DIR")]

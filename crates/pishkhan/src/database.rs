@@ -130,3 +130,35 @@ pub async fn restore(ctx: &Context, args: RestoreArgs) -> Result<(), Failure> {
     })
     .await
 }
+
+#[derive(Subcommand)]
+pub enum SecretsCommand {
+    /// Add a new key to the secrets key file and seal every stored secret with it. The old key
+    /// stays in the file: remove its line once sessions begun before now have ended (12 hours).
+    Rotate(DatabaseArgs),
+}
+
+impl SecretsCommand {
+    pub async fn run(self, ctx: &Context) -> Result<(), Failure> {
+        match self {
+            SecretsCommand::Rotate(database) => {
+                let path = ctx.load(database.clone().overrides())?.secrets_key_file();
+                let key = pishkhan_app::sealed::Sealer::add_key(&path).map_err(Failure::runtime)?;
+                ctx.with_app(database, |app| async move {
+                    let done = app
+                        .reseal_secrets(&pishkhan_app::audit::Actor::command_line(), true)
+                        .await
+                        .map_err(Failure::runtime)?;
+                    println!(
+                        "Added key {key} to {}; {} stored secret(s) sealed with it. Remove the \
+                         older key's line after 12 hours (sessions begun before now).",
+                        path.display(),
+                        done.resealed
+                    );
+                    Ok(())
+                })
+                .await
+            }
+        }
+    }
+}

@@ -65,6 +65,9 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The keys that seal second-factor secrets in the database.
+    #[command(subcommand)]
+    Secrets(database::SecretsCommand),
     /// Accounts (the first administrator, above all).
     #[command(subcommand)]
     User(UserCommand),
@@ -122,6 +125,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore(args) => database::restore(&ctx, args).await,
         Command::Holidays(command) => command.run(&ctx).await,
         Command::Audit(command) => command.run(&ctx).await,
+        Command::Secrets(command) => command.run(&ctx).await,
         Command::User(command) => command.run(&ctx).await,
         Command::Token(command) => command.run(&ctx).await,
         Command::Org(command) => command.run(&ctx).await,

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// it had, it may have been stored.
     #[error("the database writer did not answer in time")]
     WriterTimeout,
+    /// The key file that seals secrets kept here cannot be read or made.
+    #[error("the secrets key cannot be used: {0}")]
+    SecretsKey(String),
     /// The disk (or the database server's) is full: nothing of the write was stored.
     #[error("the storage is full")]
     StorageFull,

@@ -155,6 +155,23 @@ impl Unit {
         Ok(())
     }
 
+    /// Replaces a stored TOTP secret by the same secret sealed anew, if it is still `old` (the
+    /// last step used is kept: sealing again changes nothing a code can tell).
+    pub async fn reseal_totp_secret(
+        &mut self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .run(
+                "UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3",
+                vec![Arg::from(new), Arg::from(user_id), Arg::from(old)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
     /// Remembers a browser that signed in to `user_id` (its cookie's hash).
     pub async fn insert_known_device(
         &mut self,

@@ -209,6 +209,17 @@ impl Store {
             .collect()
     }
 
+    /// Every stored TOTP secret, as stored (sealed), by user id.
+    pub async fn totp_secrets(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// The TOTP secret and the last step used.
     pub async fn totp_state(
         &self,

@@ -23,8 +23,16 @@ impl App {
             now + TimeDelta::from_std(self.config().session_absolute_timeout)
                 .unwrap_or(TimeDelta::hours(12)),
         ));
+        let token_hash = sha256_hex(&token);
+        let pending_secret = match &pending_secret {
+            Some(secret) => Some(self.sealer()?.seal(
+                &secret.to_base32(),
+                &crate::sealed::pending_place(&token_hash),
+            )),
+            None => None,
+        };
         let record = SessionRecord {
-            token_hash: sha256_hex(&token),
+            token_hash,
             owner,
             stage: stage.code().to_owned(),
             csrf: random_token(),
@@ -37,7 +45,7 @@ impl App {
                 .chars()
                 .take(MAX_USER_AGENT_CHARS)
                 .collect(),
-            pending_secret: pending_secret.as_ref().map(TotpSecret::to_base32),
+            pending_secret,
         };
         unit.insert_session(&record).await?;
         Ok(Opening { token, record })
@@ -78,15 +86,23 @@ impl App {
                 None => return Ok(None),
             },
         };
+        let pending_secret = record
+            .pending_secret
+            .as_deref()
+            .and_then(|stored| {
+                self.sealer()
+                    .ok()?
+                    .open(stored, &crate::sealed::pending_place(&record.token_hash))
+                    .ok()
+            })
+            .as_deref()
+            .and_then(TotpSecret::from_base32);
         Ok(Some(Session {
             token_hash: record.token_hash,
             csrf: record.csrf,
             stage,
             principal,
-            pending_secret: record
-                .pending_secret
-                .as_deref()
-                .and_then(TotpSecret::from_base32),
+            pending_secret,
             created_at: record.created_at,
             expires_at: record.expires_at,
         }))

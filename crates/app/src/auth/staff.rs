@@ -275,7 +275,12 @@ impl App {
         let Some((secret, last)) = self.store().totp_state(&user.id).await? else {
             return Err(AuthError::NotAllowed);
         };
-        let secret = TotpSecret::from_base32(&secret).ok_or(AuthError::NotAllowed)?;
+        let secret = self
+            .sealer()?
+            .open(&secret, &crate::sealed::totp_place(&user.id))
+            .ok()
+            .and_then(|s| TotpSecret::from_base32(&s))
+            .ok_or(AuthError::NotAllowed)?;
         let last = last.and_then(|s| u64::try_from(s).ok());
         let step = secret.verify(code, now.timestamp(), last);
         let claimed = match step.and_then(|s| i64::try_from(s).ok()) {
@@ -331,8 +336,10 @@ impl App {
             return Err(AuthError::WrongSecondFactor);
         };
         let mut unit = self.store().begin_write().await?;
-        unit.set_totp_secret(&user.id, Some(&secret.to_base32()))
-            .await?;
+        let sealed = self
+            .sealer()?
+            .seal(&secret.to_base32(), &crate::sealed::totp_place(&user.id));
+        unit.set_totp_secret(&user.id, Some(&sealed)).await?;
         unit.claim_totp_step(&user.id, i64::try_from(step).unwrap_or(i64::MAX))
             .await?;
         unit.audit(&audit_entry(
@@ -364,12 +371,12 @@ impl App {
             return Ok(secret.clone());
         }
         let secret = new_totp_secret();
+        let sealed = self.sealer()?.seal(
+            &secret.to_base32(),
+            &crate::sealed::pending_place(&session.token_hash),
+        );
         self.store()
-            .set_session_stage(
-                &session.token_hash,
-                session.stage.code(),
-                Some(&secret.to_base32()),
-            )
+            .set_session_stage(&session.token_hash, session.stage.code(), Some(&sealed))
             .await?;
         Ok(secret)
     }

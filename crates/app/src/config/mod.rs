@@ -62,6 +62,9 @@ pub struct Config {
     pub mobile_ownership: OwnershipSettings,
     /// What the server accepts at once, and how long it waits.
     pub limits: Limits,
+    /// The file of keys that seal secrets in the database; unset: `secrets.key` in the data
+    /// folder.
+    pub secrets_key_file: Option<PathBuf>,
     /// The bearer token `/metrics` asks for; empty: `/metrics` is off (404).
     pub metrics_token: Secret<String>,
 }
@@ -137,6 +140,13 @@ impl Config {
     /// Why `serve` must not start with these settings, if it must not: with PostgreSQL, several
     /// nodes serve one database, and a documents folder only this machine sees would lose every
     /// scan filed through another node.
+    /// Where the keys that seal secrets are.
+    pub fn secrets_key_file(&self) -> PathBuf {
+        self.secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secrets.key"))
+    }
+
     pub fn serving_problem(&self) -> Option<String> {
         let several_nodes = matches!(self.database, DatabaseChoice::Postgres(_));
         let local = matches!(self.documents, DocumentSettings::Local);
@@ -261,6 +271,7 @@ impl Config {
             min_free_disk: u64::from(r.read(&MIN_FREE_DISK_MIB)) * 1024 * 1024,
         };
         let metrics_token = r.read(&METRICS_TOKEN);
+        let secrets_key_file = r.read(&SECRETS_KEY_FILE).map(PathBuf::from);
         let ownership_provider = r.read(&MOBILE_OWNERSHIP_PROVIDER);
         let ownership_url = r.read(&MOBILE_OWNERSHIP_URL);
         let ownership_key = r.read(&MOBILE_OWNERSHIP_KEY);
@@ -347,6 +358,7 @@ impl Config {
             mobile_ownership,
             limits,
             metrics_token,
+            secrets_key_file,
         }
     }
 

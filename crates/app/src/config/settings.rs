@@ -335,6 +335,15 @@ pub(super) const SMS_PER_MINUTE: Setting<u32> = Setting {
     parse: |value| whole_number(value, 1..=100_000),
 };
 
+pub(super) const SECRETS_KEY_FILE: Setting<Option<String>> = Setting {
+    key: "secrets_key_file",
+    env: "PISHKHAN_SECRETS_KEY_FILE",
+    flag: None,
+    secret: false,
+    default: || None,
+    parse: optional_text,
+};
+
 pub(super) const DRAFT_QUOTA_MIB: Setting<u32> = Setting {
     key: "draft_quota_mib",
     env: "PISHKHAN_DRAFT_QUOTA_MIB",

@@ -30,6 +30,7 @@ on_both_backends!(
     a_change_whose_audit_entry_fails_is_not_stored,
     guessing_from_many_addresses_does_not_lock_the_owner_out,
     codes_to_every_number_together_have_a_budget,
+    second_factor_secrets_are_sealed_at_rest_and_keys_rotate,
     idle_sessions_end_and_sign_out_everywhere_ends_all,
     busy_sessions_still_end_at_the_absolute_timeout,
     operators_file_only_with_the_citizens_consent,
@@ -351,10 +352,17 @@ async fn governorate_admins_enrol_and_use_a_second_factor(store: Store) {
         .totp_state(&done.session.principal.actor_id()[5..])
         .await
         .unwrap();
-    assert_eq!(
-        TotpSecret::from_base32(&stored.unwrap().0).unwrap(),
-        pending
-    );
+    // Stored sealed; opened with the key file, it is the secret enrolled.
+    let user_id = &done.session.principal.actor_id()[5..];
+    let sealer =
+        pishkhan_app::sealed::Sealer::open_or_create(&f.app.config().secrets_key_file()).unwrap();
+    let opened = sealer
+        .open(
+            &stored.unwrap().0,
+            &pishkhan_app::sealed::totp_place(user_id),
+        )
+        .unwrap();
+    assert_eq!(TotpSecret::from_base32(&opened).unwrap(), pending);
 }
 
 async fn citizens_sign_in_with_a_code_bound_to_their_mobile(store: Store) {
@@ -1433,4 +1441,89 @@ async fn codes_to_every_number_together_have_a_budget(store: Store) {
         client_at("2001:db8:77:1::1").source()
     );
     assert_eq!(client_at("198.51.100.4").source(), "198.51.100.4");
+}
+
+/// A copy of the database does not give away anyone's second factor: each TOTP secret is
+/// sealed with the key file's key, bound to its account; one stored before sealing existed is
+/// sealed at the next start; a rotation seals every secret with the new key; a node without the
+/// key that sealed a secret refuses to start.
+async fn second_factor_secrets_are_sealed_at_rest_and_keys_rotate(store: Store) {
+    use pishkhan_app::sealed::Sealer;
+    use pishkhan_domain::totp::TotpSecret;
+    let f = fixture(store.clone(), "30m").await;
+    let cli = Actor::command_line();
+    let id = user(
+        &f.app,
+        "gov",
+        vec![grant(Role::GovernorateAdmin, "province:tehran")],
+    )
+    .await;
+    let totp = TotpSecret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DP").unwrap();
+    f.app.set_second_factor(&cli, &id, &totp).await.unwrap();
+    let stored = f.store.totp_secrets().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    let key_file = f.app.config().secrets_key_file();
+    let first = Sealer::open_or_create(&key_file)
+        .unwrap()
+        .current()
+        .to_owned();
+    assert!(
+        stored[0].1.starts_with(&format!("sealed:v1:{first}:")),
+        "{}",
+        stored[0].1
+    );
+    assert!(!stored[0].1.contains(&totp.to_base32()));
+
+    let sign_in = |at: i64| {
+        let app = f.app.clone();
+        let totp = totp.clone();
+        async move {
+            let first = app
+                .staff_sign_in("gov", &secret(PASSWORD), &client(), Utc::now())
+                .await
+                .unwrap();
+            app.verify_second_factor(&first.session, &totp.code_at(at), &client(), Utc::now())
+                .await
+        }
+    };
+    let now = Utc::now().timestamp();
+    assert!(sign_in(now).await.is_ok(), "the sealed secret opens");
+
+    // Stored in the clear (before sealing existed): sealed at the next start, still works.
+    pishkhan_store::testing::execute_raw(
+        &f.store,
+        "UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXPJBSWY3DP' WHERE username = 'gov'",
+    )
+    .await
+    .unwrap();
+    let done = f.app.reseal_secrets(&cli, false).await.unwrap();
+    assert_eq!((done.resealed, &done.key), (1, &first));
+    assert!(
+        f.store.totp_secrets().await.unwrap()[0]
+            .1
+            .starts_with(&format!("sealed:v1:{first}:"))
+    );
+    assert!(sign_in(now + 30).await.is_ok());
+
+    // Rotated: a new key in the file, every secret sealed with it, sign-in unchanged.
+    let second = Sealer::add_key(&key_file).unwrap();
+    let rotated = App::with_store(f.app.config().clone(), store.clone()).unwrap();
+    let done = rotated.reseal_secrets(&cli, true).await.unwrap();
+    assert_eq!((done.resealed, &done.key), (1, &second));
+    assert!(
+        f.store.totp_secrets().await.unwrap()[0]
+            .1
+            .starts_with(&format!("sealed:v1:{second}:"))
+    );
+
+    // A node whose key file lacks the new key cannot open it, and says which key it lacks.
+    let other = tempfile::tempdir().unwrap();
+    let mut config = f.app.config().clone();
+    config.secrets_key_file = Some(other.path().join("secrets.key"));
+    let stranger = App::with_store(config, store.clone()).unwrap();
+    let refused = stranger.reseal_secrets(&cli, false).await.unwrap_err();
+    assert!(
+        refused.to_string().contains(&format!("`{second}`")),
+        "{refused}"
+    );
 }

@@ -111,6 +111,12 @@ async fn a_backup_taken_under_filing_load_restores_whole() {
         restored.stdout
     );
 
+    // The key that seals the demo staff's second factors came along, so they still work.
+    assert_eq!(
+        std::fs::read(dir.path().join("restored/secrets.key")).unwrap(),
+        std::fs::read(dir.path().join("data/secrets.key")).unwrap()
+    );
+
     // Every filing acknowledged before the backup began, with its documents' files.
     let store = Store::connect(
         &DatabaseLocation::SqliteFile(dir.path().join("restored/pishkhan.sqlite3")),
