@@ -15,5 +15,6 @@ mod limits;
 mod portal;
 mod proxy;
 mod readiness;
+mod s3;
 mod storage;
 mod support;
