@@ -49,31 +49,14 @@ fn moto() -> Option<Moto> {
     Some(Moto { child, address })
 }
 
-/// A plain HTTP request to the S3 server (it checks no signature): status and body bytes.
-fn s3(address: &str, method: &str, path: &str) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).unwrap();
-    let split = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&reply[..split]).into_owned();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = reply[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = unchunk(&body);
-    }
-    (status, body)
-}
-
-/// One request to the program: status and body bytes.
-fn http(address: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, Vec<u8>) {
+/// One HTTP/1.1 request on a fresh connection: status, head and body (unchunked).
+fn raw(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(
         stream,
@@ -94,26 +77,19 @@ fn http(address: &str, method: &str, path: &str, headers: &str, body: &str) -> (
     {
         bytes = unchunk(&bytes);
     }
-    if method == "POST" {
-        // The session cookie, for the caller.
-        let cookie = head
-            .lines()
-            .filter_map(|l| {
-                l.strip_prefix("set-cookie: ")
-                    .or(l.strip_prefix("Set-Cookie: "))
-            })
-            .find_map(|c| c.strip_prefix("pishkhan_session="))
-            .map(|c| c.split(';').next().unwrap_or("").to_owned())
-            .unwrap_or_default();
-        return (status, cookie.into_bytes());
-    }
-    (status, bytes)
+    (status, head, bytes)
+}
+
+/// A request to the S3 server (it checks no signature on these): status and body.
+fn s3(address: &str, method: &str, path: &str) -> (u16, Vec<u8>) {
+    let (status, _, body) = raw(address, method, path, "", "");
+    (status, body)
 }
 
 /// Signs the demo's agency clerk in; the session token.
 fn clerk_session(address: &str) -> String {
     let csrf = "csrf-token-of-at-least-thirty-two-characters";
-    let (status, cookie) = http(
+    let (status, head, _) = raw(
         address,
         "POST",
         "/signin",
@@ -126,9 +102,12 @@ fn clerk_session(address: &str) -> String {
         ),
     );
     assert_eq!(status, 303);
-    let session = String::from_utf8(cookie).unwrap();
-    assert!(!session.is_empty(), "signed in");
-    session
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, value)| value.trim().strip_prefix("pishkhan_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_owned())
+        .expect("signed in")
 }
 
 fn unchunk(mut body: &[u8]) -> Vec<u8> {
@@ -195,7 +174,7 @@ async fn a_filings_scans_land_in_the_bucket_byte_for_byte() {
     let files = store.application_documents(&code).await.unwrap();
     assert_eq!(files.len(), documents);
     for file in &files {
-        let (status, bytes) = http(
+        let (status, _, bytes) = raw(
             &server.address,
             "GET",
             &format!("/desk/applications/{code}/documents/{}", file.id),
