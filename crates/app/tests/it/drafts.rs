@@ -341,8 +341,8 @@ async fn edited_notification_texts_are_checked_and_used(store: Store) {
 }
 
 /// A draft takes files only for its service's documents and its forms' file fields; one
-/// person's drafts together hold at most the quota; a draft nobody touches for a month is
-/// deleted with its files.
+/// person's drafts together hold at most the quota, and one person keeps at most MAX_DRAFTS
+/// drafts; a draft nobody touches for a month is deleted with its files.
 async fn drafts_hold_only_their_services_files_within_a_quota_and_expire(store: Store) {
     use pishkhan_app::drafts::DRAFT_LIFETIME;
     let dir = tempfile::tempdir().unwrap().keep();
@@ -415,6 +415,78 @@ async fn drafts_hold_only_their_services_files_within_a_quota_and_expire(store: 
     assert_eq!(problems[0].code, "draft_quota", "{problems:?}");
     assert_eq!(saved.documents.len(), 1);
     assert_eq!(app.documents().list("drafts/").await.unwrap().len(), 1);
+
+    // At most MAX_DRAFTS drafts per person: with that many kept, a new one is refused.
+    use pishkhan_app::drafts::MAX_DRAFTS;
+    let (services, _) = app
+        .published_services(&pishkhan_app::records::ServiceFilter::default(), 100, 0)
+        .await
+        .unwrap();
+    // The draft above, and MAX_DRAFTS - 1 more for other services.
+    let others = services.iter().filter(|s| s.card.code != BIRTH);
+    for (kept, service) in (1..MAX_DRAFTS).zip(others) {
+        let record = pishkhan_store::DraftRecord {
+            id: format!("kept-{kept}"),
+            owner: me.actor_id(),
+            service: service.card.code.clone(),
+            national_id: "0082451291".into(),
+            centre: None,
+            consent: None,
+            email: String::new(),
+            answers: "{}".into(),
+            documents: "[]".into(),
+            created_at: now.timestamp_millis(),
+            updated_at: now.timestamp_millis(),
+        };
+        let audit = pishkhan_store::NewAuditEntry {
+            at: now,
+            actor: me.actor_id(),
+            action: "application.draft.open".into(),
+            target_kind: "draft".into(),
+            target_id: record.id.clone(),
+            source: "test".into(),
+            details: "{}".into(),
+        };
+        store.save_draft(&record, &audit).await.unwrap();
+    }
+    let one_more = app
+        .open_draft(
+            &me,
+            "127.0.0.1",
+            "tehran.driving-licence-renewal",
+            "",
+            None,
+            None,
+            now,
+        )
+        .await;
+    match one_more {
+        Err(ApplicationError::Invalid(problems)) => assert_eq!(problems[0].code, "too_many_drafts"),
+        other => panic!("expected too_many_drafts, got {other:?}"),
+    }
+    // The ones kept still open.
+    assert!(
+        app.open_draft(&me, "127.0.0.1", BIRTH, "", None, None, now)
+            .await
+            .is_ok()
+    );
+    for i in 1..MAX_DRAFTS {
+        store
+            .delete_draft(
+                &format!("kept-{i}"),
+                &pishkhan_store::NewAuditEntry {
+                    at: now,
+                    actor: me.actor_id(),
+                    action: "application.draft.discard".into(),
+                    target_kind: "draft".into(),
+                    target_id: format!("kept-{i}"),
+                    source: "test".into(),
+                    details: "{}".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
 
     // A month untouched: gone, with its file; a draft touched since stays.
     let old = now - DRAFT_LIFETIME - chrono::TimeDelta::days(1);
