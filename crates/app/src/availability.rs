@@ -79,6 +79,8 @@ mod tests {
     fn a_full_queue_or_disk_is_found_through_the_layers() {
         let busy = ApplicationError::Store(StoreError::WriterBusy);
         assert_eq!(unavailable(&busy), Some(Unavailable::Busy));
+        let late = ApplicationError::Store(StoreError::WriterTimeout);
+        assert_eq!(unavailable(&late), Some(Unavailable::Unsure));
         let full = AuthError::Store(StoreError::StorageFull);
         assert_eq!(unavailable(&full), Some(Unavailable::StorageFull));
         let disk = std::io::Error::from(std::io::ErrorKind::StorageFull);

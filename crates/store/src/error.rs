@@ -45,8 +45,10 @@ pub enum StoreError {
 /// later (a 503 with `Retry-After`), not be told that something broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unavailable {
-    /// Too many writes are waiting (or one did not finish in time).
+    /// Too many writes are waiting: this one was refused, nothing of it stored.
     Busy,
+    /// The write did not finish in time: if the writer had reached it, it may yet be stored.
+    Unsure,
     /// The disk is full.
     StorageFull,
 }
@@ -55,7 +57,8 @@ impl StoreError {
     /// Whether this error means "not now" rather than "broken".
     pub fn unavailable(&self) -> Option<Unavailable> {
         match self {
-            StoreError::WriterBusy | StoreError::WriterTimeout => Some(Unavailable::Busy),
+            StoreError::WriterBusy => Some(Unavailable::Busy),
+            StoreError::WriterTimeout => Some(Unavailable::Unsure),
             StoreError::StorageFull => Some(Unavailable::StorageFull),
             StoreError::Database(e) if is_storage_full(e) => Some(Unavailable::StorageFull),
             _ => None,

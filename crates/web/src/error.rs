@@ -66,6 +66,8 @@ pub enum ErrorPage {
     FormExpired,
     /// Too many writes at once: nothing was saved; try again in a few seconds (503).
     Busy,
+    /// The write did not finish in time and may yet be saved: look before sending again (503).
+    Unsure,
     /// The disk is full: nothing was saved; reading goes on (503).
     StorageFull,
 }
@@ -76,7 +78,9 @@ impl ErrorPage {
             ErrorPage::NotFound => StatusCode::NOT_FOUND,
             ErrorPage::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorPage::Forbidden | ErrorPage::FormExpired => StatusCode::FORBIDDEN,
-            ErrorPage::Busy | ErrorPage::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorPage::Busy | ErrorPage::Unsure | ErrorPage::StorageFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         };
         let mut response = status.into_response();
         if let Some(seconds) = self.retry_after() {
@@ -94,6 +98,7 @@ impl ErrorPage {
     pub fn unavailable(why: Unavailable) -> ErrorPage {
         match why {
             Unavailable::Busy => ErrorPage::Busy,
+            Unavailable::Unsure => ErrorPage::Unsure,
             Unavailable::StorageFull => ErrorPage::StorageFull,
         }
     }
@@ -102,6 +107,7 @@ impl ErrorPage {
     pub fn retry_after(self) -> Option<u16> {
         match self {
             ErrorPage::Busy => Some(5),
+            ErrorPage::Unsure => Some(30),
             ErrorPage::StorageFull => Some(300),
             _ => None,
         }

@@ -155,6 +155,12 @@ async fn a_full_queue_or_disk_is_a_503_saying_so_in_persian(store: Store) {
             }),
         )
         .route(
+            "/late",
+            get_route(|| async {
+                Err::<(), WebError>(ApplicationError::Store(StoreError::WriterTimeout).into())
+            }),
+        )
+        .route(
             "/full",
             get_route(|| async {
                 Err::<(), WebError>(std::io::Error::from(std::io::ErrorKind::StorageFull).into())
@@ -170,6 +176,15 @@ async fn a_full_queue_or_disk_is_a_503_saying_so_in_persian(store: Store) {
         busy.body
     );
     assert!(!busy.body.contains("شناسهٔ رخداد"));
+    // A write that timed out may yet be stored: the page says so, and does not say "not saved".
+    let late = get(&router, "/late", &[]).await;
+    assert_eq!(late.status, 503);
+    assert!(
+        late.body.contains("<h1>ذخیره به‌موقع تمام نشد</h1>"),
+        "{}",
+        late.body
+    );
+    assert!(!late.body.contains("ذخیره نشد."));
     let full = get(&router, "/full", &[]).await;
     assert_eq!(full.status, 503);
     assert_eq!(full.header("retry-after"), "300");

@@ -115,6 +115,10 @@ impl ApiError {
                     "busy",
                     "Too many writes are waiting; nothing was stored. Send the request again after Retry-After seconds (with the same Idempotency-Key, it cannot be stored twice).",
                 ),
+                pishkhan_app::Unavailable::Unsure => (
+                    "unsure",
+                    "The write did not finish in time and may yet be stored. Send the request again with the same Idempotency-Key: if it was stored, you get its first answer; it is never stored twice.",
+                ),
                 pishkhan_app::Unavailable::StorageFull => (
                     "storage_full",
                     "Pishkhan's storage is full; nothing was stored. Reading goes on; send the request again later.",

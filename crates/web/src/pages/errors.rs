@@ -58,6 +58,11 @@ pub async fn render_marked(
             page.t.string("error-busy-text"),
             None,
         ),
+        ErrorPage::Unsure => (
+            page.t.string("error-unsure-title"),
+            page.t.string("error-unsure-text"),
+            None,
+        ),
         ErrorPage::StorageFull => (
             page.t.string("error-storage-full-title"),
             page.t.string("error-storage-full-text"),
