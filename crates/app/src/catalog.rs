@@ -236,19 +236,7 @@ impl App {
     ) -> Result<i64, CatalogError> {
         let body = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store()
-            .save_version(
-                &NewVersion {
-                    kind: DocKind::Service,
-                    code: card.code.clone(),
-                    agency: card.agency.clone(),
-                    body,
-                    title_fa: card.title.fa.clone(),
-                    category: card.category.code().to_owned(),
-                    author: actor.id.clone(),
-                    at: Utc::now(),
-                },
-                audit,
-            )
+            .save_version(&card_version(card, body, actor, Utc::now()), audit)
             .await
             .map_err(|e| match e {
                 SaveVersionError::OtherAgency { .. } => CatalogError::NotFound,
@@ -714,5 +702,24 @@ impl App {
             })
             .collect();
         Ok(pishkhan_domain::cpsv::catalogue(base, &cards))
+    }
+}
+
+/// A card's next stored version: its JSON `body`, written by `actor` at `at`.
+pub(crate) fn card_version(
+    card: &ServiceCard,
+    body: String,
+    actor: &Actor,
+    at: chrono::DateTime<Utc>,
+) -> NewVersion {
+    NewVersion {
+        kind: DocKind::Service,
+        code: card.code.clone(),
+        agency: card.agency.clone(),
+        body,
+        title_fa: card.title.fa.clone(),
+        category: card.category.code().to_owned(),
+        author: actor.id.clone(),
+        at,
     }
 }

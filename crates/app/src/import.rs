@@ -12,7 +12,7 @@ use pishkhan_domain::catalog::ServiceCard;
 use pishkhan_domain::catalog_table::{COLUMNS, card_from_row, row_from_card};
 use pishkhan_domain::forms::FormSchema;
 use pishkhan_domain::text::to_persian_digits;
-use pishkhan_store::{DocKind, NewVersion, SaveVersionError, ServiceFilter, StoreError};
+use pishkhan_store::{DocKind, SaveVersionError, ServiceFilter, StoreError};
 use serde::Deserialize;
 
 use crate::App;
@@ -517,16 +517,7 @@ impl App {
                 report.unchanged += 1;
                 continue;
             }
-            batch.push(NewVersion {
-                kind: DocKind::Service,
-                code: card.code.clone(),
-                agency: card.agency.clone(),
-                body,
-                title_fa: card.title.fa.clone(),
-                category: card.category.code().to_owned(),
-                author: actor.id.clone(),
-                at: now,
-            });
+            batch.push(crate::catalog::card_version(card, body, actor, now));
         }
         let total = batch.len();
         report.published = total;

@@ -64,13 +64,47 @@ impl App {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<CodeTicket, AuthError> {
+        let ticket = self
+            .store_code(
+                purpose,
+                national_id,
+                mobile,
+                Some(&code),
+                requested,
+                note,
+                now,
+            )
+            .await?;
+        self.sms()
+            .send(&SmsMessage {
+                to: mobile.clone(),
+                text,
+                code: Some(code),
+            })
+            .await?;
+        Ok(ticket)
+    }
+
+    /// Stores a code for `mobile` (only its salted hash; `None`: a decoy no code redeems) and
+    /// answers its ticket.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_code(
+        &self,
+        purpose: &str,
+        national_id: &NationalId,
+        mobile: &MobileNumber,
+        code: Option<&str>,
+        requested: Option<(&str, &str)>,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CodeTicket, AuthError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let record = CodeRecord {
             id: id.clone(),
             purpose: purpose.to_owned(),
             mobile: mobile.e164(),
             national_id: national_id.as_str().to_owned(),
-            code_hash: code_hash(&id, &code),
+            code_hash: code.map_or_else(|| UNREDEEMABLE.to_owned(), |code| code_hash(&id, code)),
             created_at: now,
             expires_at: now + CODE_LIFETIME,
             attempts: 0,
@@ -80,13 +114,6 @@ impl App {
             note: note.to_owned(),
         };
         self.store().insert_code(&record).await?;
-        self.sms()
-            .send(&SmsMessage {
-                to: mobile.clone(),
-                text,
-                code: Some(code),
-            })
-            .await?;
         Ok(CodeTicket {
             code_id: id,
             masked_mobile: mask_mobile(&mobile.e164()),
@@ -116,27 +143,8 @@ impl App {
         mobile: &MobileNumber,
         now: DateTime<Utc>,
     ) -> Result<CodeTicket, AuthError> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let record = CodeRecord {
-            id: id.clone(),
-            purpose: purpose.to_owned(),
-            mobile: mobile.e164(),
-            national_id: national_id.as_str().to_owned(),
-            code_hash: UNREDEEMABLE.to_owned(),
-            created_at: now,
-            expires_at: now + CODE_LIFETIME,
-            attempts: 0,
-            used_at: None,
-            requested_by: None,
-            centre: None,
-            note: String::new(),
-        };
-        self.store().insert_code(&record).await?;
-        Ok(CodeTicket {
-            code_id: id,
-            masked_mobile: mask_mobile(&mobile.e164()),
-            expires_at: record.expires_at,
-        })
+        self.store_code(purpose, national_id, mobile, None, None, "", now)
+            .await
     }
 
     /// Checks a typed code: counts the try, refuses expired, used or over-tried codes, and

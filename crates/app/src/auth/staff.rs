@@ -24,6 +24,27 @@ impl App {
         .unwrap_or(false)
     }
 
+    /// Records a sign-in attempt that did not get in: the username it named, from where, why.
+    async fn record_attempt(
+        &self,
+        username: &str,
+        client: &Client,
+        action: &str,
+        reason: &str,
+    ) -> Result<(), AuthError> {
+        self.record(
+            &Actor {
+                id: format!("anonymous:{username}"),
+                source: client.ip.clone(),
+            },
+            action,
+            ("user", username),
+            serde_json::json!({ "reason": reason }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Staff sign-in, first step. Every attempt is counted before the password is checked, and
     /// wrong passwords slow down where they come from, not the account: from one address, an
     /// account takes [`PASSWORDS_PER_MINUTE`] attempts a minute and
@@ -100,16 +121,8 @@ impl App {
             )
             .await?;
         if let Err(refused) = throttled(attempt) {
-            self.record(
-                &Actor {
-                    id: format!("anonymous:{username}"),
-                    source: client.ip.clone(),
-                },
-                "session.sign-in-refused",
-                ("user", &username),
-                serde_json::json!({ "reason": "throttled" }),
-            )
-            .await?;
+            self.record_attempt(&username, client, "session.sign-in-refused", "throttled")
+                .await?;
             return Err(refused);
         }
         let user = self.store().user_by_username(&username).await?;
@@ -133,14 +146,11 @@ impl App {
                 )
                 .await?;
             if let Err(refused) = throttled(attempt) {
-                self.record(
-                    &Actor {
-                        id: format!("anonymous:{username}"),
-                        source: client.ip.clone(),
-                    },
+                self.record_attempt(
+                    &username,
+                    client,
                     "session.sign-in-refused",
-                    ("user", &username),
-                    serde_json::json!({ "reason": "account_budget" }),
+                    "account_budget",
                 )
                 .await?;
                 return Err(refused);
@@ -156,14 +166,11 @@ impl App {
         };
         let matches = self.verify_password(hash, password).await;
         let Some(user) = user.filter(|_| matches) else {
-            self.record(
-                &Actor {
-                    id: format!("anonymous:{username}"),
-                    source: client.ip.clone(),
-                },
+            self.record_attempt(
+                &username,
+                client,
                 "session.sign-in-failed",
-                ("user", &username),
-                serde_json::json!({ "reason": "wrong_credentials" }),
+                "wrong_credentials",
             )
             .await?;
             return Err(AuthError::WrongCredentials);

@@ -6,11 +6,11 @@
 //! `nginx` installed (`scripts/test` installs it); without it the test says so and does nothing.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{Server, pishkhan};
+use crate::support::{Server, free_port, pishkhan, wait_until_listening};
 
 struct Nginx {
     child: Child,
@@ -23,14 +23,6 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// nginx on a free port of 127.0.0.1, passing everything to `upstream` with the client's
@@ -74,14 +66,10 @@ fn nginx_in_front_of(upstream: &str) -> Option<Nginx> {
         .spawn()
         .ok()?;
     let address = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    while TcpStream::connect(&address).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "nginx did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        wait_until_listening(&address, Duration::from_secs(10)),
+        "nginx did not start"
+    );
     Some(Nginx {
         child,
         address,

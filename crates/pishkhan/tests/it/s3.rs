@@ -6,13 +6,13 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pishkhan_store::{DatabaseLocation, PoolSettings, Store};
 use serde_json::Value;
 
 use crate::applications::{app_on, complete_body, request, token};
-use crate::support::{Server, pishkhan};
+use crate::support::{Server, free_port, pishkhan, wait_until_listening};
 
 struct Moto {
     child: Child,
@@ -27,11 +27,7 @@ impl Drop for Moto {
 }
 
 fn moto() -> Option<Moto> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
+    let port = free_port();
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -39,14 +35,9 @@ fn moto() -> Option<Moto> {
         .spawn()
         .ok()?;
     let address = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    while TcpStream::connect(&address).is_err() {
-        if started.elapsed() > Duration::from_secs(30) {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(Moto { child, address })
+    // Dropped (killed) if it never listens.
+    let moto = Moto { child, address };
+    wait_until_listening(&moto.address, Duration::from_secs(30)).then_some(moto)
 }
 
 /// One HTTP/1.1 request on a fresh connection: status, head and body (unchunked).

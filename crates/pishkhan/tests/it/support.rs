@@ -306,3 +306,23 @@ pub fn http_get(address: &str, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// A port of 127.0.0.1 nothing listens on now (for a server the test starts next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// Waits until something accepts connections at `address`; false if nothing did within `limit`.
+pub fn wait_until_listening(address: &str, limit: Duration) -> bool {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(address).is_err() {
+        if started.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
