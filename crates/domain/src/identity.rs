@@ -229,6 +229,9 @@ impl RoleGrant {
                 ScopeKind::SelfOnly => "self",
                 ScopeKind::Centre => "centre:CODE",
                 ScopeKind::Agency => "agency:CODE",
+                ScopeKind::Province if role == Role::GovernorateAdmin => {
+                    "province:CODE (or national)"
+                }
                 ScopeKind::Province => "province:CODE",
                 ScopeKind::National => "national",
             };
