@@ -299,3 +299,57 @@ fn several_nodes_may_not_keep_documents_in_a_folder_only_one_sees() {
         (10, Duration::from_secs(3), 0)
     );
 }
+
+#[test]
+fn proxies_are_addresses_or_cidr_blocks_from_a_list_or_a_toml_array() {
+    let from_env = Config::load(&Sources {
+        env: env(&[
+            (
+                "PISHKHAN_TRUSTED_PROXIES",
+                "127.0.0.1, 10.0.0.0/8 2001:db8::/32",
+            ),
+            ("PISHKHAN_FORWARDED_HEADER", "Forwarded"),
+        ]),
+        ..Sources::default()
+    })
+    .unwrap();
+    let listed: Vec<String> = from_env
+        .limits
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(listed, ["127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32"]);
+    assert_eq!(from_env.limits.forwarded_header, ForwardedHeader::Forwarded);
+    let (_dir, path) = file("trusted_proxies = [\"192.0.2.0/24\"]\n");
+    let from_file = Config::load(&Sources {
+        file: Some(path),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(from_file.limits.trusted_proxies.len(), 1);
+    for (name, bad, says) in [
+        (
+            "PISHKHAN_TRUSTED_PROXIES",
+            "10.0.0.0/33",
+            "not an address or a CIDR block",
+        ),
+        (
+            "PISHKHAN_TRUSTED_PROXIES",
+            "proxy.example",
+            "not an address or a CIDR block",
+        ),
+        ("PISHKHAN_FORWARDED_HEADER", "x-real-ip", "x-forwarded-for"),
+    ] {
+        let message = Config::load(&Sources {
+            env: env(&[(name, bad)]),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.contains(name) && message.contains(says),
+            "{message}"
+        );
+    }
+}
