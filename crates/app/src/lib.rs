@@ -46,9 +46,10 @@ pub use config::{Config, ConfigError, SmsSettings};
 /// The stored records the app's use cases hand to the web layer and the command line.
 pub mod records {
     pub use pishkhan_store::{
-        AgencyContact, ApplicationRecord, CitizenRecord, City, ConsentRecord, DocState,
-        DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord, InboxFilter, Office,
-        OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter, UserRecord, VersionRecord,
+        AgencyContact, ApplicationRecord, CentrePlace, CitizenRecord, City, ConsentRecord,
+        DocState, DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord, InboxFilter,
+        Office, OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter, UserRecord,
+        VersionRecord,
     };
 }
 pub use availability::{is_disk_full, unavailable};
@@ -88,6 +89,8 @@ struct Inner {
     search_sync: tokio::sync::Mutex<search::SearchSync>,
     /// Has the index been built from the database?
     search_ready: std::sync::atomic::AtomicBool,
+    /// Searches that found nothing since the last heartbeat (`search.rs`).
+    search_misses: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// The portal's read-mostly data (`portal.rs`).
     pages: cache::Cache<portal::ServicePage>,
     provinces: cache::Cache<Vec<pishkhan_store::Province>>,
@@ -177,6 +180,7 @@ impl App {
                 search: Arc::new(pishkhan_search::Catalogue::new().map_err(|e| e.to_string())?),
                 search_sync: tokio::sync::Mutex::new(search::SearchSync::default()),
                 search_ready: std::sync::atomic::AtomicBool::new(false),
+                search_misses: std::sync::Mutex::default(),
                 pages: cache::Cache::default(),
                 provinces: cache::Cache::default(),
                 card_versions: cache::Cache::default(),

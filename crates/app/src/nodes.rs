@@ -62,6 +62,9 @@ impl App {
             if let Err(e) = self.heartbeat(&node).await {
                 tracing::warn!(error = %e, "node heartbeat failed");
             }
+            if let Err(e) = self.flush_search_misses().await {
+                tracing::warn!(error = %e, "counting searches that found nothing failed");
+            }
             // Every few minutes, ended sessions and spent codes go (any node may do it).
             ticks += 1;
             if ticks.is_multiple_of(SWEEP_EVERY_TICKS) {

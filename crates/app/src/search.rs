@@ -28,6 +28,9 @@ use crate::policy::{NATIONAL_SETTINGS_EDITORS, Principal};
 /// How often each node looks for what other nodes published.
 pub const SEARCH_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Different searches that found nothing counted between two heartbeats, at most.
+const MISSES_PER_BEAT: usize = 1000;
+
 /// How many services a rebuild reads from the database at a time.
 const REBUILD_PAGE: i64 = 1000;
 
@@ -37,22 +40,33 @@ const REREAD_WINDOW: i64 = 1000;
 /// The synonyms a fresh database starts with: common ways people name the priority services.
 pub const DEFAULT_SYNONYMS: &str = "\
 # آنچه مردم می‌نویسند = واژه‌های شناسنامهٔ خدمت (هر سطر یک قاعده)
-خلافی ماشین، جریمه ماشین، جریمه رانندگی = خلافی خودرو
-جواز کسب = پروانه کسب
-جواز ساخت، مجوز ساخت = پروانه ساختمان
-شناسنامه بچه، شناسنامه نوزاد = ثبت ولادت
-شناسنامه گمشده = المثنی
-سند ماشین، نقل و انتقال ماشین = تعویض پلاک خودرو
-پایان کار = گواهی پایان کار ساختمان
-کنتور برق، برق کشی = انشعاب برق
-کنتور آب = انشعاب آب
-کنتور گاز، گاز کشی = انشعاب گاز
-تلفن ثابت = خط تلفن
-فوتی، گواهی فوت = ثبت وفات
-مفاصا = مفاصاحساب
-اظهارنامه = اظهارنامه مالیات
-قبض = پرداخت قبض
-عوارض خونه، عوارض ملک = عوارض نوسازی
+# واژه‌های گفتاری (خونه، ساختمون، اومده) و پسوندهای گفتاری (شناسنامه‌ام، برقمو) را جست‌وجو خودش
+# به نوشتاری برمی‌گرداند؛ اینجا معنا می‌آید: آنچه مردم می‌گویند و کارت‌ها به واژهٔ دیگری نوشته‌اند.
+خلافی ماشین، جریمه ماشین، جریمه رانندگی، جریمه، دوربین = خلافی خودرو
+ماشین = خودرو
+جواز کسب، جواز مغازه، مجوز مغازه، مغازه، کسب راه، مغازه باز = پروانه کسب
+جواز ساخت، مجوز ساخت، مجوز ساختمان، ساخت خانه، خانه ساخت، کلنگی = پروانه ساختمان
+شناسنامه بچه، شناسنامه نوزاد، دنیا آمده، بدنیا آمده، تولد بچه، بچه‌دار، نوزاد = ثبت ولادت
+شناسنامه گمشده، شناسنامه گم، شناسنامه دزدیده، شناسنامه خراب، شناسنامه فرسوده، شناسنامه جدید = المثنی
+سند ماشین، نقل و انتقال ماشین، ماشین فروش، فروش ماشین، ماشین خرید، خرید ماشین، انتقال سند = تعویض پلاک نقل‌وانتقال خودرو
+پلاک عوض، عوض پلاک = تعویض پلاک
+پایان کار، پایانکار = گواهی پایان کار ساختمان
+خلاف خانه، خلاف ساختمان = گواهی عدم خلاف
+کنتور برق، برق کشی، برق خانه، برق مغازه = انشعاب برق
+کنتور آب، آب وصل، آب خانه، فاضلاب خانه = انشعاب آب
+کنتور گاز، گاز کشی، گاز وصل، گاز خانه، لوله کشی گاز = انشعاب گاز
+تلفن ثابت، تلفن خانه، تلفن مغازه = خط تلفن ثابت
+برق رفته، برق قطع، برق نیست، خاموش = خاموشی
+فوتی، گواهی فوت، فوت، مرحوم = ثبت وفات
+اسم = نام
+عوض نام، نام عوض = تغییر نام
+مفاصا، تسویه مالیات، بدهی مالیاتی = مفاصاحساب
+اظهارنامه، اظهار درآمد، اظهار مالیات = اظهارنامه مالیات
+اولین گواهینامه، گواهینامه اول، 18 سال = صدور گواهینامه پایه سوم
+گواهینامه سوخته، گواهینامه باطل، گواهینامه تاریخ گذشته، گواهینامه اعتبار تمام = تمدید گواهینامه
+قبض، قبض برق، قبض آب، قبض گاز، قبض تلفن = پرداخت قبض
+عوارض خانه، عوارض ملک، عوارض شهرداری = عوارض نوسازی
+واردات، صادرات = کارت بازرگانی
 driving license, driver's license = گواهینامه رانندگی
 ";
 
@@ -278,10 +292,59 @@ impl App {
         offset: usize,
         limit: usize,
     ) -> Result<Found, SearchUseError> {
-        Ok(self
+        let found = self
             .ready_index()
             .await?
-            .search(query, filter, offset, limit)?)
+            .search(query, filter, offset, limit)?;
+        if found.total == 0 && offset == 0 {
+            self.note_search_miss(query);
+        }
+        Ok(found)
+    }
+
+    /// Counts a search that found nothing, anonymously: its words as the analyzer reads them,
+    /// nothing about who asked. Counted in memory (at most [`MISSES_PER_BEAT`] different ones
+    /// between heartbeats, so a flood of random words costs nothing) and added to the database
+    /// by [`App::flush_search_misses`].
+    fn note_search_miss(&self, query: &str) {
+        let words: Vec<String> = pishkhan_search::analyzer::words(query)
+            .into_iter()
+            .map(|w| w.joined)
+            .collect();
+        if words.is_empty() {
+            return;
+        }
+        let key = words.join(" ");
+        if let Ok(mut misses) = self.inner.search_misses.lock()
+            && (misses.len() < MISSES_PER_BEAT || misses.contains_key(&key))
+        {
+            *misses.entry(key).or_default() += 1;
+        }
+    }
+
+    /// Adds the searches that found nothing since the last call to the database's counts.
+    pub async fn flush_search_misses(&self) -> Result<(), StoreError> {
+        let misses: Vec<(String, u32)> = match self.inner.search_misses.lock() {
+            Ok(mut misses) => misses.drain().collect(),
+            Err(_) => return Ok(()),
+        };
+        self.store().add_search_misses(&misses, Utc::now()).await
+    }
+
+    /// The searches people made that found nothing, most asked first, each with whether it finds
+    /// something now (after a synonym was added).
+    pub async fn search_misses(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(pishkhan_store::SearchMiss, bool)>, SearchUseError> {
+        let misses = self.store().search_misses(limit).await?;
+        let index = self.ready_index().await?;
+        let mut out = Vec::with_capacity(misses.len());
+        for miss in misses {
+            let finds = index.search(&miss.query, &Filter::default(), 0, 1)?.total > 0;
+            out.push((miss, finds));
+        }
+        Ok(out)
     }
 
     /// Titles to suggest while someone types.

@@ -62,6 +62,22 @@ const STOP_WORDS: &[&str] = &[
     "میخواهم",
     "میخوام",
     "لطفا",
+    "خوام",
+    "رو",
+    "بدم",
+    "چیکار",
+    "چکار",
+    "شده",
+    "شدم",
+    "شدیم",
+    "کنن",
+    "بکنم",
+    "کردم",
+    "کرده",
+    "کنه",
+    "بزنم",
+    "دارم",
+    "ندارم",
     "هست",
     "است",
     "the",
@@ -115,7 +131,13 @@ pub fn words(text: &str) -> Vec<Word> {
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
             .collect();
-        let joined: String = parts.concat();
+        let mut joined: String = parts.concat();
+        let mut parts = parts;
+        // A colloquial spelling is read as the written word (`خونه` → `خانه`).
+        if let Some(written) = crate::spoken::written(&joined) {
+            joined = written.to_owned();
+            parts = vec![joined.clone()];
+        }
         if joined.is_empty() || is_stop_word(&joined) {
             return;
         }

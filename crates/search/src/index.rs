@@ -20,6 +20,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analyzer::{PERSIAN, PersianTokenizer, Word, is_stop_word, words};
+use crate::spoken;
 use crate::synonyms::Synonyms;
 
 /// One published service as the index keeps it.
@@ -154,6 +155,8 @@ const NATIONAL: &str = "-";
 struct Mode {
     /// Every word must match (otherwise half of them).
     every_word: bool,
+    /// Any one word may match: a long spoken query is ranked on its best words.
+    any_word: bool,
     /// Words may match within one typo.
     typos: bool,
     /// The last word is unfinished: prefix matches only (suggestions).
@@ -164,6 +167,7 @@ struct Mode {
 impl Mode {
     const EXACT: Mode = Mode {
         every_word: true,
+        any_word: false,
         typos: false,
         prefix_only: false,
         titles_only: false,
@@ -175,6 +179,12 @@ impl Mode {
     const LOOSE: Mode = Mode {
         every_word: false,
         ..Mode::TYPO
+    };
+    /// A long query ("بچه‌ام به دنیا اومده شناسنامه می‌خوام") matches on any of its words and
+    /// ranks by how many and how telling: people add words no card uses.
+    const BEST: Mode = Mode {
+        any_word: true,
+        ..Mode::LOOSE
     };
     const SUGGEST: Mode = Mode {
         prefix_only: true,
@@ -441,18 +451,32 @@ impl Catalogue {
         offset: usize,
         limit: usize,
     ) -> Result<Found, SearchError> {
-        let mut query_words = self.segment(words(query))?;
+        let mut query_words = self.segment(self.spoken(words(query))?)?;
+        // A synonym rule's words are another way of saying its phrase: alternatives of each word
+        // of the phrase (so a phrase no card uses still matches), and extra score.
         let expansion = {
             let state = self.state.read().map_err(|_| SearchError::Poisoned)?;
             let plain: Vec<String> = query_words.iter().map(|w| w.joined.clone()).collect();
+            for (word, adds) in query_words
+                .iter_mut()
+                .zip(state.synonyms.alternatives(&plain))
+            {
+                word.parts.extend(adds);
+            }
             state.synonyms.expand(&plain)
         };
         // Cheapest and most precise first: every word, exactly or as a prefix; then every word
         // within a typo; then half of the words (people add words the cards do not use:
         // "گرفتن گواهینامه").
         let mut found = Found::default();
-        for mode in [Mode::EXACT, Mode::TYPO, Mode::LOOSE] {
-            if mode == Mode::LOOSE && query_words.len() < 2 {
+        for mode in [Mode::EXACT, Mode::TYPO, Mode::LOOSE, Mode::BEST] {
+            // Half of two words is one: LOOSE needs two words, and BEST (one of them) three.
+            let fewest = match mode {
+                Mode::LOOSE => 2,
+                Mode::BEST => 3,
+                _ => 0,
+            };
+            if query_words.len() < fewest {
                 break;
             }
             found = self.run(&query_words, &expansion, filter, offset, limit, mode)?;
@@ -512,7 +536,9 @@ impl Catalogue {
                 Box::new(self.word_query(&alternatives, word_mode)),
             ));
         }
-        let required = if mode.every_word {
+        let required = if mode.any_word {
+            1
+        } else if mode.every_word {
             word_clauses.len()
         } else {
             word_clauses.len().div_ceil(2)
@@ -603,7 +629,7 @@ impl Catalogue {
         })
     }
 
-    /// One query word: exact and prefix matches, and (when the mode allows, for words of four
+    /// One query word: exact and prefix matches, and (when the mode allows, for words of three
     /// letters or more) matches within one typo; in the title, and (unless the mode is for
     /// suggestions) in the body.
     fn word_query(&self, alternatives: &[String], mode: Mode) -> BooleanQuery {
@@ -642,7 +668,7 @@ impl Catalogue {
                         )),
                     ));
                 }
-                if mode.typos && letters >= 4 {
+                if mode.typos && letters >= 3 {
                     should.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(
@@ -654,6 +680,50 @@ impl Catalogue {
             }
         }
         BooleanQuery::new(should)
+    }
+
+    /// Reads spoken words as written ones, where the catalogue does not know the word as typed:
+    /// a spoken ending comes off when what remains is a known word (`گواهینامم` → `گواهینامه`),
+    /// and a word in Latin letters becomes the known Persian words it spells (`shenasname` →
+    /// `شناسنامه`). See [`crate::spoken`].
+    fn spoken(&self, typed: Vec<Word>) -> Result<Vec<Word>, SearchError> {
+        let state = self.state.read().map_err(|_| SearchError::Poisoned)?;
+        let known = |w: &str| state.vocabulary.contains_key(w) || state.synonyms.mentions(w);
+        let mut out = Vec::with_capacity(typed.len());
+        for mut word in typed {
+            if known(&word.joined) {
+                out.push(word);
+                continue;
+            }
+            if spoken::is_latin(&word.joined) {
+                // An English word the cards hold the start of ("renew" → "renewal") stays.
+                if state.vocabulary.keys().any(|k| k.starts_with(&word.joined)) {
+                    out.push(word);
+                    continue;
+                }
+                let read = transliterate(&state.vocabulary, &state.synonyms, &word.joined);
+                if let Some((best, rest)) = read.split_first() {
+                    word.joined = best.clone();
+                    word.parts = rest.to_vec();
+                }
+                out.push(word);
+                continue;
+            }
+            let stem = spoken::stems(&word.joined).into_iter().find_map(|stem| {
+                let stem = spoken::written(&stem).map_or(stem, str::to_owned);
+                (known(&stem) || crate::analyzer::is_stop_word(&stem)).then_some(stem)
+            });
+            match stem {
+                Some(stem) if crate::analyzer::is_stop_word(&stem) => {}
+                Some(stem) => {
+                    word.joined = stem;
+                    word.parts = Vec::new();
+                    out.push(word);
+                }
+                None => out.push(word),
+            }
+        }
+        Ok(out)
     }
 
     /// Fixes how people space words: two words the index knows only as one are joined
@@ -777,6 +847,44 @@ fn forget_words(vocabulary: &mut HashMap<String, u32>, entry: &Entry) {
             }
         }
     }
+}
+
+/// The known Persian words a Latin-letter word spells, best first (at most three): the same
+/// consonants, or (for four consonants or more) one consonant off; more frequent words first.
+fn transliterate(
+    vocabulary: &HashMap<String, u32>,
+    synonyms: &Synonyms,
+    latin: &str,
+) -> Vec<String> {
+    let wanted: Vec<char> = spoken::skeleton(latin).chars().collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let limit = usize::from(wanted.len() >= 4);
+    // The cards' words, and the words people use that the synonyms name (`مفاصا`).
+    let named: Vec<(&String, &u32)> = synonyms
+        .rules()
+        .iter()
+        .flat_map(|r| r.phrase.iter())
+        .filter(|w| !vocabulary.contains_key(*w))
+        .map(|w| (w, &0))
+        .collect();
+    let mut found: Vec<(usize, std::cmp::Reverse<u32>, &String)> = vocabulary
+        .iter()
+        .chain(named)
+        .filter(|(word, _)| !spoken::is_latin(word))
+        .filter_map(|(word, count)| {
+            let d = edit_distance(&wanted, &spoken::skeleton(word), limit)?;
+            Some((d, std::cmp::Reverse(*count), word))
+        })
+        .collect();
+    found.sort();
+    found.dedup_by(|a, b| a.2 == b.2);
+    found
+        .into_iter()
+        .take(3)
+        .map(|(_, _, w)| w.clone())
+        .collect()
 }
 
 /// Damerau–Levenshtein (adjacent swaps count one) between `a` and `b`, or `None` above `limit`.

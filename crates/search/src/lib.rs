@@ -6,6 +6,7 @@
 
 pub mod analyzer;
 mod index;
+pub mod spoken;
 pub mod synonyms;
 
 pub use index::{Catalogue, Entry, Filter, Found, SearchError};

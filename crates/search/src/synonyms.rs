@@ -90,6 +90,39 @@ impl Synonyms {
         &self.rules
     }
 
+    /// Does a rule's phrase hold this (folded) word? Such a word is worth reading out of a spoken
+    /// form (`ماشینمو` → `ماشین`) though no card uses it.
+    pub fn mentions(&self, word: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.phrase.iter().any(|w| w == word))
+    }
+
+    /// Where the rules' phrases stand in a query of these (folded) words: for each word, the
+    /// words the rules covering it add (a synonym is another way of saying that phrase).
+    pub fn alternatives(&self, query: &[String]) -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = vec![Vec::new(); query.len()];
+        for rule in &self.rules {
+            let n = rule.phrase.len();
+            if n == 0 || n > query.len() {
+                continue;
+            }
+            for start in 0..=query.len() - n {
+                if query[start..start + n] != rule.phrase[..] {
+                    continue;
+                }
+                for slot in &mut out[start..start + n] {
+                    for word in &rule.adds {
+                        if !slot.contains(word) {
+                            slot.push(word.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The words the rules add to a query of these (folded) words.
     pub fn expand(&self, query: &[String]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

@@ -87,3 +87,84 @@ impl Store {
         Ok(())
     }
 }
+
+/// A search that found nothing, as counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchMiss {
+    pub query: String,
+    pub count: i64,
+    pub last_at: DateTime<Utc>,
+}
+
+/// Misses kept at most; past it the least asked go first.
+pub const MAX_SEARCH_MISSES: i64 = 5000;
+
+impl Store {
+    /// Adds counts of searches that found nothing; forgets misses not asked for 90 days and, past
+    /// [`MAX_SEARCH_MISSES`], the least asked.
+    pub async fn add_search_misses(
+        &self,
+        misses: &[(String, u32)],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if misses.is_empty() {
+            return Ok(());
+        }
+        let now = at.timestamp_millis();
+        let stale = (at - chrono::TimeDelta::days(90)).timestamp_millis();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (query, count) in misses {
+                sqlx::query(
+                    "INSERT INTO search_misses (query, count, first_at, last_at) VALUES ($1, $2, $3, $3) \
+                     ON CONFLICT (query) DO UPDATE SET count = search_misses.count + excluded.count, \
+                     last_at = excluded.last_at",
+                )
+                .bind(query)
+                .bind(i64::from(*count))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("DELETE FROM search_misses WHERE last_at < $1")
+                .bind(stale)
+                .execute(&mut *tx)
+                .await?;
+            // Below the count of the last one kept (none when there are fewer).
+            sqlx::query(
+                "DELETE FROM search_misses WHERE count < (SELECT count FROM search_misses \
+                 ORDER BY count DESC LIMIT 1 OFFSET $1)",
+            )
+            .bind(MAX_SEARCH_MISSES)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The most asked searches that found nothing, most asked first.
+    pub async fn search_misses(&self, limit: i64) -> Result<Vec<SearchMiss>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT query, count, last_at FROM search_misses \
+                 ORDER BY count DESC, last_at DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(query, count, at)| {
+                let last_at = DateTime::from_timestamp_millis(at).ok_or_else(|| {
+                    StoreError::Database(sqlx::Error::Decode("stored time is not valid".into()))
+                })?;
+                Ok(SearchMiss {
+                    query,
+                    count,
+                    last_at,
+                })
+            })
+            .collect()
+    }
+}

@@ -16,5 +16,6 @@ mod portal;
 mod proxy;
 mod readiness;
 mod s3;
+mod spoken;
 mod storage;
 mod support;

@@ -8,7 +8,7 @@ use pishkhan_render::comparable;
 
 use crate::support::{Reply, get, test_config};
 
-async fn demo_router() -> (pishkhan_store::testing::TestDatabase, axum::Router) {
+pub(crate) async fn demo_router() -> (pishkhan_store::testing::TestDatabase, axum::Router) {
     let db = pishkhan_store::testing::fresh_sqlite().await;
     let mut config = test_config();
     config.public_origin = Some("https://pishkhan.example".to_owned());
@@ -78,7 +78,7 @@ const QUERIES: &[(&str, &str)] = &[
     ("كارت بازرگاني", "commercial-card"),
 ];
 
-async fn top_three(router: &axum::Router, query: &str) -> Vec<String> {
+pub(crate) async fn top_three(router: &axum::Router, query: &str) -> Vec<String> {
     let reply = get(
         router,
         &format!(

@@ -698,7 +698,12 @@ struct SynonymsView {
     /// How many rules a save just stored.
     saved: Option<String>,
     errors: Vec<String>,
+    /// Searches people made that found nothing: (words, how often, last time, finds now).
+    misses: Vec<(String, String, String, bool)>,
 }
+
+/// Searches that found nothing, listed at most.
+const MISSES_SHOWN: i64 = 100;
 
 async fn synonyms_view(
     state: &WebState,
@@ -709,7 +714,22 @@ async fn synonyms_view(
 ) -> Result<SynonymsView, WebError> {
     let (stored_body, stored) = state.app.synonyms_text().await?;
     let updated = stored.map(|s| format!("{} — {}", page.moment(&s.updated_at), s.updated_by));
+    let misses = state
+        .app
+        .search_misses(MISSES_SHOWN)
+        .await?
+        .into_iter()
+        .map(|(miss, finds)| {
+            (
+                miss.query,
+                page.digits(&miss.count.to_string()),
+                page.moment(&miss.last_at),
+                finds,
+            )
+        })
+        .collect();
     Ok(SynonymsView {
+        misses,
         body: body.unwrap_or(stored_body),
         updated,
         saved: saved.map(|n| page.digits(&n.to_string())),

@@ -1,0 +1,18 @@
+-- Searches that found nothing (issue 17), counted so editors can add the synonyms people need.
+-- Anonymous: the query's words as the analyzer reads them, how often, first and last time; never
+-- who searched or from where. Each node counts in memory and adds its counts every heartbeat.
+-- Instants are milliseconds since the epoch.
+CREATE TABLE search_misses (
+    query    TEXT    PRIMARY KEY,
+    count    BIGINT  NOT NULL,
+    first_at BIGINT  NOT NULL,
+    last_at  BIGINT  NOT NULL
+);
+CREATE INDEX search_misses_count ON search_misses (count);
+
+-- Where a person finds each service centre (issue 17): its city, address, phone and opening hours,
+-- shown on the portal beside the services it files.
+ALTER TABLE centres ADD COLUMN city TEXT REFERENCES cities (code);
+ALTER TABLE centres ADD COLUMN address_fa TEXT NOT NULL DEFAULT '';
+ALTER TABLE centres ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE centres ADD COLUMN hours_fa TEXT NOT NULL DEFAULT '';
