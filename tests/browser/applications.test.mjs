@@ -60,7 +60,7 @@ describe('tracking an application', () => {
     const context = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(server.url);
-    await page.getByRole('link', { name: 'پیگیری درخواست' }).click();
+    await page.getByRole('navigation', { name: 'ورود و پیگیری' }).getByRole('link', { name: 'پیگیری درخواست' }).click();
     await page.waitForURL(/\/track$/);
     // A wrong national ID: the same answer as a wrong code.
     await page.getByLabel('کد رهگیری').fill(persian(filed.json.code_grouped));

@@ -221,7 +221,7 @@ describe('importing at /admin', () => {
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
-      page.getByRole('link', { name: 'دریافت الگوی پرونده (CSV)' }).click(),
+      page.getByRole('link', { name: 'دریافت الگوی پرونده (سی‌اس‌وی)' }).click(),
     ]);
     const template = (await (await download.createReadStream()).toArray()).join('');
     assert.ok(template.startsWith('\ufeffcode,agency,title_fa'), template.slice(0, 40));

@@ -223,13 +223,14 @@ describe('filing online and at the counter', () => {
     await page.waitForURL(/\/account$/);
     await page.goto(`${server.url}/counter`);
     await page.getByLabel('کد ملی').fill(CITIZEN.nationalId);
-    await page.getByLabel('درخواست', { exact: true }).fill('پروانهٔ ساختمان');
+    await page.getByLabel('درخواست', { exact: true }).selectOption({ label: 'صدور پروانهٔ ساختمان' });
     const sent = server.messages().length;
     await page.getByRole('button', { name: 'فرستادن کد رضایت' }).click();
     await page.getByLabel('کدی که مراجع می‌گوید').fill(await smsCode(sent));
     await page.getByRole('button', { name: 'ثبت رضایت' }).click();
     assert.match(await page.textContent('main'), /رضایت ثبت شد/);
-    await page.getByLabel('خدمت').selectOption('tehran.building-permit');
+    // The service the consent was given for is the one offered.
+    assert.equal(await page.locator('#service').inputValue(), 'tehran.building-permit');
     await page.getByRole('button', { name: 'شروع ثبت درخواست' }).click();
     await page.waitForURL(/\/counter\/drafts\/[0-9a-f]+$/);
     assert.match(await page.textContent('main'), /صدور پروانهٔ ساختمان/);
@@ -251,7 +252,7 @@ describe('filing online and at the counter', () => {
     await reached(page, /\/review$/);
     assert.match(await page.textContent('main'), new RegExp(persian(CITIZEN.nationalId)));
     await page.getByRole('button', { name: 'ثبت درخواست' }).click();
-    await page.waitForURL(/\/counter\/applications\/\d{11}$/);
+    await page.waitForURL(/\/counter\/applications\/\d{11}\?filed=1$/);
     const code = page.url().match(/applications\/(\d{11})/)[1];
     const shown = await page.textContent('main');
     assert.match(shown, /درخواست ثبت شد/);

@@ -95,10 +95,10 @@ describe('staff', () => {
     await page.goto(`${server.url}/admin/holidays`);
     await noViolations(page, 'holidays page');
     assert.match(await page.textContent('main'), /نوروز|عید/);
-    await page.getByLabel('جدول (CSV)').fill('1405/01/01,solar,نوروز,Nowruz\n1405/13/40,solar,غلط,Wrong\n');
+    await page.getByLabel('جدول (سی‌اس‌وی)').fill('1405/01/01,solar,نوروز,Nowruz\n1405/13/40,solar,غلط,Wrong\n');
     await page.getByRole('button', { name: 'وارد کردن' }).click();
     assert.match(await page.textContent('.error-summary'), /سطر ۲/);
-    await page.getByLabel('جدول (CSV)').fill(
+    await page.getByLabel('جدول (سی‌اس‌وی)').fill(
       '1405/01/01,solar,نوروز,Nowruz\n1405/01/02,solar,نوروز,Nowruz\n1405/01/12,solar,روز جمهوری اسلامی,Islamic Republic Day\n',
     );
     await page.getByRole('button', { name: 'وارد کردن' }).click();
@@ -209,7 +209,7 @@ describe('citizens and consent', () => {
     await noViolations(op.page, 'counter page');
     const before = server.messages().length;
     await op.page.getByLabel('کد ملی').fill('۰۰۸۲۴۵۱۲۹۱');
-    await op.page.getByLabel('درخواست').fill('گواهی عدم سوء پیشینه');
+    await op.page.getByLabel('درخواست').selectOption({ label: 'صدور شناسنامهٔ المثنی' });
     await op.page.getByRole('button', { name: 'فرستادن کد رضایت' }).click();
     assert.match(await op.page.textContent('.notice'), /۰۹۱۲\*\*\*۴۵۶۷/);
     const consentCode = await codeFor(server, '+989121234567', before);
@@ -236,7 +236,7 @@ describe('citizens and consent', () => {
     const text = await page.textContent('main');
     assert.match(text, /دفتر پیشخوان دولت ۱۰۰۱/);
     assert.match(text, /زهرا کریمی/);
-    assert.match(text, /گواهی عدم سوء پیشینه/);
+    assert.match(text, /صدور شناسنامهٔ المثنی/);
     await noViolations(page, 'my page');
     await page.screenshot({ path: path.join(artifacts, 'me-360.png'), fullPage: true });
 

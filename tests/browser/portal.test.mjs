@@ -137,7 +137,7 @@ describe('catalogue pages', () => {
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
-      page.getByRole('link', { name: 'دریافت PDF برای چاپ' }).click(),
+      page.getByRole('link', { name: 'دریافت پی‌دی‌اف برای چاپ' }).click(),
     ]);
     assert.equal(download.suggestedFilename(), 'tehran.driving-licence-renewal-v1.pdf');
     const file = path.join(artifacts, 'tehran.driving-licence-renewal.pdf');
@@ -152,7 +152,7 @@ describe('catalogue pages', () => {
     // The card as a PDF too.
     const [card] = await Promise.all([
       page.waitForEvent('download'),
-      page.getByRole('link', { name: 'دریافت شناسنامهٔ خدمت (PDF)' }).click(),
+      page.getByRole('link', { name: 'دریافت شناسنامهٔ خدمت (پی‌دی‌اف)' }).click(),
     ]);
     const cardFile = path.join(artifacts, 'tehran.driving-licence-renewal-card.pdf');
     await card.saveAs(cardFile);
@@ -181,7 +181,7 @@ describe('catalogue pages', () => {
   test('the national administrator teaches search a colloquial name', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${server.url}/search?q=${encodeURIComponent('سند زدن ماشین')}&province=tehran`);
+    await page.goto(`${server.url}/search?q=${encodeURIComponent('پیکان قراضه')}&province=tehran`);
     assert.ok(!(await page.textContent('main')).includes('تعویض پلاک و نقل‌وانتقال خودرو'));
 
     await page.goto(`${server.url}/signin`);
@@ -198,14 +198,14 @@ describe('catalogue pages', () => {
     const box = page.getByLabel('فهرست واژه‌ها');
     const list = await box.inputValue();
     // A bad line is refused with its number, and nothing changes.
-    await box.fill(`${list}\nسند زدن ماشین`);
+    await box.fill(`${list}\nپیکان قراضه`);
     await page.getByRole('button', { name: 'ذخیره' }).click();
     assert.match(await page.textContent('.error-summary'), /سطر/);
-    await box.fill(`${list}\nسند زدن ماشین = تعویض پلاک خودرو`);
+    await box.fill(`${list}\nپیکان قراضه = تعویض پلاک خودرو`);
     await page.getByRole('button', { name: 'ذخیره' }).click();
     assert.match(await page.textContent('[role=status]'), /ذخیره شد/);
 
-    await page.goto(`${server.url}/search?q=${encodeURIComponent('سند زدن ماشین')}&province=tehran`);
+    await page.goto(`${server.url}/search?q=${encodeURIComponent('پیکان قراضه')}&province=tehran`);
     assert.match(await page.locator('ol.results li').first().textContent(), /تعویض پلاک و نقل‌وانتقال خودرو/);
     await context.close();
   });

@@ -73,6 +73,67 @@ const ORGS: [(OrgKind, &str, &str, &str); 7] = [
     ),
 ];
 
+/// Where the demo's centres are: (centre, city, address, phone, opening hours).
+const CENTRE_PLACES: [(&str, &str, &str, &str, &str); 3] = [
+    (
+        "tehran-1001",
+        "tehran-tehran",
+        "تهران، خیابان انقلاب، نبش خیابان فلسطین، پلاک ۴۱۲، طبقهٔ همکف",
+        "021-66401001",
+        "شنبه تا چهارشنبه ۷:۳۰ تا ۱۹؛ پنجشنبه ۸ تا ۱۳",
+    ),
+    (
+        "tehran-1002",
+        "tehran-tehran",
+        "تهران، تجریش، خیابان شهید دربندی، کوچهٔ نارنج، پلاک ۱۸",
+        "021-22711002",
+        "شنبه تا چهارشنبه ۸ تا ۱۸؛ پنجشنبه ۸ تا ۱۲",
+    ),
+    (
+        "isfahan-2001",
+        "isfahan-isfahan",
+        "اصفهان، خیابان چهارباغ بالا، روبه‌روی کوچهٔ ۱۴، پلاک ۲۷",
+        "031-36262001",
+        "شنبه تا چهارشنبه ۷:۳۰ تا ۱۸؛ پنجشنبه ۸ تا ۱۲",
+    ),
+];
+
+/// A demo agency's contact point, made up from its kind and its province's capital: an address
+/// on a main street, a phone in the province's area code, office hours.
+fn demo_agency_contact(
+    key: &str,
+    capital: &str,
+    area: &str,
+    n: usize,
+) -> pishkhan_store::AgencyContact {
+    let street = [
+        "بلوار کشاورز",
+        "خیابان آزادی",
+        "خیابان ولی‌عصر",
+        "بلوار میرداماد",
+        "خیابان شریعتی",
+    ][n % 5];
+    let number = pishkhan_domain::text::to_persian_digits(&(100 + 37 * n).to_string());
+    pishkhan_store::AgencyContact {
+        address_fa: format!("{capital}، {street}، پلاک {number}"),
+        phone: format!("{area}-{}", 3000_0000 + 1111 * (n as u32 + 1)),
+        fax: String::new(),
+        email: format!("info@{key}.example.ir"),
+        hours_fa: "شنبه تا چهارشنبه ۷:۳۰ تا ۱۴:۳۰".to_owned(),
+    }
+}
+
+/// The area codes of the pilot provinces' capitals.
+fn area_code(province: &str) -> &'static str {
+    match province {
+        "tehran" => "021",
+        "isfahan" => "031",
+        "khorasan-razavi" => "051",
+        "fars" => "071",
+        _ => "0",
+    }
+}
+
 /// (username, name, role, scope, TOTP secret for roles that need one)
 const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 11] = [
     (
@@ -264,7 +325,7 @@ impl App {
             };
             self.store().set_pilot(code, true).await?;
             self.public_changed();
-            for (key, template) in &catalogue.agencies {
+            for (n, (key, template)) in catalogue.agencies.iter().enumerate() {
                 let name = template
                     .replace("{p}", &province.name_fa)
                     .replace("{c}", &province.capital_fa);
@@ -275,6 +336,24 @@ impl App {
                 {
                     Ok(()) | Err(OrgError::Add(AddOrgError::CodeTaken(_))) => {}
                     Err(e) => return Err(e.into()),
+                }
+                // A contact point, unless an editor has given one. The gas company is left
+                // without, so the plan of Article 2.1 has an agency that is late to show.
+                let given = self.store().agency_contact(&agency).await?;
+                if key != "gas"
+                    && given.is_some_and(|c| c.address_fa.is_empty() && c.phone.is_empty())
+                {
+                    let contact =
+                        demo_agency_contact(key, &province.capital_fa, area_code(code), n);
+                    let audit = crate::audit::audit_entry(
+                        &actor,
+                        "agency.contact",
+                        ("agency", &agency),
+                        serde_json::json!({ "phone": contact.phone, "email": contact.email }),
+                    );
+                    self.store()
+                        .set_agency_contact(&agency, &contact, &audit)
+                        .await?;
                 }
             }
             for service in &catalogue.services {
@@ -312,6 +391,18 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
+        for (centre, city, address, phone, hours) in CENTRE_PLACES {
+            let audit = crate::audit::audit_entry(
+                &actor,
+                "centre.place",
+                ("centre", centre),
+                serde_json::json!({ "city": city, "phone": phone }),
+            );
+            self.store()
+                .set_centre_place(centre, Some(city), address, phone, hours, &audit)
+                .await?;
+        }
+        self.public_changed();
         let mut accounts = Vec::new();
         for (username, name, role, scope, totp) in ACCOUNTS {
             let grant = RoleGrant::new(role, Scope::parse(scope).map_err(UserError::Invalid)?)

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use pishkhan_store::{OrgKind, Province, StoreError};
+use pishkhan_store::{Province, StoreError};
 
 use crate::App;
 use crate::catalog::PublishedService;
@@ -15,8 +15,8 @@ pub struct ServicePage {
     pub agency: Option<PublicAgency>,
     /// Each form the card names: (code, title).
     pub forms: Vec<(String, String)>,
-    /// The service centres of the agency's province, where a centre may file it: (code, name).
-    pub centres: Vec<(String, String)>,
+    /// The service centres of the agency's province, where a centre may file it, by name.
+    pub centres: Vec<pishkhan_store::CentrePlace>,
 }
 
 impl App {
@@ -38,19 +38,10 @@ impl App {
                 .unwrap_or_else(|| form.code.clone());
             forms.push((form.code.clone(), title));
         }
-        let mut centres: Vec<(String, String)> = match &agency {
-            Some(a) => self
-                .store()
-                .org_directory()
-                .await?
-                .all()
-                .into_iter()
-                .filter(|o| o.kind == OrgKind::Centre && o.province == a.province)
-                .map(|o| (o.code.clone(), o.name_fa.clone()))
-                .collect(),
+        let centres = match &agency {
+            Some(a) => self.store().centre_places(Some(&a.province)).await?,
             None => Vec::new(),
         };
-        centres.sort_by(|a, b| a.1.cmp(&b.1));
         let page = Arc::new(ServicePage {
             service,
             agency,
@@ -59,6 +50,15 @@ impl App {
         });
         self.inner.pages.put(code, Arc::clone(&page));
         Ok(Some(page))
+    }
+
+    /// The service centres of a province (every province's when `None`), with where they are
+    /// and when they are open.
+    pub async fn centre_places(
+        &self,
+        province: Option<&str>,
+    ) -> Result<Vec<pishkhan_store::CentrePlace>, StoreError> {
+        self.store().centre_places(province).await
     }
 
     /// The provinces, as the portal lists them (cached).

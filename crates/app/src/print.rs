@@ -135,6 +135,16 @@ impl App {
             Err(crate::applications::ApplicationError::Store(e)) => return Err(e.into()),
             Err(other) => return Err(PrintError::Join(other.to_string())),
         };
+        self.receipt_of(&view, track_address).await.map(Some)
+    }
+
+    /// The receipt of an application the caller has already been shown (by [`App::track`]
+    /// with its code and national ID, or through [`App::application_for`]).
+    pub async fn receipt_of(
+        &self,
+        view: &crate::applications::ApplicationView,
+        track_address: &str,
+    ) -> Result<Vec<u8>, PrintError> {
         let directory = self.store().org_directory().await?;
         let (agency, province) = names(&directory, &view.record.agency);
         let r = &view.record;
@@ -185,6 +195,6 @@ impl App {
             track_address,
             printed_on: &printed_on,
         });
-        Ok(Some(typeset(Template::Receipt, data).await?))
+        typeset(Template::Receipt, data).await
     }
 }

@@ -93,6 +93,32 @@ struct ConsentRow {
     expires_at: i64,
 }
 
+impl TryFrom<ConsentRow> for ConsentRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ConsentRow) -> Result<ConsentRecord, StoreError> {
+        Ok(ConsentRecord {
+            id: row.id,
+            citizen_id: row.citizen_id,
+            operator_id: row.operator_id,
+            operator_name: row.operator_name,
+            centre: row.centre,
+            centre_name: row.centre_name,
+            purpose: row.purpose,
+            granted_at: time(row.granted_at)?,
+            expires_at: time(row.expires_at)?,
+        })
+    }
+}
+
+/// A consent with the citizen's national ID.
+#[derive(sqlx::FromRow)]
+struct OpenConsentRow {
+    #[sqlx(flatten)]
+    consent: ConsentRow,
+    national_id: String,
+}
+
 impl Store {
     pub async fn citizen_by_national_id(
         &self,
@@ -284,20 +310,31 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
+        rows.into_iter().map(ConsentRecord::try_from).collect()
+    }
+
+    /// Consents still open at `now` given at one centre, newest first, each with the citizen's
+    /// national ID: what the counter offers to resume.
+    pub async fn open_consents_at(
+        &self,
+        centre: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(ConsentRecord, String)>, StoreError> {
+        let rows: Vec<OpenConsentRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.id, c.citizen_id, c.operator_id, u.display_name AS operator_name, c.centre, \
+                 ce.name_fa AS centre_name, c.purpose, c.granted_at, c.expires_at, z.national_id \
+                 FROM consents c JOIN users u ON u.id = c.operator_id \
+                 JOIN centres ce ON ce.code = c.centre JOIN citizens z ON z.id = c.citizen_id \
+                 WHERE c.centre = $1 AND c.expires_at > $2 ORDER BY c.granted_at DESC LIMIT 50",
+            )
+            .bind(centre)
+            .bind(now.timestamp_millis())
+            .fetch_all(pool)
+            .await?
+        });
         rows.into_iter()
-            .map(|row| {
-                Ok(ConsentRecord {
-                    id: row.id,
-                    citizen_id: row.citizen_id,
-                    operator_id: row.operator_id,
-                    operator_name: row.operator_name,
-                    centre: row.centre,
-                    centre_name: row.centre_name,
-                    purpose: row.purpose,
-                    granted_at: time(row.granted_at)?,
-                    expires_at: time(row.expires_at)?,
-                })
-            })
+            .map(|row| Ok((ConsentRecord::try_from(row.consent)?, row.national_id)))
             .collect()
     }
 }

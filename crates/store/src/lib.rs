@@ -53,9 +53,10 @@ pub use holidays::{HolidayYearRecord, Replace};
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
 pub use orgs::{
-    AddOrgError, AgencyContact, City, HandIn, Office, OrgDirectory, OrgKind, OrgRecord, Province,
+    AddOrgError, AgencyContact, CentrePlace, City, HandIn, Office, OrgDirectory, OrgKind,
+    OrgRecord, Province,
 };
-pub use search::SynonymList;
+pub use search::{MAX_SEARCH_MISSES, SearchMiss, SynonymList};
 pub use sessions::{SessionOwner, SessionRecord};
 pub use sweep::FileOwner;
 pub use throttle::{Attempt, Limit};

@@ -245,6 +245,19 @@ pub struct AgencyContact {
     pub hours_fa: String,
 }
 
+/// Where a service centre is and when it is open, as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CentrePlace {
+    pub code: String,
+    pub province: String,
+    pub name_fa: String,
+    /// The city's name ("" when not set).
+    pub city_fa: String,
+    pub address_fa: String,
+    pub phone: String,
+    pub hours_fa: String,
+}
+
 /// What an agency has handed in (Article 2.1), counted from the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandIn {
@@ -294,6 +307,76 @@ impl Store {
             .bind(&contact.email)
             .bind(&contact.hours_fa)
             .bind(agency)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            crate::audit::append_on(&mut *tx, audit).await?;
+            tx.commit().await?;
+            done
+        });
+        Ok(done == 1)
+    }
+
+    /// The centres of a province (every province's when `None`), by name, with where they are.
+    pub async fn centre_places(
+        &self,
+        province: Option<&str>,
+    ) -> Result<Vec<CentrePlace>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.code, c.province, c.name_fa, ci.name_fa, c.address_fa, c.phone, c.hours_fa \
+                 FROM centres c LEFT JOIN cities ci ON ci.code = c.city \
+                 WHERE CAST($1 AS TEXT) IS NULL OR c.province = $1 ORDER BY c.province, c.name_fa",
+            )
+            .bind(province)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(code, province, name_fa, city, address_fa, phone, hours_fa)| CentrePlace {
+                    code,
+                    province,
+                    name_fa,
+                    city_fa: city.unwrap_or_default(),
+                    address_fa,
+                    phone,
+                    hours_fa,
+                },
+            )
+            .collect())
+    }
+
+    /// Sets where a centre is and when it is open (`city` a code from `cities`, or `None`).
+    pub async fn set_centre_place(
+        &self,
+        centre: &str,
+        city: Option<&str>,
+        address_fa: &str,
+        phone: &str,
+        hours_fa: &str,
+        audit: &NewAuditEntry,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE centres SET city = $1, address_fa = $2, phone = $3, hours_fa = $4 WHERE code = $5",
+            )
+            .bind(city)
+            .bind(address_fa)
+            .bind(phone)
+            .bind(hours_fa)
+            .bind(centre)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -17,7 +17,7 @@ pub struct Asset {
     pub bytes: &'static [u8],
 }
 
-pub const ASSETS: [Asset; 5] = [
+pub const ASSETS: [Asset; 6] = [
     Asset {
         path: "app.css",
         content_type: "text/css; charset=utf-8",
@@ -37,6 +37,11 @@ pub const ASSETS: [Asset; 5] = [
         path: "suggest.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/suggest.js"),
+    },
+    Asset {
+        path: "files.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/files.js"),
     },
     Asset {
         path: "fonts/OFL.txt",

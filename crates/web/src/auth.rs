@@ -360,7 +360,9 @@ async fn decide(access: Access, request: Request, next: Next) -> Response {
         }
         Err(Denied::SignInRequired) => {
             let ended = visitor.as_ref().is_some_and(|v| v.session_ended);
-            let target = if access == Access::Citizen {
+            // Staff go to their own sign-in page from the areas only they open; anything a
+            // citizen may open (a receipt) leads to the citizen's, which links to the staff one.
+            let target = if matches!(access, Access::Citizen | Access::SignedIn) {
                 "/signin/citizen"
             } else {
                 "/signin"

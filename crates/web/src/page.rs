@@ -18,6 +18,9 @@ use crate::state::WebState;
 /// The cookie that keeps the visitor's language choice.
 pub const LANG_COOKIE: &str = "lang";
 
+/// The cookie that keeps the province the visitor chose last (`?province=` on any page).
+pub const PROVINCE_COOKIE: &str = "province";
+
 pub struct PageContext {
     pub lang: Language,
     pub t: Translator,
@@ -28,6 +31,8 @@ pub struct PageContext {
     pub csrf: String,
     /// Who is signed in, for the header.
     pub nav: Option<Nav>,
+    /// The province the visitor chose last (a code as written; pages check it is known).
+    pub province: Option<String>,
 }
 
 /// The signed-in person, as the header shows them.
@@ -56,6 +61,9 @@ impl PageContext {
             origin: site_origin(state),
             csrf: String::new(),
             nav: None,
+            province: crate::auth::cookie(headers, PROVINCE_COOKIE)
+                .filter(|p| plain_province(p))
+                .map(str::to_owned),
         }
     }
 
@@ -67,7 +75,7 @@ impl PageContext {
             Principal::Citizen(citizen) => Nav {
                 name: pishkhan_domain::text::to_persian_digits(&citizen.national_id),
                 home: "/me",
-                areas: Vec::new(),
+                areas: vec![("nav-me", "/me")],
             },
             Principal::Staff(user) | Principal::System(user) => {
                 let has = |roles: &[pishkhan_domain::identity::Role]| {
@@ -185,6 +193,41 @@ impl FromRequestParts<WebState> for PageContext {
             None => page,
         })
     }
+}
+
+/// A province code as pages write it: lower-case letters and dashes, short.
+fn plain_province(code: &str) -> bool {
+    !code.is_empty() && code.len() <= 40 && code.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+}
+
+/// Remembers the province a visitor chooses: a page opened with `?province=X` sets the cookie
+/// (for a year); `?province=` (all provinces) clears it. Pages read it as
+/// [`PageContext::province`] and honour it where no `?province=` is given.
+pub async fn remember_province(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let chosen = (request.method() == axum::http::Method::GET)
+        .then(|| request.uri().query())
+        .flatten()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "province"))
+        .map(|(_, v)| v)
+        .filter(|v| v.is_empty() || plain_province(v));
+    let mut response = next.run(request).await;
+    if let Some(code) = chosen
+        && response.status().is_success()
+    {
+        let cookie = if code.is_empty() {
+            format!("{PROVINCE_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax")
+        } else {
+            format!("{PROVINCE_COOKIE}={code}; Path=/; Max-Age=31536000; SameSite=Lax")
+        };
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// The language chosen in the `lang` cookie, or Persian.

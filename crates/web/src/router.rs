@@ -86,8 +86,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/categories/{code}", Public, get(portal::category)),
         g("/events/{code}", Public, get(portal::event)),
         g("/agencies/{code}", Public, get(portal::agency)),
+        g("/centres", Public, get(portal::centres)),
         g("/track", Public, get(track::form)),
         p("/track", Public, post(track::lookup)),
+        p("/track/receipt", Public, post(track::tracked_receipt)),
         g(
             "/applications/{code}/receipt.pdf",
             SignedIn,
@@ -159,6 +161,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             Citizen,
             post(mine::act).layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
         ),
+        g(
+            "/me/applications/{code}/withdraw",
+            Citizen,
+            get(mine::withdraw_form),
+        ),
+        p(
+            "/me/applications/{code}/withdraw",
+            Citizen,
+            post(mine::withdraw),
+        ),
         g("/me/apply/{service}", Citizen, get(apply::mine_form)),
         p(
             "/me/apply/{service}",
@@ -229,7 +241,23 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g(
             "/counter/applications/{code}",
             StaffWith(COUNTER_ROLES),
-            get(counter::filed),
+            get(mine::counter_show),
+        ),
+        p(
+            "/counter/applications/{code}",
+            StaffWith(COUNTER_ROLES),
+            post(mine::counter_act)
+                .layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
+        ),
+        g(
+            "/counter/applications/{code}/withdraw",
+            StaffWith(COUNTER_ROLES),
+            get(mine::counter_withdraw_form),
+        ),
+        p(
+            "/counter/applications/{code}/withdraw",
+            StaffWith(COUNTER_ROLES),
+            post(mine::counter_withdraw),
         ),
         // Agency desk: applications
         g(
@@ -537,7 +565,8 @@ pub fn with_middleware(routes: Router<WebState>, state: WebState) -> Router {
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(from_fn_with_state(state.clone(), errors::render_marked))
         .layer(CatchPanicLayer::custom(errors::from_panic))
-        .layer(from_fn_with_state(state.clone(), load_visitor));
+        .layer(from_fn_with_state(state.clone(), load_visitor))
+        .layer(from_fn(crate::page::remember_province));
     routes
         .fallback(errors::not_found)
         .layer(stack)

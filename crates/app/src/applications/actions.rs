@@ -36,6 +36,39 @@ impl App {
         }
     }
 
+    /// Is there a consent the applicant gave at the application's centre, still open at `now`?
+    async fn require_open_consent(
+        &self,
+        record: &ApplicationRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApplicationError> {
+        let consented = match self
+            .store()
+            .citizen_by_national_id(&record.national_id)
+            .await?
+        {
+            Some(citizen) => self
+                .store()
+                .consents_of_citizen(&citizen.id)
+                .await?
+                .iter()
+                .any(|c| Some(&c.centre) == record.centre.as_ref() && c.expires_at > now),
+            None => false,
+        };
+        if consented {
+            Ok(())
+        } else {
+            Err(ApplicationError::one(
+                "action",
+                Problem::new(
+                    "consent_needed",
+                    "انصراف به نام متقاضی فقط با رضایت اوست: نخست در پیشخوان دفتر رضایتش را با کد پیامکی بگیرید، سپس انصراف دهید.",
+                    "Withdrawing in the applicant's name needs their consent: ask it at the counter with the texted code first, then withdraw.",
+                ),
+            ))
+        }
+    }
+
     /// Takes one workflow action. Checked against the workflow the application started with;
     /// refused with a clear reason and nothing changed when it is not allowed.
     #[tracing::instrument(skip_all, fields(code = %code, action = %action))]
@@ -95,6 +128,11 @@ impl App {
             .act(&record.state, action, role, comment, documents.len())
             .map_err(|e| ApplicationError::one("action", e))?
             .clone();
+        // An operator withdraws in the applicant's name only with their consent, given at this
+        // centre by the code texted to them (as for filing).
+        if role == Role::Operator && workflow.withdraws(&taken) {
+            self.require_open_consent(&record, now).await?;
+        }
         let attached: Vec<Attached> = documents.iter().map(Attached::of).collect();
         let problems = check_attached(&attached, |_| true);
         if !problems.is_empty() {

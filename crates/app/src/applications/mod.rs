@@ -15,6 +15,8 @@ mod escalation;
 mod filing;
 mod tracking;
 
+pub use tracking::CentreFiling;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -330,6 +332,25 @@ impl App {
     }
 
     /// The deadline `sla_days` business days after today (Fridays and holidays skipped).
+    /// When the whole service should be done if it goes well: the card's processing time in
+    /// business days from the filing day (`None` once the application is closed).
+    pub async fn expected_completion(
+        &self,
+        view: &ApplicationView,
+    ) -> Result<Option<JalaliDate>, StoreError> {
+        if view.record.outcome.is_some() || view.card.processing_days == 0 {
+            return Ok(None);
+        }
+        let Some(filed) = DateTime::from_timestamp_millis(view.record.created_at) else {
+            return Ok(None);
+        };
+        let calendar = self.holiday_calendar().await?;
+        Ok(Some(calendar.add_business_days(
+            JalaliDate::in_iran(filed),
+            view.card.processing_days,
+        )))
+    }
+
     async fn deadline(
         &self,
         sla_days: Option<u32>,

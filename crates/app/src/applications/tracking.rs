@@ -163,6 +163,40 @@ impl App {
         }
     }
 
+    /// What an operator's centres filed: those waiting on the applicant first, then the open
+    /// ones, then the closed; newest first within each. Each with whether it waits on the
+    /// applicant.
+    pub async fn centre_applications(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<CentreFiling>, StoreError> {
+        let mut out = Vec::new();
+        for centre in counter_centres(principal) {
+            for record in self.store().applications_of_centre(&centre, 200).await? {
+                let card = self
+                    .card_at(&record.service, record.service_version)
+                    .await?;
+                let workflow = card.workflow();
+                let state = workflow.state(&record.state);
+                out.push(CentreFiling {
+                    service_title: card.title.fa.clone(),
+                    state_name: state.map_or_else(|| record.state.clone(), |s| s.name.fa.clone()),
+                    waits_on_applicant: state
+                        .is_some_and(|s| s.waits_for == Party::Applicant && s.outcome.is_none()),
+                    record,
+                });
+            }
+        }
+        out.sort_by_key(|f| {
+            (
+                !f.waits_on_applicant,
+                f.record.outcome.is_some(),
+                std::cmp::Reverse(f.record.created_at),
+            )
+        });
+        Ok(out)
+    }
+
     /// What the desk lists for this member of staff: open applications of the agencies they
     /// work for, in the states their roles may act in.
     pub async fn inbox(
@@ -222,4 +256,13 @@ impl App {
             .map_err(|e| ApplicationError::Documents(e.to_string()))?;
         Ok(Some((doc, bytes)))
     }
+}
+
+/// One application a centre filed, as its counter lists it.
+pub struct CentreFiling {
+    pub record: ApplicationRecord,
+    pub service_title: String,
+    pub state_name: String,
+    /// The workflow waits for the applicant (documents asked for).
+    pub waits_on_applicant: bool,
 }

@@ -180,4 +180,18 @@ impl App {
     ) -> Result<Vec<ConsentRecord>, StoreError> {
         self.store().consents_of_citizen(&citizen.id).await
     }
+
+    /// Consents still open at the operator's centres, newest first, each with the citizen's
+    /// national ID: the counter lists them so filing can resume after a reload.
+    pub async fn open_consents(
+        &self,
+        operator: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(ConsentRecord, String)>, StoreError> {
+        let mut out = Vec::new();
+        for centre in counter_centres(operator) {
+            out.extend(self.store().open_consents_at(&centre, now).await?);
+        }
+        Ok(out)
+    }
 }

@@ -443,6 +443,73 @@ async fn an_operator_files_only_with_consent_and_a_system_only_for_its_agency(st
     // The citizen sees it among their own.
     let mine = app.my_applications(&person).await.unwrap();
     assert_eq!(mine.len(), 1);
+    // The centre lists what it filed.
+    let listed = app.centre_applications(&operator).await.unwrap();
+    assert!(listed.iter().any(|f| f.record.code == view.record.code));
+    // Withdrawing in the citizen's name takes their consent, open at this centre: refused once
+    // it has lapsed, nothing changed…
+    let lapsed = Utc::now() + chrono::TimeDelta::hours(3);
+    let refused = app
+        .act_on_application(
+            &operator,
+            "test",
+            &view.record.code,
+            view.record.revision,
+            "withdraw",
+            "",
+            Vec::new(),
+            None,
+            lapsed,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(codes(refused), vec!["consent_needed"]);
+    let unchanged = app
+        .application_for(&operator, &view.record.code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.record.state, view.record.state);
+    // …an operator of another centre does not even see it…
+    app.add_org(
+        &Actor::command_line(),
+        pishkhan_app::records::OrgKind::Centre,
+        &format!("{centre}-other"),
+        "tehran",
+        "دفتر همسایه",
+    )
+    .await
+    .unwrap();
+    let neighbour = staff(
+        &app,
+        &store,
+        "neighbour",
+        Role::Operator,
+        &format!("centre:{centre}-other"),
+    )
+    .await;
+    assert!(
+        app.application_for(&neighbour, &view.record.code)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // …and while it is open, the withdrawal is taken.
+    let withdrawn = app
+        .act_on_application(
+            &operator,
+            "test",
+            &view.record.code,
+            view.record.revision,
+            "withdraw",
+            "به درخواست خود متقاضی",
+            Vec::new(),
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.record.state, "withdrawn");
 
     // An agency system files for its own agency only.
     let agency = view.record.agency.clone();

@@ -142,6 +142,11 @@ impl Workflow {
             .filter(move |a| a.from.iter().any(|f| f == state))
     }
 
+    /// Does `action` close the application at the applicant's wish? Pages ask before taking it.
+    pub fn withdraws(&self, action: &Action) -> bool {
+        self.state(&action.to).and_then(|s| s.outcome) == Some(Outcome::Withdrawn)
+    }
+
     /// The roles an action names (unknown codes, which [`Workflow::check`] reports, skipped).
     pub fn roles_of(action: &Action) -> impl Iterator<Item = Role> + '_ {
         action.roles.iter().filter_map(|r| Role::from_code(r).ok())
@@ -173,6 +178,13 @@ impl Workflow {
         comment: &str,
         documents: usize,
     ) -> Result<&Action, Problem> {
+        if action.trim().is_empty() {
+            return Err(Problem::new(
+                "no_action",
+                "«اقدام» را انتخاب کنید.",
+                "Choose an action.",
+            ));
+        }
         let Some(found) = self.action(action) else {
             return Err(Problem::new(
                 "unknown_action",

@@ -64,9 +64,29 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/static/{*path}", Who::Everyone),
     ("GET", "/search", Who::Everyone),
     ("GET", "/track", Who::Everyone),
+    ("GET", "/centres", Who::Everyone),
     ("GET", "/desk/applications", Who::Workers),
     ("GET", "/me/applications/{code}", Who::CitizenMissing),
     ("POST", "/me/applications/{code}", Who::Citizen),
+    (
+        "GET",
+        "/me/applications/{code}/withdraw",
+        Who::CitizenMissing,
+    ),
+    // A body without the revision is refused before the application is looked up.
+    ("POST", "/me/applications/{code}/withdraw", Who::Citizen),
+    ("POST", "/counter/applications/{code}", Who::Counter),
+    (
+        "GET",
+        "/counter/applications/{code}/withdraw",
+        Who::CounterMissing,
+    ),
+    (
+        "POST",
+        "/counter/applications/{code}/withdraw",
+        Who::Counter,
+    ),
+    ("POST", "/track/receipt", Who::Everyone),
     ("GET", "/desk/applications/{code}", Who::WorkersMissing),
     ("POST", "/desk/applications/{code}", Who::Workers),
     (

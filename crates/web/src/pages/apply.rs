@@ -553,7 +553,7 @@ async fn file(
     {
         Ok(submitted) => Ok(redirect(&match desk {
             Desk::Mine => format!("/me/applications/{}?filed=1", submitted.code.as_str()),
-            Desk::Counter => format!("/counter/applications/{}", submitted.code.as_str()),
+            Desk::Counter => format!("/counter/applications/{}?filed=1", submitted.code.as_str()),
         })),
         Err(ApplicationError::Invalid(problems)) => with_status(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -42,7 +42,100 @@ struct CounterView {
     services: Vec<(String, String)>,
     /// Drafts this operator left open: (id, service title, national ID, last change).
     drafts: Vec<(String, String, String, String)>,
+    /// The service a consent just given was for (its title), to preselect.
+    chosen: String,
+    /// Consents still open at the operator's centres, to resume filing.
+    consents: Vec<OpenConsent>,
+    /// What the centres filed, those waiting on the applicant first.
+    filings: Vec<Filing>,
     error: Option<String>,
+}
+
+/// A consent still open: filing can start (again) under it.
+pub struct OpenConsent {
+    pub id: String,
+    pub centre: String,
+    pub national_id: String,
+    pub national_shown: String,
+    pub purpose: String,
+    pub until: String,
+}
+
+/// One application a centre filed.
+pub struct Filing {
+    pub code: String,
+    pub grouped: String,
+    pub service: String,
+    pub national_id: String,
+    pub state: String,
+    pub filed: String,
+    pub waits: bool,
+}
+
+impl CounterView {
+    /// The counter as it stands for this operator: the consent form, the drafts, the open
+    /// consents and what the centres filed; each handler adds what its step shows.
+    async fn load(
+        state: &WebState,
+        page: PageContext,
+        visitor: &Visitor,
+    ) -> Result<CounterView, WebError> {
+        let operator = staff(visitor)?;
+        let centres = centres(state, visitor).await?;
+        let centre = centres.first().map(|c| c.code.clone()).unwrap_or_default();
+        let drafts = open_drafts(state, &page, visitor).await?;
+        let services = centre_services(state, &centre).await?;
+        let consents = state
+            .app
+            .open_consents(operator, Utc::now())
+            .await?
+            .into_iter()
+            .map(|(c, national_id)| OpenConsent {
+                id: c.id,
+                centre: c.centre,
+                national_shown: page.digits(&national_id),
+                national_id,
+                purpose: c.purpose,
+                until: page.moment(&c.expires_at),
+            })
+            .collect();
+        let filings = state
+            .app
+            .centre_applications(operator)
+            .await?
+            .into_iter()
+            .map(|f| Filing {
+                grouped: pishkhan_domain::tracking::TrackingCode::parse(&f.record.code)
+                    .map(|c| page.digits(&c.grouped()))
+                    .unwrap_or_else(|_| f.record.code.clone()),
+                code: f.record.code.clone(),
+                service: f.service_title,
+                national_id: page.digits(&f.record.national_id),
+                state: f.state_name,
+                filed: chrono::DateTime::from_timestamp_millis(f.record.created_at)
+                    .map(|at| page.moment(&at))
+                    .unwrap_or_default(),
+                waits: f.waits_on_applicant,
+            })
+            .collect();
+        Ok(CounterView {
+            page,
+            centres,
+            centre,
+            national_id: String::new(),
+            mobile: String::new(),
+            purpose: String::new(),
+            ticket: None,
+            granted: None,
+            start: None,
+            services,
+            drafts,
+            chosen: String::new(),
+            consents,
+            filings,
+            error: None,
+        })
+    }
 }
 
 /// The services the centre's province publishes that centres may file (code, title).
@@ -104,22 +197,9 @@ pub async fn refused(
     visitor: &Visitor,
     message: String,
 ) -> Result<Response, WebError> {
-    let centres = centres(state, visitor).await?;
-    let drafts = open_drafts(state, &page, visitor).await?;
-    let mut response = render(&CounterView {
-        centre: centres.first().map(|c| c.code.clone()).unwrap_or_default(),
-        page,
-        centres,
-        national_id: String::new(),
-        mobile: String::new(),
-        purpose: String::new(),
-        ticket: None,
-        granted: None,
-        start: None,
-        services: Vec::new(),
-        drafts,
-        error: Some(message),
-    })?;
+    let mut view = CounterView::load(state, page, visitor).await?;
+    view.error = Some(message);
+    let mut response = render(&view)?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }
@@ -144,22 +224,7 @@ pub async fn show(
     page: PageContext,
     visitor: Visitor,
 ) -> Result<Response, WebError> {
-    let centres = centres(&state, &visitor).await?;
-    let drafts = open_drafts(&state, &page, &visitor).await?;
-    render(&CounterView {
-        centre: centres.first().map(|c| c.code.clone()).unwrap_or_default(),
-        page,
-        centres,
-        national_id: String::new(),
-        mobile: String::new(),
-        purpose: String::new(),
-        ticket: None,
-        granted: None,
-        start: None,
-        services: Vec::new(),
-        drafts,
-        error: None,
-    })
+    render(&CounterView::load(&state, page, &visitor).await?)
 }
 
 #[derive(Deserialize)]
@@ -191,8 +256,6 @@ pub async fn request(
             Utc::now(),
         )
         .await;
-    let centres = centres(&state, &visitor).await?;
-    let drafts = open_drafts(&state, &page, &visitor).await?;
     let (ticket, error, status) = match result {
         Ok(ticket) => (
             Some((ticket.code_id, page.digits(&ticket.masked_mobile))),
@@ -206,20 +269,14 @@ pub async fn request(
             (None, Some(error.message(page.lang)), status_of(&error))
         }
     };
-    let mut response = render(&CounterView {
-        page,
-        centres,
-        centre: form.centre,
-        national_id: form.national_id,
-        mobile: form.mobile,
-        purpose: form.purpose,
-        ticket,
-        granted: None,
-        start: None,
-        services: Vec::new(),
-        drafts,
-        error,
-    })?;
+    let mut view = CounterView::load(&state, page, &visitor).await?;
+    view.centre = form.centre;
+    view.national_id = form.national_id;
+    view.mobile = form.mobile;
+    view.purpose = form.purpose;
+    view.ticket = ticket;
+    view.error = error;
+    let mut response = render(&view)?;
     *response.status_mut() = status;
     Ok(response)
 }
@@ -252,23 +309,7 @@ pub async fn confirm(
             Utc::now(),
         )
         .await;
-    let centres = centres(&state, &visitor).await?;
-    let centre = centres.first().map(|c| c.code.clone()).unwrap_or_default();
-    let drafts = open_drafts(&state, &page, &visitor).await?;
-    let mut view = CounterView {
-        page,
-        centres,
-        centre,
-        national_id: String::new(),
-        mobile: String::new(),
-        purpose: String::new(),
-        ticket: None,
-        granted: None,
-        start: None,
-        services: Vec::new(),
-        drafts,
-        error: None,
-    };
+    let mut view = CounterView::load(&state, page, &visitor).await?;
     let status = match result {
         Ok(consent) => {
             view.granted = Some((
@@ -276,6 +317,7 @@ pub async fn confirm(
                 view.page.moment(&consent.expires_at),
             ));
             view.services = centre_services(&state, &consent.centre).await?;
+            view.chosen = consent.purpose.clone();
             view.start = Some((consent.centre.clone(), form.national_id.clone(), consent.id));
             StatusCode::OK
         }
@@ -291,33 +333,4 @@ pub async fn confirm(
     let mut response = render(&view)?;
     *response.status_mut() = status;
     Ok(response)
-}
-
-#[derive(Template)]
-#[template(path = "counter_filed.html")]
-struct FiledView {
-    page: PageContext,
-    tracked: crate::pages::track::Tracked,
-    code: String,
-}
-
-/// `GET /counter/applications/{code}`: what the operator tells the citizen — the tracking code,
-/// the deadline — and the receipt to print.
-pub async fn filed(
-    State(state): State<WebState>,
-    page: PageContext,
-    visitor: Visitor,
-    axum::extract::Path(code): axum::extract::Path<String>,
-) -> Result<Response, WebError> {
-    let operator = staff(&visitor)?;
-    let view = state
-        .app
-        .application_for(operator, &code)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    render(&FiledView {
-        tracked: crate::pages::track::Tracked::new(&view, &page),
-        code: view.record.code.clone(),
-        page,
-    })
 }

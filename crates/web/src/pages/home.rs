@@ -46,9 +46,7 @@ pub async fn show(
         .map(|(code, fa, _)| (*code, *fa))
         .collect();
     let provinces = province_choices(&state).await?;
-    let chosen = query
-        .province
-        .and_then(|p| provinces.iter().find(|(code, _)| *code == p).cloned());
+    let chosen = crate::pages::portal::chosen_province(&provinces, query.province, &page);
     let mut agencies: Vec<(String, String)> = Vec::new();
     if let Some((code, _)) = &chosen {
         let filter = pishkhan_app::search::Filter {

@@ -1,12 +1,17 @@
-//! A citizen's own applications (`/me/applications/{code}`): where each stands, what to do now,
-//! the history with the agency's words, the receipt, and the actions that are the applicant's
-//! (send again after the agency asked for something, withdraw).
+//! An application from the applicant's side: the citizen's own (`/me/applications/{code}`) and
+//! the same application followed up at the counter of the centre that filed it
+//! (`/counter/applications/{code}`). Both show where it stands, what the agency asked for at the
+//! top, the history with the agency's words, the receipt, and the applicant's actions: send
+//! again after the agency asked for something, hand the output over (the counter), and withdraw
+//! — on its own page that says what will happen, never one tap away. One use case behind both:
+//! the operator acts through the same workflow, and withdraws only with the citizen's consent.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
+use pishkhan_app::applications::ApplicationView;
 use pishkhan_app::policy::Principal;
 use pishkhan_domain::identity::Role;
 use pishkhan_domain::workflow::Workflow;
@@ -17,64 +22,148 @@ use crate::page::{PageContext, render, with_status};
 use crate::pages::track::{DoneQuery, Tracked, read_act, refusal_message};
 use crate::state::WebState;
 
+/// Whose side of the application a page shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The signed-in citizen's own application.
+    Citizen,
+    /// The counter of the centre that filed it, for the citizen in front of it.
+    Counter,
+}
+
+impl Side {
+    fn role(self) -> Role {
+        match self {
+            Side::Citizen => Role::Citizen,
+            Side::Counter => Role::Operator,
+        }
+    }
+
+    fn base(self) -> &'static str {
+        match self {
+            Side::Citizen => "/me/applications",
+            Side::Counter => "/counter/applications",
+        }
+    }
+
+    fn principal(self, visitor: &Visitor) -> Result<&Principal, WebError> {
+        visitor
+            .principal()
+            .filter(|p| match self {
+                Side::Citizen => matches!(p, Principal::Citizen(_)),
+                Side::Counter => matches!(p, Principal::Staff(_)),
+            })
+            .ok_or(WebError::NotFound)
+    }
+
+    pub fn is_counter(&self) -> bool {
+        *self == Side::Counter
+    }
+}
+
 #[derive(Template)]
 #[template(path = "me_application.html")]
-struct MyApplication {
+struct ApplicantView {
     page: PageContext,
+    side: Side,
     tracked: Tracked,
     code: String,
+    national_id: String,
     revision: i64,
     /// (code, name, comment required)
     actions: Vec<(String, String, bool)>,
     error: Option<String>,
     comment: String,
     notice: Option<String>,
+    /// Just filed at the counter: the tracking code to read out, large.
+    filed: bool,
     /// Where the action form posts, and its comment field's label and hint (message ids).
     act_url: String,
     comment_label: &'static str,
     comment_hint: Option<&'static str>,
+    /// The applicant may withdraw now: a link to the page that asks first.
+    may_withdraw: bool,
 }
 
-fn citizen(visitor: &Visitor) -> Result<&Principal, WebError> {
-    visitor
-        .principal()
-        .filter(|p| matches!(p, Principal::Citizen(_)))
-        .ok_or(WebError::NotFound)
+/// The action that withdraws the application from its current state, if `role` may.
+fn withdrawal(view: &ApplicationView, role: Role) -> Option<String> {
+    view.workflow
+        .actions_from(&view.record.state)
+        .find(|a| view.workflow.withdraws(a) && Workflow::roles_of(a).any(|r| r == role))
+        .map(|a| a.code.clone())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn page_of(
     state: &WebState,
     page: PageContext,
+    side: Side,
     principal: &Principal,
     code: &str,
     error: Option<String>,
     comment: String,
     notice: Option<String>,
-) -> Result<MyApplication, WebError> {
+) -> Result<ApplicantView, WebError> {
     let view = state
         .app
         .application_for(principal, code)
         .await?
         .ok_or(WebError::NotFound)?;
+    let role = side.role();
     let actions = view
         .workflow
         .actions_from(&view.record.state)
-        .filter(|a| Workflow::roles_of(a).any(|r| r == Role::Citizen))
+        .filter(|a| Workflow::roles_of(a).any(|r| r == role))
+        .filter(|a| !view.workflow.withdraws(a))
         .map(|a| (a.code.clone(), a.name.fa.clone(), a.comment))
         .collect();
-    Ok(MyApplication {
-        tracked: Tracked::new(&view, &page),
+    let may_withdraw = withdrawal(&view, role).is_some();
+    Ok(ApplicantView {
+        tracked: Tracked::load(state, &view, &page).await?,
         code: view.record.code.clone(),
+        national_id: page.digits(&view.record.national_id),
         revision: view.record.revision,
         actions,
         error,
         comment,
         notice,
-        act_url: format!("/me/applications/{}", view.record.code),
+        filed: false,
+        act_url: format!("{}/{}", side.base(), view.record.code),
         comment_label: "me-comment",
         comment_hint: None,
+        may_withdraw,
+        side,
         page,
     })
+}
+
+async fn show_side(
+    state: WebState,
+    page: PageContext,
+    visitor: Visitor,
+    side: Side,
+    code: String,
+    query: DoneQuery,
+) -> Result<Response, WebError> {
+    let principal = side.principal(&visitor)?;
+    let notice = match (query.done, &query.filed) {
+        (_, Some(_)) if side == Side::Citizen => Some(page.t.string("me-filed")),
+        (Some(_), _) => Some(page.t.string("inbox-done")),
+        _ => None,
+    };
+    let mut view = page_of(
+        &state,
+        page,
+        side,
+        principal,
+        &code,
+        None,
+        String::new(),
+        notice,
+    )
+    .await?;
+    view.filed = side == Side::Counter && query.filed.is_some();
+    render(&view)
 }
 
 /// `GET /me/applications/{code}`
@@ -85,13 +174,92 @@ pub async fn show(
     Path(code): Path<String>,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
-    let principal = citizen(&visitor)?;
-    let notice = match (query.done, query.filed) {
-        (_, Some(_)) => Some(page.t.string("me-filed")),
-        (Some(_), _) => Some(page.t.string("inbox-done")),
-        _ => None,
+    show_side(state, page, visitor, Side::Citizen, code, query).await
+}
+
+/// `GET /counter/applications/{code}`: right after filing, the tracking code to read out and
+/// the receipt to print; later, the follow-up for the citizen at the counter.
+pub async fn counter_show(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, WebError> {
+    show_side(state, page, visitor, Side::Counter, code, query).await
+}
+
+async fn act_side(
+    state: WebState,
+    page: PageContext,
+    visitor: Visitor,
+    side: Side,
+    code: String,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    let principal = side.principal(&visitor)?;
+    let Some((form, uploads)) = read_act(multipart).await else {
+        let message = page.t.string("apply-too-large");
+        let view = page_of(
+            &state,
+            page,
+            side,
+            principal,
+            &code,
+            Some(message),
+            String::new(),
+            None,
+        )
+        .await?;
+        return with_status(StatusCode::PAYLOAD_TOO_LARGE, &view);
     };
-    render(&page_of(&state, page, principal, &code, None, String::new(), notice).await?)
+    // Withdrawing is never taken from the action form: it has its own page that asks first.
+    let withdraws = state
+        .app
+        .application_for(principal, &code)
+        .await?
+        .is_some_and(|v| {
+            v.workflow
+                .action(&form.action)
+                .is_some_and(|a| v.workflow.withdraws(a))
+        });
+    let result = if withdraws {
+        Err(page.t.string("withdraw-use-page"))
+    } else {
+        state
+            .app
+            .act_on_application(
+                principal,
+                &visitor.client.ip,
+                &code,
+                form.revision,
+                &form.action,
+                &form.comment,
+                uploads,
+                None,
+                Utc::now(),
+            )
+            .await
+            .map_err(|e| refusal_message(e, &page))
+            .map_err(|e| e.unwrap_or_else(|_| String::new()))
+    };
+    let error = match result {
+        Ok(_) => return Ok(redirect(&format!("{}/{code}?done=1", side.base()))),
+        Err(message) if message.is_empty() => return Err(WebError::NotFound),
+        Err(message) => message,
+    };
+    let view = page_of(
+        &state,
+        page,
+        side,
+        principal,
+        &code,
+        Some(error),
+        form.comment,
+        None,
+    )
+    .await?;
+    with_status(StatusCode::UNPROCESSABLE_ENTITY, &view)
 }
 
 /// `POST /me/applications/{code}`
@@ -102,52 +270,184 @@ pub async fn act(
     Path(code): Path<String>,
     multipart: axum::extract::Multipart,
 ) -> Result<Response, WebError> {
-    let principal = citizen(&visitor)?;
-    let Some((form, uploads)) = read_act(multipart).await else {
-        let message = page.t.string("apply-too-large");
-        return with_status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &page_of(
-                &state,
-                page,
-                principal,
-                &code,
-                Some(message),
-                String::new(),
-                None,
-            )
-            .await?,
-        );
-    };
-    let result = state
+    act_side(state, page, visitor, Side::Citizen, code, multipart).await
+}
+
+/// `POST /counter/applications/{code}`
+pub async fn counter_act(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    act_side(state, page, visitor, Side::Counter, code, multipart).await
+}
+
+#[derive(Template)]
+#[template(path = "me_withdraw.html")]
+struct WithdrawPage {
+    page: PageContext,
+    side: Side,
+    tracked: Tracked,
+    code: String,
+    revision: i64,
+    comment: String,
+    error: Option<String>,
+}
+
+impl WithdrawPage {
+    fn base(&self) -> &'static str {
+        self.side.base()
+    }
+}
+
+async fn withdraw_page(
+    state: &WebState,
+    page: PageContext,
+    side: Side,
+    principal: &Principal,
+    code: &str,
+    comment: String,
+    error: Option<String>,
+) -> Result<Result<WithdrawPage, Response>, WebError> {
+    let view = state
         .app
-        .act_on_application(
-            principal,
-            &visitor.client.ip,
-            &code,
-            form.revision,
-            &form.action,
-            &form.comment,
-            uploads,
-            None,
-            Utc::now(),
-        )
-        .await;
-    let error = match result {
-        Ok(_) => return Ok(redirect(&format!("/me/applications/{code}?done=1"))),
-        Err(error) => refusal_message(error, &page)?,
+        .application_for(principal, code)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    if withdrawal(&view, side.role()).is_none() && error.is_none() {
+        // Nothing to confirm any more (already closed, or past the point of withdrawal).
+        return Ok(Err(redirect(&format!(
+            "{}/{}",
+            side.base(),
+            view.record.code
+        ))));
+    }
+    Ok(Ok(WithdrawPage {
+        tracked: Tracked::new(&view, &page),
+        code: view.record.code.clone(),
+        revision: view.record.revision,
+        comment,
+        error,
+        side,
+        page,
+    }))
+}
+
+async fn withdraw_form_side(
+    state: WebState,
+    page: PageContext,
+    visitor: Visitor,
+    side: Side,
+    code: String,
+) -> Result<Response, WebError> {
+    let principal = side.principal(&visitor)?;
+    match withdraw_page(&state, page, side, principal, &code, String::new(), None).await? {
+        Ok(view) => render(&view),
+        Err(moved) => Ok(moved),
+    }
+}
+
+/// `GET /me/applications/{code}/withdraw`: what withdrawing means, and a button to confirm it.
+pub async fn withdraw_form(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    withdraw_form_side(state, page, visitor, Side::Citizen, code).await
+}
+
+/// `GET /counter/applications/{code}/withdraw`
+pub async fn counter_withdraw_form(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    withdraw_form_side(state, page, visitor, Side::Counter, code).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct WithdrawForm {
+    revision: i64,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn withdraw_side(
+    state: WebState,
+    page: PageContext,
+    visitor: Visitor,
+    side: Side,
+    code: String,
+    form: WithdrawForm,
+) -> Result<Response, WebError> {
+    let principal = side.principal(&visitor)?;
+    let view = state
+        .app
+        .application_for(principal, &code)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let error = match withdrawal(&view, side.role()) {
+        None => page.t.string("withdraw-too-late"),
+        Some(action) => {
+            let result = state
+                .app
+                .act_on_application(
+                    principal,
+                    &visitor.client.ip,
+                    &code,
+                    form.revision,
+                    &action,
+                    &form.comment,
+                    Vec::new(),
+                    None,
+                    Utc::now(),
+                )
+                .await;
+            match result {
+                Ok(_) => return Ok(redirect(&format!("{}/{code}?done=1", side.base()))),
+                Err(error) => refusal_message(error, &page)?,
+            }
+        }
     };
-    with_status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &page_of(
-            &state,
-            page,
-            principal,
-            &code,
-            Some(error),
-            form.comment,
-            None,
-        )
-        .await?,
+    match withdraw_page(
+        &state,
+        page,
+        side,
+        principal,
+        &code,
+        form.comment,
+        Some(error),
     )
+    .await?
+    {
+        Ok(view) => with_status(StatusCode::UNPROCESSABLE_ENTITY, &view),
+        Err(moved) => Ok(moved),
+    }
+}
+
+/// `POST /me/applications/{code}/withdraw`: withdraws, on the revision the person confirmed.
+pub async fn withdraw(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    axum::Form(form): axum::Form<WithdrawForm>,
+) -> Result<Response, WebError> {
+    withdraw_side(state, page, visitor, Side::Citizen, code, form).await
+}
+
+/// `POST /counter/applications/{code}/withdraw`: withdraws in the applicant's name (the app
+/// refuses unless the applicant's consent at this centre is open).
+pub async fn counter_withdraw(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    axum::Form(form): axum::Form<WithdrawForm>,
+) -> Result<Response, WebError> {
+    withdraw_side(state, page, visitor, Side::Counter, code, form).await
 }

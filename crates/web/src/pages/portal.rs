@@ -34,8 +34,8 @@ struct ServiceView<'a> {
     total_fee: String,
     /// Each form the card names: (code, title).
     forms: &'a [(String, String)],
-    /// The province's service centres: (code, name).
-    centres: &'a [(String, String)],
+    /// The province's service centres, with where they are.
+    centres: &'a [pishkhan_app::records::CentrePlace],
     /// Who it is for, in words.
     audience: String,
     canonical: String,
@@ -55,6 +55,11 @@ impl ServiceView<'_> {
 
     fn channel(&self, channel: &Channel) -> &'static str {
         channel_key(*channel)
+    }
+
+    /// The agency's province (the centres listed are its).
+    fn province(&self) -> &str {
+        self.centres.first().map_or("", |c| c.province.as_str())
     }
 
     /// Can a service centre file it?
@@ -217,6 +222,8 @@ pub struct ServiceItem {
     pub title: String,
     pub summary: String,
     pub days: String,
+    /// The province's name when the list shows several provinces ("" otherwise).
+    pub province: String,
 }
 
 /// Every published service passing `filter`, by title, as a list shows them (from the search
@@ -226,6 +233,11 @@ async fn listed(
     page: &PageContext,
     filter: pishkhan_app::search::Filter,
 ) -> Result<Vec<ServiceItem>, WebError> {
+    let names = if filter.province.is_none() {
+        province_choices(state).await?
+    } else {
+        Vec::new()
+    };
     Ok(state
         .app
         .browse_services(&filter)
@@ -236,8 +248,35 @@ async fn listed(
             title: e.title_fa.clone(),
             summary: e.summary_fa.clone(),
             days: page.digits(&e.processing_days.to_string()),
+            province: province_name(&names, e.province.as_deref()),
         })
         .collect())
+}
+
+/// A province's name from the choices, for a list that shows several ("" when there is only one).
+pub(crate) fn province_name(names: &[(String, String)], code: Option<&str>) -> String {
+    code.and_then(|c| names.iter().find(|(k, _)| k == c))
+        .map(|(_, name)| name.clone())
+        .unwrap_or_default()
+}
+
+/// The province a list shows: `?province=` when given (empty: all), else the one the visitor
+/// chose before; only a known one counts.
+pub(crate) fn chosen_province(
+    provinces: &[(String, String)],
+    asked: Option<String>,
+    page: &PageContext,
+) -> Option<(String, String)> {
+    let code = match asked {
+        Some(code) => code,
+        None => page.province.clone().unwrap_or_default(),
+    };
+    provinces.iter().find(|(c, _)| *c == code).cloned()
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct ProvinceQuery {
+    province: Option<String>,
 }
 
 #[derive(Template)]
@@ -248,6 +287,10 @@ struct ListView {
     lead: String,
     services: Vec<ServiceItem>,
     agency: Option<PublicAgency>,
+    /// A category or life event: the province chooser, with the one shown ("" for all).
+    provinces: Vec<(String, String)>,
+    province: String,
+    province_name: String,
 }
 
 impl ListView {
@@ -269,13 +312,18 @@ pub async fn category(
     State(state): State<WebState>,
     page: PageContext,
     Path(code): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ProvinceQuery>,
 ) -> Result<Response, WebError> {
     let category = Category::from_code(&code).ok_or(WebError::NotFound)?;
+    let provinces = province_choices(&state).await?;
+    let (province, province_name) =
+        chosen_province(&provinces, query.province, &page).unwrap_or_default();
     let services = listed(
         &state,
         &page,
         pishkhan_app::search::Filter {
             category: Some(code),
+            province: (!province.is_empty()).then(|| province.clone()),
             ..Default::default()
         },
     )
@@ -285,6 +333,9 @@ pub async fn category(
         lead: page.t.string("portal-category-lead"),
         services,
         agency: None,
+        provinces,
+        province,
+        province_name,
         page,
     })
 }
@@ -314,6 +365,9 @@ pub async fn agency(
         lead: page.t.string("portal-agency-lead"),
         services,
         agency: Some(agency),
+        provinces: Vec::new(),
+        province: String::new(),
+        province_name: String::new(),
         page,
     })
 }
@@ -352,6 +406,8 @@ struct FormView {
     title: String,
     version: String,
     sections: Vec<FormSection>,
+    /// The service this form is filed for, when it has the form's code: (code, title).
+    service: Option<(String, String)>,
 }
 
 pub(crate) fn sections_of(form: &FormSchema) -> Vec<FormSection> {
@@ -431,7 +487,22 @@ pub async fn form(
         .form(&code, None)
         .await?
         .ok_or(WebError::NotFound)?;
+    // The service filed with this form: in the province the visitor chose, if it has one.
+    let using: Vec<_> = state
+        .app
+        .browse_services(&pishkhan_app::search::Filter::default())
+        .await?
+        .iter()
+        .filter(|e| e.forms.contains(&code))
+        .cloned()
+        .collect();
+    let service = using
+        .iter()
+        .find(|e| e.province.is_some() && e.province == page.province)
+        .or(using.first())
+        .map(|e| (e.code.clone(), e.title_fa.clone()));
     render(&FormView {
+        service,
         version: page.digits(&version.to_string()),
         sections: sections_of(&form),
         title: form.title.fa,
@@ -456,6 +527,8 @@ pub struct SearchHit {
     pub summary: String,
     pub agency: String,
     pub days: String,
+    /// The province's name when results from several provinces show ("" otherwise).
+    pub province: String,
 }
 
 #[derive(Template)]
@@ -510,10 +583,10 @@ pub async fn search(
 ) -> Result<Response, WebError> {
     let q = query.q.unwrap_or_default().trim().to_owned();
     let provinces = province_choices(&state).await?;
-    // An unknown province is no filter (the choice list offers only known ones).
-    let province = query
-        .province
-        .filter(|p| provinces.iter().any(|(code, _)| code == p))
+    // An unknown province is no filter (the choice list offers only known ones); without
+    // `?province=`, the one the visitor chose before.
+    let province = chosen_province(&provinces, query.province, &page)
+        .map(|(code, _)| code)
         .unwrap_or_default();
     let number = query
         .page
@@ -545,6 +618,11 @@ pub async fn search(
             summary: e.summary_fa.clone(),
             agency: e.agency_name.clone(),
             days: page.digits(&e.processing_days.to_string()),
+            province: if province.is_empty() {
+                province_name(&provinces, e.province.as_deref())
+            } else {
+                String::new()
+            },
         })
         .collect();
     let previous = (number > 1).then(|| search_href(&q, &province, number - 1));
@@ -570,16 +648,21 @@ pub async fn event(
     State(state): State<WebState>,
     page: PageContext,
     Path(code): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ProvinceQuery>,
 ) -> Result<Response, WebError> {
     let (_, name, _) = pishkhan_domain::catalog::LIFE_EVENTS
         .iter()
         .find(|(c, _, _)| *c == code)
         .ok_or(WebError::NotFound)?;
+    let provinces = province_choices(&state).await?;
+    let (province, province_name) =
+        chosen_province(&provinces, query.province, &page).unwrap_or_default();
     let services = listed(
         &state,
         &page,
         pishkhan_app::search::Filter {
             event: Some(code),
+            province: (!province.is_empty()).then(|| province.clone()),
             ..Default::default()
         },
     )
@@ -589,6 +672,9 @@ pub async fn event(
         lead: page.t.string("portal-event-lead"),
         services,
         agency: None,
+        provinces,
+        province,
+        province_name,
         page,
     })
 }
@@ -737,4 +823,52 @@ pub async fn robots(State(state): State<WebState>) -> Response {
         ),
     )
         .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "portal_centres.html")]
+struct CentresView {
+    page: PageContext,
+    provinces: Vec<(String, String)>,
+    province: String,
+    province_name: String,
+    centres: Vec<pishkhan_app::records::CentrePlace>,
+    /// The centres by province: (province name, its centres).
+    groups: Vec<(String, Vec<pishkhan_app::records::CentrePlace>)>,
+}
+
+/// `GET /centres?province=…`: the service centres where a person can go, with address, phone and
+/// opening hours; those of the province the visitor chose, or all of them by province.
+pub async fn centres(
+    State(state): State<WebState>,
+    page: PageContext,
+    axum::extract::Query(query): axum::extract::Query<ProvinceQuery>,
+) -> Result<Response, WebError> {
+    let provinces = province_choices(&state).await?;
+    let (province, province_name) =
+        chosen_province(&provinces, query.province, &page).unwrap_or_default();
+    let centres = state
+        .app
+        .centre_places((!province.is_empty()).then_some(province.as_str()))
+        .await?;
+    let all = state.app.public_provinces().await?;
+    let mut groups: Vec<(String, Vec<pishkhan_app::records::CentrePlace>)> = Vec::new();
+    for centre in &centres {
+        let name = all
+            .iter()
+            .find(|p| p.code == centre.province)
+            .map_or_else(|| centre.province.clone(), |p| p.name_fa.clone());
+        match groups.last_mut() {
+            Some((last, group)) if *last == name => group.push(centre.clone()),
+            _ => groups.push((name, vec![centre.clone()])),
+        }
+    }
+    render(&CentresView {
+        page,
+        provinces,
+        province,
+        province_name,
+        centres,
+        groups,
+    })
 }

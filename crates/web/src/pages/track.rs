@@ -35,9 +35,29 @@ pub struct Tracked {
     pub deadline: Option<String>,
     pub overdue: bool,
     pub steps: Vec<Step>,
+    /// The application waits for the applicant: what the agency asked for (the comment that
+    /// moved it here; may be empty).
+    pub request: Option<String>,
+    /// When the whole service should be done, if it goes well (set by [`Tracked::load`]).
+    pub expected: Option<String>,
 }
 
 impl Tracked {
+    /// [`Tracked::new`] with the expected completion date, which needs the holiday calendar.
+    pub async fn load(
+        state: &WebState,
+        view: &ApplicationView,
+        page: &PageContext,
+    ) -> Result<Tracked, WebError> {
+        let mut tracked = Tracked::new(view, page);
+        tracked.expected = state
+            .app
+            .expected_completion(view)
+            .await?
+            .map(|d| page.long_date(&d));
+        Ok(tracked)
+    }
+
     pub fn new(view: &ApplicationView, page: &PageContext) -> Tracked {
         let today = JalaliDate::in_iran(Utc::now());
         let state = view.state();
@@ -50,7 +70,21 @@ impl Tracked {
         let code = pishkhan_domain::tracking::TrackingCode::parse(&view.record.code)
             .map(|c| page.digits(&c.grouped()))
             .unwrap_or_else(|_| view.record.code.clone());
+        let request = state
+            .filter(|s| {
+                s.waits_for == pishkhan_domain::workflow::Party::Applicant && s.outcome.is_none()
+            })
+            .map(|_| {
+                view.events
+                    .iter()
+                    .rev()
+                    .find(|e| e.to_state == view.record.state)
+                    .map(|e| e.comment.clone())
+                    .unwrap_or_default()
+            });
         Tracked {
+            expected: None,
+            request,
             code,
             service_code: view.card.code.clone(),
             service: view.card.title.fa.clone(),
@@ -204,7 +238,11 @@ pub async fn lookup(
         .track(&form.code, &form.national_id, &visitor.client.source())
         .await;
     let (found, error, status) = match result {
-        Ok(Some(view)) => (Some(Tracked::new(&view, &page)), None, StatusCode::OK),
+        Ok(Some(view)) => (
+            Some(Tracked::load(&state, &view, &page).await?),
+            None,
+            StatusCode::OK,
+        ),
         Ok(None) => (None, None, StatusCode::NOT_FOUND),
         Err(ApplicationError::Invalid(problems)) => (
             None,
@@ -224,6 +262,42 @@ pub async fn lookup(
             searched: true,
         },
     )
+}
+
+/// `POST /track/receipt`: the receipt, for whoever proves the tracking code and national ID
+/// again (posted, like the lookup, so neither lands in an address).
+pub async fn tracked_receipt(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<TrackForm>,
+) -> Result<Response, WebError> {
+    let view = match state
+        .app
+        .track(&form.code, &form.national_id, &visitor.client.source())
+        .await
+    {
+        Ok(Some(view)) => view,
+        Ok(None) | Err(ApplicationError::Invalid(_)) => {
+            return lookup_again(state, page, visitor, form).await;
+        }
+        Err(other) => return Err(WebError::from(other)),
+    };
+    let track = format!("{}/track", page.origin);
+    let pdf = state.app.receipt_of(&view, &track).await?;
+    Ok(pdf_response(
+        pdf,
+        &format!("receipt-{}.pdf", view.record.code),
+    ))
+}
+
+async fn lookup_again(
+    state: WebState,
+    page: PageContext,
+    visitor: Visitor,
+    form: TrackForm,
+) -> Result<Response, WebError> {
+    lookup(State(state), page, visitor, Form(form)).await
 }
 
 /// `GET /applications/{code}/receipt.pdf`: the receipt, for whoever may see the application
