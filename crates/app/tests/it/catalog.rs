@@ -19,7 +19,42 @@ on_both_backends!(
     a_card_goes_from_draft_to_published_and_keeps_every_version,
     the_demo_catalogue_loads_once_and_is_whole,
     search_follows_what_another_node_publishes,
+    a_flood_of_searches_that_find_nothing_is_counted_within_bounds,
 );
+
+/// Searches that find nothing are counted without anyone named, at most 1000 different ones
+/// between two heartbeats, so random words sent by the thousand cost a bounded table.
+async fn a_flood_of_searches_that_find_nothing_is_counted_within_bounds(store: Store) {
+    let app = App::with_store(Config::load(&Sources::default()).unwrap(), store.clone()).unwrap();
+    assert_eq!(app.rebuild_search().await.unwrap(), 0);
+    let filter = pishkhan_app::search::Filter::default();
+    for n in 0..3000 {
+        app.search_services(&format!("واژهٔ بی‌معنی {n}"), &filter, 0, 10)
+            .await
+            .unwrap();
+    }
+    for _ in 0..3 {
+        app.search_services("واژهٔ بی‌معنی 7", &filter, 0, 10)
+            .await
+            .unwrap();
+    }
+    app.flush_search_misses().await.unwrap();
+    let misses = app.search_misses(5000).await.unwrap();
+    assert_eq!(misses.len(), 1000);
+    let seven = misses
+        .iter()
+        .find(|(m, _)| m.query == "واژه بیمعنی 7")
+        .expect("counted");
+    assert_eq!(seven.0.count, 4);
+    // Counts add up across heartbeats.
+    app.search_services("واژهٔ بی‌معنی 7", &filter, 0, 10)
+        .await
+        .unwrap();
+    app.flush_search_misses().await.unwrap();
+    let misses = app.search_misses(1).await.unwrap();
+    assert_eq!(misses[0].0.query, "واژه بیمعنی 7");
+    assert_eq!(misses[0].0.count, 5);
+}
 
 /// Two nodes on one database: what one publishes, retires or teaches the search, the other's
 /// index follows at its next refresh (the 2-second poll in a running server).
@@ -103,6 +138,15 @@ async fn search_follows_what_another_node_publishes(store: Store) {
         find(reader.clone(), "پیکان قراضه").await[0],
         "tehran.plate-transfer"
     );
+    // The search that found nothing was counted, and now finds something.
+    reader.flush_search_misses().await.unwrap();
+    let misses = reader.search_misses(10).await.unwrap();
+    let (miss, finds) = misses
+        .iter()
+        .find(|(m, _)| m.query == "پیکان قراضه")
+        .expect("the miss was counted");
+    assert_eq!(miss.count, 1);
+    assert!(*finds);
     // An agency admin may not edit the list.
     assert!(
         writer
