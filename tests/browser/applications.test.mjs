@@ -126,6 +126,10 @@ describe('tracking an application', () => {
     assert.equal(document.status(), 200);
     assert.equal(document.headers()['content-type'], 'application/pdf');
 
+    // No action is chosen for the clerk: submitting without one says what to do.
+    assert.equal(await page.locator('input[name=action]:checked').count(), 0);
+    await page.getByRole('button', { name: 'ثبت اقدام' }).click();
+    assert.match(await page.textContent('.error-summary'), /«اقدام» را انتخاب کنید/);
     await page.getByLabel('درخواست مدرک یا اصلاح').check();
     await page.getByRole('button', { name: 'ثبت اقدام' }).click();
     assert.match(await page.textContent('.error-summary'), /توضیح بنویسید/);
@@ -170,7 +174,20 @@ describe('tracking an application', () => {
     await me.getByRole('button', { name: 'ورود' }).click();
     await me.waitForURL(/\/me$/);
     await me.getByRole('link', { name: persian(filed.json.code_grouped) }).click();
-    assert.match(await me.textContent('main'), /تصویر کارت ملی پدر پیوست نشده است/);
+    // What the agency asked for is at the top, with a button to do it.
+    assert.match(await me.textContent('.notice.request'), /تصویر کارت ملی پدر پیوست نشده است/);
+    assert.equal(await me.locator('input[name=action]:checked').count(), 0, 'nothing pre-selected');
+    assert.equal(await me.getByLabel('انصراف').count(), 0, 'withdrawal is not an option of the form');
+    await me.screenshot({ path: path.join(artifacts, 'me-request-360.png'), fullPage: true });
+    // Withdrawal is its own page that says what will happen; going back changes nothing.
+    await me.getByRole('link', { name: 'انصراف از این درخواست' }).click();
+    await me.waitForURL(/\/withdraw$/);
+    assert.match(await me.textContent('main'), /برگشت‌پذیر نیست/);
+    await me.screenshot({ path: path.join(artifacts, 'me-withdraw-360.png'), fullPage: true });
+    await me.getByRole('link', { name: 'نه، برگرد' }).click();
+    await me.waitForURL(new RegExp(`/me/applications/${code}$`));
+    assert.match(await me.textContent('main'), /نیاز به مدرک یا اصلاح/);
+    await me.getByRole('link', { name: 'آنچه را خواسته شده بفرستید' }).click();
     await me.getByLabel('ارسال دوباره').check();
     await me.getByLabel('توضیح برای دستگاه').fill('تصویر کارت ملی پدر پیوست است.');
     const scan = path.join(server.dataDir, '..', 'father-card.pdf');
@@ -193,10 +210,23 @@ describe('tracking an application', () => {
     await desk.goto(`${server.url}/desk/applications/${code}`);
     // The file the citizen sent is among the documents.
     assert.match(await desk.textContent('main'), /father-card\.pdf/);
+    await desk.getByRole('button', { name: 'برداشتن این درخواست برای خودم' }).click();
+    await desk.waitForURL(/done=1$/);
     await desk.getByLabel('تأیید').check();
     await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
     await desk.waitForURL(/done=1$/);
     assert.match(await desk.textContent('main'), /تأیید شد؛ در حال صدور/);
+    // Found again by the person's national ID, with who reviewed it.
+    await desk.goto(`${server.url}/desk/applications`);
+    await desk.getByLabel('کد رهگیری یا کد ملی').fill('۰۰۸۲۴۵۱۲۹۱');
+    await desk.getByLabel('کدام درخواست‌ها').selectOption('all');
+    await desk.getByRole('button', { name: 'نمایش' }).click();
+    const found = await desk.textContent('table');
+    assert.match(found, new RegExp(persian(filed.json.code_grouped)));
+    assert.match(found, /مریم احمدی/, 'the reviewer is named');
+    await desk.getByLabel('کد رهگیری یا کد ملی').fill('12345');
+    await desk.getByRole('button', { name: 'نمایش' }).click();
+    assert.match(await desk.textContent('main'), /کد رهگیری ۱۱ رقم و کد ملی ۱۰ رقم است/);
     await again.close();
     const shown = await api('GET', `/api/v1/applications/${code}`, token);
     assert.deepEqual(shown.json.history.map((h) => h.action), ['submit', 'request-documents', 'resubmit', 'approve']);

@@ -429,3 +429,41 @@ mod tests {
         assert!(check_username("مریم").is_err());
     }
 }
+
+impl App {
+    /// Names for the actors that history and audit lines record (`user:<id>`, a bare user id,
+    /// `citizen:<id>`, `demo`, `cli`, `seed`, `system:<id>`), as a person reads them: the
+    /// account's display name, «شهروند», «پیش‌فرض» for what the installation loaded itself.
+    /// Unknown ids are named as unknown, never shown raw.
+    pub async fn actor_names(
+        &self,
+        actors: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, String>, pishkhan_store::StoreError> {
+        let mut names = std::collections::HashMap::new();
+        for actor in &actors {
+            let actor = actor.as_str();
+            if names.contains_key(actor) {
+                continue;
+            }
+            let name = match actor.split_once(':') {
+                _ if matches!(actor, "demo" | "seed" | "cli" | "migration") => {
+                    "پیش‌فرض (بارگذاری سامانه)".to_owned()
+                }
+                Some(("citizen", _)) => "شهروند".to_owned(),
+                Some(("user" | "system", id)) => self.user_name(id).await?,
+                None => self.user_name(actor).await?,
+                Some(_) => "ناشناخته".to_owned(),
+            };
+            names.insert(actor.to_owned(), name);
+        }
+        Ok(names)
+    }
+
+    async fn user_name(&self, id: &str) -> Result<String, pishkhan_store::StoreError> {
+        Ok(self
+            .store()
+            .user_by_id(id)
+            .await?
+            .map_or_else(|| "حساب ناشناخته".to_owned(), |u| u.display_name))
+    }
+}

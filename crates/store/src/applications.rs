@@ -224,6 +224,14 @@ pub struct InboxFilter {
     /// Only those whose deadline is before this Jalali day (`YYYY/MM/DD`): overdue work.
     pub deadline_before: Option<String>,
     pub assignee: Option<String>,
+    /// Closed applications too (granted, refused, withdrawn), not only open ones.
+    pub include_closed: bool,
+    /// Only closed applications.
+    pub closed_only: bool,
+    /// Only this application (its 11-digit tracking code).
+    pub code: Option<String>,
+    /// Only this person's applications (their national ID).
+    pub national_id: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -677,7 +685,16 @@ impl Store {
         if filter.agencies.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = format!("SELECT {COLUMNS} FROM applications WHERE outcome IS NULL");
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM applications WHERE {}",
+            if filter.closed_only {
+                "outcome IS NOT NULL"
+            } else if filter.include_closed {
+                "1 = 1"
+            } else {
+                "outcome IS NULL"
+            }
+        );
         let mut n = 0;
         let mut next = || {
             n += 1;
@@ -702,6 +719,12 @@ impl Store {
         if filter.assignee.is_some() {
             sql += &format!(" AND assignee = {}", next());
         }
+        if filter.code.is_some() {
+            sql += &format!(" AND code = {}", next());
+        }
+        if filter.national_id.is_some() {
+            sql += &format!(" AND national_id = {}", next());
+        }
         sql += &format!(
             " ORDER BY deadline IS NULL, deadline, created_at LIMIT {} OFFSET {}",
             next(),
@@ -723,6 +746,12 @@ impl Store {
             }
             if let Some(a) = &filter.assignee {
                 query = query.bind(a);
+            }
+            if let Some(c) = &filter.code {
+                query = query.bind(c);
+            }
+            if let Some(n) = &filter.national_id {
+                query = query.bind(n);
             }
             query.bind(filter.limit).bind(filter.offset).fetch_all(pool).await?
         }))

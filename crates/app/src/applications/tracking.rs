@@ -216,7 +216,12 @@ impl App {
         agencies.dedup();
         filter.agencies = agencies;
         filter.limit = filter.limit.clamp(1, 200);
+        let every_state = filter.include_closed || filter.closed_only;
         let rows = self.store().inbox(&filter).await?;
+        if every_state {
+            // Everything of the clerk's agencies, finished cases too: to find one, not to act.
+            return Ok(rows);
+        }
         // Only what this person's roles may move on (the workflow is per service version, so
         // this is decided per row).
         let mut out = Vec::with_capacity(rows.len());

@@ -713,7 +713,17 @@ async fn synonyms_view(
     errors: Vec<String>,
 ) -> Result<SynonymsView, WebError> {
     let (stored_body, stored) = state.app.synonyms_text().await?;
-    let updated = stored.map(|s| format!("{} — {}", page.moment(&s.updated_at), s.updated_by));
+    let updated = match stored {
+        Some(s) => {
+            let names = state.app.actor_names(vec![s.updated_by.clone()]).await?;
+            Some(format!(
+                "{} — {}",
+                page.moment(&s.updated_at),
+                names.get(&s.updated_by).cloned().unwrap_or_default()
+            ))
+        }
+        None => None,
+    };
     let misses = state
         .app
         .search_misses(MISSES_SHOWN)

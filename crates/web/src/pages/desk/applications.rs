@@ -32,6 +32,8 @@ pub struct InboxLine {
     pub overdue: bool,
     pub mine: bool,
     pub channel: String,
+    /// Who claimed it («بررسی‌کننده»), "" when nobody has.
+    pub reviewer: String,
 }
 
 #[derive(Template)]
@@ -41,6 +43,11 @@ struct InboxView {
     lines: Vec<InboxLine>,
     overdue_only: bool,
     mine_only: bool,
+    /// `open` (what the clerk may act on), `all` or `closed`.
+    which: String,
+    /// The tracking code or national ID searched for, and what is wrong with it.
+    q: String,
+    q_error: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -51,6 +58,33 @@ pub struct InboxQuery {
     mine: Option<String>,
     #[serde(default)]
     service: Option<String>,
+    /// `open` (default), `all`, `closed`.
+    #[serde(default)]
+    state: Option<String>,
+    /// A tracking code or a national ID.
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// What the inbox's search box holds: a tracking code (11 digits) or a national ID (10), in any
+/// digits and spacing; or why it is neither.
+fn searched(q: &str) -> Result<(Option<String>, Option<String>), String> {
+    let digits: String = pishkhan_domain::text::to_ascii_digits(q)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if digits.is_empty() {
+        return Ok((None, None));
+    }
+    match digits.len() {
+        11 => pishkhan_domain::tracking::TrackingCode::parse(&digits)
+            .map(|c| (Some(c.as_str().to_owned()), None))
+            .map_err(|p| p.fa),
+        10 => pishkhan_domain::id::NationalId::parse(&digits)
+            .map(|n| (None, Some(n.as_str().to_owned())))
+            .map_err(|p| p.fa),
+        _ => Err("کد رهگیری ۱۱ رقم و کد ملی ۱۰ رقم است؛ یکی از این دو را بنویسید.".to_owned()),
+    }
 }
 
 fn user_id(principal: &Principal) -> String {
@@ -76,19 +110,42 @@ pub async fn index(
     let today = JalaliDate::in_iran(Utc::now());
     let overdue_only = query.overdue.is_some();
     let mine_only = query.mine.is_some();
+    let which = match query.state.as_deref() {
+        Some("all") => "all",
+        Some("closed") => "closed",
+        _ => "open",
+    };
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let (code, national_id, q_error) = match searched(&q) {
+        Ok((code, national_id)) => (code, national_id, None),
+        Err(message) => (None, None, Some(message)),
+    };
     let me = user_id(principal);
-    let rows = state
+    let rows = if q_error.is_some() {
+        Vec::new()
+    } else {
+        state
+            .app
+            .inbox(
+                principal,
+                InboxFilter {
+                    service: query.service.filter(|s| !s.is_empty()),
+                    deadline_before: overdue_only.then(|| today.format_numeric()),
+                    assignee: mine_only.then(|| me.clone()),
+                    // A search looks through every state: the case may be finished.
+                    include_closed: which == "all" || code.is_some() || national_id.is_some(),
+                    closed_only: which == "closed",
+                    code,
+                    national_id,
+                    limit: 200,
+                    ..Default::default()
+                },
+            )
+            .await?
+    };
+    let reviewers = state
         .app
-        .inbox(
-            principal,
-            InboxFilter {
-                service: query.service.filter(|s| !s.is_empty()),
-                deadline_before: overdue_only.then(|| today.format_numeric()),
-                assignee: mine_only.then(|| me.clone()),
-                limit: 200,
-                ..Default::default()
-            },
-        )
+        .actor_names(rows.iter().filter_map(|r| r.assignee.clone()).collect())
         .await?;
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
@@ -108,6 +165,11 @@ pub async fn index(
             overdue: tracked.overdue,
             mine: row.assignee.as_deref() == Some(me.as_str()),
             channel: page.t.string(channel_key(&row.channel)),
+            reviewer: row
+                .assignee
+                .as_ref()
+                .and_then(|a| reviewers.get(a).cloned())
+                .unwrap_or_default(),
         });
     }
     render(&InboxView {
@@ -115,6 +177,9 @@ pub async fn index(
         lines,
         overdue_only,
         mine_only,
+        which: which.to_owned(),
+        q,
+        q_error,
     })
 }
 
@@ -130,7 +195,8 @@ struct ApplicationPage {
     centre: String,
     assignee: String,
     answers: Vec<(String, Vec<(String, String)>)>,
-    documents: Vec<(String, String, String)>,
+    /// (id, what it is, file name, an image that can be shown in the page)
+    documents: Vec<(String, String, String, bool)>,
     /// (code, name, comment required)
     actions: Vec<(String, String, bool)>,
     error: Option<String>,
@@ -171,7 +237,12 @@ async fn application_page(
     let assignee = match view.record.assignee.as_deref() {
         None => page.t.string("inbox-unassigned"),
         Some(id) if id == me => page.t.string("inbox-assigned-me"),
-        Some(_) => page.t.string("inbox-assigned-other"),
+        Some(id) => state
+            .app
+            .actor_names(vec![id.to_owned()])
+            .await?
+            .remove(id)
+            .unwrap_or_else(|| page.t.string("inbox-assigned-other")),
     };
     Ok(ApplicationPage {
         tracked: Tracked::new(&view, &page),
@@ -194,6 +265,7 @@ async fn application_page(
                         d.requirement.clone()
                     },
                     d.file_name.clone(),
+                    matches!(d.content_type.as_str(), "image/jpeg" | "image/png"),
                 )
             })
             .collect(),

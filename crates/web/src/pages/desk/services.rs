@@ -256,6 +256,18 @@ async fn service_view(
         .unwrap_or_default();
     let (workflow_states, workflow_actions) =
         latest_card.as_ref().map(workflow_lines).unwrap_or_default();
+    let names = state
+        .app
+        .actor_names(
+            record
+                .versions
+                .iter()
+                .map(|v| v.author.clone())
+                .chain(record.history.iter().map(|h| h.actor.clone()))
+                .collect(),
+        )
+        .await?;
+    let name = |actor: &str| names.get(actor).cloned().unwrap_or_default();
     Ok(ServiceView {
         forms,
         workflow_states,
@@ -280,7 +292,7 @@ async fn service_view(
             .iter()
             .map(|v| VersionLine {
                 version: v.version,
-                author: v.author.clone(),
+                author: name(&v.author),
                 at: page.moment(&v.created_at),
             })
             .collect(),
@@ -291,7 +303,7 @@ async fn service_view(
             .map(|h| HistoryLine {
                 version: h.version,
                 event: event_key(&h.event),
-                actor: h.actor.clone(),
+                actor: name(&h.actor),
                 at: page.moment(&h.at),
             })
             .collect(),
