@@ -409,27 +409,6 @@ pub fn grant_text(grant: &RoleGrant) -> String {
     format!("{} @ {}", grant.role().code(), grant.scope())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_passwords_pass_the_rules() {
-        for _ in 0..20 {
-            let password = generate_password();
-            assert_eq!(password.expose().len(), 19);
-            check_new_password(password.expose(), &["admin"]).unwrap();
-        }
-    }
-
-    #[test]
-    fn usernames_are_plain() {
-        assert!(check_username("m.ahmadi").is_ok());
-        assert!(check_username("Ab").is_err());
-        assert!(check_username("مریم").is_err());
-    }
-}
-
 impl App {
     /// Names for the actors that history and audit lines record (`user:<id>`, a bare user id,
     /// `citizen:<id>`, `demo`, `cli`, `seed`, `system:<id>`), as a person reads them: the
@@ -465,5 +444,26 @@ impl App {
             .user_by_id(id)
             .await?
             .map_or_else(|| "حساب ناشناخته".to_owned(), |u| u.display_name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_pass_the_rules() {
+        for _ in 0..20 {
+            let password = generate_password();
+            assert_eq!(password.expose().len(), 19);
+            check_new_password(password.expose(), &["admin"]).unwrap();
+        }
+    }
+
+    #[test]
+    fn usernames_are_plain() {
+        assert!(check_username("m.ahmadi").is_ok());
+        assert!(check_username("Ab").is_err());
+        assert!(check_username("مریم").is_err());
     }
 }
