@@ -702,7 +702,20 @@ async fn consent_goes_only_to_a_line_the_registry_confirms(store: Store) {
             .unwrap()
             .is_none()
     );
-    // The line that is theirs gets the code, and the consent binds it.
+    // The citizen (or someone in their name) spends the line's budget of sign-in codes…
+    let mut sent = 0;
+    while f
+        .app
+        .request_sign_in_code("0082451291", "09121234567", &client(), Utc::now())
+        .await
+        .is_ok()
+    {
+        sent += 1;
+        assert!(sent <= 5, "sign-in codes to one line are limited");
+    }
+    assert!(sent >= 1);
+    // …and the operator in front of them can still ask consent: consent codes have their own
+    // budget. The line that is theirs gets the code, and the consent binds it.
     let ticket = ask("09121234567").await.unwrap();
     let (to, _, code) = sms_codes(&f.app).pop().unwrap();
     assert_eq!(to, "+989121234567");
