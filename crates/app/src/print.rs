@@ -179,10 +179,50 @@ impl App {
             .map(|s| s.name.fa.clone())
             .unwrap_or_else(|| r.state.clone());
         let printed_on = iran_date_fa(Utc::now());
+        // At a centre: the centre, where it is, who filed, and the centre's share of the fees.
+        let (centre_name, place, operator) = match (r.channel.as_str(), &r.centre) {
+            ("centre", Some(centre)) => {
+                let places = self.store().centre_places(None).await?;
+                let found = places.iter().find(|p| p.code == *centre);
+                let place = found
+                    .map(|p| {
+                        // The phone isolated left to right, so its groups keep their order.
+                        [
+                            p.address_fa.clone(),
+                            format!(
+                                "\u{2066}{}\u{2069}",
+                                pishkhan_domain::text::to_persian_digits(&p.phone)
+                            ),
+                        ]
+                        .into_iter()
+                        .filter(|s| !s.is_empty() && s != "\u{2066}\u{2069}")
+                        .collect::<Vec<_>>()
+                        .join(" — ")
+                    })
+                    .unwrap_or_default();
+                let operator = self
+                    .actor_names(vec![r.filed_by.clone()])
+                    .await?
+                    .remove(&r.filed_by)
+                    .unwrap_or_default();
+                (
+                    found.map_or_else(|| centre.clone(), |p| p.name_fa.clone()),
+                    place,
+                    operator,
+                )
+            }
+            _ => Default::default(),
+        };
+        let counter = (r.channel == "centre").then(|| pishkhan_render::CounterPrint {
+            centre: &centre_name,
+            place: &place,
+            operator: &operator,
+            fee_rials: view.card.fees.iter().map(|f| f.centre_share_rials).sum(),
+        });
         let data = receipt_data(&ReceiptPrint {
+            counter,
             code: &code,
             service_title: &view.card.title.fa,
-            service_code: &view.card.code,
             agency_name: &agency,
             province_name: province.as_deref(),
             national_id: &r.national_id,

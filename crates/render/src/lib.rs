@@ -17,7 +17,9 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
-pub use print::{CardPrint, FormPrint, ReceiptPrint, card_data, form_data, receipt_data};
+pub use print::{
+    CardPrint, CounterPrint, FormPrint, ReceiptPrint, card_data, form_data, receipt_data,
+};
 
 static FONT_FILES: [&[u8]; 2] = [
     include_bytes!("../fonts/Vazirmatn-Regular.ttf"),

@@ -167,7 +167,6 @@ pub fn form_data(print: &FormPrint<'_>) -> Value {
         "title": form.title.fa,
         "issuer": issuer(print.agency_name, print.province_name),
         "facts": [
-            ["کد فرم", form.code],
             ["نسخه", fa(print.version)],
             ["تاریخ چاپ", print.printed_on],
         ],
@@ -180,7 +179,8 @@ pub fn form_data(print: &FormPrint<'_>) -> Value {
         })).collect::<Vec<_>>(),
         "signature_word": "نام و امضای متقاضی",
         "date_word": "تاریخ",
-        "footer": format!("پیشخوان — {} — فرم {} نسخهٔ {}", print.agency_name, form.code, fa(print.version)),
+        // The form's code is an identifier: isolated left to right, in the footer only.
+        "footer": format!("پیشخوان — {} — فرم \u{2066}{}\u{2069} نسخهٔ {}", print.agency_name, form.code, fa(print.version)),
     })
 }
 
@@ -290,7 +290,7 @@ pub fn card_data(print: &CardPrint<'_>) -> Value {
             "items": card.forms.iter().map(|f| {
                 let title = print.form_titles.iter().find(|(code, _)| code == &f.code)
                     .map(|(_, t)| t.clone()).unwrap_or_default();
-                format!("{title} (کد {})", f.code)
+                title
             }).collect::<Vec<_>>(),
         }));
     }
@@ -323,7 +323,6 @@ pub fn card_data(print: &CardPrint<'_>) -> Value {
         "title": card.title.fa,
         "issuer": issuer(print.agency_name, print.province_name),
         "facts": [
-            ["کد خدمت", card.code],
             ["نسخه", fa(print.version)],
             ["به‌روزرسانی", print.updated_on],
             ["تاریخ چاپ", print.printed_on],
@@ -331,7 +330,7 @@ pub fn card_data(print: &CardPrint<'_>) -> Value {
         "summary": card.summary.fa,
         "about": about,
         "sections": sections,
-        "footer": format!("پیشخوان — شناسنامهٔ خدمت {} — {}", card.code, print.address),
+        "footer": format!("پیشخوان — شناسنامهٔ خدمت \u{2066}{}\u{2069} — {}", card.code, print.address),
     })
 }
 
@@ -340,7 +339,6 @@ pub struct ReceiptPrint<'a> {
     /// The tracking code in groups, Persian digits.
     pub code: &'a str,
     pub service_title: &'a str,
-    pub service_code: &'a str,
     pub agency_name: &'a str,
     pub province_name: Option<&'a str>,
     pub national_id: &'a str,
@@ -355,6 +353,19 @@ pub struct ReceiptPrint<'a> {
     /// Where to track it.
     pub track_address: &'a str,
     pub printed_on: &'a str,
+    /// Filed at a service centre: who filed it where, and the centre's fee.
+    pub counter: Option<CounterPrint<'a>>,
+}
+
+/// What a receipt printed at a centre adds: the centre (and where it is), the operator, the
+/// centre's fee, and room for its stamp.
+pub struct CounterPrint<'a> {
+    pub centre: &'a str,
+    /// Address and phone, as one line ("" when not known).
+    pub place: &'a str,
+    pub operator: &'a str,
+    /// The centre's share of the fees (کارمزد), in rials; 0 when the card names none.
+    pub fee_rials: i64,
 }
 
 /// The data of an application's receipt (the `Receipt` template).
@@ -377,6 +388,21 @@ pub fn receipt_data(print: &ReceiptPrint<'_>) -> Value {
             "اعلام نشده".to_owned()
         }
     ]));
+    if let Some(counter) = &print.counter {
+        about.push(json!(["دفتر پیشخوان", counter.centre]));
+        if !counter.place.is_empty() {
+            about.push(json!(["نشانی دفتر", counter.place]));
+        }
+        about.push(json!(["کاربر دفتر", counter.operator]));
+        about.push(json!([
+            "کارمزد دفتر",
+            if counter.fee_rials > 0 {
+                money(counter.fee_rials)
+            } else {
+                "در شناسنامهٔ خدمت اعلام نشده".to_owned()
+            }
+        ]));
+    }
     let documents: Vec<Value> = print
         .documents
         .iter()
@@ -417,9 +443,10 @@ pub fn receipt_data(print: &ReceiptPrint<'_>) -> Value {
         "issuer": issuer(print.agency_name, print.province_name),
         "code": print.code,
         "facts": [
-            ["کد خدمت", print.service_code],
             ["تاریخ چاپ", print.printed_on],
         ],
+        // Room for the centre's stamp and the operator's signature.
+        "stamp": print.counter.is_some(),
         "summary": "درخواست شما ثبت و ذخیره شد. این رسید را نگه دارید.",
         "about": about,
         "sections": sections,

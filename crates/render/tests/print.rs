@@ -312,7 +312,6 @@ fn receipt_pdf() -> Vec<u8> {
         &receipt_data(&ReceiptPrint {
             code: "۱۲۳۴-۵۶۷۸-۹۰۱",
             service_title: "تمدید گواهی‌نامهٔ رانندگی",
-            service_code: "tehran.driving-licence-renewal",
             agency_name: "پلیس راهور تهران",
             province_name: Some("تهران"),
             national_id: "0076229645",
@@ -324,6 +323,12 @@ fn receipt_pdf() -> Vec<u8> {
             documents: &documents,
             track_address: "https://pishkhan.example/track",
             printed_on: "۱۵ آبان ۱۴۰۴",
+            counter: Some(pishkhan_render::CounterPrint {
+                centre: "دفتر پیشخوان دولت ۱۰۰۱ (میدان انقلاب)",
+                place: "تهران، خیابان انقلاب، پلاک ۴۱۲ — ۰۲۱-۶۶۴۰۱۰۰۱",
+                operator: "زهرا کریمی",
+                fee_rials: 180_000,
+            }),
         }),
     )
     .unwrap();
@@ -346,6 +351,12 @@ fn a_receipt_prints_the_tracking_code_and_what_was_filed() {
         "ثبت شد؛ در نوبت بررسی",
         "licence.pdf",
         "https://pishkhan.example/track",
+        // At a centre: the centre, where it is, the operator, its fee, room for its stamp.
+        "دفتر پیشخوان دولت ۱۰۰۱",
+        "خیابان انقلاب",
+        "زهرا کریمی",
+        "کارمزد دفتر",
+        "مهر دفتر پیشخوان",
     ] {
         assert!(holds(&text, expected), "{expected:?} missing in: {text}");
     }
