@@ -267,6 +267,66 @@ fn is_code(text: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
 }
 
+/// A place in a service card as its editors read it: `processing_days` is «زمان انجام»,
+/// `fees[2]` is «هزینه‌ها، ردیف ۳», `documents[0].step` is «مدارک لازم، ردیف ۱، مرحله».
+/// Errors name fields this way, never by their code.
+pub fn card_place_fa(at: &str) -> String {
+    let name = |part: &str| -> &str {
+        match part {
+            "code" => "کد خدمت",
+            "title" => "عنوان",
+            "summary" => "خلاصه",
+            "output" => "آنچه دریافت می‌کنید",
+            "audience" => "برای",
+            "channels" => "راه‌های دریافت خدمت",
+            "channel" => "راه",
+            "steps" => "مراحل",
+            "processing_days" => "زمان انجام",
+            "visits_in_person" => "شمار مراجعهٔ حضوری",
+            "documents" => "مدارک لازم",
+            "step" => "مرحله",
+            "copies" => "شمار نسخه",
+            "fees" => "هزینه‌ها",
+            "rials" => "مبلغ",
+            "centre_share_rials" => "کارمزد دفتر",
+            "collector" => "دریافت‌کننده",
+            "legal_basis" => "مبنای قانونی",
+            "redress" => "راه اعتراض",
+            "on_no_answer" => "اگر پاسخی نگرفتید",
+            "events" => "رویدادهای زندگی",
+            "category" => "موضوع",
+            "agency" => "دستگاه",
+            "forms" => "فرم‌ها",
+            "contact" => "تماس",
+            "workflow" => "گردش کار",
+            "states" => "وضعیت‌ها",
+            "actions" => "اقدام‌ها",
+            "deciding_unit" => "واحد تصمیم‌گیرنده",
+            _ => "",
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    for segment in at.split('.') {
+        let (field, index) = match segment.split_once('[') {
+            Some((field, rest)) => (field, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let named = name(field);
+        out.push(if named.is_empty() {
+            "این بخش".to_owned()
+        } else {
+            named.to_owned()
+        });
+        if let Some(i) = index {
+            out.push(format!(
+                "ردیف {}",
+                crate::text::to_persian_digits(&(i + 1).to_string())
+            ));
+        }
+    }
+    out.join("، ")
+}
+
 impl ServiceCard {
     /// The workflow applications for this card follow: the card's own, or the standard one.
     pub fn workflow(&self) -> Workflow {
@@ -291,7 +351,7 @@ impl ServiceCard {
     pub fn check(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut problem = |at: &str, code: &'static str, fa: String, en: String| {
-            problems.push(Problem::new(code, fa, en).at(at));
+            problems.push(Problem::new(code, fa, en).at_named(at, card_place_fa(at)));
         };
         if !is_code(&self.code) {
             problem(
@@ -414,7 +474,12 @@ impl ServiceCard {
             }
         }
         if let Some(workflow) = &self.workflow {
-            problems.extend(workflow.check());
+            problems.extend(workflow.check().into_iter().map(|mut p| {
+                if p.at_fa.is_none() && !p.at.is_empty() {
+                    p.at_fa = Some(card_place_fa(&format!("workflow.{}", p.at)).into());
+                }
+                p
+            }));
         }
         problems
     }
@@ -523,6 +588,21 @@ pub(crate) mod tests {
             "output": {"fa": "شناسنامهٔ جدید با مهر «المثنی»"}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn places_in_a_card_read_in_persian() {
+        assert_eq!(card_place_fa("processing_days"), "زمان انجام");
+        assert_eq!(card_place_fa("fees[2]"), "هزینه‌ها، ردیف ۳");
+        assert_eq!(
+            card_place_fa("fees[0].centre_share_rials"),
+            "هزینه‌ها، ردیف ۱، کارمزد دفتر"
+        );
+        assert_eq!(
+            card_place_fa("documents[0].step"),
+            "مدارک لازم، ردیف ۱، مرحله"
+        );
+        assert_eq!(card_place_fa("nonsense"), "این بخش");
     }
 
     #[test]

@@ -441,17 +441,28 @@ impl FormSchema {
             }
             let value = answers.get(&field.id).filter(|v| !is_empty(v));
             match value {
-                None if field.required => errors.push(
-                    Problem::new(
-                        "required",
-                        format!("«{}» را پر کنید.", field.label.fa),
-                        format!(
-                            "Fill in “{}”.",
-                            field.label.en.as_deref().unwrap_or(&field.label.fa)
+                None if field.required => {
+                    // A choice is chosen, a file attached, a box filled in: the words people
+                    // expect for each.
+                    let label_en = field.label.en.as_deref().unwrap_or(&field.label.fa);
+                    let (fa, en) = match &field.kind {
+                        FieldKind::Select { .. }
+                        | FieldKind::MultiSelect { .. }
+                        | FieldKind::YesNo {} => (
+                            format!("«{}» را انتخاب کنید.", field.label.fa),
+                            format!("Choose “{label_en}”."),
                         ),
-                    )
-                    .at(field.id.clone()),
-                ),
+                        FieldKind::File { .. } => (
+                            format!("پرونده‌ای برای «{}» پیوست کنید.", field.label.fa),
+                            format!("Attach a file for “{label_en}”."),
+                        ),
+                        _ => (
+                            format!("«{}» را پر کنید.", field.label.fa),
+                            format!("Fill in “{label_en}”."),
+                        ),
+                    };
+                    errors.push(Problem::new("required", fa, en).at(field.id.clone()));
+                }
                 None => {}
                 Some(value) => match check_value(field, value) {
                     Ok(clean) => {

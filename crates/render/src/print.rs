@@ -288,9 +288,8 @@ pub fn card_data(print: &CardPrint<'_>) -> Value {
             "title": "فرم‌ها",
             "kind": "list",
             "items": card.forms.iter().map(|f| {
-                let title = print.form_titles.iter().find(|(code, _)| code == &f.code)
-                    .map(|(_, t)| t.clone()).unwrap_or_default();
-                title
+                print.form_titles.iter().find(|(code, _)| code == &f.code)
+                    .map(|(_, t)| t.clone()).unwrap_or_default()
             }).collect::<Vec<_>>(),
         }));
     }

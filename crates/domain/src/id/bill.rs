@@ -113,7 +113,7 @@ impl BillId {
         if m11(&digits[..digits.len() - 1]) != last_digit(&digits) {
             return Err(Problem::new(
                 "checksum",
-                "شناسه قبض درست نیست: رقم کنترل آن نمی‌خواند.",
+                "رقم کنترل شناسهٔ قبض درست نیست؛ آن را دوباره از روی قبض بخوانید.",
                 "This bill ID is not valid: its check digit does not match.",
             ));
         }
@@ -168,7 +168,7 @@ impl PaymentId {
         if m11(body) != check1 {
             return Err(Problem::new(
                 "checksum",
-                "شناسه پرداخت درست نیست: رقم کنترل آن نمی‌خواند.",
+                "رقم کنترل شناسهٔ پرداخت درست نیست؛ آن را دوباره از روی قبض بخوانید.",
                 "This payment ID is not valid: its check digit does not match.",
             ));
         }

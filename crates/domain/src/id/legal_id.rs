@@ -31,7 +31,7 @@ impl LegalId {
         if nth(&digits, 10) != expected {
             return Err(Problem::new(
                 "checksum",
-                "شناسه ملی درست نیست: رقم کنترل آن نمی‌خواند.",
+                "رقم کنترل شناسهٔ ملی درست نیست؛ آن را دوباره از روی مدرک بخوانید.",
                 "This legal-entity ID is not valid: its check digit does not match.",
             ));
         }

@@ -42,7 +42,7 @@ impl NationalId {
         if nth(&digits, 9) != expected {
             return Err(Problem::new(
                 "checksum",
-                "کد ملی درست نیست: رقم کنترل آن نمی‌خواند. رقم‌ها را دوباره از روی کارت ملی بخوانید.",
+                "رقم کنترل کد ملی درست نیست؛ رقم‌ها را دوباره از روی کارت ملی بخوانید.",
                 "This national ID is not valid: its check digit does not match. Check the digits against the card.",
             ));
         }

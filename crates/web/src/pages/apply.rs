@@ -427,20 +427,24 @@ async fn save_page(
         .await
         .map_err(application_error)?;
     let base = base_of(desk, &draft);
-    if !refused.is_empty() {
-        return with_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(state, page, desk, &draft, &refused, None, false).await?,
-        );
-    }
-    if intent != "review" {
+    if refused.is_empty() && intent != "review" {
         return Ok(redirect(&format!("{base}?saved=1")));
     }
-    let problems = state
-        .app
-        .check_draft(&draft)
-        .await
-        .map_err(application_error)?;
+    // Every problem at once: the files refused and, when the person asked to go on, what the
+    // answers still lack — not one kind now and the other on the next try.
+    let mut problems = refused;
+    if intent == "review" {
+        for problem in state
+            .app
+            .check_draft(&draft)
+            .await
+            .map_err(application_error)?
+        {
+            if !problems.iter().any(|p| p.at == problem.at) {
+                problems.push(problem);
+            }
+        }
+    }
     if problems.is_empty() {
         Ok(redirect(&format!("{base}/review")))
     } else {
