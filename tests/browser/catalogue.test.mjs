@@ -319,6 +319,19 @@ describe('Article 2.1 tracking', () => {
     assert.match(gas, /دیرکرد/);
     assert.match(gas, /نرسیده/, 'the gas company has no contact details');
     await page.screenshot({ path: path.join(artifacts, 'admin-plan.png'), fullPage: true });
+    // /admin opens on today's numbers for the province, and the plan's milestone.
+    await page.goto(`${server.url}/admin`);
+    const today = await page.textContent('main');
+    assert.match(today, /امروز — استان تهران/);
+    assert.match(today, /درخواست امروز ثبت شد/);
+    assert.match(today, /مهلت تحویل اطلاعات دستگاه‌ها \(مادهٔ ۲-۱\): ۱۵ خرداد ۱۴۰۵/);
+    assert.match(today, /دستگاه از مهلت مادهٔ ۲-۱ گذشته/);
+    await noViolations(page, 'admin page');
+    await page.screenshot({ path: path.join(artifacts, 'admin-today-1280.png'), fullPage: true });
+    // Scopes read as words.
+    await page.goto(`${server.url}/account`);
+    assert.match(await page.textContent('main'), /استان تهران/);
+    assert.doesNotMatch(await page.textContent('main'), /province:tehran/);
     await context.close();
   });
 });

@@ -48,8 +48,8 @@ pub mod records {
     pub use pishkhan_store::{
         AgencyContact, ApplicationRecord, CentrePlace, CitizenRecord, City, ConsentRecord,
         DocState, DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord, InboxFilter,
-        Office, OrgDirectory, OrgKind, OrgRecord, Province, ServiceFilter, UserRecord,
-        VersionRecord,
+        Office, OrgDirectory, OrgKind, OrgRecord, Province, ProvinceFigures, ServiceFilter,
+        UserRecord, VersionRecord,
     };
 }
 pub use availability::{is_disk_full, unavailable};

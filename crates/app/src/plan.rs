@@ -73,6 +73,31 @@ impl App {
             })
     }
 
+    /// What a governorate admin's `/admin` opens on: the province's figures for today (filings,
+    /// open and overdue work by agency, cards waiting to be published). `None` for anyone
+    /// without a province of their own.
+    pub async fn province_figures(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<(String, pishkhan_store::ProvinceFigures)>, StoreError> {
+        let Some(province) = Self::governorate_province(principal) else {
+            return Ok(None);
+        };
+        // Midnight in Iran (UTC+03:30), as an instant.
+        let offset = TimeDelta::minutes(210);
+        let local = Utc::now() + offset;
+        let midnight = local
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map(|m| m.and_utc() - offset)
+            .unwrap_or_else(Utc::now);
+        let figures = self
+            .store()
+            .province_figures(&province, midnight, &jalali_today().format_numeric())
+            .await?;
+        Ok(Some((province, figures)))
+    }
+
     /// The province's plan and every agency's hand-in, for its governorate admin.
     pub async fn plan_status(
         &self,

@@ -54,7 +54,7 @@ pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
 pub use orgs::{
     AddOrgError, AgencyContact, CentrePlace, City, HandIn, Office, OrgDirectory, OrgKind,
-    OrgRecord, Province,
+    OrgRecord, Province, ProvinceFigures,
 };
 pub use search::{MAX_SEARCH_MISSES, SearchMiss, SynonymList};
 pub use sessions::{SessionOwner, SessionRecord};

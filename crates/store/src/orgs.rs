@@ -622,3 +622,75 @@ impl Store {
         Ok(done == 1)
     }
 }
+
+/// What a province's governorate admin sees first: today's work in numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvinceFigures {
+    /// Applications to the province's agencies filed since the given instant (today).
+    pub filed_today: i64,
+    /// Applications still open.
+    pub open: i64,
+    /// Open applications past their deadline, by agency: (agency, name, count), most first.
+    pub overdue_by_agency: Vec<(String, String, i64)>,
+    /// Service cards waiting for a reviewer to publish them.
+    pub cards_in_review: i64,
+}
+
+impl Store {
+    /// Today's figures of a province: filings since `since` (ms), open applications, those past
+    /// their deadline (a Jalali day `YYYY/MM/DD`, compared as text) by agency, cards in review.
+    pub async fn province_figures(
+        &self,
+        province: &str,
+        since: DateTime<Utc>,
+        today: &str,
+    ) -> Result<ProvinceFigures, StoreError> {
+        let since = since.timestamp_millis();
+        let (filed_today, open, cards_in_review, overdue): (
+            i64,
+            i64,
+            i64,
+            Vec<(String, String, i64)>,
+        ) = on_pool!(self, pool => {
+            let (filed,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM applications a JOIN agencies g ON g.code = a.agency \
+                 WHERE g.province = $1 AND a.created_at >= $2",
+            )
+            .bind(province)
+            .bind(since)
+            .fetch_one(pool)
+            .await?;
+            let (open,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM applications a JOIN agencies g ON g.code = a.agency \
+                 WHERE g.province = $1 AND a.outcome IS NULL",
+            )
+            .bind(province)
+            .fetch_one(pool)
+            .await?;
+            let (review,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM services s JOIN agencies g ON g.code = s.agency \
+                 WHERE g.province = $1 AND s.status = 'review'",
+            )
+            .bind(province)
+            .fetch_one(pool)
+            .await?;
+            let overdue: Vec<(String, String, i64)> = sqlx::query_as(
+                "SELECT a.agency, g.name_fa, COUNT(*) FROM applications a \
+                 JOIN agencies g ON g.code = a.agency WHERE g.province = $1 \
+                 AND a.outcome IS NULL AND a.deadline IS NOT NULL AND a.deadline < $2 \
+                 GROUP BY a.agency, g.name_fa ORDER BY COUNT(*) DESC, g.name_fa",
+            )
+            .bind(province)
+            .bind(today)
+            .fetch_all(pool)
+            .await?;
+            (filed, open, review, overdue)
+        });
+        Ok(ProvinceFigures {
+            filed_today,
+            open,
+            overdue_by_agency: overdue,
+            cards_in_review,
+        })
+    }
+}

@@ -21,8 +21,33 @@ pub struct GrantLine {
     pub role: String,
     /// The organisation's or province's name, when it has one.
     pub scope_name: Option<String>,
-    /// `agency:CODE` and the like (shown left to right).
-    pub scope_code: String,
+}
+
+/// Where a role applies, in words: «همهٔ استان‌ها»، «استان تهران»، the agency's or centre's
+/// name; the code only when nothing better is known (in English, the code).
+pub fn scope_words(
+    scope: &pishkhan_domain::identity::Scope,
+    directory: &pishkhan_app::records::OrgDirectory,
+    page: &PageContext,
+) -> String {
+    use pishkhan_domain::identity::Scope;
+    if page.lang == pishkhan_domain::Language::English {
+        return scope.to_string();
+    }
+    let named = directory.name_of(scope).map(str::to_owned);
+    match scope {
+        Scope::National => "همهٔ استان‌ها".to_owned(),
+        Scope::SelfOnly => "فقط حساب خودش".to_owned(),
+        Scope::Province(code) => format!("استان {}", named.unwrap_or_else(|| code.clone())),
+        Scope::Agency { agency, unit } => {
+            let name = named.unwrap_or_else(|| agency.clone());
+            match unit {
+                Some(unit) => format!("{name}، واحد {unit}"),
+                None => name,
+            }
+        }
+        Scope::Centre(code) => named.unwrap_or_else(|| code.clone()),
+    }
 }
 
 pub fn grant_lines(
@@ -34,8 +59,7 @@ pub fn grant_lines(
         .iter()
         .map(|g| GrantLine {
             role: page.role_name(g.role()),
-            scope_name: directory.name_of(g.scope()).map(str::to_owned),
-            scope_code: g.scope().to_string(),
+            scope_name: Some(scope_words(g.scope(), directory, page)),
         })
         .collect()
 }

@@ -39,12 +39,59 @@ struct AdminView {
     /// What applies to every province: holidays, synonyms, notification texts.
     national: bool,
     editing: bool,
+    /// A governorate admin's province: its name and today's figures.
+    today: Option<Today>,
 }
 
 /// `GET /admin`
-pub async fn index(page: PageContext, visitor: Visitor) -> Result<Response, WebError> {
+pub async fn index(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+) -> Result<Response, WebError> {
     let principal = staff(&visitor)?;
+    let today = match state.app.province_figures(principal).await? {
+        Some((province, figures)) => {
+            let plan = state.app.plan_status(principal).await?;
+            let name = state
+                .app
+                .public_provinces()
+                .await?
+                .iter()
+                .find(|p| p.code == province)
+                .map_or_else(|| province.clone(), |p| p.name_fa.clone());
+            let n = |v: i64| page.digits(&v.to_string());
+            Some(Today {
+                province: name,
+                filed: n(figures.filed_today),
+                open: n(figures.open),
+                overdue: figures
+                    .overdue_by_agency
+                    .iter()
+                    .map(|(code, name, count)| (code.clone(), name.clone(), n(*count)))
+                    .collect(),
+                in_review: n(figures.cards_in_review),
+                plan_due: plan
+                    .as_ref()
+                    .and_then(|p| p.due)
+                    .map(|d| page.long_date(&d)),
+                agencies_late: plan
+                    .as_ref()
+                    .map(|p| n(p.agencies.iter().filter(|a| a.late).count() as i64)),
+                agencies_complete: plan.as_ref().map(|p| {
+                    format!(
+                        "{} {} {}",
+                        n(p.agencies.iter().filter(|a| a.complete).count() as i64),
+                        page.t.string("admin-of"),
+                        n(p.agencies.len() as i64)
+                    )
+                }),
+            })
+        }
+        None => None,
+    };
     render(&AdminView {
+        today,
         page,
         users: holds(principal, USER_ADMINS),
         province: holds(principal, PROVINCE_EDITORS),
@@ -53,6 +100,20 @@ pub async fn index(page: PageContext, visitor: Visitor) -> Result<Response, WebE
             .any(|r| principal.holds_nationally(*r)),
         editing: holds(principal, pishkhan_app::catalog::EDITORS),
     })
+}
+
+/// Today's figures of the admin's province, as `/admin` opens on them.
+pub struct Today {
+    pub province: String,
+    pub filed: String,
+    pub open: String,
+    /// (agency code, name, count) of open applications past their deadline.
+    pub overdue: Vec<(String, String, String)>,
+    pub in_review: String,
+    /// Article 2.1: when the agencies' hand-in is due, how many are late, how many complete.
+    pub plan_due: Option<String>,
+    pub agencies_late: Option<String>,
+    pub agencies_complete: Option<String>,
 }
 
 /// A role the admin may give, with a scope to suggest.
@@ -396,7 +457,14 @@ async fn holidays_view(
         .map(|record| YearLine {
             year: page.digits(&record.year.to_string()),
             covered: record.covered,
-            source: record.source.clone(),
+            // Where the year came from, in words: shipped with Pishkhan, typed into this page,
+            // or a file (its name, as given to `pishkhan holidays import`).
+            source: match (fa, record.source.as_str()) {
+                (true, "seed") => "پیش‌فرض (همراه پیشخوان)".to_owned(),
+                (true, "admin-form") => "همین صفحه".to_owned(),
+                (true, file) => format!("پرونده‌ای به نام {file}"),
+                (false, source) => source.to_owned(),
+            },
             updated: page.moment(&record.updated_at),
             holidays: calendar_holidays
                 .iter()
