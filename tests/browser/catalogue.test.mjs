@@ -65,12 +65,23 @@ describe('the desk', () => {
     await editor.page.waitForURL(new RegExp(`/desk/services/${CODE}$`));
     await noViolations(editor.page, 'service editor');
 
-    const steps = editor.page.getByLabel('مراحل', { exact: true });
-    const stepsText = await steps.inputValue();
-    assert.match(stepsText, /بررسی سوابق هویتی و صدور شناسنامه با مهر «المثنی»/);
-    await steps.fill(stepsText.replace('بررسی سوابق هویتی و صدور شناسنامه با مهر «المثنی»', 'بررسی سوابق هویتی در سامانهٔ جمعیت و صدور شناسنامهٔ المثنی'));
-    const documents = editor.page.getByLabel('مدارک لازم');
-    await documents.fill(`${await documents.inputValue()}\nاستشهاد محلی | original | 1 | 2 | برای مفقودی دوم به بعد`);
+    // The lists are rows of labelled inputs, in Persian: change a step, add a document.
+    const step = editor.page.locator('#f-steps input[value="بررسی سوابق هویتی و صدور شناسنامه با مهر «المثنی»"]');
+    assert.equal(await step.count(), 1);
+    await step.fill('بررسی سوابق هویتی در سامانهٔ جمعیت و صدور شناسنامهٔ المثنی');
+    const newDocument = editor.page.locator('#f-documents fieldset.row-editor', { hasText: 'ردیف تازه' }).first();
+    await newDocument.getByLabel('نام مدرک').fill('استشهاد محلی');
+    await newDocument.getByLabel('اصل یا رونوشت').selectOption({ label: 'اصل' });
+    await newDocument.getByLabel('شمار').fill('۱');
+    await newDocument.getByLabel('مرحله').fill('۲');
+    await newDocument.getByLabel('توضیح').fill('برای مفقودی دوم به بعد');
+    // A separator typed into a box is refused in Persian, and nothing is saved.
+    await newDocument.getByLabel('توضیح').fill('برای مفقودی | دوم');
+    await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
+    assert.match(await editor.page.textContent('.error-summary'), /«مدارک لازم»، ردیف [۰-۹]+، «توضیح»: نویسهٔ \| /);
+    await editor.page.screenshot({ path: path.join(artifacts, 'desk-rows-360.png'), fullPage: true });
+    const again = editor.page.locator('#f-documents fieldset.row-editor', { has: editor.page.locator('input[value="استشهاد محلی"]') });
+    await again.getByLabel('توضیح').fill('برای مفقودی دوم به بعد');
     await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
     await editor.page.waitForURL(/done=saved$/);
     assert.match(await editor.page.textContent('#state'), /پیش‌نویس/);
@@ -82,7 +93,9 @@ describe('the desk', () => {
     // A broken edit is refused with the reason, and nothing is saved.
     await editor.page.getByLabel('زمان انجام (روز کاری)').fill('ده');
     await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
-    assert.match(await editor.page.textContent('.error-summary'), /processing_days/);
+    const refusal = await editor.page.textContent('.error-summary');
+    assert.match(refusal, /زمان انجام/);
+    assert.doesNotMatch(refusal, /processing_days/);
 
     // The workflow: the standard one, in words; a broken one is refused with the reason; an
     // adapted one (a shorter review deadline) is kept through later saves.
@@ -159,7 +172,12 @@ describe('creating at the desk', () => {
     await editor.page.getByLabel('کد خدمت').fill('tehran-traffic-police.plate-inquiry');
     await editor.page.getByLabel('عنوان خدمت').fill('استعلام سوابق پلاک');
     await editor.page.getByLabel('شرح کوتاه').fill('فهرست سوابق ثبت‌شدهٔ یک پلاک.');
-    await editor.page.getByLabel('مراحل', { exact: true }).fill('متقاضی | وارد کردن شمارهٔ پلاک\nپلیس راهور | نمایش سوابق | 1');
+    const stepRows = editor.page.locator('#f-steps fieldset.row-editor');
+    await stepRows.nth(0).getByLabel('چه کسی').fill('متقاضی');
+    await stepRows.nth(0).getByLabel('چه کاری').fill('وارد کردن شمارهٔ پلاک');
+    await stepRows.nth(1).getByLabel('چه کسی').fill('پلیس راهور');
+    await stepRows.nth(1).getByLabel('چه کاری').fill('نمایش سوابق');
+    await stepRows.nth(1).getByLabel('روز کاری').fill('۱');
     await editor.page.getByLabel('زمان انجام (روز کاری)').fill('1');
     await editor.page.getByLabel('آنچه متقاضی دریافت می‌کند').fill('فهرست سوابق پلاک');
     await editor.page.getByRole('button', { name: 'ساختن پیش‌نویس' }).click();

@@ -302,8 +302,16 @@ pub fn card_place_fa(at: &str) -> String {
             "states" => "وضعیت‌ها",
             "actions" => "اقدام‌ها",
             "deciding_unit" => "واحد تصمیم‌گیرنده",
+            "title_en" => "عنوان انگلیسی",
+            "type" => "نوع خدمت",
+            "level" => "سطح",
             _ => "",
         }
+    };
+    // The catalogue table's columns are the card's fields with `_fa` after the Persian ones.
+    let name = |part: &str| match name(part) {
+        "" => name(part.strip_suffix("_fa").unwrap_or(part)),
+        named => named,
     };
     let mut out: Vec<String> = Vec::new();
     for segment in at.split('.') {

@@ -51,7 +51,9 @@ pub const COLUMNS: [&str; 25] = [
 
 /// A problem in one cell: at its column, on its row.
 fn err(row: usize, column: &str, fa: impl Into<String>, en: impl Into<String>) -> Problem {
-    Problem::new("invalid_cell", fa, en).at(column).on_line(row)
+    Problem::new("invalid_cell", fa, en)
+        .at_named(column, crate::catalog::card_place_fa(column))
+        .on_line(row)
 }
 
 fn opt_text(value: &str) -> Option<Text> {

@@ -1,7 +1,7 @@
 //! The agency desk (`/desk`): what an agency's editors, clerks and admins work on.
 //!
-//! - [`services`]: an editor's service cards — editing a card as a plain form (lists one item per
-//!   line, the parts of an item separated by `|`, as in the import template), sending it for
+//! - [`services`]: an editor's service cards — editing a card as a plain form, its lists
+//!   (channels, steps, documents, fees) as rows of labelled inputs ([`rows`]), sending it for
 //!   review, publishing (agency and governorate admins), the version history with readable
 //!   differences; a new service.
 //! - [`forms`]: editing a form in the form mini-language; a new form.
@@ -13,6 +13,7 @@
 pub mod agencies;
 pub mod applications;
 pub mod forms;
+pub mod rows;
 pub mod services;
 
 use askama::Template;

@@ -41,7 +41,6 @@ pub struct HistoryLine {
 pub struct EditField {
     pub name: &'static str,
     pub label: &'static str,
-    pub hint: &'static str,
     pub area: bool,
     pub numeric: bool,
 }
@@ -50,7 +49,6 @@ const fn field(name: &'static str, label: &'static str, area: bool, numeric: boo
     EditField {
         name,
         label,
-        hint: "",
         area,
         numeric,
     }
@@ -61,37 +59,6 @@ const SHORT_FIELDS: [EditField; 4] = [
     field("title_en", "desk-f-title-en", false, false),
     field("summary_fa", "desk-f-summary", true, false),
     field("deciding_unit_fa", "desk-f-unit", false, false),
-];
-
-const LIST_FIELDS: [EditField; 4] = [
-    EditField {
-        name: "channels",
-        label: "desk-f-channels",
-        hint: "desk-h-channels",
-        area: true,
-        numeric: false,
-    },
-    EditField {
-        name: "steps",
-        label: "desk-f-steps",
-        hint: "desk-h-steps",
-        area: true,
-        numeric: false,
-    },
-    EditField {
-        name: "documents",
-        label: "desk-f-documents",
-        hint: "desk-h-documents",
-        area: true,
-        numeric: false,
-    },
-    EditField {
-        name: "fees",
-        label: "desk-f-fees",
-        hint: "desk-h-fees",
-        area: true,
-        numeric: false,
-    },
 ];
 
 const CLOSING_FIELDS: [EditField; 6] = [
@@ -109,7 +76,6 @@ struct ServiceView {
     /// The forms the card names: (code, version).
     forms: Vec<(String, u32)>,
     short_fields: &'static [EditField],
-    list_fields: &'static [EditField],
     closing_fields: &'static [EditField],
     page: PageContext,
     code: String,
@@ -135,6 +101,52 @@ impl ServiceView {
     fn cell(&self, name: &str) -> &str {
         self.cells.get(name).map_or("", String::as_str)
     }
+
+    fn lists(&self) -> &'static [super::rows::ListSpec] {
+        &super::rows::LISTS
+    }
+
+    /// A list's rows as the editor shows them: those stored, then blank ones to add.
+    fn rows(&self, list: &super::rows::ListSpec) -> Vec<EditorRow> {
+        editor_rows(&self.cells, list)
+    }
+}
+
+/// A row as the list editor shows it.
+pub struct EditorRow {
+    pub values: Vec<String>,
+    /// A blank row, offered to add one.
+    pub blank: bool,
+}
+
+/// A list's rows as the editor shows them: those in the cell, then blank ones to add.
+pub(super) fn editor_rows(cells: &Cells, list: &super::rows::ListSpec) -> Vec<EditorRow> {
+    let width = list.columns.len();
+    let mut rows: Vec<EditorRow> =
+        super::rows::rows_of(cells.get(list.name).map_or("", String::as_str), width)
+            .into_iter()
+            .map(|values| EditorRow {
+                values,
+                blank: false,
+            })
+            .collect();
+    rows.extend((0..super::rows::BLANK_ROWS).map(|_| EditorRow {
+        values: vec![String::new(); width],
+        blank: true,
+    }));
+    rows
+}
+
+/// The cells a posted card form stands for: its plain inputs, and its lists assembled from
+/// their rows; with what cannot be stored.
+fn posted_cells(form: Vec<(String, String)>, page: &PageContext) -> (Cells, Vec<String>) {
+    let (lists, errors) = super::rows::cells_from_rows(&form, &page.t);
+    let mut cells: Cells = form
+        .into_iter()
+        .filter(|(k, _)| COLUMNS.contains(&k.as_str()) || k == "workflow")
+        .collect();
+    cells.extend(lists);
+    (cells, errors)
 }
 
 fn cells_of(card: &ServiceCard) -> Cells {
@@ -273,7 +285,6 @@ async fn service_view(
         workflow_states,
         workflow_actions,
         short_fields: &SHORT_FIELDS,
-        list_fields: &LIST_FIELDS,
         closing_fields: &CLOSING_FIELDS,
         code: record.state.code.clone(),
         status: status_key(status),
@@ -352,10 +363,7 @@ pub async fn save(
         .service_for_editor(principal, &code)
         .await?
         .ok_or(WebError::NotFound)?;
-    let mut cells: Cells = form
-        .into_iter()
-        .filter(|(k, _)| COLUMNS.contains(&k.as_str()) || k == "workflow")
-        .collect();
+    let (mut cells, row_errors) = posted_cells(form, &page);
     // The code and the agency are not edited here.
     cells.insert("code".into(), record.state.code.clone());
     cells.insert("agency".into(), record.state.agency.clone());
@@ -390,6 +398,7 @@ pub async fn save(
             })
     };
     let errors = match (card_from_row(0, &cells), workflow) {
+        _ if !row_errors.is_empty() => row_errors,
         (_, Err(error)) => vec![error],
         (Ok(mut card), Ok(workflow)) => {
             card.workflow = workflow;
@@ -596,7 +605,6 @@ struct NewServiceView {
     cells: Cells,
     categories: Vec<(&'static str, &'static str)>,
     short_fields: &'static [EditField],
-    list_fields: &'static [EditField],
     closing_fields: &'static [EditField],
     errors: Vec<String>,
 }
@@ -604,6 +612,14 @@ struct NewServiceView {
 impl NewServiceView {
     fn cell(&self, name: &str) -> &str {
         self.cells.get(name).map_or("", String::as_str)
+    }
+
+    fn lists(&self) -> &'static [super::rows::ListSpec] {
+        &super::rows::LISTS
+    }
+
+    fn rows(&self, list: &super::rows::ListSpec) -> Vec<EditorRow> {
+        editor_rows(&self.cells, list)
     }
 }
 
@@ -624,7 +640,6 @@ fn new_service_view(
             .map(|c| (c.code(), c.name_fa()))
             .collect(),
         short_fields: &SHORT_FIELDS,
-        list_fields: &LIST_FIELDS,
         closing_fields: &CLOSING_FIELDS,
         errors,
     }
@@ -657,10 +672,8 @@ pub async fn create_service(
     let principal = staff(&visitor)?;
     let name = editable_agency(&state, principal, query.agency.as_deref()).await?;
     let agency = query.agency.unwrap_or_default();
-    let mut cells: Cells = form
-        .into_iter()
-        .filter(|(k, _)| COLUMNS.contains(&k.as_str()))
-        .collect();
+    let (mut cells, row_errors) = posted_cells(form, &page);
+    cells.remove("workflow");
     cells.insert("agency".into(), agency.clone());
     let code = cells
         .get("code")
@@ -672,6 +685,8 @@ pub async fn create_service(
     let exists = state.app.service_exists(&code).await?;
     let errors = if exists {
         vec![page.t.string("desk-code-taken")]
+    } else if !row_errors.is_empty() {
+        row_errors
     } else {
         match card_from_row(0, &cells) {
             Ok(card) => match state
