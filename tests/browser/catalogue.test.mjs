@@ -109,15 +109,15 @@ describe('the desk', () => {
     );
     const broken = structuredClone(standard);
     broken.actions = broken.actions.filter((a) => a.from.every((f) => f !== broken.start));
-    await editor.page.getByLabel('گردش کار این خدمت (JSON)').fill(JSON.stringify(broken));
+    await editor.page.getByLabel('گردش کار این خدمت (جی‌سان، برای کاربران آشنا)').fill(JSON.stringify(broken));
     await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
     assert.match(await editor.page.textContent('.error-summary'), /هیچ راهی از وضعیت آغاز/);
     const adapted = structuredClone(standard);
     adapted.states.find((st) => st.code === adapted.start).sla_days = 3;
-    await editor.page.getByLabel('گردش کار این خدمت (JSON)').fill(JSON.stringify(adapted));
+    await editor.page.getByLabel('گردش کار این خدمت (جی‌سان، برای کاربران آشنا)').fill(JSON.stringify(adapted));
     await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
     await editor.page.waitForURL(/done=saved$/);
-    assert.match(await editor.page.getByLabel('گردش کار این خدمت (JSON)').inputValue(), /"sla_days": 3/);
+    assert.match(await editor.page.getByLabel('گردش کار این خدمت (جی‌سان، برای کاربران آشنا)').inputValue(), /"sla_days": 3/);
     await editor.page.getByRole('button', { name: 'فرستادن برای بررسی' }).click();
     await editor.page.waitForURL(/done=review$/);
     assert.equal(await editor.page.getByRole('button', { name: 'انتشار این نسخه' }).count(), 0, 'an editor cannot publish');

@@ -299,7 +299,7 @@ desk-offices = Offices and units
 desk-offices-lead = Where people go for this agency, with address, telephone, hours and location on the map.
 desk-office-new = Add or edit an office (the same code replaces the office)
 desk-office-code = Office code
-desk-office-code-hint = Lower-case letters, digits and dashes, such as region-3
+desk-office-code-hint = Lower-case letters, digits and dashes, such as
 desk-office-name = Office name
 desk-office-city = City
 desk-office-location = Location
@@ -314,7 +314,7 @@ desk-office-hours = Office hours
 desk-new-service = New service
 desk-new-form = New form
 desk-create = Create the draft
-desk-code-hint = Unique and lasting; lower-case letters, digits, dots and dashes, such as tehran.birth-certificate
+desk-code-hint = Unique and lasting; lower-case letters, digits, dots and dashes, such as
 desk-code-taken = This code is already used; choose another.
 
 # Portal: catalogue pages

@@ -104,6 +104,21 @@ impl PageContext {
         self
     }
 
+    /// May this visitor open the area at `href` (`/me`, `/counter`, `/desk`, `/admin`)? Someone
+    /// signed out may (it leads to the sign-in); a citizen only `/me`; staff the areas their
+    /// roles open. Links to anything else are not hidden.
+    pub fn may_open(&self, href: &str) -> bool {
+        match &self.nav {
+            None => true,
+            Some(nav) if nav.home == "/me" => href == "/me",
+            Some(nav) => {
+                href != "/me"
+                    && (nav.areas.iter().any(|(_, area)| *area == href)
+                        || !matches!(href, "/counter" | "/desk" | "/admin"))
+            }
+        }
+    }
+
     /// A moment as people here read it: the Jalali date and the time, in the page's language
     /// (Iran time).
     pub fn moment(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
