@@ -125,6 +125,23 @@ describe('the desk', () => {
 
     const admin = await signedIn('admin.registry');
     await admin.page.goto(`${server.url}/desk/services/${CODE}`);
+    // Sending a card back needs a note; with one, it is a draft again and the note is in its history.
+    await admin.page.getByRole('button', { name: 'بازگرداندن به ویرایشگر' }).click();
+    assert.match(await admin.page.textContent('.error-summary'), /بنویسید ویرایشگر چه چیزی را باید درست کند/);
+    await admin.page.getByLabel('یادداشت برای ویرایشگر').fill('توضیح استشهاد محلی را کامل‌تر بنویسید.');
+    await admin.page.getByRole('button', { name: 'بازگرداندن به ویرایشگر' }).click();
+    await admin.page.waitForURL(/done=returned$/);
+    assert.match(await admin.page.textContent('main'), /توضیح استشهاد محلی را کامل‌تر بنویسید/);
+    assert.match(await admin.page.textContent('#state'), /پیش‌نویس/);
+    await admin.page.getByRole('button', { name: 'فرستادن برای بررسی' }).click();
+    await admin.page.waitForURL(/done=review$/);
+    // Publishing asks the person to confirm; a post without the confirmation is refused.
+    const csrf = await admin.page.locator('form[action$="/publish"] input[name=csrf]').getAttribute('value');
+    const version = await admin.page.locator('form[action$="/publish"] input[name=version]').getAttribute('value');
+    const unconfirmed = await admin.page.request.post(`${server.url}/desk/services/${CODE}/publish`, { form: { csrf, version } });
+    assert.equal(unconfirmed.status(), 422);
+    assert.match(await unconfirmed.text(), /نخست تأیید کنید/);
+    await admin.page.getByLabel(/می‌دانم با انتشار/).check();
     await admin.page.getByRole('button', { name: 'انتشار این نسخه' }).click();
     await admin.page.waitForURL(/done=published$/);
     const after = await publicCard();

@@ -156,6 +156,7 @@ impl App {
                     &actor.id,
                     now,
                     audit,
+                    None,
                 )
                 .await?;
         }
@@ -262,6 +263,7 @@ impl App {
                 &actor.id,
                 Utc::now(),
                 audit,
+                None,
             )
             .await?;
         Ok(())
@@ -334,6 +336,7 @@ impl App {
         version: i64,
         (from, to): (&str, &str),
         roles: &[Role],
+        note: Option<&str>,
     ) -> Result<(), CatalogError> {
         let state = self
             .store()
@@ -361,10 +364,11 @@ impl App {
                 Utc::now(),
                 Some(&audit_entry(
                     actor,
-                    &format!("service.{to}"),
+                    &format!("service.{}", if note.is_some() { "returned" } else { to }),
                     ("service", code),
-                    serde_json::json!({ "version": version }),
+                    serde_json::json!({ "version": version, "note": note }),
                 )),
+                note,
             )
             .await?;
         if !moved {
@@ -377,6 +381,40 @@ impl App {
             self.search_changed().await;
         }
         Ok(())
+    }
+
+    /// In review → back to draft, with why: a reviewer returns the card to its editor. The note
+    /// (at most 1000 characters, not empty) stays in the card's history.
+    #[tracing::instrument(skip_all, fields(service = %code, version = version))]
+    pub async fn return_service(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        code: &str,
+        version: i64,
+        note: &str,
+    ) -> Result<(), CatalogError> {
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 1000 {
+            return Err(CatalogError::InvalidCard(vec![
+                Problem::new(
+                    "return_note",
+                    "بنویسید ویرایشگر چه چیزی را باید درست کند (حداکثر ۱۰۰۰ نویسه).",
+                    "Write what the editor should fix (at most 1000 characters).",
+                )
+                .at_named("note", "یادداشت برای ویرایشگر"),
+            ]));
+        }
+        self.move_service(
+            principal,
+            actor,
+            code,
+            version,
+            ("review", "draft"),
+            PUBLISHERS,
+            Some(note),
+        )
+        .await
     }
 
     /// Draft → in review.
@@ -395,6 +433,7 @@ impl App {
             version,
             ("draft", "review"),
             EDITORS,
+            None,
         )
         .await
     }
@@ -415,6 +454,7 @@ impl App {
             version,
             ("review", "published"),
             PUBLISHERS,
+            None,
         )
         .await
     }
@@ -435,6 +475,7 @@ impl App {
             version,
             ("published", "retired"),
             PUBLISHERS,
+            None,
         )
         .await
     }

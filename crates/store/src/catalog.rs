@@ -66,6 +66,8 @@ pub struct HistoryEntry {
     pub event: String,
     pub actor: String,
     pub at: DateTime<Utc>,
+    /// Why, when the actor said (a card sent back to its editor).
+    pub note: String,
 }
 
 /// Why a version was not saved.
@@ -300,8 +302,11 @@ impl Store {
         actor: &str,
         at: DateTime<Utc>,
         audit: Option<&NewAuditEntry>,
+        note: Option<&str>,
     ) -> Result<bool, StoreError> {
         let at_ms = at.timestamp_millis();
+        // A move with a note is a card sent back: recorded as `returned`, with why.
+        let event = if note.is_some() { "returned" } else { to };
         let updated = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(sql!(kind,
@@ -320,12 +325,13 @@ impl Store {
                 .await?
                 .rows_affected();
             if done == 1 && kind == DocKind::Service {
-                sqlx::query("INSERT INTO service_history (code, version, event, actor, at) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query("INSERT INTO service_history (code, version, event, actor, at, note) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(code)
                     .bind(version)
-                    .bind(to)
+                    .bind(event)
                     .bind(actor)
                     .bind(at_ms)
+                    .bind(note.unwrap_or_default())
                     .execute(&mut *tx)
                     .await?;
             }
@@ -393,19 +399,20 @@ impl Store {
 
     /// A service's changes of state, oldest first.
     pub async fn service_history(&self, code: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-        let rows: Vec<(i64, String, String, i64)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT version, event, actor, at FROM service_history WHERE code = $1 ORDER BY id")
+        let rows: Vec<(i64, String, String, i64, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT version, event, actor, at, note FROM service_history WHERE code = $1 ORDER BY id")
                 .bind(code)
                 .fetch_all(pool)
                 .await?
         });
         rows.into_iter()
-            .map(|(version, event, actor, at)| {
+            .map(|(version, event, actor, at, note)| {
                 Ok(HistoryEntry {
                     version,
                     event,
                     actor,
                     at: time(at)?,
+                    note,
                 })
             })
             .collect()

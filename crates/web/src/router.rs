@@ -324,6 +324,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             post(desk::services::publish),
         ),
         p(
+            "/desk/services/{code}/return",
+            StaffWith(EDITORS),
+            post(desk::services::send_back),
+        ),
+        p(
             "/desk/services/{code}/retire",
             StaffWith(EDITORS),
             post(desk::services::retire),

@@ -158,6 +158,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/desk/services/{code}/publish",
         Who::EditorsOfTarget,
     ),
+    ("POST", "/desk/services/{code}/return", Who::EditorsOfTarget),
     ("POST", "/desk/services/{code}/retire", Who::EditorsOfTarget),
     ("GET", "/desk/services/{code}/diff", Who::EditorsOfTarget),
     ("GET", "/desk/agencies/{code}", Who::EditorsMissing),

@@ -16,3 +16,6 @@ ALTER TABLE centres ADD COLUMN city TEXT REFERENCES cities (code);
 ALTER TABLE centres ADD COLUMN address_fa TEXT NOT NULL DEFAULT '';
 ALTER TABLE centres ADD COLUMN phone TEXT NOT NULL DEFAULT '';
 ALTER TABLE centres ADD COLUMN hours_fa TEXT NOT NULL DEFAULT '';
+
+-- A reviewer who sends a card back to its editor says why: the note stays in the card's history.
+ALTER TABLE service_history ADD COLUMN note TEXT NOT NULL DEFAULT '';

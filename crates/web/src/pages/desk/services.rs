@@ -35,6 +35,7 @@ pub struct HistoryLine {
     pub event: &'static str,
     pub actor: String,
     pub at: String,
+    pub note: String,
 }
 
 /// One input of the card form.
@@ -230,6 +231,7 @@ fn event_key(event: &str) -> &'static str {
         "review" => "desk-event-review",
         "published" => "desk-event-published",
         "imported" => "desk-event-imported",
+        "returned" => "desk-event-returned",
         _ => "desk-event-retired",
     }
 }
@@ -316,6 +318,7 @@ async fn service_view(
                 event: event_key(&h.event),
                 actor: name(&h.actor),
                 at: page.moment(&h.at),
+                note: h.note.clone(),
             })
             .collect(),
         page,
@@ -343,6 +346,7 @@ pub async fn service(
             "saved" => "desk-notice-saved",
             "review" => "desk-notice-review",
             "published" => "desk-notice-published",
+            "returned" => "desk-notice-returned",
             _ => "desk-notice-retired",
         })
     });
@@ -434,6 +438,8 @@ enum Move {
     Publish,
     /// A publisher withdraws the service from the public.
     Retire,
+    /// A publisher sends the version in review back to its editor, saying why.
+    Return,
 }
 
 impl Move {
@@ -443,6 +449,7 @@ impl Move {
             Move::SendForReview => "review",
             Move::Publish => "published",
             Move::Retire => "retired",
+            Move::Return => "returned",
         }
     }
 }
@@ -472,7 +479,22 @@ async fn transition(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     };
+    // Publishing and retiring change what everyone sees: the person ticks that they mean it.
+    if matches!(action, Move::Publish | Move::Retire) && form.get("confirm").is_none() {
+        let errors = vec![page.t.string("desk-confirm-needed")];
+        let mut response =
+            render(&service_view(state, page, principal, record, None, None, errors).await?)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     let result = match action {
+        Move::Return => {
+            let note = form.get("note").map_or("", String::as_str);
+            state
+                .app
+                .return_service(principal, &actor, code, version, note)
+                .await
+        }
         Move::SendForReview => {
             state
                 .app
@@ -534,6 +556,17 @@ pub async fn publish(
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
     transition(&state, page, &visitor, &code, &form, Move::Publish).await
+}
+
+/// `POST /desk/services/{code}/return`: back to the editor, with a note.
+pub async fn send_back(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> Result<Response, WebError> {
+    transition(&state, page, &visitor, &code, &form, Move::Return).await
 }
 
 /// `POST /desk/services/{code}/retire`
