@@ -328,6 +328,7 @@ impl App {
 
     /// Moves a service's latest version `version` from `from` to `to`, for a caller holding one
     /// of `roles` over its agency.
+    #[allow(clippy::too_many_arguments)]
     async fn move_service(
         &self,
         principal: &Principal,
