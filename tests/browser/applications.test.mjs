@@ -56,6 +56,13 @@ describe('tracking an application', () => {
       comment: 'تصویر صفحهٔ اول شناسنامهٔ مادر خوانا نیست.',
     });
     assert.equal(asked.status, 200, JSON.stringify(asked.json));
+    // The text message about it links straight to the application.
+    let linked = false;
+    for (let i = 0; i < 100 && !linked; i += 1) {
+      linked = server.messages().some((m) => m.text.includes(`/me/applications/${code}`));
+      if (!linked) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(linked, JSON.stringify(server.messages().slice(-2)));
 
     const context = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
     const page = await context.newPage();

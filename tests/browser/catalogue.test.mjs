@@ -272,10 +272,18 @@ describe('importing at /admin', () => {
       name: 'cards.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${mine}\n${theirs}\n`),
     });
     await page.getByRole('button', { name: 'بررسی و ورود' }).click();
-    assert.match(await page.textContent('.error-summary'), /سطر ۳، ستون «agency»: .*بیرون از استان شماست/);
+    assert.match(await page.textContent('.error-summary'), /سطر ۳، ستون «دستگاه»: .*بیرون از استان شماست/);
     let response = await fetch(`${server.url}/api/v1/services/tehran.imported-from-admin`);
     assert.equal(response.status, 404, 'nothing was imported');
 
+    // A broken spreadsheet is told in Persian, with what to do; nothing technical, nothing imported.
+    await page.getByLabel('پرونده').setInputFiles({
+      name: 'cards.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: Buffer.from('PK\u0003\u0004 not really a spreadsheet'),
+    });
+    await page.getByRole('button', { name: 'بررسی و ورود' }).click();
+    const broken = await page.textContent('.error-summary');
+    assert.match(broken, /پرونده خوانده نشد/);
+    assert.doesNotMatch(broken, /[A-Za-z]/, broken);
     await page.getByLabel('پرونده').setInputFiles({
       name: 'cards.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${mine}\n`),
     });

@@ -64,7 +64,9 @@ struct JsonForm {
 
 /// A problem in one cell of the file: at its column, on its row (0: the file as a whole).
 fn cell_error(row: usize, column: &str, fa: String, en: String) -> Problem {
-    Problem::new("invalid_cell", fa, en).at(column).on_line(row)
+    Problem::new("invalid_cell", fa, en)
+        .at_named(column, pishkhan_domain::catalog::card_place_fa(column))
+        .on_line(row)
 }
 
 /// The template as CSV: the header and one example row.

@@ -36,8 +36,8 @@ pub const TEMPLATES: [TemplateKind; 2] = [
     TemplateKind {
         key: "application.changed",
         when: "هر گام گردش کار که شهروند باید بداند (درخواست مدرک، تأیید، رد…)",
-        built_in: "درخواست {code} («{service}»): {state}. {comment}",
-        facts: &["code", "service", "state", "comment"],
+        built_in: "درخواست {code} («{service}»): {state}. {comment} {link}",
+        facts: &["code", "service", "state", "comment", "link"],
     },
 ];
 

@@ -166,6 +166,14 @@ impl App {
                         ("service", &card.title.fa),
                         ("state", &next.name.fa),
                         ("comment", comment),
+                        // Straight to the application, where what was asked for is at the top.
+                        (
+                            "link",
+                            &format!(
+                                "{}/me/applications/{code_text}",
+                                self.config().public_origin()
+                            ),
+                        ),
                     ],
                 )
                 .await?;

@@ -662,7 +662,10 @@ pub async fn catalogue_import(
             Ok(response)
         }
         Err(pishkhan_app::import::ImportError::Unreadable(why)) => {
-            let errors = vec![format!("{}: {why}", page.t.string("catalogue-unreadable"))];
+            // The reader's own words are technical and English: logged, and the person told in
+            // Persian what to do.
+            tracing::info!(reason = %why, "an imported catalogue file could not be read");
+            let errors = vec![page.t.string("catalogue-unreadable")];
             let mut response = render(&catalogue_view(page, None, errors))?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
