@@ -100,7 +100,9 @@ describe('the desk', () => {
     // The workflow: the standard one, in words; a broken one is refused with the reason; an
     // adapted one (a shorter review deadline) is kept through later saves.
     await editor.page.goto(`${server.url}/desk/services/${CODE}`);
-    const workflowTable = await editor.page.textContent('#workflow + p + .table-wrap');
+    const workflowTable = await editor.page.textContent('#workflow ~ .table-wrap');
+    // Drawn beside the table: a box for each state.
+    assert.ok((await editor.page.locator('.workflow-diagram rect').count()) >= 8);
     for (const expected of ['در نوبت بررسی', 'نیاز به مدرک یا اصلاح', 'کارشناس دستگاه']) {
       assert.ok(workflowTable.includes(expected), `the workflow shows ${expected}: ${workflowTable}`);
     }

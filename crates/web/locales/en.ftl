@@ -622,3 +622,5 @@ desk-confirm-retire = I know that retiring takes this service off the portal and
 desk-return-note = A note for the editor
 desk-return-hint = Write what should be fixed; it stays in the card's history.
 desk-return = Send back to the editor
+desk-workflow-diagram = This service's workflow as a diagram
+desk-workflow-diagram-caption = Each box is a state and each arrow an action; dashed arrows go back to an earlier state. Grey boxes end the application.

@@ -12,6 +12,7 @@
 
 pub mod agencies;
 pub mod applications;
+pub mod diagram;
 pub mod forms;
 pub mod rows;
 pub mod services;

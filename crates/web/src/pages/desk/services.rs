@@ -92,6 +92,8 @@ struct ServiceView {
     history: Vec<HistoryLine>,
     notice: Option<String>,
     errors: Vec<String>,
+    /// The latest version's workflow drawn (SVG, escaped when made).
+    workflow_svg: String,
     /// The latest version's workflow in words: states and actions.
     workflow_states: Vec<[String; 4]>,
     workflow_actions: Vec<[String; 3]>,
@@ -191,7 +193,12 @@ fn workflow_lines(card: &ServiceCard) -> (Vec<[String; 4]>, Vec<[String; 3]>) {
                 s.sla_days
                     .map(|d| pishkhan_domain::text::to_persian_digits(&d.to_string()))
                     .unwrap_or_else(|| "—".into()),
-                s.outcome.map(|o| o.code().to_owned()).unwrap_or_default(),
+                match s.outcome {
+                    Some(pishkhan_domain::workflow::Outcome::Granted) => "انجام شد".to_owned(),
+                    Some(pishkhan_domain::workflow::Outcome::Refused) => "رد شد".to_owned(),
+                    Some(pishkhan_domain::workflow::Outcome::Withdrawn) => "انصراف".to_owned(),
+                    None => String::new(),
+                },
             ]
         })
         .collect();
@@ -270,6 +277,12 @@ async fn service_view(
         .unwrap_or_default();
     let (workflow_states, workflow_actions) =
         latest_card.as_ref().map(workflow_lines).unwrap_or_default();
+    let workflow_svg = latest_card
+        .as_ref()
+        .map(|card| {
+            super::diagram::workflow_svg(&card.workflow(), &page.t.string("desk-workflow-diagram"))
+        })
+        .unwrap_or_default();
     let names = state
         .app
         .actor_names(
@@ -283,6 +296,7 @@ async fn service_view(
         .await?;
     let name = |actor: &str| names.get(actor).cloned().unwrap_or_default();
     Ok(ServiceView {
+        workflow_svg,
         forms,
         workflow_states,
         workflow_actions,
