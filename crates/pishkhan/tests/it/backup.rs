@@ -30,7 +30,8 @@ async fn a_backup_taken_under_filing_load_restores_whole() {
     let body = body.to_string();
 
     // Four agency systems file without pause; each acknowledged code is noted with whether
-    // the backup had begun when it was sent.
+    // the backup had begun when its acknowledgement arrived (one sent before the backup but
+    // committed during it may or may not be in it; one acknowledged before is).
     let backup_started = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
@@ -44,15 +45,18 @@ async fn a_backup_taken_under_filing_load_restores_whole() {
         );
         filers.push(std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
-                let sent_after_start = started.load(Ordering::SeqCst);
                 if let Some((201, reply)) =
                     request(&address, "POST", "/api/v1/applications", &token, &body)
                 {
+                    let acknowledged_after_start = started.load(Ordering::SeqCst);
                     let code = serde_json::from_str::<Value>(&reply).unwrap()["code"]
                         .as_str()
                         .unwrap()
                         .to_owned();
-                    acknowledged.lock().unwrap().push((code, sent_after_start));
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .push((code, acknowledged_after_start));
                 }
             }
         }));
