@@ -178,7 +178,21 @@ fn copy_tree(from: &Path, into: &Path) -> Result<(u64, u64), BackupError> {
             files += f;
             bytes += b;
         } else if kind.is_file() {
-            bytes += std::fs::copy(&source, &target).map_err(io("cannot copy", &source))?;
+            // A file being written is staged beside its place (`name#N`) and renamed when whole:
+            // such a file is not a stored document yet, and may vanish while it is copied.
+            if entry.file_name().to_string_lossy().contains('#') {
+                continue;
+            }
+            match std::fs::copy(&source, &target) {
+                Ok(copied) => bytes += copied,
+                // Gone since it was listed: removed (an orphan swept) or renamed; not a document
+                // any stored record names at the backup's moment.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let _ = std::fs::remove_file(&target);
+                    continue;
+                }
+                Err(e) => return Err(io("cannot copy", &source)(e)),
+            }
             sync_file(&target)?;
             files += 1;
         }
