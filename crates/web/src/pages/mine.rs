@@ -223,10 +223,12 @@ async fn act_side(
                 .action(&form.action)
                 .is_some_and(|a| v.workflow.withdraws(a))
         });
-    let result = if withdraws {
-        Err(page.t.string("withdraw-use-page"))
+    // A refusal is shown on the page; a missing application is 404 and a failure inside
+    // Pishkhan keeps its own answer (500, or 503 while storage is unavailable).
+    let error = if withdraws {
+        page.t.string("withdraw-use-page")
     } else {
-        state
+        match state
             .app
             .act_on_application(
                 principal,
@@ -240,13 +242,10 @@ async fn act_side(
                 Utc::now(),
             )
             .await
-            .map_err(|e| refusal_message(e, &page))
-            .map_err(|e| e.unwrap_or_else(|_| String::new()))
-    };
-    let error = match result {
-        Ok(_) => return Ok(redirect(&format!("{}/{code}?done=1", side.base()))),
-        Err(message) if message.is_empty() => return Err(WebError::NotFound),
-        Err(message) => message,
+        {
+            Ok(_) => return Ok(redirect(&format!("{}/{code}?done=1", side.base()))),
+            Err(error) => refusal_message(error, &page)?,
+        }
     };
     let view = page_of(
         &state,
