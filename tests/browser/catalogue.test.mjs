@@ -97,29 +97,50 @@ describe('the desk', () => {
     assert.match(refusal, /زمان انجام/);
     assert.doesNotMatch(refusal, /processing_days/);
 
-    // The workflow: the standard one, in words; a broken one is refused with the reason; an
-    // adapted one (a shorter review deadline) is kept through later saves.
+    // The workflow: the standard one as tables of states and actions, drawn beside; a broken one
+    // (as JSON, the advanced option) is refused with the reason; an adapted one (a shorter review
+    // deadline, typed into the states table) is kept through later saves.
     await editor.page.goto(`${server.url}/desk/services/${CODE}`);
-    const workflowTable = await editor.page.textContent('#workflow ~ .table-wrap');
-    // Drawn beside the table: a box for each state.
     assert.ok((await editor.page.locator('.workflow-diagram rect').count()) >= 8);
-    for (const expected of ['در نوبت بررسی', 'نیاز به مدرک یا اصلاح', 'کارشناس دستگاه']) {
-      assert.ok(workflowTable.includes(expected), `the workflow shows ${expected}: ${workflowTable}`);
-    }
+    const states = editor.page.locator('#f-states fieldset.row-editor');
+    const actions = editor.page.locator('#f-actions fieldset.row-editor');
+    assert.equal(await states.nth(0).getByLabel('نام وضعیت').inputValue(), 'ثبت شد؛ در نوبت بررسی');
+    assert.match(await actions.nth(0).getByLabel('چه کسی').textContent(), /کارشناس دستگاه/);
+    assert.ok(await editor.page.getByLabel(/گردش کار استاندارد/).isChecked());
     const standard = JSON.parse(
       execFileSync(binary, ['applications', 'workflow', CODE, '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv() }),
     );
     const broken = structuredClone(standard);
     broken.actions = broken.actions.filter((a) => a.from.every((f) => f !== broken.start));
-    await editor.page.getByLabel('گردش کار این خدمت (جی‌سان، برای کاربران آشنا)').fill(JSON.stringify(broken));
+    await editor.page.locator('details.advanced summary').click();
+    await editor.page.getByLabel('گردش کار به زبان جی‌سان (برای کاربران آشنا)').fill(JSON.stringify(broken));
+    await editor.page.getByLabel('این متن جی‌سان را به‌جای جدول‌ها ذخیره کن').check();
     await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
     assert.match(await editor.page.textContent('.error-summary'), /هیچ راهی از وضعیت آغاز/);
-    const adapted = structuredClone(standard);
-    adapted.states.find((st) => st.code === adapted.start).sla_days = 3;
-    await editor.page.getByLabel('گردش کار این خدمت (جی‌سان، برای کاربران آشنا)').fill(JSON.stringify(adapted));
+    await editor.page.goto(`${server.url}/desk/services/${CODE}`);
+    // Typing into the tables chooses the service's own workflow (the script does; without it,
+    // the person chooses it).
+    await states.nth(0).getByLabel('مهلت (روز کاری)').fill('۳');
+    assert.ok(await editor.page.getByLabel(/گردش کار ویژهٔ این خدمت/).isChecked());
+    // A new action that names no target state is refused with its row, in Persian.
+    const newAction = editor.page.locator('#f-actions fieldset.row-editor[data-blank]').first();
+    await newAction.getByLabel('نام اقدام').fill('ارجاع به بایگانی');
+    await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
+    const refusedAction = await editor.page.textContent('.error-summary');
+    assert.match(refusedAction, /اقدام‌ها، ردیف \S+: «از وضعیت» را انتخاب کنید/);
+    assert.doesNotMatch(refusedAction, /[A-Za-z]/, refusedAction);
+    // What was typed is still there; without the half-made action it saves.
+    assert.equal(await states.nth(0).getByLabel('مهلت (روز کاری)').inputValue(), '۳');
+    await editor.page.locator('#f-actions fieldset.row-editor', { has: editor.page.locator('input[value="ارجاع به بایگانی"]') }).getByLabel('حذف این ردیف').check();
     await editor.page.getByRole('button', { name: 'ذخیره به‌عنوان پیش‌نویس تازه' }).click();
     await editor.page.waitForURL(/done=saved$/);
-    assert.match(await editor.page.getByLabel('گردش کار این خدمت (جی‌سان، برای کاربران آشنا)').inputValue(), /"sla_days": 3/);
+    assert.equal(await states.nth(0).getByLabel('مهلت (روز کاری)').inputValue(), '۳');
+    assert.ok(await editor.page.getByLabel(/گردش کار ویژهٔ این خدمت/).isChecked());
+    await editor.page.setViewportSize({ width: 360, height: 800 });
+    await editor.page.locator('#workflow').scrollIntoViewIfNeeded();
+    await editor.page.screenshot({ path: path.join(artifacts, 'desk-workflow-360.png'), fullPage: true });
+    await editor.page.setViewportSize({ width: 1280, height: 900 });
+    await noViolations(editor.page, 'service page with the workflow tables');
     await editor.page.getByRole('button', { name: 'فرستادن برای بررسی' }).click();
     await editor.page.waitForURL(/done=review$/);
     assert.equal(await editor.page.getByRole('button', { name: 'انتشار این نسخه' }).count(), 0, 'an editor cannot publish');
@@ -147,6 +168,12 @@ describe('the desk', () => {
     await admin.page.getByRole('button', { name: 'انتشار این نسخه' }).click();
     await admin.page.waitForURL(/done=published$/);
     const after = await publicCard();
+    // The adapted workflow is the one applications follow now.
+    const saved = JSON.parse(
+      execFileSync(binary, ['applications', 'workflow', CODE, '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv() }),
+    );
+    assert.equal(saved.states.find((st) => st.code === saved.start).sla_days, 3);
+    assert.equal(saved.actions.length, standard.actions.length);
     assert.ok(after.steps.some((s) => s.what.fa === 'بررسی سوابق هویتی در سامانهٔ جمعیت و صدور شناسنامهٔ المثنی'));
     assert.ok(after.documents.some((d) => d.name.fa === 'استشهاد محلی'));
 
@@ -154,7 +181,9 @@ describe('the desk', () => {
     await admin.page.getByRole('link', { name: 'تفاوت با نسخهٔ پیشین' }).last().click();
     await noViolations(admin.page, 'diff page');
     const diff = await admin.page.textContent('table');
-    assert.match(diff, /steps\[3\]\.what\.fa/);
+    // Where each change is, in Persian: not `steps[3].what.fa`.
+    assert.match(diff, /مراحل، ردیف ۴، چه کاری/);
+    assert.doesNotMatch(diff, /steps|\.fa/);
     assert.match(diff, /در سامانهٔ جمعیت/);
     assert.match(diff, /استشهاد محلی/);
     await admin.page.screenshot({ path: path.join(artifacts, 'desk-diff.png'), fullPage: true });
@@ -180,8 +209,14 @@ describe('creating at the desk', () => {
     await noViolations(editor.page, 'new form page');
     await editor.page.getByLabel('کد فرم').fill('tehran-traffic-police.plate-inquiry');
     await editor.page.getByLabel('عنوان فرم').fill('فرم استعلام پلاک');
-    const fields = editor.page.getByLabel('فیلدها');
-    await fields.fill(`${await fields.inputValue()}\napplicant | plate | plate | پلاک خودرو | required`);
+    // It starts with the applicant's national ID and mobile; a plate field is added in a blank row.
+    const fieldRows = editor.page.locator('#f-fields fieldset.row-editor');
+    assert.equal(await fieldRows.nth(0).getByLabel('نوع', { exact: true }).inputValue(), 'national-id');
+    const blank = editor.page.locator('#f-fields fieldset.row-editor[data-blank]').first();
+    await blank.getByLabel('بخش', { exact: true }).selectOption({ label: 'مشخصات درخواست‌کننده' });
+    await blank.getByLabel('شناسه (لاتین)').fill('plate');
+    await blank.getByLabel('برچسب', { exact: true }).fill('پلاک خودرو');
+    await blank.getByLabel('نوع', { exact: true }).selectOption({ label: 'شمارهٔ پلاک' });
     await editor.page.getByRole('button', { name: 'ساختن پیش‌نویس' }).click();
     await editor.page.waitForURL(/\/desk\/forms\/tehran-traffic-police\.plate-inquiry\?done=saved$/);
 
@@ -219,22 +254,61 @@ describe('the form editor', () => {
     await admin.page.getByRole('link', { name: 'tehran.duplicate-birth-certificate' }).click();
     await admin.page.waitForURL(/\/desk\/forms\//);
     await noViolations(admin.page, 'form editor');
-    const fields = admin.page.getByLabel('فیلدها');
-    const text = await fields.inputValue();
-    assert.match(text, /^applicant \| national_id \| national-id \| کد ملی \| required/m);
+    const fieldRows = admin.page.locator('#f-fields fieldset.row-editor');
+    assert.equal(await fieldRows.nth(0).getByLabel('شناسه (لاتین)').inputValue(), 'national_id');
+    assert.equal(await fieldRows.nth(0).getByLabel('نوع', { exact: true }).inputValue(), 'national-id');
+    // Settings of other types are hidden by the script (a text field has no file types).
+    assert.equal(await fieldRows.nth(0).getByLabel('نوع پرونده (پیوست)').isVisible(), false);
 
-    await fields.fill(`${text}\nrequest | colour | colour | رنگ | optional`);
+    // A list field without choices is refused, saying where to add them; nothing is lost.
+    let blank = admin.page.locator('#f-fields fieldset.row-editor[data-blank]').first();
+    await blank.getByLabel('بخش', { exact: true }).selectOption({ label: 'درخواست' });
+    await blank.getByLabel('شناسه (لاتین)').fill('colour');
+    await blank.getByLabel('برچسب', { exact: true }).fill('رنگ');
+    await blank.getByLabel('نوع', { exact: true }).selectOption({ label: 'یک گزینه از فهرست' });
+    await blank.getByLabel('پر کردن').selectOption({ label: 'اختیاری' });
     await admin.page.getByRole('button', { name: 'ذخیره به‌عنوان نسخهٔ تازه' }).click();
-    assert.match(await admin.page.textContent('.error-summary'), /فیلدها، سطر .*نوع «colour» نیست/);
-
-    await fields.fill(`${text}\nrequest | previous_serial | text | شمارهٔ سریال شناسنامهٔ پیشین | optional | max length: 20`);
+    const refusal = await admin.page.textContent('.error-summary');
+    assert.match(refusal, /فیلدها، ردیف \S+: فیلد «رنگ» فهرست است: گزینه‌هایش را در جدول «گزینه‌ها» بیفزایید/);
+    assert.doesNotMatch(refusal, /[A-Za-z|]/, refusal);
+    // Now the new list field is offered in the choices table: two choices (the second's value
+    // made up), and a text field shown only once a colour is chosen.
+    const optionRows = admin.page.locator('#f-options fieldset.row-editor[data-blank]');
+    await optionRows.nth(0).getByLabel('فیلد').selectOption({ label: 'رنگ' });
+    await optionRows.nth(0).getByLabel('مقدار (لاتین)').fill('green');
+    await optionRows.nth(0).getByLabel('برچسب گزینه').fill('سبز');
+    await optionRows.nth(1).getByLabel('فیلد').selectOption({ label: 'رنگ' });
+    await optionRows.nth(1).getByLabel('برچسب گزینه').fill('رنگی دیگر');
+    blank = admin.page.locator('#f-fields fieldset.row-editor[data-blank]').first();
+    await blank.getByLabel('بخش', { exact: true }).selectOption({ label: 'درخواست' });
+    await blank.getByLabel('شناسه (لاتین)').fill('previous_serial');
+    await blank.getByLabel('برچسب', { exact: true }).fill('شمارهٔ سریال شناسنامهٔ پیشین');
+    await blank.getByLabel('پر کردن').selectOption({ label: 'اختیاری' });
+    await blank.getByLabel('بیشینهٔ طول (متن)').fill('۲۰');
+    await blank.getByLabel(/نمایش فقط وقتی/).selectOption({ label: '«رنگ»: هر پاسخی' });
+    // With the script: a choice added with a button and moved up to be the first.
+    const choices = admin.page.locator('#f-options');
+    await choices.getByRole('button', { name: /افزودن ردیف/ }).click();
+    // Rows 0–1 are the blank rows filled above: the added row takes the next index.
+    const added = choices.locator('fieldset.row-editor', { has: admin.page.locator('input[name="row:options:2:value"]') });
+    await added.getByLabel('فیلد').selectOption({ label: 'رنگ' });
+    await added.getByLabel('مقدار (لاتین)').fill('red');
+    await added.getByLabel('برچسب گزینه').fill('قرمز');
+    for (let i = 0; i < 2; i += 1) await added.getByRole('button', { name: /بالاتر/ }).click();
+    assert.equal(await choices.locator('fieldset.row-editor').nth(0).getByLabel('مقدار (لاتین)').inputValue(), 'red');
     await admin.page.getByRole('button', { name: 'ذخیره به‌عنوان نسخهٔ تازه' }).click();
     await admin.page.waitForURL(/done=saved$/);
+    await noViolations(admin.page, 'form editor after saving');
+    await admin.page.screenshot({ path: path.join(artifacts, 'desk-form-rows.png'), fullPage: true });
     const response = await fetch(`${server.url}/api/v1/forms/${CODE}`);
     const body = await response.json();
     assert.equal(body.version, 2);
     const ids = body.form.sections.flatMap((s) => s.fields.map((f) => f.id));
     assert.ok(ids.includes('previous_serial'), ids.join(','));
+    const fieldsById = Object.fromEntries(body.form.sections.flatMap((s) => s.fields).map((f) => [f.id, f]));
+    assert.equal(fieldsById.previous_serial.max_length, 20);
+    assert.deepEqual(fieldsById.colour.options.map((o) => o.value), ['red', 'green', 'option-3']);
+    assert.deepEqual(fieldsById.previous_serial.show_if, { field: 'colour' });
     // English labels of the unchanged fields survive the edit.
     assert.equal(body.form.sections[0].fields[0].label.en, 'National ID');
     await admin.context.close();
@@ -273,7 +347,7 @@ describe('importing at /admin', () => {
     await page.getByLabel('پرونده').setInputFiles({
       name: 'cards.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${mine}\n${theirs}\n`),
     });
-    await page.getByRole('button', { name: 'بررسی و ورود' }).click();
+    await page.getByRole('button', { name: 'بررسی و پیش‌نمایش' }).click();
     assert.match(await page.textContent('.error-summary'), /سطر ۳، ستون «دستگاه»: .*بیرون از استان شماست/);
     let response = await fetch(`${server.url}/api/v1/services/tehran.imported-from-admin`);
     assert.equal(response.status, 404, 'nothing was imported');
@@ -282,17 +356,55 @@ describe('importing at /admin', () => {
     await page.getByLabel('پرونده').setInputFiles({
       name: 'cards.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: Buffer.from('PK\u0003\u0004 not really a spreadsheet'),
     });
-    await page.getByRole('button', { name: 'بررسی و ورود' }).click();
+    await page.getByRole('button', { name: 'بررسی و پیش‌نمایش' }).click();
     const broken = await page.textContent('.error-summary');
     assert.match(broken, /پرونده خوانده نشد/);
     assert.doesNotMatch(broken, /[A-Za-z]/, broken);
     await page.getByLabel('پرونده').setInputFiles({
       name: 'cards.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${mine}\n`),
     });
-    await page.getByRole('button', { name: 'بررسی و ورود' }).click();
+    await page.getByRole('button', { name: 'بررسی و پیش‌نمایش' }).click();
+    // A preview first, line by line; nothing is published until confirmed.
+    await page.waitForURL(/\/admin\/catalogue\/import/);
+    assert.match(await page.textContent('#preview-summary'), /۱ خدمت تازه/);
+    assert.match(await page.textContent('#preview'), /افزوده و منتشر می‌شود/);
+    await noViolations(page, 'import preview');
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.screenshot({ path: path.join(artifacts, 'admin-import-preview-360.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    response = await fetch(`${server.url}/api/v1/services/tehran.imported-from-admin`);
+    assert.equal(response.status, 404, 'nothing is published by the preview');
+    const staged = Object.fromEntries(await Promise.all(['csrf', 'token', 'name', 'digest'].map(
+      async (n) => [n, await page.locator(`form[action="/admin/catalogue/confirm"] input[name=${n}]`).getAttribute('value')],
+    )));
+    // Without the confirmation box the import is refused and the preview shown again.
+    const unconfirmed = await page.request.post(`${server.url}/admin/catalogue/confirm`, { form: staged });
+    assert.equal(unconfirmed.status(), 422);
+    assert.match(await unconfirmed.text(), /گزینهٔ «می‌دانم که با تأیید…» را بزنید/);
+    // Someone else cannot confirm this admin's preview.
+    const other = await signedIn('admin.registry');
+    const otherCsrf = await other.page.evaluate(async () => {
+      const html = await (await fetch('/account')).text();
+      return html.match(/name="csrf" value="([^"]+)"/)?.[1];
+    });
+    const foreign = await other.page.request.post(`${server.url}/admin/catalogue/confirm`, { form: { ...staged, csrf: otherCsrf, confirm: 'on' } });
+    assert.ok([403, 404, 410].includes(foreign.status()), `another person's confirmation: ${foreign.status()}`);
+    await other.context.close();
+    await page.getByLabel(/می‌دانم که با تأیید/).check();
+    await page.getByRole('button', { name: 'تأیید و انتشار' }).click();
     assert.match(await page.textContent('.notice.success'), /۱ منتشر شد/);
     response = await fetch(`${server.url}/api/v1/services/tehran.imported-from-admin`);
     assert.equal(response.status, 200);
+    // The same preview cannot be confirmed twice; sending the file again previews "unchanged".
+    const again = await page.request.post(`${server.url}/admin/catalogue/confirm`, { form: { ...staged, confirm: 'on' } });
+    assert.equal(again.status(), 410);
+    assert.match(await again.text(), /پرونده را دوباره بفرستید/);
+    await page.getByLabel('پرونده').setInputFiles({
+      name: 'cards.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${mine}\n`),
+    });
+    await page.getByRole('button', { name: 'بررسی و پیش‌نمایش' }).click();
+    assert.match(await page.textContent('#preview'), /بی‌تغییر/);
+    assert.equal(await page.getByRole('button', { name: 'تأیید و انتشار' }).count(), 0);
 
     // An upload without the form's token (a forged one) is refused, signed in or not.
     const forged = await page.evaluate(async () => {

@@ -22,14 +22,6 @@ after(async () => {
   await server?.stop();
 });
 
-/**
- * Pages whose problems are known and still open under issue 17, each with why: reported, not
- * failed. Empty this list as they are fixed; nothing else may be added to it.
- */
-const KNOWN = [
-  [/^\/desk\/forms\//, 'the form editor is still the line mini-language (English keywords): its structured editor is open work'],
-];
-
 /** Addresses not to follow: leaving, downloads, machine-readable documents, other languages. */
 function skipped(url) {
   const path = url.pathname;
@@ -164,12 +156,7 @@ describe('every page, as each role, at 360 px', () => {
       const { problems, visited } = await crawl(page, starts);
       await context.close();
       assert.ok(visited > 0);
-      const known = problems.filter((p) => KNOWN.some(([pattern]) => pattern.test(p)));
-      if (known.length > 0) {
-        console.log(`${who}: ${known.length} known problems still open:\n${known.join('\n')}`);
-      }
-      const unexpected = problems.filter((p) => !known.includes(p));
-      assert.deepEqual(unexpected, [], `${who}, ${visited} pages:\n${unexpected.join('\n')}`);
+      assert.deepEqual(problems, [], `${who}, ${visited} pages:\n${problems.join('\n')}`);
     });
   }
 });

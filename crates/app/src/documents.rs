@@ -290,6 +290,21 @@ impl Documents {
             .collect())
     }
 
+    /// The file under `key`, or `None` when there is none.
+    pub async fn get_if_present(&self, key: &str) -> Result<Option<Vec<u8>>, DocumentStoreError> {
+        match self.store()?.get(&ObjectPath::from(key)).await {
+            Ok(result) => Ok(Some(
+                result
+                    .bytes()
+                    .await
+                    .map_err(|e| DocumentStoreError::of(&e))?
+                    .to_vec(),
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(DocumentStoreError::of(&e)),
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, DocumentStoreError> {
         let result = self
             .store()?

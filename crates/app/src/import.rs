@@ -43,6 +43,62 @@ pub enum ImportError {
     TooBig(Problem),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The file kept between the preview and the confirmation could not be written or read.
+    #[error(transparent)]
+    Staging(#[from] crate::documents::DocumentStoreError),
+}
+
+/// Where a previewed file waits for its confirmation: under the admin's own folder (so another
+/// person's token finds nothing), removed on confirmation or by the start-up sweep once stale.
+fn staged_key(actor: &Actor, token: &str) -> Option<String> {
+    let well_formed = !token.is_empty()
+        && token.len() <= 64
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    well_formed.then(|| {
+        format!(
+            "{STAGED_PREFIX}{}/{token}",
+            &pishkhan_domain::digest::sha256_hex(actor.id.as_bytes())[..16]
+        )
+    })
+}
+
+/// The folder of the documents store that holds previewed files.
+pub const STAGED_PREFIX: &str = "imports/";
+
+/// What importing a file would do ([`App::preview_catalogue_as`]).
+#[derive(Debug, Clone, Default)]
+pub struct ImportPlan {
+    pub rows: Vec<PlannedRow>,
+    /// Forms in a JSON file: (code, version).
+    pub forms: Vec<(String, u32)>,
+}
+
+/// One service of the file and what importing it would do.
+#[derive(Debug, Clone)]
+pub struct PlannedRow {
+    /// Its row in the file (its place in a JSON file's list).
+    pub line: usize,
+    pub code: String,
+    pub title: String,
+    pub change: PlannedChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedChange {
+    /// Not published yet: added.
+    New,
+    /// Published otherwise: these fields (in Persian) change.
+    Changed(Vec<String>),
+    /// Published exactly so: nothing happens.
+    Unchanged,
+}
+
+/// A file read and checked, ready to publish.
+struct Prepared {
+    forms: Vec<JsonForm>,
+    cards: Vec<(usize, ServiceCard)>,
 }
 
 /// A JSON import: forms (with their agency) and cards.
@@ -314,6 +370,45 @@ impl App {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<ImportReport, ImportError> {
+        let in_scope = self.province_filter(principal).await?;
+        self.import_checked(actor, file_name, bytes, &|_, _| {}, Some(&in_scope))
+            .await
+    }
+
+    /// Keeps a previewed file until the admin confirms it: the token that finds it again.
+    pub async fn stage_import(&self, actor: &Actor, bytes: Vec<u8>) -> Result<String, ImportError> {
+        let token = crate::auth::random_token();
+        let key = staged_key(actor, &token)
+            .ok_or_else(|| ImportError::Unreadable("a staging token was not well formed".into()))?;
+        self.documents().put(&key, bytes).await?;
+        Ok(token)
+    }
+
+    /// The previewed file `token` names, if this person staged it and it is still kept.
+    pub async fn staged_import(
+        &self,
+        actor: &Actor,
+        token: &str,
+    ) -> Result<Option<Vec<u8>>, ImportError> {
+        let Some(key) = staged_key(actor, token) else {
+            return Ok(None);
+        };
+        Ok(self.documents().get_if_present(&key).await?)
+    }
+
+    /// Forgets a previewed file (after its import, or when it is no longer wanted).
+    pub async fn drop_staged_import(&self, actor: &Actor, token: &str) -> Result<(), ImportError> {
+        if let Some(key) = staged_key(actor, token) {
+            self.documents().delete(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether an agency lies in a province the governorate admin administers.
+    async fn province_filter(
+        &self,
+        principal: &crate::policy::Principal,
+    ) -> Result<impl Fn(&str) -> bool + Sync + use<>, ImportError> {
         let directory = self.store().org_directory().await?;
         let provinces: Vec<String> = principal
             .scopes_of(pishkhan_domain::identity::Role::GovernorateAdmin)
@@ -323,13 +418,11 @@ impl App {
                 _ => None,
             })
             .collect();
-        let in_scope = |agency: &str| {
+        Ok(move |agency: &str| {
             directory
                 .agency(agency)
                 .is_some_and(|a| provinces.contains(&a.province))
-        };
-        self.import_checked(actor, file_name, bytes, &|_, _| {}, Some(&in_scope))
-            .await
+        })
     }
 
     /// Imports a catalogue file (by its extension: `.json`, `.csv`, `.xlsx`). `progress(done,
@@ -353,6 +446,18 @@ impl App {
         progress: &(dyn Fn(usize, usize) + Sync),
         allowed_agency: Option<&(dyn Fn(&str) -> bool + Sync)>,
     ) -> Result<ImportReport, ImportError> {
+        let Prepared { forms, cards } = self.prepare(file_name, bytes, allowed_agency).await?;
+        self.publish_prepared(actor, file_name, forms, cards, progress)
+            .await
+    }
+
+    /// Reads and checks a file: everything in it, against the catalogue as it is now.
+    async fn prepare(
+        &self,
+        file_name: &str,
+        bytes: &[u8],
+        allowed_agency: Option<&(dyn Fn(&str) -> bool + Sync)>,
+    ) -> Result<Prepared, ImportError> {
         let extension = Path::new(file_name)
             .extension()
             .and_then(|e| e.to_str())
@@ -485,6 +590,89 @@ impl App {
             errors.sort_by(|a, b| (a.line, &a.at).cmp(&(b.line, &b.at)));
             return Err(ImportError::Invalid(errors));
         }
+        Ok(Prepared { forms, cards })
+    }
+
+    /// The cards published as they are now, by code.
+    async fn published_bodies(&self) -> Result<HashMap<String, String>, ImportError> {
+        let (published, _) = self
+            .store()
+            .published_services(&ServiceFilter::default(), i64::MAX, 0)
+            .await?;
+        Ok(published
+            .into_iter()
+            .map(|(state, version)| (state.code, version.body))
+            .collect())
+    }
+
+    /// What importing the file would do, row by row, without doing it: each service added,
+    /// changed (with the fields that change) or left as it is; or why the file is refused. The
+    /// same checks as the import itself, in the admin's province.
+    pub async fn preview_catalogue_as(
+        &self,
+        principal: &crate::policy::Principal,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<ImportPlan, ImportError> {
+        let in_scope = self.province_filter(principal).await?;
+        let Prepared { forms, cards } = self.prepare(file_name, bytes, Some(&in_scope)).await?;
+        let current = self.published_bodies().await?;
+        let rows = cards
+            .into_iter()
+            .map(|(line, card)| {
+                let before = current
+                    .get(&card.code)
+                    .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+                let change = match before {
+                    None => PlannedChange::New,
+                    Some(before) => {
+                        let after = serde_json::to_value(&card).unwrap_or_default();
+                        let mut fields: Vec<String> = Vec::new();
+                        for change in pishkhan_domain::catalog::diff(&before, &after) {
+                            let top = change
+                                .path
+                                .split(['.', '['])
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned();
+                            let name = pishkhan_domain::catalog::card_place_fa(&top);
+                            if !fields.contains(&name) {
+                                fields.push(name);
+                            }
+                        }
+                        if fields.is_empty() {
+                            PlannedChange::Unchanged
+                        } else {
+                            PlannedChange::Changed(fields)
+                        }
+                    }
+                };
+                PlannedRow {
+                    line,
+                    code: card.code.clone(),
+                    title: card.title.fa.clone(),
+                    change,
+                }
+            })
+            .collect();
+        Ok(ImportPlan {
+            rows,
+            forms: forms
+                .iter()
+                .map(|f| (f.form.code.clone(), f.form.version))
+                .collect(),
+        })
+    }
+
+    /// Publishes what [`App::prepare`] read and checked.
+    async fn publish_prepared(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        forms: Vec<JsonForm>,
+        cards: Vec<(usize, ServiceCard)>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ImportReport, ImportError> {
         let mut report = ImportReport {
             rows: cards.len(),
             ..ImportReport::default()
@@ -498,14 +686,7 @@ impl App {
                 })?;
             report.forms += 1;
         }
-        let (published, _) = self
-            .store()
-            .published_services(&ServiceFilter::default(), i64::MAX, 0)
-            .await?;
-        let current: HashMap<String, String> = published
-            .into_iter()
-            .map(|(state, version)| (state.code, version.body))
-            .collect();
+        let current = self.published_bodies().await?;
         let now = Utc::now();
         let mut batch = Vec::new();
         for (_, card) in &cards {

@@ -29,8 +29,8 @@ pub enum SweepError {
 }
 
 impl App {
-    /// Removes the files under `documents/` and `drafts/` that no row names and that were
-    /// written before `now - GRACE`.
+    /// Removes the files under `documents/` and `drafts/` that no row names, and previewed
+    /// catalogue files under `imports/`, written before `now - GRACE`.
     pub async fn sweep_orphans(&self, now: DateTime<Utc>) -> Result<Swept, SweepError> {
         let mut swept = Swept::default();
         for (prefix, owner) in [
@@ -64,6 +64,15 @@ impl App {
                     self.documents().delete(&key).await?;
                     swept.removed += 1;
                 }
+            }
+        }
+        // Previewed catalogue files nobody confirmed.
+        let staged = self.documents().list(crate::import::STAGED_PREFIX).await?;
+        swept.files += staged.len();
+        for (key, written) in staged {
+            if written < now - GRACE {
+                self.documents().delete(&key).await?;
+                swept.removed += 1;
             }
         }
         Ok(swept)

@@ -305,6 +305,32 @@ pub fn card_place_fa(at: &str) -> String {
             "title_en" => "عنوان انگلیسی",
             "type" => "نوع خدمت",
             "level" => "سطح",
+            "start" => "وضعیت آغاز",
+            "name" => "نام",
+            "waits_for" => "نوبت کیست",
+            "sla_days" => "مهلت (روز کاری)",
+            "outcome" => "پایان",
+            "next" => "به متقاضی چه بگوییم",
+            "from" => "از وضعیت",
+            "to" => "به وضعیت",
+            "roles" => "چه کسی",
+            "service_type" => "نوع خدمت",
+            "address" => "نشانی",
+            "phone" => "تلفن",
+            "fax" => "دورنگار",
+            "email" => "رایانامه",
+            "hours" => "ساعت کار",
+            "complete" => "انجام کامل",
+            "note" => "توضیح",
+            "who" => "چه کسی",
+            "what" => "چه کاری",
+            "days" => "روز کاری",
+            "original" => "اصل یا رونوشت",
+            "version" => "نسخه",
+            "comment" => "توضیح لازم",
+            "document" => "سند لازم",
+            "notify" => "خبر به متقاضی",
+            "en" => "انگلیسی",
             _ => "",
         }
     };
@@ -314,12 +340,20 @@ pub fn card_place_fa(at: &str) -> String {
         named => named,
     };
     let mut out: Vec<String> = Vec::new();
-    for segment in at.split('.') {
+    for (depth, segment) in at.split('.').enumerate() {
         let (field, index) = match segment.split_once('[') {
             Some((field, rest)) => (field, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (segment, None),
         };
-        let named = name(field);
+        // The Persian text of a field is the field itself; a code inside a list is a code.
+        if field == "fa" && index.is_none() {
+            continue;
+        }
+        let named = if depth > 0 && field == "code" {
+            "کد"
+        } else {
+            name(field)
+        };
         out.push(if named.is_empty() {
             "این بخش".to_owned()
         } else {

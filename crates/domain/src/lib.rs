@@ -9,7 +9,7 @@ pub mod catalog;
 pub mod catalog_table;
 pub mod cpsv;
 pub mod digest;
-pub mod form_lines;
+pub mod form_rows;
 pub mod forms;
 pub mod holiday_table;
 pub mod id;

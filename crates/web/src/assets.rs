@@ -17,7 +17,7 @@ pub struct Asset {
     pub bytes: &'static [u8],
 }
 
-pub const ASSETS: [Asset; 6] = [
+pub const ASSETS: [Asset; 7] = [
     Asset {
         path: "app.css",
         content_type: "text/css; charset=utf-8",
@@ -42,6 +42,11 @@ pub const ASSETS: [Asset; 6] = [
         path: "files.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/files.js"),
+    },
+    Asset {
+        path: "rows.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/rows.js"),
     },
     Asset {
         path: "fonts/OFL.txt",

@@ -423,6 +423,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             post(admin::catalogue_import)
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         ),
+        p(
+            "/admin/catalogue/confirm",
+            StaffWith(PROVINCE_EDITORS),
+            post(admin::catalogue_confirm),
+        ),
         g(
             "/admin/holidays",
             NationalStaffWith(NATIONAL_SETTINGS_EDITORS),

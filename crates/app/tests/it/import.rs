@@ -5,9 +5,12 @@
 use pishkhan_app::audit::Actor;
 use pishkhan_app::config::Sources;
 use pishkhan_app::import::ImportError;
+use pishkhan_app::import::PlannedChange;
+use pishkhan_app::policy::Principal;
 use pishkhan_app::records::{OrgKind, ServiceFilter};
 use pishkhan_app::{App, Config};
 use pishkhan_domain::catalog_table::{COLUMNS, row_from_card};
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_store::Store;
 
 use pishkhan_store::on_both_backends;
@@ -17,6 +20,7 @@ on_both_backends!(
     a_good_file_imports_everything_and_twice_changes_nothing,
     spreadsheets_and_json_import_too,
     a_spreadsheet_bomb_is_refused_before_it_is_read,
+    a_preview_says_what_each_row_would_do_and_changes_nothing,
 );
 
 async fn app(store: Store) -> App {
@@ -260,4 +264,118 @@ async fn a_spreadsheet_bomb_is_refused_before_it_is_read(store: Store) {
     assert_eq!(published(&app).await, 0, "nothing was imported");
     let grew = peak_mib().saturating_sub(before);
     assert!(grew < 400, "the peak memory grew by {grew} MiB");
+}
+
+async fn governor(app: &App, store: &Store, username: &str) -> (Principal, Actor) {
+    let id = app
+        .create_user(
+            &Actor::command_line(),
+            username,
+            "کارشناس استانداری",
+            &pishkhan_app::Secret::new("import preview test passphrase".to_owned()),
+            vec![
+                RoleGrant::new(
+                    Role::GovernorateAdmin,
+                    Scope::parse("province:tehran").unwrap(),
+                )
+                .unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let actor = Actor {
+        id: id.clone(),
+        source: "127.0.0.1".into(),
+    };
+    (
+        Principal::Staff(store.user_by_id(&id).await.unwrap().unwrap()),
+        actor,
+    )
+}
+
+async fn a_preview_says_what_each_row_would_do_and_changes_nothing(store: Store) {
+    let app = app(store.clone()).await;
+    let (admin, actor) = governor(&app, &store, "gov.preview").await;
+    let file = pishkhan_app::synth::synthetic_csv(3, "synth-agency").unwrap();
+    app.import_catalogue(&Actor::command_line(), "first.csv", file.as_bytes(), &quiet)
+        .await
+        .unwrap();
+    // The same three, the second with another title, and two new ones.
+    let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap();
+    let mut rows: Vec<Vec<String>> = csv_rows(5)
+        .into_iter()
+        .map(|r| r.iter().map(str::to_owned).collect())
+        .collect();
+    rows[1][column("title_fa")] = "عنوانی دیگر".into();
+    let bytes = write_csv(&rows);
+    let (chain_before, _) = store.audit_chain().await.unwrap();
+    let plan = app
+        .preview_catalogue_as(&admin, "next.csv", &bytes)
+        .await
+        .unwrap();
+    let changes: Vec<(usize, PlannedChange)> = plan
+        .rows
+        .iter()
+        .map(|r| (r.line, r.change.clone()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (2, PlannedChange::Unchanged),
+            (3, PlannedChange::Changed(vec!["عنوان".into()])),
+            (4, PlannedChange::Unchanged),
+            (5, PlannedChange::New),
+            (6, PlannedChange::New),
+        ]
+    );
+    assert_eq!(published(&app).await, 3, "a preview publishes nothing");
+    let (chain_after, _) = store.audit_chain().await.unwrap();
+    assert_eq!(
+        chain_before.len(),
+        chain_after.len(),
+        "nor records anything"
+    );
+
+    // The file waits for its confirmation, found only by the person who previewed it.
+    let token = app.stage_import(&actor, bytes.clone()).await.unwrap();
+    let (_, someone_else) = governor(&app, &store, "gov.other").await;
+    assert!(
+        app.staged_import(&someone_else, &token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for forged in ["../../etc/passwd", "", "a/b", &"x".repeat(65)] {
+        assert!(
+            app.staged_import(&actor, forged).await.unwrap().is_none(),
+            "{forged}"
+        );
+    }
+    assert_eq!(
+        app.staged_import(&actor, &token).await.unwrap(),
+        Some(bytes.clone())
+    );
+    app.import_catalogue_as(&admin, &actor, "next.csv", &bytes)
+        .await
+        .unwrap();
+    app.drop_staged_import(&actor, &token).await.unwrap();
+    assert!(app.staged_import(&actor, &token).await.unwrap().is_none());
+    assert_eq!(published(&app).await, 5);
+
+    // Out of the admin's province: refused at the preview already.
+    app.add_org(
+        &Actor::command_line(),
+        OrgKind::Agency,
+        "isfahan-x",
+        "isfahan",
+        "دستگاه اصفهان",
+    )
+    .await
+    .unwrap();
+    let file = pishkhan_app::synth::synthetic_csv(1, "isfahan-x").unwrap();
+    let error = app
+        .preview_catalogue_as(&admin, "far.csv", file.as_bytes())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ImportError::Invalid(_)), "{error}");
 }

@@ -192,6 +192,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/admin/catalogue", Who::ProvinceEditors),
     ("GET", "/admin/catalogue/template.csv", Who::ProvinceEditors),
     ("POST", "/admin/catalogue/import", Who::ProvinceEditors),
+    ("POST", "/admin/catalogue/confirm", Who::ProvinceEditors),
     ("GET", "/admin/holidays", Who::NationalEditors),
     ("POST", "/admin/holidays", Who::NationalEditors),
     ("GET", "/admin/search", Who::NationalEditors),

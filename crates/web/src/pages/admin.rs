@@ -595,7 +595,129 @@ pub async fn catalogue_template() -> Result<Response, WebError> {
         .into_response())
 }
 
-/// `POST /admin/catalogue/import` (multipart: `file`)
+/// One service of a previewed file, as the preview lists it.
+pub struct PreviewLine {
+    pub line: usize,
+    pub code: String,
+    pub title: String,
+    /// `new`, `changed` or `unchanged` (the row's style).
+    pub kind: &'static str,
+    pub what: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_catalogue_preview.html")]
+struct PreviewView {
+    page: PageContext,
+    name: String,
+    /// The staged file's token; none when nothing would change.
+    token: Option<String>,
+    digest: String,
+    summary: String,
+    lines: Vec<PreviewLine>,
+    forms: Vec<(String, u32)>,
+    errors: Vec<String>,
+}
+
+fn preview_view(
+    page: PageContext,
+    name: String,
+    token: Option<String>,
+    digest: String,
+    plan: pishkhan_app::import::ImportPlan,
+    errors: Vec<String>,
+) -> PreviewView {
+    use pishkhan_app::import::PlannedChange;
+    let count = |kind: fn(&PlannedChange) -> bool| {
+        page.digits(
+            &plan
+                .rows
+                .iter()
+                .filter(|r| kind(&r.change))
+                .count()
+                .to_string(),
+        )
+    };
+    let summary = format!(
+        "{} خدمت تازه، {} خدمت با تغییر، {} خدمت بی‌تغییر؛ {} فرم.",
+        count(|c| *c == PlannedChange::New),
+        count(|c| matches!(c, PlannedChange::Changed(_))),
+        count(|c| *c == PlannedChange::Unchanged),
+        page.digits(&plan.forms.len().to_string()),
+    );
+    let lines = plan
+        .rows
+        .into_iter()
+        .map(|row| {
+            let (kind, what) = match row.change {
+                PlannedChange::New => ("new", "افزوده و منتشر می‌شود".to_owned()),
+                PlannedChange::Changed(fields) => (
+                    "changed",
+                    format!("نسخهٔ تازه منتشر می‌شود؛ تغییر در: {}", fields.join("، ")),
+                ),
+                PlannedChange::Unchanged => ("unchanged", "بی‌تغییر؛ کاری انجام نمی‌شود".to_owned()),
+            };
+            PreviewLine {
+                line: row.line,
+                code: row.code,
+                title: row.title,
+                kind,
+                what,
+            }
+        })
+        .collect();
+    PreviewView {
+        page,
+        name,
+        token,
+        digest,
+        summary,
+        lines,
+        forms: plan.forms,
+        errors,
+    }
+}
+
+/// The answer to a file that cannot be imported: what is wrong, line by line, in Persian.
+fn import_refused(
+    page: PageContext,
+    error: pishkhan_app::import::ImportError,
+) -> Result<Response, WebError> {
+    use pishkhan_app::import::ImportError;
+    let (status, errors) = match error {
+        ImportError::Store(e) => return Err(WebError::from(e)),
+        ImportError::Staging(e) => return Err(WebError::from(e)),
+        ImportError::TooBig(problem) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            vec![problem.located(page.lang)],
+        ),
+        ImportError::Invalid(problems) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            problems.iter().map(|p| p.located(page.lang)).collect(),
+        ),
+        ImportError::Unreadable(why) => {
+            // The reader's own words are technical and English: logged, and the person told in
+            // Persian what to do.
+            tracing::info!(reason = %why, "an imported catalogue file could not be read");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![page.t.string("catalogue-unreadable")],
+            )
+        }
+    };
+    let mut response = render(&catalogue_view(page, None, errors))?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// A file's name as shown and audited: its last part, at most 120 characters.
+fn file_label(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    last.chars().filter(|c| !c.is_control()).take(120).collect()
+}
+
+/// `POST /admin/catalogue/import` (multipart: `file`): reads and checks the file and shows what
+/// importing it would do, row by row; nothing is published until the admin confirms.
 pub async fn catalogue_import(
     State(state): State<WebState>,
     page: PageContext,
@@ -607,7 +729,7 @@ pub async fn catalogue_import(
     let mut upload = None;
     while let Ok(Some(field)) = multipart.next_field().await {
         if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("upload").to_owned();
+            let name = file_label(field.file_name().unwrap_or("upload"));
             match field.bytes().await {
                 Ok(bytes) => upload = Some((name, bytes)),
                 Err(_) => {
@@ -625,6 +747,80 @@ pub async fn catalogue_import(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     };
+    let plan = match state
+        .app
+        .preview_catalogue_as(principal, &name, &bytes)
+        .await
+    {
+        Ok(plan) => plan,
+        Err(e) => return import_refused(page, e),
+    };
+    let nothing = plan.forms.is_empty()
+        && plan
+            .rows
+            .iter()
+            .all(|r| r.change == pishkhan_app::import::PlannedChange::Unchanged);
+    let digest = pishkhan_domain::digest::sha256_hex(&bytes);
+    let token = if nothing {
+        None
+    } else {
+        match state.app.stage_import(&actor, bytes.to_vec()).await {
+            Ok(token) => Some(token),
+            Err(e) => return import_refused(page, e),
+        }
+    };
+    render(&preview_view(page, name, token, digest, plan, Vec::new()))
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmImport {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    digest: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `POST /admin/catalogue/confirm`: imports the file previewed, checked again against the
+/// catalogue as it is now; all of it or, if anything is wrong now, none of it.
+pub async fn catalogue_confirm(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Form(form): Form<ConfirmImport>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let actor = actor(&visitor)?;
+    let name = file_label(&form.name);
+    let staged = match state.app.staged_import(&actor, &form.token).await {
+        Ok(staged) => staged,
+        Err(e) => return import_refused(page, e),
+    };
+    let Some(bytes) = staged.filter(|b| pishkhan_domain::digest::sha256_hex(b) == form.digest)
+    else {
+        let errors = vec![page.t.string("catalogue-preview-gone")];
+        let mut response = render(&catalogue_view(page, None, errors))?;
+        *response.status_mut() = StatusCode::GONE;
+        return Ok(response);
+    };
+    if form.confirm.is_none() {
+        let plan = match state
+            .app
+            .preview_catalogue_as(principal, &name, &bytes)
+            .await
+        {
+            Ok(plan) => plan,
+            Err(e) => return import_refused(page, e),
+        };
+        let errors = vec![page.t.string("catalogue-confirm-needed")];
+        let view = preview_view(page, name, Some(form.token), form.digest, plan, errors);
+        let mut response = render(&view)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     let fa = page.lang == pishkhan_domain::Language::Persian;
     match state
         .app
@@ -632,6 +828,9 @@ pub async fn catalogue_import(
         .await
     {
         Ok(report) => {
+            if let Err(e) = state.app.drop_staged_import(&actor, &form.token).await {
+                tracing::warn!(error = %e, "a previewed catalogue file was not removed");
+            }
             let text = if fa {
                 format!(
                     "«{name}»: {} خدمت؛ {} منتشر شد، {} بی‌تغییر؛ {} فرم.",
@@ -648,28 +847,7 @@ pub async fn catalogue_import(
             };
             render(&catalogue_view(page, Some(text), Vec::new()))
         }
-        Err(pishkhan_app::import::ImportError::Store(e)) => Err(WebError::from(e)),
-        Err(pishkhan_app::import::ImportError::TooBig(problem)) => {
-            let message = problem.located(page.lang);
-            let mut response = render(&catalogue_view(page, None, vec![message]))?;
-            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            Ok(response)
-        }
-        Err(pishkhan_app::import::ImportError::Invalid(problems)) => {
-            let errors = problems.iter().map(|p| p.located(page.lang)).collect();
-            let mut response = render(&catalogue_view(page, None, errors))?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
-        }
-        Err(pishkhan_app::import::ImportError::Unreadable(why)) => {
-            // The reader's own words are technical and English: logged, and the person told in
-            // Persian what to do.
-            tracing::info!(reason = %why, "an imported catalogue file could not be read");
-            let errors = vec![page.t.string("catalogue-unreadable")];
-            let mut response = render(&catalogue_view(page, None, errors))?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
-        }
+        Err(e) => import_refused(page, e),
     }
 }
 

@@ -4,7 +4,8 @@
 //!   (channels, steps, documents, fees) as rows of labelled inputs ([`rows`]), sending it for
 //!   review, publishing (agency and governorate admins), the version history with readable
 //!   differences; a new service.
-//! - [`forms`]: editing a form in the form mini-language; a new form.
+//! - [`forms`]: editing a form as rows of sections, fields and choices; a new form.
+//! - [`flow`]: a service's workflow as tables of states and actions.
 //! - [`agencies`]: the agency's contact details and offices.
 //! - [`applications`]: the clerks' inbox and one application.
 //!
@@ -13,6 +14,7 @@
 pub mod agencies;
 pub mod applications;
 pub mod diagram;
+pub mod flow;
 pub mod forms;
 pub mod rows;
 pub mod services;

@@ -94,9 +94,11 @@ struct ServiceView {
     errors: Vec<String>,
     /// The latest version's workflow drawn (SVG, escaped when made).
     workflow_svg: String,
-    /// The latest version's workflow in words: states and actions.
-    workflow_states: Vec<[String; 4]>,
-    workflow_actions: Vec<[String; 3]>,
+    /// The card's lists as rows.
+    lists: Vec<super::rows::List>,
+    /// The workflow as the editor shows it, and its tables.
+    flow: super::flow::FlowForm,
+    flow_lists: Vec<super::rows::List>,
 }
 
 impl ServiceView {
@@ -104,40 +106,6 @@ impl ServiceView {
     fn cell(&self, name: &str) -> &str {
         self.cells.get(name).map_or("", String::as_str)
     }
-
-    fn lists(&self) -> &'static [super::rows::ListSpec] {
-        &super::rows::LISTS
-    }
-
-    /// A list's rows as the editor shows them: those stored, then blank ones to add.
-    fn rows(&self, list: &super::rows::ListSpec) -> Vec<EditorRow> {
-        editor_rows(&self.cells, list)
-    }
-}
-
-/// A row as the list editor shows it.
-pub struct EditorRow {
-    pub values: Vec<String>,
-    /// A blank row, offered to add one.
-    pub blank: bool,
-}
-
-/// A list's rows as the editor shows them: those in the cell, then blank ones to add.
-pub(super) fn editor_rows(cells: &Cells, list: &super::rows::ListSpec) -> Vec<EditorRow> {
-    let width = list.columns.len();
-    let mut rows: Vec<EditorRow> =
-        super::rows::rows_of(cells.get(list.name).map_or("", String::as_str), width)
-            .into_iter()
-            .map(|values| EditorRow {
-                values,
-                blank: false,
-            })
-            .collect();
-    rows.extend((0..super::rows::BLANK_ROWS).map(|_| EditorRow {
-        values: vec![String::new(); width],
-        blank: true,
-    }));
-    rows
 }
 
 /// The cells a posted card form stands for: its plain inputs, and its lists assembled from
@@ -146,90 +114,18 @@ fn posted_cells(form: Vec<(String, String)>, page: &PageContext) -> (Cells, Vec<
     let (lists, errors) = super::rows::cells_from_rows(&form, &page.t);
     let mut cells: Cells = form
         .into_iter()
-        .filter(|(k, _)| COLUMNS.contains(&k.as_str()) || k == "workflow")
+        .filter(|(k, _)| COLUMNS.contains(&k.as_str()))
         .collect();
     cells.extend(lists);
     (cells, errors)
 }
 
 fn cells_of(card: &ServiceCard) -> Cells {
-    let mut cells: Cells = COLUMNS
+    COLUMNS
         .iter()
         .map(|c| (*c).to_owned())
         .zip(row_from_card(card))
-        .collect();
-    // The card's own workflow, as JSON (empty: the standard one).
-    cells.insert(
-        "workflow".into(),
-        card.workflow
-            .as_ref()
-            .and_then(|w| serde_json::to_string_pretty(w).ok())
-            .unwrap_or_default(),
-    );
-    cells
-}
-
-/// The workflow a card's applications follow, in words: its states (name, who must move, the
-/// deadline in business days, how it ends) and its actions (name, from → to, who may take it).
-fn workflow_lines(card: &ServiceCard) -> (Vec<[String; 4]>, Vec<[String; 3]>) {
-    use pishkhan_domain::workflow::Party;
-    let workflow = card.workflow();
-    let name = |code: &str| {
-        workflow
-            .state(code)
-            .map(|s| s.name.fa.clone())
-            .unwrap_or_else(|| code.to_owned())
-    };
-    let states = workflow
-        .states
-        .iter()
-        .map(|s| {
-            [
-                s.name.fa.clone(),
-                match s.waits_for {
-                    Party::Agency => "دستگاه".to_owned(),
-                    Party::Applicant => "متقاضی".to_owned(),
-                },
-                s.sla_days
-                    .map(|d| pishkhan_domain::text::to_persian_digits(&d.to_string()))
-                    .unwrap_or_else(|| "—".into()),
-                match s.outcome {
-                    Some(pishkhan_domain::workflow::Outcome::Granted) => "انجام شد".to_owned(),
-                    Some(pishkhan_domain::workflow::Outcome::Refused) => "رد شد".to_owned(),
-                    Some(pishkhan_domain::workflow::Outcome::Withdrawn) => "انصراف".to_owned(),
-                    None => String::new(),
-                },
-            ]
-        })
-        .collect();
-    let actions = workflow
-        .actions
-        .iter()
-        .map(|a| {
-            [
-                a.name.fa.clone(),
-                format!(
-                    "{} ← {}",
-                    name(&a.to),
-                    a.from
-                        .iter()
-                        .map(|f| name(f))
-                        .collect::<Vec<_>>()
-                        .join("، ")
-                ),
-                a.roles
-                    .iter()
-                    .map(|r| {
-                        pishkhan_domain::identity::Role::from_code(r)
-                            .map(|r| r.name_fa().to_owned())
-                            .unwrap_or_else(|_| r.clone())
-                    })
-                    .collect::<Vec<_>>()
-                    .join("، "),
-            ]
-        })
-        .collect();
-    (states, actions)
+        .collect()
 }
 
 fn event_key(event: &str) -> &'static str {
@@ -248,16 +144,17 @@ async fn service_view(
     page: PageContext,
     principal: &Principal,
     record: ServiceRecord,
-    cells: Option<Cells>,
+    posted: Option<(Cells, super::flow::FlowForm)>,
     notice: Option<String>,
     errors: Vec<String>,
 ) -> Result<ServiceView, WebError> {
     let latest = record.versions.first().ok_or(WebError::NotFound)?;
-    let cells = match cells {
-        Some(cells) => cells,
+    let (cells, flow) = match posted {
+        Some(posted) => posted,
         None => {
             let card: ServiceCard = serde_json::from_str(&latest.body)?;
-            cells_of(&card)
+            let flow = super::flow::FlowForm::of(card.workflow.as_ref(), &card.workflow());
+            (cells_of(&card), flow)
         }
     };
     let may_publish = state
@@ -275,8 +172,6 @@ async fn service_view(
                 .collect()
         })
         .unwrap_or_default();
-    let (workflow_states, workflow_actions) =
-        latest_card.as_ref().map(workflow_lines).unwrap_or_default();
     let workflow_svg = latest_card
         .as_ref()
         .map(|card| {
@@ -298,8 +193,9 @@ async fn service_view(
     Ok(ServiceView {
         workflow_svg,
         forms,
-        workflow_states,
-        workflow_actions,
+        lists: super::rows::card_lists(&cells, &page.t),
+        flow_lists: flow.lists(),
+        flow,
         short_fields: &SHORT_FIELDS,
         closing_fields: &CLOSING_FIELDS,
         code: record.state.code.clone(),
@@ -381,15 +277,20 @@ pub async fn save(
         .service_for_editor(principal, &code)
         .await?
         .ok_or(WebError::NotFound)?;
-    let (mut cells, row_errors) = posted_cells(form, &page);
+    let flow = super::flow::FlowForm::posted(&form);
+    let overflow = super::rows::overflow(&form);
+    let (mut cells, mut row_errors) = posted_cells(form, &page);
+    row_errors.extend(overflow);
     // The code and the agency are not edited here.
     cells.insert("code".into(), record.state.code.clone());
     cells.insert("agency".into(), record.state.agency.clone());
     // Keep the forms the card already names (the form editor manages them).
-    if let Some(latest) = record.versions.first()
-        && let Ok(card) = serde_json::from_str::<ServiceCard>(&latest.body)
-    {
-        let previous = cells_of(&card);
+    let previous_card = record
+        .versions
+        .first()
+        .and_then(|latest| serde_json::from_str::<ServiceCard>(&latest.body).ok());
+    if let Some(card) = &previous_card {
+        let previous = cells_of(card);
         for column in ["forms", "events", "audience", "level", "type"] {
             cells
                 .entry(column.to_owned())
@@ -397,27 +298,12 @@ pub async fn save(
         }
     }
     let lang = page.lang;
-    // The workflow is JSON (empty: the standard one from the processing time); the card's
-    // checks (every state reachable, a way out of each, known roles) run on save.
-    let workflow_text = cells.get("workflow").map(|w| w.trim()).unwrap_or_default();
-    let workflow = if workflow_text.is_empty() {
-        Ok(None)
-    } else {
-        serde_json::from_str::<pishkhan_domain::workflow::Workflow>(workflow_text)
-            .map(Some)
-            .map_err(|e| {
-                pishkhan_domain::Problem::new(
-                    "workflow_json",
-                    format!("متن JSON درست نیست ({e})."),
-                    format!("the JSON is not valid ({e})."),
-                )
-                .at_named("workflow", "گردش کار")
-                .located(lang)
-            })
-    };
+    // The workflow: the standard one (from the processing time), the tables, or the JSON; the
+    // card's checks (every state reachable, a way out of each, known roles) run on save.
+    let workflow = flow.workflow(previous_card.as_ref().and_then(|c| c.workflow.as_ref()));
     let errors = match (card_from_row(0, &cells), workflow) {
         _ if !row_errors.is_empty() => row_errors,
-        (_, Err(error)) => vec![error],
+        (_, Err(errors)) => errors,
         (Ok(mut card), Ok(workflow)) => {
             card.workflow = workflow;
             match state
@@ -433,8 +319,18 @@ pub async fn save(
         }
         (Err(problems), _) => problems.into_iter().map(|p| p.located(lang)).collect(),
     };
-    let mut response =
-        render(&service_view(&state, page, principal, record, Some(cells), None, errors).await?)?;
+    let mut response = render(
+        &service_view(
+            &state,
+            page,
+            principal,
+            record,
+            Some((cells, flow)),
+            None,
+            errors,
+        )
+        .await?,
+    )?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }
@@ -604,6 +500,17 @@ struct DiffView {
     changes: Vec<Change>,
 }
 
+impl DiffView {
+    /// Where a change is, in the person's language: «مراحل، ردیف ۴، چه کاری».
+    fn place(&self, path: &str) -> String {
+        if self.page.lang == pishkhan_domain::Language::Persian {
+            pishkhan_domain::catalog::card_place_fa(path)
+        } else {
+            path.to_owned()
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct DiffQuery {
     from: Option<i64>,
@@ -653,20 +560,13 @@ struct NewServiceView {
     categories: Vec<(&'static str, &'static str)>,
     short_fields: &'static [EditField],
     closing_fields: &'static [EditField],
+    lists: Vec<super::rows::List>,
     errors: Vec<String>,
 }
 
 impl NewServiceView {
     fn cell(&self, name: &str) -> &str {
         self.cells.get(name).map_or("", String::as_str)
-    }
-
-    fn lists(&self) -> &'static [super::rows::ListSpec] {
-        &super::rows::LISTS
-    }
-
-    fn rows(&self, list: &super::rows::ListSpec) -> Vec<EditorRow> {
-        editor_rows(&self.cells, list)
     }
 }
 
@@ -678,6 +578,7 @@ fn new_service_view(
     errors: Vec<String>,
 ) -> NewServiceView {
     NewServiceView {
+        lists: super::rows::card_lists(&cells, &page.t),
         page,
         agency,
         agency_name,
@@ -719,8 +620,9 @@ pub async fn create_service(
     let principal = staff(&visitor)?;
     let name = editable_agency(&state, principal, query.agency.as_deref()).await?;
     let agency = query.agency.unwrap_or_default();
-    let (mut cells, row_errors) = posted_cells(form, &page);
-    cells.remove("workflow");
+    let overflow = super::rows::overflow(&form);
+    let (mut cells, mut row_errors) = posted_cells(form, &page);
+    row_errors.extend(overflow);
     cells.insert("agency".into(), agency.clone());
     let code = cells
         .get("code")
