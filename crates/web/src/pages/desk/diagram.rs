@@ -10,9 +10,14 @@ use pishkhan_domain::workflow::Workflow;
 
 const BOX_W: i32 = 170;
 const BOX_H: i32 = 46;
-const GAP_X: i32 = 80;
+const GAP_X: i32 = 120;
 const ROW_H: i32 = 110;
 const MARGIN: i32 = 40;
+/// An arrow's label: on a white halo, so a line crossing it does not hide it.
+const LABEL: &str = r##"font-size="12" text-anchor="middle" fill="#0b0c0c" stroke="#ffffff" stroke-width="4" paint-order="stroke""##;
+/// Beginning at its point and running right (whatever the page's direction).
+const LABEL_START: &str = r##"font-size="12" direction="ltr" text-anchor="start" fill="#0b0c0c" stroke="#ffffff" stroke-width="4" paint-order="stroke""##;
+const LABEL_END: &str = r##"font-size="12" text-anchor="end" fill="#0b0c0c" stroke="#ffffff" stroke-width="4" paint-order="stroke""##;
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -48,7 +53,7 @@ pub fn workflow_svg(workflow: &Workflow, title: &str) -> String {
             .push(state.code.as_str());
     }
     let widest = rows.values().map(Vec::len).max().unwrap_or(1) as i32;
-    let width = MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X + 120;
+    let width = MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X + 160;
     let height = MARGIN * 2 + (rows.len() as i32 - 1).max(0) * ROW_H + BOX_H;
     // Box centres, right to left in each row (the page reads right to left).
     let mut at: BTreeMap<&str, (i32, i32)> = BTreeMap::new();
@@ -89,9 +94,13 @@ pub fn workflow_svg(workflow: &Workflow, title: &str) -> String {
                 let (x1, y1, x2, y2) = (fx, fy + BOX_H / 2, tx, ty - BOX_H / 2);
                 let _ = write!(
                     svg,
-                    r##"<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#505a5f" stroke-width="1.5" marker-end="url(#arrow)"/><text x="{}" y="{}" font-size="12" text-anchor="middle" fill="#0b0c0c">{label}</text>"##,
-                    (x1 + x2) / 2,
-                    (y1 + y2) / 2 - 4 + offset
+                    r##"<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#505a5f" stroke-width="1.5" marker-end="url(#arrow)"/><text x="{}" y="{}" {}>{label}</text>"##,
+                    // Nearer the target than the source: arrows fanning out of one box spread
+                    // apart before their labels, which would overlap at the midpoints. Beside
+                    // a straight-down arrow rather than across it.
+                    x1 + (x2 - x1) * 62 / 100 + if x1 == x2 { 8 } else { 0 },
+                    y1 + (y2 - y1) * 62 / 100 + offset,
+                    if x1 == x2 { LABEL_START } else { LABEL }
                 );
             } else if ty == fy {
                 // Sideways in one row: a straight arrow between the facing sides.
@@ -103,7 +112,7 @@ pub fn workflow_svg(workflow: &Workflow, title: &str) -> String {
                 let y = fy + offset - 6;
                 let _ = write!(
                     svg,
-                    r##"<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="#505a5f" stroke-width="1.5" stroke-dasharray="5 3" marker-end="url(#arrow)"/><text x="{}" y="{}" font-size="12" text-anchor="middle" fill="#0b0c0c">{label}</text>"##,
+                    r##"<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="#505a5f" stroke-width="1.5" stroke-dasharray="5 3" marker-end="url(#arrow)"/><text x="{}" y="{}" {LABEL}>{label}</text>"##,
                     (x1 + x2) / 2,
                     y - 6
                 );
@@ -113,9 +122,11 @@ pub fn workflow_svg(workflow: &Workflow, title: &str) -> String {
                 let bulge = x1.min(x2) - 50 - offset;
                 let _ = write!(
                     svg,
-                    r##"<path d="M {x1} {y1} C {bulge} {y1}, {bulge} {y2}, {x2} {y2}" fill="none" stroke="#505a5f" stroke-width="1.5" stroke-dasharray="5 3" marker-end="url(#arrow)"/><text x="{}" y="{}" font-size="12" text-anchor="end" fill="#0b0c0c">{label}</text>"##,
-                    bulge + 40,
-                    (y1 + y2) / 2 + offset
+                    r##"<path d="M {x1} {y1} C {bulge} {y1}, {bulge} {y2}, {x2} {y2}" fill="none" stroke="#505a5f" stroke-width="1.5" stroke-dasharray="5 3" marker-end="url(#arrow)"/><text x="{}" y="{}" {LABEL_END}>{label}</text>"##,
+                    // Outside the curve, near the state it returns to, so it crosses nothing
+                    // drawn between the rows and stays clear of the forward labels.
+                    bulge - 4,
+                    y2 + BOX_H / 2 + 14 + offset
                 );
             }
         }

@@ -321,14 +321,8 @@ impl FlowForm {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rows::form;
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn the_standard_workflow_round_trips_through_the_tables() {

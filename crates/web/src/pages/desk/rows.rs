@@ -423,16 +423,18 @@ pub fn cells_from_rows(
     (cells, errors)
 }
 
+/// A posted form from pairs, for tests.
+#[cfg(test)]
+pub(crate) fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     fn translator() -> crate::i18n::Translator {
         crate::i18n::Translator::new(
