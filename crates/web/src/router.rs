@@ -19,7 +19,8 @@ use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
 use crate::pages::{
-    account, admin, apply, counter, desk, errors, home, language, mine, portal, signin, track,
+    account, admin, apply, counter, desk, developers, errors, home, language, mine, portal, signin,
+    track,
 };
 use crate::state::WebState;
 use crate::{api, assets, limits, metrics, ops};
@@ -87,6 +88,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/events/{code}", Public, get(portal::event)),
         g("/agencies/{code}", Public, get(portal::agency)),
         g("/centres", Public, get(portal::centres)),
+        g("/developers", Public, get(developers::reference)),
         g("/track", Public, get(track::form)),
         p("/track", Public, post(track::lookup)),
         p("/track/receipt", Public, post(track::tracked_receipt)),

@@ -65,6 +65,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/search", Who::Everyone),
     ("GET", "/track", Who::Everyone),
     ("GET", "/centres", Who::Everyone),
+    ("GET", "/developers", Who::Everyone),
     ("GET", "/desk/applications", Who::Workers),
     ("GET", "/me/applications/{code}", Who::CitizenMissing),
     ("POST", "/me/applications/{code}", Who::Citizen),

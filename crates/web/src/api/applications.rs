@@ -368,6 +368,8 @@ fn refused(error: ApplicationError, lang: Language) -> Response {
 #[utoipa::path(
     post,
     path = "/api/v1/applications",
+    operation_id = "submitApplication",
+    summary = "ثبت درخواست از سامانهٔ دستگاه",
     tag = "agency systems",
     security(("bearer" = [])),
     request_body = SubmitBody,
@@ -440,6 +442,8 @@ pub async fn submit(
 #[utoipa::path(
     get,
     path = "/api/v1/applications/{code}",
+    operation_id = "getApplication",
+    summary = "دیدن یک درخواست: وضعیت، مدارک، سابقه و اقدام‌های ممکن",
     tag = "agency systems",
     security(("bearer" = [])),
     params(("code" = String, Path, description = "The tracking code")),
@@ -472,6 +476,8 @@ pub async fn show(
 #[utoipa::path(
     post,
     path = "/api/v1/applications/{code}/actions",
+    operation_id = "actOnApplication",
+    summary = "انجام یک اقدام گردش کار روی درخواست",
     tag = "agency systems",
     security(("bearer" = [])),
     params(
@@ -528,6 +534,8 @@ pub async fn act(
 #[utoipa::path(
     get,
     path = "/api/v1/applications/{code}/receipt.pdf",
+    operation_id = "getReceipt",
+    summary = "رسید چاپی درخواست (پی‌دی‌اف)",
     tag = "agency systems",
     security(("bearer" = [])),
     params(("code" = String, Path, description = "The tracking code")),

@@ -54,6 +54,8 @@ pub struct BillResponse {
 #[utoipa::path(
     post,
     path = "/api/v1/bills/inspect",
+    operation_id = "inspectBill",
+    summary = "بررسی شناسهٔ قبض و پرداخت",
     tag = "bills",
     request_body = BillRequest,
     responses(

@@ -58,6 +58,8 @@ fn invalid(code: &'static str, fa: &str, en: &str, lang: Language) -> ApiError {
 #[utoipa::path(
     get,
     path = "/api/v1/calendar/business-days",
+    operation_id = "businessDays",
+    summary = "شمار روزهای کاری میان دو تاریخ",
     tag = "calendar",
     params(BusinessDaysQuery),
     responses(
@@ -170,6 +172,8 @@ pub struct HolidaysResponse {
 #[utoipa::path(
     get,
     path = "/api/v1/calendar/holidays",
+    operation_id = "listHolidays",
+    summary = "تعطیلات رسمی یک سال",
     tag = "calendar",
     params(HolidaysQuery),
     responses(

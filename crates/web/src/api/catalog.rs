@@ -176,6 +176,8 @@ fn summary(service: PublishedService) -> ServiceSummary {
 #[utoipa::path(
     get,
     path = "/api/v1/services",
+    operation_id = "listServices",
+    summary = "فهرست شناسنامه‌های خدمت منتشرشده",
     tag = "catalogue",
     params(ServicesQuery),
     responses(
@@ -301,6 +303,8 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/services/{code}",
+    operation_id = "getService",
+    summary = "یک شناسنامهٔ خدمت",
     tag = "catalogue",
     params(("code" = String, Path, description = "The service's code")),
     responses(
@@ -340,6 +344,8 @@ fn not_found(lang: Language, fa: &str, en: &str) -> ApiError {
 #[utoipa::path(
     get,
     path = "/api/v1/forms/{code}",
+    operation_id = "getForm",
+    summary = "یک فرم در قالب استاندارد",
     tag = "catalogue",
     params(("code" = String, Path, description = "The form's code"), FormQuery),
     responses(
@@ -384,6 +390,8 @@ pub async fn form(
 #[utoipa::path(
     get,
     path = "/api/v1/catalog.jsonld",
+    operation_id = "catalogueJsonLd",
+    summary = "کاتالوگ خدمات به زبان داده‌های پیوندی، در قالب استاندارد اروپایی خدمات عمومی",
     tag = "catalogue",
     responses(
         (status = 200, description = "The published catalogue as CPSV-AP 3.2.0 JSON-LD (extension terms under https://pishkhan.ir/ns/catalogue#)",
@@ -430,6 +438,8 @@ const SUGGESTIONS: usize = 8;
 #[utoipa::path(
     get,
     path = "/api/v1/suggest",
+    operation_id = "suggestServices",
+    summary = "پیشنهاد خدمت هنگام نوشتن در جست‌وجو",
     tag = "catalogue",
     params(SuggestQuery),
     responses(

@@ -69,6 +69,8 @@ impl CheckKind {
 #[utoipa::path(
     post,
     path = "/api/v1/checks/{kind}",
+    operation_id = "checkValue",
+    summary = "بررسی درستی یک شناسه یا تاریخ",
     tag = "checks",
     params(("kind" = CheckKind, Path, description = "What the value is")),
     request_body = CheckRequest,

@@ -21,6 +21,8 @@ pub struct WhoAmI {
 #[utoipa::path(
     get,
     path = "/api/v1/whoami",
+    operation_id = "whoAmI",
+    summary = "سامانهٔ فراخواننده کیست و چه نقش‌هایی دارد",
     tag = "agency systems",
     security(("bearer" = [])),
     responses(

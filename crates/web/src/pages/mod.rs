@@ -5,6 +5,7 @@ pub mod admin;
 pub mod apply;
 pub mod counter;
 pub mod desk;
+pub mod developers;
 pub mod errors;
 pub mod home;
 pub mod language;
