@@ -166,6 +166,50 @@ describe('staff', () => {
     await second.context.close();
   });
 
+  test('an agency admin makes, rotates and revokes its system\'s API token; the API sees each change', async () => {
+    const { context, page } = await newPage({ viewport: { width: 360, height: 800 } });
+    await signInStaff(page, server.url, 'admin.registry');
+    await page.waitForURL(/\/account$/);
+    await page.goto(`${server.url}/admin/users`);
+    await page.getByRole('link', { name: /system\.registry|سامانه/ }).first().click();
+    await page.waitForURL(/\/admin\/users\//);
+    const whoami = (token) => fetch(`${server.url}/api/v1/whoami`, { headers: { Authorization: `Bearer ${token}` } });
+
+    // A token needs a name; with one, it is shown once and works.
+    await page.getByRole('button', { name: 'ساختن توکن' }).click();
+    assert.match(await page.textContent('.error-summary'), /برای توکن نامی/);
+    await page.getByLabel('نام توکن تازه').fill('سامانهٔ ثبت احوال');
+    await page.getByRole('button', { name: 'ساختن توکن' }).click();
+    const first = (await page.textContent('#new-token')).trim();
+    assert.match(first, /^pk_/);
+    assert.equal((await whoami(first)).status, 200);
+    await page.goto(page.url().replace(/\/tokens$/, ''));
+    assert.equal(await page.locator('#new-token').count(), 0, 'shown once');
+    const row = page.locator('tr', { hasText: 'سامانهٔ ثبت احوال' }).first();
+    assert.doesNotMatch(await row.textContent(), /هرگز/, 'its use is shown');
+    await noViolations(page, 'account page with tokens');
+
+    // Rotation with a day's overlap: both work; revocation needs the box, then stops it at once.
+    await row.getByLabel('توکن کهنه پس از تعویض').selectOption({ label: 'یک روز دیگر کار کند' });
+    await row.getByRole('button', { name: /تعویض توکن/ }).click();
+    const second = (await page.textContent('#new-token')).trim();
+    assert.notEqual(second, first);
+    assert.equal((await whoami(first)).status, 200, 'the old token works during the overlap');
+    assert.equal((await whoami(second)).status, 200);
+    await page.screenshot({ path: path.join(artifacts, 'admin-tokens-360.png'), fullPage: true });
+    const csrf = await page.locator('form[action$="/revoke"] input[name=csrf]').first().getAttribute('value');
+    const action = await page.locator('form[action$="/revoke"]').first().getAttribute('action');
+    const unconfirmed = await page.request.post(`${server.url}${action}`, { form: { csrf } });
+    assert.equal(unconfirmed.status(), 422);
+    const revokeRow = page.locator('tr', { has: page.locator(`form[action="${action}"]`) });
+    await revokeRow.getByLabel(/می‌دانم که با ابطال/).check();
+    await revokeRow.getByRole('button', { name: /ابطال توکن/ }).click();
+    assert.match(await page.textContent('.notice.success'), /توکن باطل شد/);
+    const stillWorking = [(await whoami(first)).status, (await whoami(second)).status];
+    assert.ok(stillWorking.includes(401) || stillWorking.includes(403), `one token stopped: ${stillWorking}`);
+    await context.close();
+  });
+
   test('a forged form from another origin is refused and changes nothing', async () => {
     const { context, page } = await newPage();
     await signInStaff(page, server.url, 'manager.1001');

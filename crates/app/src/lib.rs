@@ -46,10 +46,10 @@ pub use config::{Config, ConfigError, SmsSettings};
 /// The stored records the app's use cases hand to the web layer and the command line.
 pub mod records {
     pub use pishkhan_store::{
-        AgencyContact, ApplicationRecord, CentrePlace, CitizenRecord, City, ConsentRecord,
-        DocState, DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord, InboxFilter,
-        Office, OrgDirectory, OrgKind, OrgRecord, Province, ProvinceFigures, ServiceFilter,
-        UserRecord, VersionRecord,
+        AgencyContact, ApiTokenRecord, ApplicationRecord, CentrePlace, CitizenRecord, City,
+        ConsentRecord, DocState, DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord,
+        InboxFilter, Office, OrgDirectory, OrgKind, OrgRecord, Province, ProvinceFigures,
+        ServiceFilter, UserRecord, VersionRecord,
     };
 }
 pub use availability::{is_disk_full, unavailable};

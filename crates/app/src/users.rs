@@ -6,7 +6,9 @@ use pishkhan_domain::Language;
 use pishkhan_domain::id::Problem;
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
 use pishkhan_domain::password::check_new_password;
-use pishkhan_store::{CreateUserError, NewUser, SessionOwner, StoreError, UserRecord};
+use pishkhan_store::{
+    ApiTokenRecord, CreateUserError, NewUser, SessionOwner, StoreError, UserRecord,
+};
 
 use crate::audit::{Actor, audit_entry};
 use crate::auth::{AuthError, hash_password, random_token, sha256_hex};
@@ -365,19 +367,179 @@ impl App {
                 "Tokens are only for users holding the `system` role.",
             )));
         }
+        Ok(self.issue_api_token(actor, &user.id, label).await?.1)
+    }
+
+    /// A new token for `user_id`: its public id and the token, shown once.
+    async fn issue_api_token(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        label: &str,
+    ) -> Result<(String, Secret<String>), UserError> {
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > 100 {
+            return Err(UserError::Invalid(Problem::new(
+                "token_label",
+                "برای توکن نامی تا ۱۰۰ نویسه بنویسید (مثلاً نام سامانه).",
+                "Give the token a name of up to 100 characters (the system's name, say).",
+            )));
+        }
         let token = format!("pk_{}", random_token());
+        let hash = sha256_hex(&token);
+        let id = pishkhan_store::api_token_id(&hash);
         let mut unit = self.store().begin_write().await?;
-        unit.insert_api_token(&sha256_hex(&token), &user.id, label, Utc::now())
+        unit.insert_api_token(&hash, user_id, label, Utc::now())
             .await?;
         unit.audit(&audit_entry(
             actor,
             "api-token.create",
-            ("user", &user.id),
-            serde_json::json!({ "label": label }),
+            ("user", user_id),
+            serde_json::json!({ "label": label, "token": id }),
         ))
         .await?;
         unit.commit().await?;
-        Ok(Secret::new(token))
+        Ok((id, Secret::new(token)))
+    }
+
+    /// An account by its username (for the command line).
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.store().user_by_username(username).await
+    }
+
+    /// The account an admin (`None`: the command line) may look after tokens for: one holding
+    /// the `system` role that the admin may manage.
+    async fn token_owner(
+        &self,
+        admin: Option<&Principal>,
+        user_id: &str,
+    ) -> Result<Option<UserRecord>, UserError> {
+        let Some(user) = self.store().user_by_id(user_id).await? else {
+            return Ok(None);
+        };
+        if !user.grants.iter().any(|g| g.role() == Role::System) {
+            return Ok(None);
+        }
+        if let Some(admin) = admin {
+            let directory = self.store().org_directory().await?;
+            if !may_manage_user(admin, &user, &directory) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(user))
+    }
+
+    /// An API client's tokens, for an admin who may manage it (`None` otherwise, as for an
+    /// account that does not exist, or one that is not an API client).
+    pub async fn api_tokens(
+        &self,
+        admin: Option<&Principal>,
+        user_id: &str,
+    ) -> Result<Option<Vec<ApiTokenRecord>>, UserError> {
+        if self.token_owner(admin, user_id).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.store().api_tokens_of(user_id).await?))
+    }
+
+    /// A new token for an API client the admin may manage: its id and the token, shown once.
+    pub async fn admin_create_api_token(
+        &self,
+        admin: &Principal,
+        actor: &Actor,
+        user_id: &str,
+        label: &str,
+    ) -> Result<Option<(String, Secret<String>)>, UserError> {
+        if self.token_owner(Some(admin), user_id).await?.is_none() {
+            return Ok(None);
+        }
+        self.issue_api_token(actor, user_id, label).await.map(Some)
+    }
+
+    /// Stops a token at once. `Ok(false)` if there is no such token still working that the
+    /// admin (`None`: the command line) may look after.
+    pub async fn revoke_api_token(
+        &self,
+        admin: Option<&Principal>,
+        actor: &Actor,
+        token_id: &str,
+    ) -> Result<bool, UserError> {
+        let Some(token) = self.store().api_token(token_id).await? else {
+            return Ok(false);
+        };
+        if self.token_owner(admin, &token.user_id).await?.is_none() {
+            return Ok(false);
+        }
+        let mut unit = self.store().begin_write().await?;
+        if !unit
+            .revoke_api_token(token_id, &token.user_id, Utc::now())
+            .await?
+        {
+            return Ok(false);
+        }
+        unit.audit(&audit_entry(
+            actor,
+            "api-token.revoke",
+            ("user", &token.user_id),
+            serde_json::json!({ "token": token_id }),
+        ))
+        .await?;
+        unit.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces a token: a new one with the same name, and the old one working for `overlap`
+    /// more (so the system can switch without a gap), then no longer. `None` if there is no such
+    /// token still working that the admin (`None`: the command line) may look after.
+    pub async fn rotate_api_token(
+        &self,
+        admin: Option<&Principal>,
+        actor: &Actor,
+        token_id: &str,
+        overlap: chrono::TimeDelta,
+    ) -> Result<Option<(String, Secret<String>)>, UserError> {
+        if overlap < chrono::TimeDelta::zero() || overlap > chrono::TimeDelta::days(30) {
+            return Err(UserError::Invalid(Problem::new(
+                "token_overlap",
+                "همپوشانی توکن کهنه و تازه از صفر تا سی روز است.",
+                "The overlap of the old and the new token is zero to thirty days.",
+            )));
+        }
+        let Some(token) = self.store().api_token(token_id).await? else {
+            return Ok(None);
+        };
+        if self.token_owner(admin, &token.user_id).await?.is_none() {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        if !token.works_at(now) {
+            return Ok(None);
+        }
+        let fresh = format!("pk_{}", random_token());
+        let hash = sha256_hex(&fresh);
+        let fresh_id = pishkhan_store::api_token_id(&hash);
+        let mut unit = self.store().begin_write().await?;
+        if !unit
+            .expire_api_token(token_id, &token.user_id, now, now + overlap)
+            .await?
+        {
+            return Ok(None);
+        }
+        unit.insert_api_token(&hash, &token.user_id, &token.label, now)
+            .await?;
+        unit.audit(&audit_entry(
+            actor,
+            "api-token.rotate",
+            ("user", &token.user_id),
+            serde_json::json!({
+                "token": token_id,
+                "replaced_by": fresh_id,
+                "old_works_until": (now + overlap).to_rfc3339(),
+            }),
+        ))
+        .await?;
+        unit.commit().await?;
+        Ok(Some((fresh_id, Secret::new(fresh))))
     }
 
     /// Sets a known TOTP secret for an account (the demo's accounts, so their codes can be

@@ -47,6 +47,28 @@ pub enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// List an API client's tokens: id, name, created, last used, until when it works.
+    List {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Stop a token at once (by the id `token list` shows).
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Replace a token: a new one is shown once, the old one keeps working for the overlap.
+    Rotate {
+        id: String,
+        /// How long the old token keeps working, in hours (0 to 720).
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,20 +153,108 @@ impl UserCommand {
 
 impl TokenCommand {
     pub async fn run(self, ctx: &Context) -> Result<(), Failure> {
-        let TokenCommand::Create {
-            username,
-            label,
-            database,
-        } = self;
-        let (who, label) = (username.trim(), &label);
-        let token = ctx
-            .with_app(database, |app| async move {
-                app.create_api_token(&Actor::command_line(), who, label)
-                    .await
-                    .map_err(user_failure)
-            })
-            .await?;
-        println!("Token for {username} (shown only now): {}", token.expose());
+        match self {
+            TokenCommand::Create {
+                username,
+                label,
+                database,
+            } => {
+                let (who, label) = (username.trim(), &label);
+                let token = ctx
+                    .with_app(database, |app| async move {
+                        app.create_api_token(&Actor::command_line(), who, label)
+                            .await
+                            .map_err(user_failure)
+                    })
+                    .await?;
+                println!("Token for {username} (shown only now): {}", token.expose());
+            }
+            TokenCommand::List { username, database } => {
+                let who = username.trim();
+                let tokens = ctx
+                    .with_app(database, |app| async move {
+                        let user = app
+                            .user_by_username(who)
+                            .await
+                            .map_err(Failure::runtime)?
+                            .ok_or_else(|| Failure::config(format!("there is no user `{who}`")))?;
+                        app.api_tokens(None, &user.id)
+                            .await
+                            .map_err(user_failure)?
+                            .ok_or_else(|| {
+                                Failure::config(format!(
+                                    "`{who}` is not an API client (role system)"
+                                ))
+                            })
+                    })
+                    .await?;
+                let now = chrono::Utc::now();
+                for t in tokens {
+                    let state = match (t.revoked_at, t.expires_at) {
+                        (Some(at), _) => format!("revoked {}", at.to_rfc3339()),
+                        (None, Some(at)) if at <= now => format!("expired {}", at.to_rfc3339()),
+                        (None, Some(at)) => format!("works until {}", at.to_rfc3339()),
+                        (None, None) => "works".to_owned(),
+                    };
+                    let used = t.last_used_at.map_or_else(
+                        || "never used".to_owned(),
+                        |at| format!("last used {}", at.to_rfc3339()),
+                    );
+                    println!(
+                        "{}\t{}\tcreated {}\t{used}\t{state}",
+                        t.id,
+                        t.label,
+                        t.created_at.to_rfc3339()
+                    );
+                }
+            }
+            TokenCommand::Revoke { id, database } => {
+                let id = id.trim().to_owned();
+                let done = ctx
+                    .with_app(database, |app| {
+                        let id = id.clone();
+                        async move {
+                            app.revoke_api_token(None, &Actor::command_line(), &id)
+                                .await
+                                .map_err(user_failure)
+                        }
+                    })
+                    .await?;
+                if !done {
+                    return Err(Failure::config(format!(
+                        "there is no working token `{id}` (see `pishkhan token list`)"
+                    )));
+                }
+                println!("Token {id} revoked: it no longer works.");
+            }
+            TokenCommand::Rotate {
+                id,
+                overlap_hours,
+                database,
+            } => {
+                let id = id.trim().to_owned();
+                let overlap = chrono::TimeDelta::hours(overlap_hours);
+                let fresh = ctx
+                    .with_app(database, |app| {
+                        let id = id.clone();
+                        async move {
+                            app.rotate_api_token(None, &Actor::command_line(), &id, overlap)
+                                .await
+                                .map_err(user_failure)
+                        }
+                    })
+                    .await?;
+                let Some((fresh_id, token)) = fresh else {
+                    return Err(Failure::config(format!(
+                        "there is no working token `{id}` (see `pishkhan token list`)"
+                    )));
+                };
+                println!(
+                    "New token {fresh_id} (shown only now): {}\nThe old token {id} works for {overlap_hours} more hour(s).",
+                    token.expose()
+                );
+            }
+        }
         Ok(())
     }
 }

@@ -61,7 +61,7 @@ pub use sessions::{SessionOwner, SessionRecord};
 pub use sweep::FileOwner;
 pub use throttle::{Attempt, Limit};
 pub use unit::Unit;
-pub use users::{CreateUserError, NewUser, UserRecord};
+pub use users::{ApiTokenRecord, CreateUserError, NewUser, UserRecord, api_token_id};
 pub use writer::{WriteStats, WriterSettings};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

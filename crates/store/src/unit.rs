@@ -143,9 +143,10 @@ impl Unit {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.run(
-            "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO api_tokens (token_hash, id, user_id, label, created_at) VALUES ($1, $2, $3, $4, $5)",
             vec![
                 Arg::from(token_hash),
+                Arg::from(&crate::users::api_token_id(token_hash)),
                 Arg::from(user_id),
                 Arg::from(label),
                 Arg::Int(at.timestamp_millis()),
@@ -153,6 +154,53 @@ impl Unit {
         )
         .await?;
         Ok(())
+    }
+
+    /// Stops a token of `user_id` at once; `false` if there is no such token still working.
+    pub async fn revoke_api_token(
+        &mut self,
+        id: &str,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE api_tokens SET revoked_at = $1 \
+                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $1)",
+                vec![
+                    Arg::Int(at.timestamp_millis()),
+                    Arg::from(id),
+                    Arg::from(user_id),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Lets a token of `user_id` work until `until` (no later than it already would); `false` if
+    /// there is no such token still working at `now`.
+    pub async fn expire_api_token(
+        &mut self,
+        id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE api_tokens SET expires_at = $1 \
+                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $4)",
+                vec![
+                    Arg::Int(until.timestamp_millis()),
+                    Arg::from(id),
+                    Arg::from(user_id),
+                    Arg::Int(now.timestamp_millis()),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     /// Replaces a stored TOTP secret by the same secret sealed anew, if it is still `old` (the

@@ -46,6 +46,63 @@ pub struct UserRecord {
     pub grants: Vec<RoleGrant>,
 }
 
+/// The public id of an API token: the first twelve characters of its hash.
+pub fn api_token_id(token_hash: &str) -> String {
+    token_hash.chars().take(12).collect()
+}
+
+/// An agency system's API token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    pub id: String,
+    pub user_id: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    /// Set when rotated: it works until then.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiTokenRecord {
+    /// Does it still work at `now`?
+    pub fn works_at(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiTokenRow {
+    id: String,
+    user_id: String,
+    label: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+impl TryFrom<ApiTokenRow> for ApiTokenRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ApiTokenRow) -> Result<Self, StoreError> {
+        let time = |ms: i64| {
+            DateTime::from_timestamp_millis(ms)
+                .ok_or_else(|| StoreError::Corrupt(format!("api token time {ms}")))
+        };
+        let maybe = |ms: Option<i64>| ms.map(time).transpose();
+        Ok(ApiTokenRecord {
+            created_at: time(row.created_at)?,
+            expires_at: maybe(row.expires_at)?,
+            revoked_at: maybe(row.revoked_at)?,
+            last_used_at: maybe(row.last_used_at)?,
+            id: row.id,
+            user_id: row.user_id,
+            label: row.label,
+        })
+    }
+}
+
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -243,15 +300,70 @@ impl Store {
         Ok(claimed)
     }
 
-    /// The user an unrevoked API token belongs to.
-    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await?
+    /// The API token with this hash, if it still works at `now` (not revoked, not expired).
+    pub async fn working_api_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let row: Option<ApiTokenRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, user_id, label, created_at, expires_at, revoked_at, last_used_at \
+                 FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(token_hash)
+            .bind(now.timestamp_millis())
+            .fetch_optional(pool)
+            .await?
         });
-        Ok(row.map(|(id,)| id))
+        row.map(ApiTokenRecord::try_from).transpose()
+    }
+
+    /// One API token by its public id.
+    pub async fn api_token(&self, id: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let row: Option<ApiTokenRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, user_id, label, created_at, expires_at, revoked_at, last_used_at \
+                 FROM api_tokens WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(ApiTokenRecord::try_from).transpose()
+    }
+
+    /// A user's API tokens, newest first.
+    pub async fn api_tokens_of(&self, user_id: &str) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        let rows: Vec<ApiTokenRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, user_id, label, created_at, expires_at, revoked_at, last_used_at \
+                 FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(ApiTokenRecord::try_from).collect()
+    }
+
+    /// Notes that a token was used at `at`, at most once a minute (a busy system's every call
+    /// would otherwise be a write).
+    pub async fn touch_api_token(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let at = at.timestamp_millis();
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = $1 \
+                 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(at - 60_000)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// The staff account a known browser (by its cookie's hash) signed in to before.

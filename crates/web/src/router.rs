@@ -403,6 +403,21 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(USER_ADMINS),
             post(admin::reset_second_factor),
         ),
+        p(
+            "/admin/users/{id}/tokens",
+            StaffWith(USER_ADMINS),
+            post(admin::create_token),
+        ),
+        p(
+            "/admin/users/{id}/tokens/{token}/rotate",
+            StaffWith(USER_ADMINS),
+            post(admin::rotate_token),
+        ),
+        p(
+            "/admin/users/{id}/tokens/{token}/revoke",
+            StaffWith(USER_ADMINS),
+            post(admin::revoke_token),
+        ),
         g("/admin/plan", StaffWith(PROVINCE_EDITORS), get(admin::plan)),
         p(
             "/admin/plan",

@@ -232,12 +232,23 @@ impl App {
 
     /// The API client an `Authorization: Bearer` token names.
     pub async fn api_principal(&self, token: &str) -> Result<Option<Principal>, StoreError> {
-        let Some(user_id) = self.store().api_token_user(&sha256_hex(token)).await? else {
+        let now = chrono::Utc::now();
+        let Some(record) = self
+            .store()
+            .working_api_token(&sha256_hex(token), now)
+            .await?
+        else {
             return Ok(None);
         };
+        if record
+            .last_used_at
+            .is_none_or(|at| at < now - TimeDelta::minutes(1))
+        {
+            self.store().touch_api_token(&record.id, now).await?;
+        }
         Ok(self
             .store()
-            .user_by_id(&user_id)
+            .user_by_id(&record.user_id)
             .await?
             .filter(|u| {
                 !u.disabled

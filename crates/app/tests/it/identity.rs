@@ -2,7 +2,7 @@
 //! Identity on both databases: sign-in limits under concurrency, second factor, citizen codes,
 //! sessions, consent, and admins kept inside their scope.
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 
 use pishkhan_app::audit::Actor;
 use pishkhan_app::auth::{AuthError, Client, Stage};
@@ -35,6 +35,7 @@ on_both_backends!(
     busy_sessions_still_end_at_the_absolute_timeout,
     operators_file_only_with_the_citizens_consent,
     admins_see_and_manage_only_their_scope,
+    api_tokens_rotate_with_overlap_and_revoke_at_once,
 );
 
 struct Fixture {
@@ -1538,5 +1539,207 @@ async fn second_factor_secrets_are_sealed_at_rest_and_keys_rotate(store: Store) 
     assert!(
         refused.to_string().contains(&format!("`{second}`")),
         "{refused}"
+    );
+}
+
+/// An agency admin looks after its system's tokens: made and shown once, last use noted, a
+/// rotation keeps the old token working for the overlap only, a revocation stops it at once;
+/// another agency's admin sees none of it, and an account that is not an API client has none.
+async fn api_tokens_rotate_with_overlap_and_revoke_at_once(store: Store) {
+    let f = fixture(store, "30m").await;
+    let cli = Actor::command_line();
+    let sys_id = user(
+        &f.app,
+        "sys",
+        vec![grant(Role::System, "agency:tehran-tax")],
+    )
+    .await;
+    user(
+        &f.app,
+        "tax.admin",
+        vec![grant(Role::AgencyAdmin, "agency:tehran-tax")],
+    )
+    .await;
+    user(
+        &f.app,
+        "isfahan.admin",
+        vec![grant(Role::AgencyAdmin, "agency:isfahan-tax")],
+    )
+    .await;
+    let clerk_id = user(
+        &f.app,
+        "tax.clerk",
+        vec![grant(Role::AgencyClerk, "agency:tehran-tax")],
+    )
+    .await;
+    let admin = staff(&f.store, "tax.admin").await;
+    let stranger = staff(&f.store, "isfahan.admin").await;
+    let works = |token: String| {
+        let app = f.app.clone();
+        async move { app.api_principal(&token).await.unwrap().is_some() }
+    };
+
+    // A name is needed, and not a huge one.
+    for label in ["", "   ", &"ب".repeat(101)] {
+        assert!(
+            f.app
+                .admin_create_api_token(&admin, &cli, &sys_id, label)
+                .await
+                .is_err()
+        );
+    }
+    let (first_id, first) = f
+        .app
+        .admin_create_api_token(&admin, &cli, &sys_id, "سامانهٔ مالیات")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(works(first.expose().clone()).await);
+    let listed = f
+        .app
+        .api_tokens(Some(&admin), &sys_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, first_id);
+    assert!(listed[0].last_used_at.is_some(), "the use is noted");
+
+    // Not another agency's admin, and not an account that is no API client.
+    assert!(
+        f.app
+            .api_tokens(Some(&stranger), &sys_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.app
+            .api_tokens(Some(&admin), &clerk_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.app
+            .admin_create_api_token(&stranger, &cli, &sys_id, "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !f.app
+            .revoke_api_token(Some(&stranger), &cli, &first_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.app
+            .rotate_api_token(Some(&stranger), &cli, &first_id, TimeDelta::hours(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        works(first.expose().clone()).await,
+        "a refused change changes nothing"
+    );
+
+    // Rotation: the new one works, the old one too until the overlap ends; an overlap beyond
+    // thirty days or below zero is refused.
+    for bad in [TimeDelta::days(31), TimeDelta::hours(-1)] {
+        assert!(
+            f.app
+                .rotate_api_token(Some(&admin), &cli, &first_id, bad)
+                .await
+                .is_err()
+        );
+    }
+    let (second_id, second) = f
+        .app
+        .rotate_api_token(Some(&admin), &cli, &first_id, TimeDelta::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(works(second.expose().clone()).await);
+    assert!(
+        works(first.expose().clone()).await,
+        "the old token works during the overlap"
+    );
+    let old = f.store.api_token(&first_id).await.unwrap().unwrap();
+    let until = old.expires_at.unwrap();
+    assert!(
+        until > Utc::now() + TimeDelta::minutes(59) && until <= Utc::now() + TimeDelta::hours(1)
+    );
+    assert_eq!(
+        f.store
+            .working_api_token(
+                &pishkhan_domain::digest::sha256_hex(first.expose().as_bytes()),
+                until + TimeDelta::seconds(1)
+            )
+            .await
+            .unwrap(),
+        None,
+        "and not after it"
+    );
+    // With no overlap, the replaced token stops at once; rotating it again is refused.
+    let (_, third) = f
+        .app
+        .rotate_api_token(Some(&admin), &cli, &second_id, TimeDelta::zero())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!works(second.expose().clone()).await);
+    assert!(works(third.expose().clone()).await);
+    assert!(
+        f.app
+            .rotate_api_token(Some(&admin), &cli, &second_id, TimeDelta::hours(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Revocation stops a token at once, once; the command line may revoke too.
+    assert!(
+        f.app
+            .revoke_api_token(Some(&admin), &cli, &first_id)
+            .await
+            .unwrap()
+    );
+    assert!(!works(first.expose().clone()).await);
+    assert!(
+        !f.app
+            .revoke_api_token(Some(&admin), &cli, &first_id)
+            .await
+            .unwrap()
+    );
+    let third_id = pishkhan_store::api_token_id(&pishkhan_domain::digest::sha256_hex(
+        third.expose().as_bytes(),
+    ));
+    assert!(f.app.revoke_api_token(None, &cli, &third_id).await.unwrap());
+    assert!(!works(third.expose().clone()).await);
+    assert!(
+        !f.app
+            .revoke_api_token(None, &cli, "no-such-token")
+            .await
+            .unwrap()
+    );
+
+    // Every change is on the record.
+    let (entries, _) = f.store.audit_chain().await.unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e.fields.action.as_str())
+        .filter(|a| a.starts_with("api-token."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "api-token.create",
+            "api-token.rotate",
+            "api-token.rotate",
+            "api-token.revoke",
+            "api-token.revoke"
+        ]
     );
 }

@@ -44,6 +44,8 @@ enum Who {
     EditorsOfTarget,
     /// Editors, asking for a form the fixture does not have: 404 for them.
     EditorsMissing,
+    /// User admins, about an account that has nothing of the kind: 404 to them, 403 to others.
+    UserAdminsMissing,
     ApiClient,
     /// The citizen, asking for an application the fixture does not have: 404.
     CitizenMissing,
@@ -188,6 +190,18 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/admin/users/{id}/reset-second-factor",
         Who::UserAdminsOfTarget,
     ),
+    // The target account is an operator, not an API client: it has no tokens to manage.
+    ("POST", "/admin/users/{id}/tokens", Who::UserAdminsMissing),
+    (
+        "POST",
+        "/admin/users/{id}/tokens/{token}/rotate",
+        Who::UserAdminsMissing,
+    ),
+    (
+        "POST",
+        "/admin/users/{id}/tokens/{token}/revoke",
+        Who::UserAdminsMissing,
+    ),
     ("GET", "/admin/plan", Who::ProvincePlan),
     ("POST", "/admin/plan", Who::ProvincePlan),
     ("GET", "/admin/catalogue", Who::ProvinceEditors),
@@ -301,7 +315,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         Who::Citizen | Who::CitizenMissing => principal == "citizen",
         Who::Counter | Who::CounterMissing => has(&[Role::Operator, Role::CentreManager]),
         Who::Workers | Who::WorkersMissing => has(&[Role::AgencyClerk, Role::AgencyAdmin]),
-        Who::UserAdmins | Who::UserAdminsOfTarget => has(&[
+        Who::UserAdmins | Who::UserAdminsOfTarget | Who::UserAdminsMissing => has(&[
             Role::GovernorateAdmin,
             Role::CentreManager,
             Role::AgencyAdmin,
@@ -329,6 +343,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         if matches!(
             who,
             Who::EditorsMissing
+                | Who::UserAdminsMissing
                 | Who::ApiClientMissing
                 | Who::SignedInMissing
                 | Who::WorkersMissing
@@ -501,6 +516,7 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{code}", &service.code)
             .replace("{service}", &service.code)
             .replace("{office}", "main")
+            .replace("{token}", "0123456789ab")
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");
         for (name, role, owner, api_token) in &principals {

@@ -551,3 +551,91 @@ fn the_data_folder_and_its_files_are_private() {
     }
     assert!(files >= 1, "the database file is there");
 }
+
+/// An agency system's token from the command line: made and shown once, listed by id, rotated
+/// (the old one working for the overlap asked for), revoked; a second revocation fails naming the
+/// listing to look at; the listing never shows a token itself.
+#[test]
+fn api_tokens_are_listed_rotated_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let step = |args: &[&str]| {
+        let mut command = pishkhan(dir.path());
+        command.args(args).args(["--data-dir", "data"]);
+        run(command, LIMIT)
+    };
+    for args in [
+        &[
+            "org",
+            "add",
+            "agency",
+            "t-agency",
+            "--province",
+            "tehran",
+            "--name",
+            "دستگاه",
+        ][..],
+        &[
+            "user",
+            "create",
+            "--username",
+            "t.sys",
+            "--name",
+            "سامانه",
+            "--role",
+            "system",
+            "--scope",
+            "agency:t-agency",
+        ][..],
+    ] {
+        let done = step(args);
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+    }
+    let made = step(&["token", "create", "--username", "t.sys", "--label", "one"]);
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    let token = made
+        .stdout
+        .split("(shown only now): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let listed = step(&["token", "list", "--username", "t.sys"]);
+    assert!(
+        !listed.stdout.contains(&token),
+        "the listing never shows a token"
+    );
+    let id = listed.stdout.split('\t').next().unwrap().to_owned();
+    assert!(
+        listed.stdout.contains("never used\tworks"),
+        "{}",
+        listed.stdout
+    );
+
+    let rotated = step(&["token", "rotate", &id, "--overlap-hours", "2"]);
+    assert_eq!(rotated.code, Some(0), "{}", rotated.stderr);
+    assert!(
+        rotated
+            .stdout
+            .contains(&format!("The old token {id} works for 2 more hour(s)."))
+    );
+    let listed = step(&["token", "list", "--username", "t.sys"]);
+    assert_eq!(listed.stdout.lines().count(), 2);
+    assert!(listed.stdout.contains("works until"), "{}", listed.stdout);
+    let too_long = step(&["token", "rotate", &id, "--overlap-hours", "1000"]);
+    assert_ne!(too_long.code, Some(0));
+
+    let revoked = step(&["token", "revoke", &id]);
+    assert_eq!(revoked.code, Some(0), "{}", revoked.stderr);
+    let again = step(&["token", "revoke", &id]);
+    assert_ne!(again.code, Some(0));
+    assert!(
+        again.stderr.contains("pishkhan token list"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        step(&["token", "list", "--username", "t.sys"])
+            .stdout
+            .contains("revoked")
+    );
+}

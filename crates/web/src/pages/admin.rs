@@ -298,9 +298,64 @@ pub async fn create_user(
 struct UserView {
     page: PageContext,
     user: UserLine,
+    shown: Shown,
+    /// An API client's tokens (`None` for other accounts).
+    tokens: Option<Vec<TokenLine>>,
+}
+
+/// What a page about one account shows besides the account, after an action.
+#[derive(Default)]
+struct Shown {
     /// After a reset: the new password, shown once.
     new_password: Option<String>,
     notice: Option<String>,
+    /// After a token was made: its id and the token, shown once.
+    new_token: Option<(String, String)>,
+    errors: Vec<String>,
+}
+
+/// One API token as the account page lists it.
+pub struct TokenLine {
+    pub id: String,
+    pub label: String,
+    pub created: String,
+    pub last_used: String,
+    pub state: String,
+    pub working: bool,
+}
+
+fn token_line(t: pishkhan_app::records::ApiTokenRecord, page: &PageContext) -> TokenLine {
+    let now = chrono::Utc::now();
+    let state = match (t.revoked_at, t.expires_at) {
+        (Some(at), _) => format!(
+            "{} {}",
+            page.t.string("admin-token-revoked"),
+            page.moment(&at)
+        ),
+        (None, Some(at)) if at <= now => {
+            format!(
+                "{} {}",
+                page.t.string("admin-token-expired"),
+                page.moment(&at)
+            )
+        }
+        (None, Some(at)) => format!(
+            "{} {}",
+            page.t.string("admin-token-until"),
+            page.moment(&at)
+        ),
+        (None, None) => page.t.string("admin-token-works"),
+    };
+    TokenLine {
+        working: t.works_at(now),
+        created: page.moment(&t.created_at),
+        last_used: t
+            .last_used_at
+            .map_or_else(|| page.t.string("admin-token-never"), |at| page.moment(&at)),
+        state,
+        id: t.id,
+        label: t.label,
+    }
 }
 
 async fn user_page(
@@ -308,8 +363,7 @@ async fn user_page(
     page: PageContext,
     visitor: &Visitor,
     id: &str,
-    new_password: Option<String>,
-    notice: Option<String>,
+    shown: Shown,
 ) -> Result<Response, WebError> {
     let principal = staff(visitor)?;
     let user = state
@@ -318,12 +372,25 @@ async fn user_page(
         .await?
         .ok_or(WebError::NotFound)?;
     let directory = state.app.org_directory().await?;
-    render(&UserView {
+    let tokens = state
+        .app
+        .api_tokens(Some(principal), id)
+        .await
+        .map_err(|e| WebError::internal_message(e.to_string()))?
+        .map(|list| list.into_iter().map(|t| token_line(t, &page)).collect());
+    let status = if shown.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = render(&UserView {
         user: line(user, &directory, &page),
         page,
-        new_password,
-        notice,
-    })
+        shown,
+        tokens,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 /// `GET /admin/users/{id}`
@@ -333,7 +400,7 @@ pub async fn user(
     visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    user_page(&state, page, &visitor, &id, None, None).await
+    user_page(&state, page, &visitor, &id, Shown::default()).await
 }
 
 /// `POST /admin/users/{id}/reset-password`
@@ -349,15 +416,11 @@ pub async fn reset_password(
         .admin_reset_password(principal, &actor(&visitor)?, &id)
         .await?
         .ok_or(WebError::NotFound)?;
-    user_page(
-        &state,
-        page,
-        &visitor,
-        &id,
-        Some(password.expose().clone()),
-        None,
-    )
-    .await
+    let shown = Shown {
+        new_password: Some(password.expose().clone()),
+        ..Shown::default()
+    };
+    user_page(&state, page, &visitor, &id, shown).await
 }
 
 /// `POST /admin/users/{id}/disable` and `/enable`
@@ -381,7 +444,11 @@ pub async fn set_disabled(
     } else {
         "admin-user-enabled-notice"
     });
-    user_page(state, page, visitor, id, None, Some(notice)).await
+    let shown = Shown {
+        notice: Some(notice),
+        ..Shown::default()
+    };
+    user_page(state, page, visitor, id, shown).await
 }
 
 pub async fn disable(
@@ -418,7 +485,162 @@ pub async fn reset_second_factor(
         return Err(WebError::NotFound);
     }
     let notice = page.t.string("admin-user-second-factor-reset-notice");
-    user_page(&state, page, &visitor, &id, None, Some(notice)).await
+    let shown = Shown {
+        notice: Some(notice),
+        ..Shown::default()
+    };
+    user_page(&state, page, &visitor, &id, shown).await
+}
+
+// --- an API client's tokens ------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    #[serde(default)]
+    label: String,
+}
+
+/// The message for a refused token change, in the person's language.
+fn token_refusal(
+    error: &pishkhan_app::users::UserError,
+    page: &PageContext,
+) -> Result<String, WebError> {
+    match error {
+        pishkhan_app::users::UserError::Store(e) => Err(WebError::internal_message(e.to_string())),
+        other => Ok(other.message(page.lang)),
+    }
+}
+
+/// `POST /admin/users/{id}/tokens`: a new token for an API client, shown once.
+pub async fn create_token(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<NewToken>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let shown = match state
+        .app
+        .admin_create_api_token(principal, &actor(&visitor)?, &id, &form.label)
+        .await
+    {
+        Ok(Some((token_id, token))) => Shown {
+            new_token: Some((token_id, token.expose().clone())),
+            ..Shown::default()
+        },
+        Ok(None) => return Err(WebError::NotFound),
+        Err(e) => Shown {
+            errors: vec![token_refusal(&e, &page)?],
+            ..Shown::default()
+        },
+    };
+    user_page(&state, page, &visitor, &id, shown).await
+}
+
+#[derive(Deserialize)]
+pub struct RotateToken {
+    #[serde(default)]
+    overlap_hours: String,
+}
+
+/// `POST /admin/users/{id}/tokens/{token}/rotate`: a new token, the old one working for the
+/// overlap chosen.
+pub async fn rotate_token(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path((id, token_id)): Path<(String, String)>,
+    Form(form): Form<RotateToken>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    // The token must be this account's (a token of another account answers 404 too).
+    let owned = state
+        .app
+        .api_tokens(Some(principal), &id)
+        .await
+        .map_err(|e| WebError::internal_message(e.to_string()))?
+        .is_some_and(|list| list.iter().any(|t| t.id == token_id));
+    if !owned {
+        return Err(WebError::NotFound);
+    }
+    let hours = form.overlap_hours.trim().parse::<i64>().unwrap_or(-1);
+    let shown = match state
+        .app
+        .rotate_api_token(
+            Some(principal),
+            &actor(&visitor)?,
+            &token_id,
+            chrono::TimeDelta::hours(hours),
+        )
+        .await
+    {
+        Ok(Some((fresh_id, fresh))) => Shown {
+            new_token: Some((fresh_id, fresh.expose().clone())),
+            ..Shown::default()
+        },
+        Ok(None) => Shown {
+            errors: vec![page.t.string("admin-token-gone")],
+            ..Shown::default()
+        },
+        Err(e) => Shown {
+            errors: vec![token_refusal(&e, &page)?],
+            ..Shown::default()
+        },
+    };
+    user_page(&state, page, &visitor, &id, shown).await
+}
+
+#[derive(Deserialize)]
+pub struct RevokeToken {
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `POST /admin/users/{id}/tokens/{token}/revoke`: stops a token at once, once confirmed.
+pub async fn revoke_token(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path((id, token_id)): Path<(String, String)>,
+    Form(form): Form<RevokeToken>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let owned = state
+        .app
+        .api_tokens(Some(principal), &id)
+        .await
+        .map_err(|e| WebError::internal_message(e.to_string()))?
+        .is_some_and(|list| list.iter().any(|t| t.id == token_id));
+    if !owned {
+        return Err(WebError::NotFound);
+    }
+    let shown = if form.confirm.is_none() {
+        Shown {
+            errors: vec![page.t.string("admin-token-confirm-needed")],
+            ..Shown::default()
+        }
+    } else {
+        match state
+            .app
+            .revoke_api_token(Some(principal), &actor(&visitor)?, &token_id)
+            .await
+        {
+            Ok(true) => Shown {
+                notice: Some(page.t.string("admin-token-revoked-notice")),
+                ..Shown::default()
+            },
+            Ok(false) => Shown {
+                errors: vec![page.t.string("admin-token-gone")],
+                ..Shown::default()
+            },
+            Err(e) => Shown {
+                errors: vec![token_refusal(&e, &page)?],
+                ..Shown::default()
+            },
+        }
+    };
+    user_page(&state, page, &visitor, &id, shown).await
 }
 
 // --- holidays -----------------------------------------------------------------------------
