@@ -266,6 +266,22 @@ pub async fn load_visitor(
             request = Request::from_parts(parts, Body::from(bytes));
         }
     }
+    // An agency system's reads are on the record before they are answered (its changes are
+    // recorded by the use cases that make them): no personal data leaves unaudited.
+    if is_api
+        && visitor.api.is_some()
+        && matches!(
+            *request.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD
+        )
+        && let Some(actor) = visitor.actor()
+        && let Err(e) = state
+            .app
+            .record(&actor, "api.read", ("api", &path), serde_json::json!({}))
+            .await
+    {
+        return ApiError::from(e).into_response();
+    }
     request.extensions_mut().insert(visitor);
     let mut response = next.run(request).await;
     if let Some(token) = new_csrf_cookie {

@@ -250,6 +250,27 @@ async fn an_agency_system_files_and_the_person_tracks_it() {
         .unwrap();
     assert_eq!(view.record.state, "needs-documents");
     assert_eq!(view.events.len(), 2);
+
+    // Each of the system's reads is on the record, naming what it read; its changes are recorded
+    // by their use cases.
+    let (entries, _) = store_of(&dir.path().join("data"))
+        .await
+        .audit_chain()
+        .await
+        .unwrap();
+    let reads: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.fields.action == "api.read")
+        .map(|e| e.fields.target_id.as_str())
+        .collect();
+    assert!(
+        reads.contains(&format!("/api/v1/applications/{code}").as_str()),
+        "{reads:?}"
+    );
+    assert!(
+        reads.contains(&format!("/api/v1/applications/{code}/receipt.pdf").as_str()),
+        "{reads:?}"
+    );
     drop(server);
 }
 
