@@ -232,6 +232,12 @@ pub struct InboxFilter {
     pub code: Option<String>,
     /// Only this person's applications (their national ID).
     pub national_id: Option<String>,
+    /// Ordered by when they last changed (then by code), oldest change first, instead of by
+    /// deadline: how an agency system pages through them.
+    pub by_change: bool,
+    /// Only those that changed after this point: (milliseconds, code), from the last row of the
+    /// previous page.
+    pub changed_after: Option<(i64, String)>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -725,11 +731,15 @@ impl Store {
         if filter.national_id.is_some() {
             sql += &format!(" AND national_id = {}", next());
         }
-        sql += &format!(
-            " ORDER BY deadline IS NULL, deadline, created_at LIMIT {} OFFSET {}",
-            next(),
-            next()
-        );
+        if filter.changed_after.is_some() {
+            sql += &format!(" AND (updated_at, code) > ({}, {})", next(), next());
+        }
+        let order = if filter.by_change || filter.changed_after.is_some() {
+            "updated_at, code"
+        } else {
+            "deadline IS NULL, deadline, created_at"
+        };
+        sql += &format!(" ORDER BY {order} LIMIT {} OFFSET {}", next(), next());
         Ok(on_pool!(self, pool => {
             let mut query = sqlx::query_as::<_, ApplicationRecord>(sqlx::AssertSqlSafe(sql));
             for a in &filter.agencies {
@@ -752,6 +762,9 @@ impl Store {
             }
             if let Some(n) = &filter.national_id {
                 query = query.bind(n);
+            }
+            if let Some((at, code)) = &filter.changed_after {
+                query = query.bind(at).bind(code);
             }
             query.bind(filter.limit).bind(filter.offset).fetch_all(pool).await?
         }))

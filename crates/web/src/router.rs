@@ -496,6 +496,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/api/v1/openapi.json", Public, get(api::openapi::document)),
         // API for agency systems (bearer token)
         g("/api/v1/whoami", ApiClient, get(api::whoami::show)),
+        g(
+            "/api/v1/applications",
+            ApiClient,
+            get(api::applications::list),
+        ),
+        g(
+            "/api/v1/applications/{code}/documents/{id}",
+            ApiClient,
+            get(api::applications::document),
+        ),
         p(
             "/api/v1/applications",
             ApiClient,

@@ -224,6 +224,12 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/openapi.json", Who::Everyone),
     ("GET", "/api/v1/whoami", Who::ApiClient),
     ("POST", "/api/v1/applications", Who::ApiClient),
+    ("GET", "/api/v1/applications", Who::ApiClient),
+    (
+        "GET",
+        "/api/v1/applications/{code}/documents/{id}",
+        Who::ApiClientMissing,
+    ),
     ("GET", "/api/v1/applications/{code}", Who::ApiClientMissing),
     (
         "GET",

@@ -32,6 +32,24 @@ pub(crate) fn request(
     request_with(address, method, path, token, body, "")
 }
 
+/// A GET answered with its status, head and body as bytes (a document is not text).
+fn raw_get(address: &str, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    let split = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&reply[..split]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head, reply[split + 4..].to_vec())
+}
+
 /// [`request`] with more header lines (each ending in `\r\n`).
 pub(crate) fn request_with(
     address: &str,
@@ -250,6 +268,97 @@ async fn an_agency_system_files_and_the_person_tracks_it() {
         .unwrap();
     assert_eq!(view.record.state, "needs-documents");
     assert_eq!(view.events.len(), 2);
+
+    // The agency's list, page by page in order of change: the new application is on it, and a
+    // page of one ends with a cursor that the next page starts after; a forged cursor is refused.
+    let (status, reply) = request(
+        &server.address,
+        "GET",
+        "/api/v1/applications?limit=200",
+        &token,
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let listed: Value = serde_json::from_str(&reply).unwrap();
+    let rows = listed["applications"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["code"] == code.as_str()), "{reply}");
+    let changes: Vec<&str> = rows
+        .iter()
+        .map(|r| r["updated_at"].as_str().unwrap())
+        .collect();
+    assert!(
+        changes.windows(2).all(|w| w[0] <= w[1]),
+        "oldest change first"
+    );
+    let (_, first) = request(
+        &server.address,
+        "GET",
+        "/api/v1/applications?limit=1",
+        &token,
+        "",
+    )
+    .unwrap();
+    let first: Value = serde_json::from_str(&first).unwrap();
+    let next = first["next"].as_str().unwrap().to_owned();
+    let (_, second) = request(
+        &server.address,
+        "GET",
+        &format!("/api/v1/applications?limit=1&changed_after={next}"),
+        &token,
+        "",
+    )
+    .unwrap();
+    let second: Value = serde_json::from_str(&second).unwrap();
+    assert_ne!(
+        first["applications"][0]["code"],
+        second["applications"][0]["code"]
+    );
+    for bad in [
+        "changed_after=x",
+        "changed_after=12-ab",
+        "limit=0",
+        "limit=201",
+        "state=NOT%20A%20STATE",
+    ] {
+        let (status, reply) = request(
+            &server.address,
+            "GET",
+            &format!("/api/v1/applications?{bad}"),
+            &token,
+            "",
+        )
+        .unwrap();
+        assert_eq!(status, 400, "{bad}: {reply}");
+    }
+    // Each document as stored, with its SHA-256 in the headers and as the detail lists it.
+    let document = &detail["documents"][0];
+    let (status, head, bytes) = raw_get(
+        &server.address,
+        &format!(
+            "/api/v1/applications/{code}/documents/{}",
+            document["id"].as_str().unwrap()
+        ),
+        &token,
+    );
+    assert_eq!(status, 200);
+    let sha = pishkhan_domain::digest::sha256_hex(&bytes);
+    assert_eq!(sha, document["sha256"].as_str().unwrap());
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("x-content-sha256: {sha}")),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains("repr-digest: sha-256=:"),
+        "{head}"
+    );
+    let (status, _, _) = raw_get(
+        &server.address,
+        &format!("/api/v1/applications/{code}/documents/no-such-document"),
+        &token,
+    );
+    assert_eq!(status, 404);
 
     // Each of the system's reads is on the record, naming what it read; its changes are recorded
     // by their use cases.

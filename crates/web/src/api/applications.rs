@@ -563,3 +563,232 @@ pub async fn receipt(
         Err(e) => ApiError::internal(&e).into_response(),
     }
 }
+
+/// One application as the agency's list gives it: enough to decide whether to read it again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationSummary {
+    /// The tracking code.
+    pub code: String,
+    pub service: String,
+    pub service_version: i64,
+    pub state: String,
+    /// `granted`, `refused` or `withdrawn` once finished.
+    pub outcome: Option<String>,
+    /// This stage's deadline (Jalali, `YYYY/MM/DD`), if it has one.
+    pub deadline: Option<String>,
+    /// Filed, RFC 3339.
+    pub created_at: String,
+    /// Last changed, RFC 3339.
+    pub updated_at: String,
+    /// Changes with every action; send it back with the next action.
+    pub revision: i64,
+}
+
+/// A page of the agency's applications, oldest change first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationList {
+    pub applications: Vec<ApplicationSummary>,
+    /// Pass as `changed_after` for the next page; absent when this page is the last one for now
+    /// (ask again later with the last cursor you had to see what changed since).
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only applications in this workflow state (e.g. `submitted`).
+    #[param(pattern = "^[a-z0-9-]{1,60}$")]
+    pub state: Option<String>,
+    /// The `next` of the previous page: only applications that changed after it.
+    #[param(pattern = "^[0-9]{1,18}-[0-9]{1,20}$")]
+    pub changed_after: Option<String>,
+    /// At most this many (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// A page's cursor: the last row's change time and code, as `MILLIS-CODE`.
+fn cursor_of(record: &pishkhan_app::records::ApplicationRecord) -> String {
+    format!("{}-{}", record.updated_at, record.code)
+}
+
+fn parse_cursor(text: &str) -> Option<(i64, String)> {
+    let (at, code) = text.split_once('-')?;
+    let at = (!at.is_empty() && at.len() <= 18 && at.chars().all(|c| c.is_ascii_digit()))
+        .then(|| at.parse::<i64>().ok())
+        .flatten()?;
+    (!code.is_empty() && code.len() <= 20 && code.chars().all(|c| c.is_ascii_digit()))
+        .then(|| (at, code.to_owned()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications",
+    operation_id = "listApplications",
+    summary = "درخواست‌های دستگاه، به ترتیب زمان آخرین تغییر، صفحه به صفحه",
+    tag = "agency systems",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of the agency's applications", body = ApplicationList),
+        (status = 400, description = "A bad state, cursor or limit", body = crate::api::ErrorBody),
+        (status = 401, description = "No token", body = crate::api::ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    crate::api::ApiQuery(query): crate::api::ApiQuery<ListQuery>,
+) -> Response {
+    let lang = caller_language(&headers);
+    let principal = match api_client(&visitor) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    let bad = |code: &'static str, fa: &str, en: &str| {
+        ApiError::bad_request(&Problem::new(code, fa, en), lang).into_response()
+    };
+    let changed_after = match query.changed_after.as_deref() {
+        None => None,
+        Some(text) => match parse_cursor(text) {
+            Some(cursor) => Some(cursor),
+            None => {
+                return bad(
+                    "bad_cursor",
+                    "changed_after باید همان next صفحهٔ پیشین باشد.",
+                    "`changed_after` must be the `next` of the previous page.",
+                );
+            }
+        },
+    };
+    let states = match query.state.as_deref() {
+        None => Vec::new(),
+        Some(s)
+            if !s.is_empty()
+                && s.len() <= 60
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+        {
+            vec![s.to_owned()]
+        }
+        Some(_) => {
+            return bad(
+                "bad_state",
+                "state یک شناسهٔ وضعیت گردش کار است (حروف کوچک لاتین، رقم و خط تیره).",
+                "`state` is a workflow state's code (lower-case letters, digits and dashes).",
+            );
+        }
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return bad(
+            "bad_limit",
+            "limit عددی از ۱ تا ۲۰۰ است.",
+            "`limit` is a number from 1 to 200.",
+        );
+    }
+    let filter = pishkhan_app::records::InboxFilter {
+        states,
+        include_closed: true,
+        by_change: true,
+        changed_after,
+        limit,
+        ..Default::default()
+    };
+    match state.app.inbox(principal, filter).await {
+        Ok(rows) => {
+            let next = (rows.len() as i64 == limit)
+                .then(|| rows.last().map(cursor_of))
+                .flatten();
+            let applications = rows
+                .into_iter()
+                .map(|r| ApplicationSummary {
+                    created_at: rfc3339(r.created_at),
+                    updated_at: rfc3339(r.updated_at),
+                    code: r.code,
+                    service: r.service,
+                    service_version: r.service_version,
+                    state: r.state,
+                    outcome: r.outcome,
+                    deadline: r.deadline,
+                    revision: r.revision,
+                })
+                .collect();
+            (
+                [(header::CACHE_CONTROL, "no-store")],
+                Json(ApplicationList { applications, next }),
+            )
+                .into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{code}/documents/{id}",
+    operation_id = "getDocument",
+    summary = "دریافت یک مدرک پیوست درخواست، همان‌گونه که نگه داشته شده است",
+    tag = "agency systems",
+    security(("bearer" = [])),
+    params(
+        ("code" = String, Path, description = "The tracking code"),
+        ("id" = String, Path, description = "The document's id, from the application's `documents`"),
+    ),
+    responses(
+        (status = 200, description = "The file as stored; `Repr-Digest` carries its SHA-256 (RFC 9530), `X-Content-SHA256` the same in hex", content_type = "application/octet-stream"),
+        (status = 401, description = "No token", body = crate::api::ErrorBody),
+        (status = 404, description = "No such application or document for this system's agency", body = crate::api::ErrorBody),
+    )
+)]
+pub async fn document(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path((code, id)): Path<(String, String)>,
+) -> Response {
+    let lang = caller_language(&headers);
+    let principal = match api_client(&visitor) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    match state.app.application_document(principal, &code, &id).await {
+        Ok(Some((doc, bytes))) => {
+            let digest = data_encoding::HEXLOWER
+                .decode(doc.sha256.as_bytes())
+                .map(|raw| format!("sha-256=:{}:", data_encoding::BASE64.encode(&raw)))
+                .unwrap_or_default();
+            let safe_name: String = doc
+                .file_name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, doc.content_type.clone()),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{safe_name}\""),
+                    ),
+                    (header::HeaderName::from_static("repr-digest"), digest),
+                    (
+                        header::HeaderName::from_static("x-content-sha256"),
+                        doc.sha256.clone(),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(None) => refused(ApplicationError::NotFound, lang),
+        Err(error) => refused(error, lang),
+    }
+}

@@ -28,7 +28,9 @@ use super::{ApiProblem, ErrorBody, applications, bills, calendar, catalog, check
         catalog::suggest,
         whoami::show,
         applications::submit,
+        applications::list,
         applications::show,
+        applications::document,
         applications::act,
         applications::receipt
     ),
@@ -63,6 +65,8 @@ use super::{ApiProblem, ErrorBody, applications, bills, calendar, catalog, check
         applications::HistoryStep,
         applications::ActionInfo,
         applications::ApplicationDetail,
+        applications::ApplicationSummary,
+        applications::ApplicationList,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),

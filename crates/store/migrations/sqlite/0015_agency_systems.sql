@@ -7,3 +7,7 @@ UPDATE api_tokens SET id = substr(token_hash, 1, 12);
 CREATE UNIQUE INDEX api_tokens_id ON api_tokens (id);
 ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
 ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
+
+-- An agency system lists its agency's applications by when they last changed, page by page
+-- (`GET /api/v1/applications?changed_after=…`): in that order, from a cursor.
+CREATE INDEX applications_changed ON applications (agency, updated_at, code);
