@@ -353,6 +353,7 @@ async fn an_agency_system_files_and_the_person_tracks_it() {
         head.to_ascii_lowercase().contains("repr-digest: sha-256=:"),
         "{head}"
     );
+    assert!(head.contains("filename*=UTF-8''"), "{head}");
     let (status, _, _) = raw_get(
         &server.address,
         &format!("/api/v1/applications/{code}/documents/no-such-document"),

@@ -759,14 +759,16 @@ pub async fn document(
                 .decode(doc.sha256.as_bytes())
                 .map(|raw| format!("sha-256=:{}:", data_encoding::BASE64.encode(&raw)))
                 .unwrap_or_default();
-            let safe_name: String = doc
+            // The name as given (often Persian) in RFC 5987 form, and a plain fallback.
+            let fallback = format!("document-{}", doc.id);
+            let encoded: String = doc
                 .file_name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                        c
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        char::from(b).to_string()
                     } else {
-                        '_'
+                        format!("%{b:02X}")
                     }
                 })
                 .collect();
@@ -774,9 +776,10 @@ pub async fn document(
                 [
                     (header::CONTENT_TYPE, doc.content_type.clone()),
                     (header::CACHE_CONTROL, "no-store".to_owned()),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
                     (
                         header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{safe_name}\""),
+                        format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"),
                     ),
                     (header::HeaderName::from_static("repr-digest"), digest),
                     (
