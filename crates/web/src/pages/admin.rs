@@ -544,6 +544,27 @@ pub struct RotateToken {
     overlap_hours: String,
 }
 
+/// The token must be this account's, and the account one the admin looks after: otherwise 404,
+/// as for a token that does not exist.
+async fn own_token(
+    state: &WebState,
+    principal: &pishkhan_app::policy::Principal,
+    id: &str,
+    token_id: &str,
+) -> Result<(), WebError> {
+    let owned = state
+        .app
+        .api_tokens(Some(principal), id)
+        .await
+        .map_err(|e| WebError::internal_message(e.to_string()))?
+        .is_some_and(|list| list.iter().any(|t| t.id == token_id));
+    if owned {
+        Ok(())
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
 /// `POST /admin/users/{id}/tokens/{token}/rotate`: a new token, the old one working for the
 /// overlap chosen.
 pub async fn rotate_token(
@@ -554,16 +575,7 @@ pub async fn rotate_token(
     Form(form): Form<RotateToken>,
 ) -> Result<Response, WebError> {
     let principal = staff(&visitor)?;
-    // The token must be this account's (a token of another account answers 404 too).
-    let owned = state
-        .app
-        .api_tokens(Some(principal), &id)
-        .await
-        .map_err(|e| WebError::internal_message(e.to_string()))?
-        .is_some_and(|list| list.iter().any(|t| t.id == token_id));
-    if !owned {
-        return Err(WebError::NotFound);
-    }
+    own_token(&state, principal, &id, &token_id).await?;
     let hours = form.overlap_hours.trim().parse::<i64>().unwrap_or(-1);
     let shown = match state
         .app
@@ -606,15 +618,7 @@ pub async fn revoke_token(
     Form(form): Form<RevokeToken>,
 ) -> Result<Response, WebError> {
     let principal = staff(&visitor)?;
-    let owned = state
-        .app
-        .api_tokens(Some(principal), &id)
-        .await
-        .map_err(|e| WebError::internal_message(e.to_string()))?
-        .is_some_and(|list| list.iter().any(|t| t.id == token_id));
-    if !owned {
-        return Err(WebError::NotFound);
-    }
+    own_token(&state, principal, &id, &token_id).await?;
     let shown = if form.confirm.is_none() {
         Shown {
             errors: vec![page.t.string("admin-token-confirm-needed")],
