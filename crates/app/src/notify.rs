@@ -19,6 +19,13 @@ pub const EMAIL_FILE_NAME: &str = "email-outbox.jsonl";
 /// How long a claimed message is this worker's before another may take it.
 const LEASE: TimeDelta = TimeDelta::minutes(2);
 
+/// Messages claimed at once.
+const BATCH: i64 = 100;
+/// Batches a call takes at most.
+const ROUNDS: usize = 20;
+/// Attempts before a message is dead-lettered (with the pauses below, about four hours).
+pub const MAX_ATTEMPTS: i64 = 10;
+
 /// The pause before try `attempts + 1`: 30 s, 2 min, 4.5 min … at most an hour.
 fn backoff(attempts: i64) -> TimeDelta {
     let n = attempts.clamp(0, 20) + 1;
@@ -26,34 +33,80 @@ fn backoff(attempts: i64) -> TimeDelta {
 }
 
 impl App {
-    /// Delivers the notifications that are due; answers (delivered, failed).
+    /// Delivers the notifications that are due, batch after batch while there is work (at most
+    /// [`ROUNDS`] batches a call, so other jobs get their turn); answers (delivered, failed).
+    /// Deliveries are finished together, one statement a batch; a message that fails its
+    /// [`MAX_ATTEMPTS`]th attempt is dead-lettered, not retried (`pishkhan outbox dead`).
     #[tracing::instrument(skip_all)]
     pub async fn deliver_notifications(
         &self,
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), pishkhan_store::StoreError> {
-        let due = self
-            .store()
-            .claim_outbox("notify.", now, LEASE.num_milliseconds(), 100)
-            .await?;
         let (mut sent, mut failed) = (0, 0);
-        for message in due {
-            let result = self.deliver(&message.topic, &message.payload).await;
-            match result {
-                Ok(()) => {
-                    self.store().outbox_done(message.id, Utc::now()).await?;
-                    sent += 1;
+        for _ in 0..ROUNDS {
+            let due = self
+                .store()
+                .claim_outbox("notify.", now, LEASE.num_milliseconds(), BATCH)
+                .await?;
+            let claimed = due.len();
+            let mut delivered = Vec::with_capacity(claimed);
+            for message in due {
+                match self.deliver(&message.topic, &message.payload).await {
+                    Ok(()) => delivered.push(message.id),
+                    Err(problem) => {
+                        let last = message.attempts + 1 >= MAX_ATTEMPTS;
+                        if last {
+                            tracing::error!(id = message.id, topic = %message.topic, problem = %problem, "notification dead-lettered after its last attempt");
+                        } else {
+                            tracing::warn!(id = message.id, topic = %message.topic, problem = %problem, "notification not delivered; will retry");
+                        }
+                        let retry = (!last).then(|| Utc::now() + backoff(message.attempts));
+                        self.store()
+                            .outbox_failed(message.id, &problem, Utc::now(), retry)
+                            .await?;
+                        failed += 1;
+                    }
                 }
-                Err(problem) => {
-                    tracing::warn!(id = message.id, topic = %message.topic, problem = %problem, "notification not delivered; will retry");
-                    self.store()
-                        .outbox_failed(message.id, &problem, Utc::now() + backoff(message.attempts))
-                        .await?;
-                    failed += 1;
-                }
+            }
+            sent += delivered.len();
+            self.store()
+                .outbox_done_many(&delivered, Utc::now())
+                .await?;
+            if claimed < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+                break;
             }
         }
         Ok((sent, failed))
+    }
+
+    /// The notifications that failed their last attempt, newest first.
+    pub async fn dead_notifications(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<pishkhan_store::DeadLetter>, pishkhan_store::StoreError> {
+        self.store().dead_letters("notify.", limit).await
+    }
+
+    /// Tries a dead-lettered message again (attempts counted from zero), on the record; `false`
+    /// if it is not dead-lettered.
+    pub async fn replay_dead_letter(
+        &self,
+        actor: &crate::audit::Actor,
+        id: i64,
+    ) -> Result<bool, pishkhan_store::StoreError> {
+        let mut unit = self.store().begin_write().await?;
+        if !unit.replay_outbox(id, Utc::now()).await? {
+            return Ok(false);
+        }
+        unit.audit(&crate::audit::audit_entry(
+            actor,
+            "outbox.replay",
+            ("outbox", &id.to_string()),
+            serde_json::json!({}),
+        ))
+        .await?;
+        unit.commit().await?;
+        Ok(true)
     }
 
     async fn deliver(&self, topic: &str, payload: &str) -> Result<(), String> {

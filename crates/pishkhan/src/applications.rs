@@ -1,4 +1,5 @@
-//! `applications`: what agencies' developers start from — an example filing, a workflow.
+//! `applications`: what agencies' developers start from — an example filing, a workflow; `outbox`:
+//! the notifications that failed their last attempt.
 
 use clap::Subcommand;
 
@@ -22,6 +23,67 @@ pub enum ApplicationsCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+/// The messages that must go out after a commit (notifications): those that failed their last
+/// attempt, and trying one again.
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// List the dead-lettered notifications, newest first: id, topic, application, attempts,
+    /// when it gave up, the last error.
+    Dead {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Try a dead-lettered message again, its attempts counted from zero (on the record).
+    Replay {
+        id: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+impl OutboxCommand {
+    pub async fn run(self, ctx: &Context) -> Result<(), Failure> {
+        match self {
+            OutboxCommand::Dead { limit, database } => {
+                let dead = ctx
+                    .with_app(database, |app| async move {
+                        app.dead_notifications(limit.clamp(1, 10_000))
+                            .await
+                            .map_err(Failure::runtime)
+                    })
+                    .await?;
+                for d in dead {
+                    let at = chrono::DateTime::from_timestamp_millis(d.dead_at)
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t{} attempts\tdead {at}\t{}",
+                        d.id, d.topic, d.subject, d.attempts, d.last_error
+                    );
+                }
+            }
+            OutboxCommand::Replay { id, database } => {
+                let done = ctx
+                    .with_app(database, |app| async move {
+                        app.replay_dead_letter(&pishkhan_app::audit::Actor::command_line(), id)
+                            .await
+                            .map_err(Failure::runtime)
+                    })
+                    .await?;
+                if !done {
+                    return Err(Failure::config(format!(
+                        "message {id} is not dead-lettered (see `pishkhan outbox dead`)"
+                    )));
+                }
+                println!("Message {id} will be tried again.");
+            }
+        }
+        Ok(())
+    }
 }
 
 fn no_such_service(service: &str) -> Failure {

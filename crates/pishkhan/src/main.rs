@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
 use pishkhan_app::config::CONFIG_FILE_ENV;
 
 use crate::accounts::{OrgCommand, TokenCommand, UserCommand};
-use crate::applications::ApplicationsCommand;
+use crate::applications::{ApplicationsCommand, OutboxCommand};
 use crate::catalog::CatalogCommand;
 use crate::context::{Context, DatabaseArgs, Failure, ServerArgs};
 use crate::database::AuditCommand;
@@ -83,6 +83,9 @@ enum Command {
     /// Applications: an example filing for agencies' developers.
     #[command(subcommand)]
     Applications(ApplicationsCommand),
+    /// Notifications that failed their last attempt: list them, try one again.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
 }
 
 fn main() -> ExitCode {
@@ -131,5 +134,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Org(command) => command.run(&ctx).await,
         Command::Catalog(command) => command.run(&ctx).await,
         Command::Applications(command) => command.run(&ctx).await,
+        Command::Outbox(command) => command.run(&ctx).await,
     }
 }

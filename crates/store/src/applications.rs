@@ -242,6 +242,18 @@ pub struct InboxFilter {
     pub offset: i64,
 }
 
+/// A message that failed its last allowed attempt.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub topic: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub created_at: i64,
+    pub dead_at: i64,
+}
+
 /// A message the outbox holds.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxRecord {
@@ -842,7 +854,7 @@ impl Store {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let rows = sqlx::query_as::<_, OutboxRecord>(
                     "SELECT id, topic, subject, payload, attempts FROM outbox \
-                     WHERE done_at IS NULL AND next_at <= $1 \
+                     WHERE done_at IS NULL AND dead_at IS NULL AND next_at <= $1 \
                      AND (claimed_until IS NULL OR claimed_until <= $1) AND topic LIKE $3 \
                      ORDER BY id LIMIT $2",
                 )
@@ -864,7 +876,7 @@ impl Store {
             Pool::Postgres(pool) => {
                 let rows = sqlx::query_as::<_, OutboxRecord>(
                     "UPDATE outbox SET claimed_until = $1 WHERE id IN ( \
-                     SELECT id FROM outbox WHERE done_at IS NULL AND next_at <= $2 \
+                     SELECT id FROM outbox WHERE done_at IS NULL AND dead_at IS NULL AND next_at <= $2 \
                      AND (claimed_until IS NULL OR claimed_until <= $2) AND topic LIKE $4 \
                      ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                      RETURNING id, topic, subject, payload, attempts",
@@ -895,25 +907,72 @@ impl Store {
         Ok(())
     }
 
-    /// A delivery failed: try again at `next_at`.
+    /// Messages delivered, finished in one statement.
+    pub async fn outbox_done_many(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE outbox SET done_at = $1, attempts = attempts + 1, claimed_until = NULL, \
+                 last_error = NULL WHERE id IN ({list})"
+            );
+            on_pool!(self, pool => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(at.timestamp_millis());
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(pool).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// A delivery failed: try again at `retry_at`, or, with `None` (its last allowed attempt),
+    /// no more: it is dead-lettered at `at`.
     pub async fn outbox_failed(
         &self,
         id: i64,
         error: &str,
-        next_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
+        let error: String = error.chars().take(1000).collect();
         on_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, next_at = $1, claimed_until = NULL, \
-                 last_error = $2 WHERE id = $3",
+                "UPDATE outbox SET attempts = attempts + 1, next_at = COALESCE($1, next_at), \
+                 dead_at = CASE WHEN $1 IS NULL THEN $2 ELSE NULL END, claimed_until = NULL, \
+                 last_error = $3 WHERE id = $4",
             )
-            .bind(next_at.timestamp_millis())
-            .bind(error)
+            .bind(retry_at.map(|t| t.timestamp_millis()))
+            .bind(at.timestamp_millis())
+            .bind(&error)
             .bind(id)
             .execute(pool)
             .await?;
         });
         Ok(())
+    }
+
+    /// Dead-lettered messages whose topic starts with `topic_prefix`, newest first.
+    pub async fn dead_letters(
+        &self,
+        topic_prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let topics = format!("{topic_prefix}%");
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, DeadLetter>(
+                "SELECT id, topic, subject, attempts, COALESCE(last_error, '') AS last_error, \
+                 created_at, dead_at FROM outbox WHERE dead_at IS NOT NULL AND topic LIKE $1 \
+                 ORDER BY dead_at DESC, id DESC LIMIT $2",
+            )
+            .bind(&topics)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Outbox messages about `subject` (for tests and the operator's view).

@@ -38,8 +38,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use applications::{
-    ApplicationRecord, DocumentRecord, EventRecord, IdempotencyRecord, InboxFilter, NewApplication,
-    NewDocument, NewIdempotency, NewOutboxMessage, OutboxRecord, Transition, WriteError,
+    ApplicationRecord, DeadLetter, DocumentRecord, EventRecord, IdempotencyRecord, InboxFilter,
+    NewApplication, NewDocument, NewIdempotency, NewOutboxMessage, OutboxRecord, Transition,
+    WriteError,
 };
 pub use audit::NewAuditEntry;
 pub use catalog::{

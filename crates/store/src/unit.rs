@@ -156,6 +156,19 @@ impl Unit {
         Ok(())
     }
 
+    /// Puts a dead-lettered outbox message back to be tried again at `at`, its attempts counted
+    /// from zero; `false` if it is not dead-lettered.
+    pub async fn replay_outbox(&mut self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE outbox SET dead_at = NULL, attempts = 0, next_at = $1, claimed_until = NULL \
+                 WHERE id = $2 AND dead_at IS NOT NULL",
+                vec![Arg::Int(at.timestamp_millis()), Arg::Int(id)],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
     /// Stops a token of `user_id` at once; `false` if there is no such token still working.
     pub async fn revoke_api_token(
         &mut self,

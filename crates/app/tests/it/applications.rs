@@ -27,6 +27,7 @@ on_both_backends!(
     retried_filings_and_actions_happen_once,
     only_a_tracking_code_collision_is_taken_for_one,
     files_no_row_names_are_swept_after_a_grace_and_the_rest_kept,
+    a_notification_that_keeps_failing_is_dead_lettered_then_replayed,
 );
 
 const RENEWAL: &str = "tehran.driving-licence-renewal";
@@ -1048,4 +1049,54 @@ async fn files_no_row_names_are_swept_after_a_grace_and_the_rest_kept(store: Sto
         .collect();
     assert_eq!(left, filed);
     assert_eq!(app.sweep_orphans(later).await.unwrap().removed, 0);
+}
+
+/// A text message that cannot be sent (the provider's file is a folder, so every write fails) is
+/// retried with pauses, then dead-lettered after its last attempt and left alone; replayed, it
+/// is tried again from zero and, once the provider works, delivered — once. Delivered messages
+/// are finished together.
+async fn a_notification_that_keeps_failing_is_dead_lettered_then_replayed(store: Store) {
+    let app = app_on(store.clone()).await;
+    let person = citizen(&store, "0076229645").await;
+    let sms_file = app.config().data_dir.join(pishkhan_app::sms::SMS_FILE_NAME);
+    std::fs::create_dir_all(&sms_file).unwrap();
+    let submitted = app
+        .submit_application(&person, "test", complete(&app, RENEWAL).await, Utc::now())
+        .await
+        .unwrap();
+    let code = submitted.code.as_str().to_owned();
+    // Each round far enough ahead for the pause before the next attempt to have passed.
+    let mut later = Utc::now();
+    for attempt in 1..=pishkhan_app::notify::MAX_ATTEMPTS {
+        later += chrono::TimeDelta::hours(2);
+        let (sent, failed) = app.deliver_notifications(later).await.unwrap();
+        assert_eq!((sent, failed), (0, 1), "attempt {attempt}");
+    }
+    let dead = app.dead_notifications(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].subject, code);
+    assert_eq!(dead[0].attempts, pishkhan_app::notify::MAX_ATTEMPTS);
+    assert!(!dead[0].last_error.is_empty());
+    later += chrono::TimeDelta::days(1);
+    assert_eq!(
+        app.deliver_notifications(later).await.unwrap(),
+        (0, 0),
+        "left alone"
+    );
+
+    // The provider works again; the message is replayed (on the record) and goes out once.
+    std::fs::remove_dir(&sms_file).unwrap();
+    let cli = Actor::command_line();
+    assert!(app.replay_dead_letter(&cli, dead[0].id).await.unwrap());
+    assert!(
+        !app.replay_dead_letter(&cli, dead[0].id).await.unwrap(),
+        "not dead any more"
+    );
+    assert_eq!(app.deliver_notifications(Utc::now()).await.unwrap(), (1, 0));
+    assert_eq!(app.deliver_notifications(later).await.unwrap(), (0, 0));
+    assert!(app.dead_notifications(10).await.unwrap().is_empty());
+    let sent = pishkhan_app::sms::read_sms_file(&sms_file).unwrap();
+    assert_eq!(sent.len(), 1);
+    let (entries, _) = store.audit_chain().await.unwrap();
+    assert!(entries.iter().any(|e| e.fields.action == "outbox.replay"));
 }

@@ -639,3 +639,25 @@ fn api_tokens_are_listed_rotated_and_revoked_from_the_command_line() {
             .contains("revoked")
     );
 }
+
+/// Dead letters from the command line: none listed on a fresh install; replaying a message that
+/// is not dead-lettered fails naming where to look.
+#[test]
+fn the_outbox_lists_dead_letters_and_refuses_to_replay_a_live_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let step = |args: &[&str]| {
+        let mut command = pishkhan(dir.path());
+        command.args(args).args(["--data-dir", "data"]);
+        run(command, LIMIT)
+    };
+    let dead = step(&["outbox", "dead"]);
+    assert_eq!(dead.code, Some(0), "{}", dead.stderr);
+    assert!(dead.stdout.trim().is_empty(), "{}", dead.stdout);
+    let replay = step(&["outbox", "replay", "42"]);
+    assert_ne!(replay.code, Some(0));
+    assert!(
+        replay.stderr.contains("pishkhan outbox dead"),
+        "{}",
+        replay.stderr
+    );
+}
