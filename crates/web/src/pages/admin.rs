@@ -314,6 +314,29 @@ struct Shown {
     errors: Vec<String>,
 }
 
+impl Shown {
+    fn notice(text: String) -> Shown {
+        Shown {
+            notice: Some(text),
+            ..Shown::default()
+        }
+    }
+
+    fn error(text: String) -> Shown {
+        Shown {
+            errors: vec![text],
+            ..Shown::default()
+        }
+    }
+
+    fn new_token((id, token): (String, pishkhan_app::Secret<String>)) -> Shown {
+        Shown {
+            new_token: Some((id, token.expose().clone())),
+            ..Shown::default()
+        }
+    }
+}
+
 /// One API token as the account page lists it.
 pub struct TokenLine {
     pub id: String,
@@ -444,10 +467,7 @@ pub async fn set_disabled(
     } else {
         "admin-user-enabled-notice"
     });
-    let shown = Shown {
-        notice: Some(notice),
-        ..Shown::default()
-    };
+    let shown = Shown::notice(notice);
     user_page(state, page, visitor, id, shown).await
 }
 
@@ -485,10 +505,7 @@ pub async fn reset_second_factor(
         return Err(WebError::NotFound);
     }
     let notice = page.t.string("admin-user-second-factor-reset-notice");
-    let shown = Shown {
-        notice: Some(notice),
-        ..Shown::default()
-    };
+    let shown = Shown::notice(notice);
     user_page(&state, page, &visitor, &id, shown).await
 }
 
@@ -525,15 +542,9 @@ pub async fn create_token(
         .admin_create_api_token(principal, &actor(&visitor)?, &id, &form.label)
         .await
     {
-        Ok(Some((token_id, token))) => Shown {
-            new_token: Some((token_id, token.expose().clone())),
-            ..Shown::default()
-        },
+        Ok(Some(made)) => Shown::new_token(made),
         Ok(None) => return Err(WebError::NotFound),
-        Err(e) => Shown {
-            errors: vec![token_refusal(&e, &page)?],
-            ..Shown::default()
-        },
+        Err(e) => Shown::error(token_refusal(&e, &page)?),
     };
     user_page(&state, page, &visitor, &id, shown).await
 }
@@ -587,18 +598,9 @@ pub async fn rotate_token(
         )
         .await
     {
-        Ok(Some((fresh_id, fresh))) => Shown {
-            new_token: Some((fresh_id, fresh.expose().clone())),
-            ..Shown::default()
-        },
-        Ok(None) => Shown {
-            errors: vec![page.t.string("admin-token-gone")],
-            ..Shown::default()
-        },
-        Err(e) => Shown {
-            errors: vec![token_refusal(&e, &page)?],
-            ..Shown::default()
-        },
+        Ok(Some(made)) => Shown::new_token(made),
+        Ok(None) => Shown::error(page.t.string("admin-token-gone")),
+        Err(e) => Shown::error(token_refusal(&e, &page)?),
     };
     user_page(&state, page, &visitor, &id, shown).await
 }
@@ -620,28 +622,16 @@ pub async fn revoke_token(
     let principal = staff(&visitor)?;
     own_token(&state, principal, &id, &token_id).await?;
     let shown = if form.confirm.is_none() {
-        Shown {
-            errors: vec![page.t.string("admin-token-confirm-needed")],
-            ..Shown::default()
-        }
+        Shown::error(page.t.string("admin-token-confirm-needed"))
     } else {
         match state
             .app
             .revoke_api_token(Some(principal), &actor(&visitor)?, &token_id)
             .await
         {
-            Ok(true) => Shown {
-                notice: Some(page.t.string("admin-token-revoked-notice")),
-                ..Shown::default()
-            },
-            Ok(false) => Shown {
-                errors: vec![page.t.string("admin-token-gone")],
-                ..Shown::default()
-            },
-            Err(e) => Shown {
-                errors: vec![token_refusal(&e, &page)?],
-                ..Shown::default()
-            },
+            Ok(true) => Shown::notice(page.t.string("admin-token-revoked-notice")),
+            Ok(false) => Shown::error(page.t.string("admin-token-gone")),
+            Err(e) => Shown::error(token_refusal(&e, &page)?),
         }
     };
     user_page(&state, page, &visitor, &id, shown).await
