@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, binary, launchBrowser, startServer } from './harness.mjs';
+import { artifacts, axeViolations, binary, launchBrowser, startServer, signInCitizen } from './harness.mjs';
 
 let server;
 let browser;
@@ -168,18 +168,7 @@ describe('tracking an application', () => {
     const me = await mine.newPage();
     await me.goto(`${server.url}/me`);
     await me.waitForURL(/\/signin\/citizen/);
-    await me.getByLabel('کد ملی').fill('0082451291');
-    await me.getByLabel('شمارهٔ همراه').fill('09121234567');
-    const sent = server.messages().length;
-    await me.getByRole('button', { name: 'فرستادن کد' }).click();
-    let smsCode;
-    for (let i = 0; i < 50 && !smsCode; i += 1) {
-      smsCode = server.messages().slice(sent).filter((m) => m.code).at(-1)?.code;
-      if (!smsCode) await new Promise((r) => setTimeout(r, 100));
-    }
-    await me.getByLabel('کد پیامک‌شده').fill(smsCode);
-    await me.getByRole('button', { name: 'ورود' }).click();
-    await me.waitForURL(/\/me$/);
+    await signInCitizen(me, server, '0082451291', '09121234567');
     await me.getByRole('link', { name: persian(filed.json.code_grouped) }).click();
     // What the agency asked for is at the top, with a button to do it.
     assert.match(await me.textContent('.notice.request'), /تصویر کارت ملی پدر پیوست نشده است/);

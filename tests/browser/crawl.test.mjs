@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { axeViolations, launchBrowser, startServer, totp } from './harness.mjs';
+import { axeViolations, launchBrowser, startServer, totp, signInCitizen } from './harness.mjs';
 
 const PASSWORD = 'pishkhan-demo-1404-tehran';
 let server;
@@ -123,18 +123,7 @@ async function citizenPage() {
   const context = await browser.newContext({ viewport: { width: 360, height: 800 } });
   const page = await context.newPage();
   await page.goto(`${server.url}/signin/citizen`);
-  await page.getByLabel('کد ملی').fill('0082451291');
-  await page.getByLabel('شمارهٔ همراه').fill('09121234567');
-  const sent = server.messages().length;
-  await page.getByRole('button', { name: 'فرستادن کد' }).click();
-  let code;
-  for (let i = 0; i < 50 && !code; i += 1) {
-    code = server.messages().slice(sent).filter((m) => m.code).at(-1)?.code;
-    if (!code) await new Promise((r) => setTimeout(r, 100));
-  }
-  await page.getByLabel('کد پیامک‌شده').fill(code);
-  await page.getByRole('button', { name: 'ورود' }).click();
-  await page.waitForURL(/\/me$/);
+  await signInCitizen(page, server, '0082451291', '09121234567');
   return { context, page };
 }
 

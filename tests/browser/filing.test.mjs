@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, launchBrowser, startServer } from './harness.mjs';
+import { artifacts, axeViolations, launchBrowser, startServer, signInCitizen, textedCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -40,12 +40,7 @@ const persian = (text) => text.replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d
 const scan = (name) => path.join(scans, name);
 
 async function smsCode(since) {
-  for (let i = 0; i < 50; i += 1) {
-    const code = server.messages().slice(since).filter((m) => m.code).at(-1)?.code;
-    if (code) return code;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('no code was texted');
+  return textedCode(server, since);
 }
 
 async function citizenPage(options = {}) {
@@ -53,13 +48,7 @@ async function citizenPage(options = {}) {
   context.setDefaultTimeout(15000);
   const page = await context.newPage();
   await page.goto(`${server.url}/signin/citizen`);
-  await page.getByLabel('کد ملی').fill(CITIZEN.nationalId);
-  await page.getByLabel('شمارهٔ همراه').fill(CITIZEN.mobile);
-  const sent = server.messages().length;
-  await page.getByRole('button', { name: 'فرستادن کد' }).click();
-  await page.getByLabel('کد پیامک‌شده').fill(await smsCode(sent));
-  await page.getByRole('button', { name: 'ورود' }).click();
-  await page.waitForURL(/\/me$/);
+  await signInCitizen(page, server, CITIZEN.nationalId, CITIZEN.mobile);
   return { context, page };
 }
 

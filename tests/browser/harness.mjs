@@ -127,3 +127,27 @@ export function totp(base32, seconds = Date.now() / 1000) {
   const value = (digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return String(value).padStart(6, '0');
 }
+
+/** The newest code texted by `server` after its first `since` messages (waits up to 5 s). */
+export async function textedCode(server, since) {
+  for (let i = 0; i < 50; i += 1) {
+    const code = server.messages().slice(since).filter((m) => m.code).at(-1)?.code;
+    if (code) return code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no code was texted');
+}
+
+/**
+ * Signs a citizen in on the citizen sign-in page `page` is showing: national ID and mobile, the
+ * texted code, then waits for `/me`.
+ */
+export async function signInCitizen(page, server, nationalId, mobile) {
+  await page.getByLabel('کد ملی').fill(nationalId);
+  await page.getByLabel('شمارهٔ همراه').fill(mobile);
+  const sent = server.messages().length;
+  await page.getByRole('button', { name: 'فرستادن کد' }).click();
+  await page.getByLabel('کد پیامک‌شده').fill(await textedCode(server, sent));
+  await page.getByRole('button', { name: 'ورود' }).click();
+  await page.waitForURL(/\/me$/);
+}
