@@ -40,11 +40,13 @@ export async function startServer(args = ['serve'], extraEnv = {}) {
     [...args, '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'data')],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  const printed = [];
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60_000);
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`the server exited with code ${code}`)));
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      printed.push(line);
       const match = line.match(/is serving (http:\/\/\S+)/);
       if (match) {
         clearTimeout(timer);
@@ -56,6 +58,8 @@ export async function startServer(args = ['serve'], extraEnv = {}) {
   return {
     url,
     dataDir,
+    /** What the program has printed on stdout so far (its banner), line by line. */
+    printed,
     /** Text messages the development SMS provider wrote, oldest first. */
     messages() {
       let text = '';

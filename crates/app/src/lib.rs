@@ -14,8 +14,10 @@ pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod drafts;
+pub mod events;
 pub mod holidays;
 pub mod import;
+pub mod jobs;
 mod nodes;
 pub mod notify;
 pub mod orgs;
@@ -32,6 +34,7 @@ pub mod sms;
 pub mod synth;
 pub mod templates;
 pub mod users;
+pub mod webhooks;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -142,6 +142,9 @@ pub const ADMIN_AREA: &[Role] = &[
     Role::CentreManager,
     Role::AgencyAdmin,
 ];
+/// Roles that look after agencies' systems: webhooks, deliveries, dead letters (each only for
+/// the agencies in its scope).
+pub const EXCHANGE_ADMINS: &[Role] = &[Role::GovernorateAdmin, Role::AgencyAdmin];
 /// Roles that file for citizens at a centre.
 pub const COUNTER_ROLES: &[Role] = &[Role::Operator, Role::CentreManager];
 /// Roles that work applications at the agency desk.

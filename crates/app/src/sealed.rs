@@ -270,21 +270,34 @@ pub enum ResealError {
 }
 
 impl crate::App {
-    /// Seals with the current key every stored TOTP secret that is not yet sealed (`all`: or is
-    /// sealed with an older key, after a rotation); one audit entry records how many. Fails,
-    /// changing nothing, if a secret is sealed with a key the file does not hold.
+    /// Seals with the current key every stored secret (staff TOTP secrets, agencies' webhook
+    /// secrets) that is not yet sealed (`all`: or is sealed with an older key, after a
+    /// rotation); one audit entry records how many. Fails, changing nothing, if a secret is
+    /// sealed with a key the file does not hold.
     pub async fn reseal_secrets(
         &self,
         actor: &crate::audit::Actor,
         all: bool,
     ) -> Result<Resealed, ResealError> {
         let sealer = self.sealer()?;
-        let stored = self.store().totp_secrets().await?;
+        let mut stored: Vec<(Kept, String)> = self
+            .store()
+            .totp_secrets()
+            .await?
+            .into_iter()
+            .map(|(user_id, s)| (Kept::Totp(user_id), s))
+            .collect();
+        for hook in self.store().webhooks().await? {
+            if let Some(previous) = hook.previous_secret {
+                stored.push((Kept::Webhook(hook.agency.clone(), true), previous));
+            }
+            stored.push((Kept::Webhook(hook.agency, false), hook.secret));
+        }
         if let Some((_, missing)) = stored.iter().find(|(_, s)| !sealer.holds_key_of(s)) {
             let id = Sealer::key_of(missing).unwrap_or_default().to_owned();
             return Err(SealError::UnknownKey(id).into());
         }
-        let stale: Vec<&(String, String)> = stored
+        let stale: Vec<&(Kept, String)> = stored
             .iter()
             .filter(|(_, s)| match Sealer::key_of(s) {
                 None => true,
@@ -297,24 +310,46 @@ impl crate::App {
         }
         let mut unit = self.store().begin_write().await?;
         let mut resealed = 0;
-        for (user_id, old) in stale {
-            let place = totp_place(user_id);
-            let secret = sealer.open(old, &place)?;
-            if unit
-                .reseal_totp_secret(user_id, old, &sealer.seal(&secret, &place))
-                .await?
-            {
+        for (kept, old) in stale {
+            let done = match kept {
+                Kept::Totp(user_id) => {
+                    let place = totp_place(user_id);
+                    let secret = sealer.open(old, &place)?;
+                    unit.reseal_totp_secret(user_id, old, &sealer.seal(&secret, &place))
+                        .await?
+                }
+                Kept::Webhook(agency, previous) => {
+                    let place = crate::webhooks::secret_place(agency);
+                    let secret = sealer.open(old, &place)?;
+                    unit.reseal_webhook_secret(
+                        agency,
+                        *previous,
+                        old,
+                        &sealer.seal(&secret, &place),
+                    )
+                    .await?
+                }
+            };
+            if done {
                 resealed += 1;
             }
         }
         unit.audit(&crate::audit::audit_entry(
             actor,
             "secrets.reseal",
-            ("secrets", "totp"),
+            ("secrets", "all"),
             serde_json::json!({ "resealed": resealed, "key": key }),
         ))
         .await?;
         unit.commit().await?;
         Ok(Resealed { resealed, key })
     }
+}
+
+/// Where a sealed secret is kept.
+enum Kept {
+    /// A staff account's TOTP secret (by user id).
+    Totp(String),
+    /// An agency's webhook secret (`true`: the previous one, still signing after a rotation).
+    Webhook(String, bool),
 }

@@ -1,7 +1,10 @@
 //! `applications`: what agencies' developers start from — an example filing, a workflow; `outbox`:
-//! the notifications that failed their last attempt.
+//! the jobs that failed their last attempt; `webhook`: where an agency's events are sent.
 
 use clap::Subcommand;
+
+use pishkhan_app::audit::Actor;
+use pishkhan_app::webhooks::WebhookError;
 
 use crate::context::{Context, DatabaseArgs, Failure};
 
@@ -25,19 +28,22 @@ pub enum ApplicationsCommand {
     },
 }
 
-/// The messages that must go out after a commit (notifications): those that failed their last
-/// attempt, and trying one again.
+/// The jobs that run after a commit (notifications, webhook deliveries): those that failed
+/// their last attempt, and trying one again.
 #[derive(Subcommand)]
 pub enum OutboxCommand {
-    /// List the dead-lettered notifications, newest first: id, topic, application, attempts,
-    /// when it gave up, the last error.
+    /// List the dead-lettered jobs, newest first: id, topic, subject (an application, or the
+    /// agency of a webhook delivery), attempts, when it gave up, the last error.
     Dead {
+        /// Only this agency's webhook deliveries.
+        #[arg(long)]
+        agency: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Try a dead-lettered message again, its attempts counted from zero (on the record).
+    /// Try a dead-lettered job again, its attempts counted from zero (on the record).
     Replay {
         id: i64,
         #[command(flatten)]
@@ -48,10 +54,14 @@ pub enum OutboxCommand {
 impl OutboxCommand {
     pub async fn run(self, ctx: &Context) -> Result<(), Failure> {
         match self {
-            OutboxCommand::Dead { limit, database } => {
+            OutboxCommand::Dead {
+                agency,
+                limit,
+                database,
+            } => {
                 let dead = ctx
                     .with_app(database, |app| async move {
-                        app.dead_notifications(limit.clamp(1, 10_000))
+                        app.dead_letters(None, agency.as_deref(), limit.clamp(1, 10_000))
                             .await
                             .map_err(Failure::runtime)
                     })
@@ -69,17 +79,146 @@ impl OutboxCommand {
             OutboxCommand::Replay { id, database } => {
                 let done = ctx
                     .with_app(database, |app| async move {
-                        app.replay_dead_letter(&pishkhan_app::audit::Actor::command_line(), id)
+                        app.replay_dead_letter(&Actor::command_line(), id, None)
                             .await
                             .map_err(Failure::runtime)
                     })
                     .await?;
                 if !done {
                     return Err(Failure::config(format!(
-                        "message {id} is not dead-lettered (see `pishkhan outbox dead`)"
+                        "job {id} is not dead-lettered (see `pishkhan outbox dead`)"
                     )));
                 }
-                println!("Message {id} will be tried again.");
+                println!("Job {id} will be tried again.");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An agency's webhook: where its events are sent, signed (Standard Webhooks).
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Show the agency's webhook.
+    Show {
+        agency: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Register the agency's webhook (its secret is shown once), or change its URL.
+    Set {
+        agency: String,
+        /// https://…, or http:// to this machine only.
+        url: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// A new secret, shown once; the old one keeps signing for the overlap.
+    Rotate {
+        agency: String,
+        /// How long the old secret signs too, in hours (0 to 720).
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Stop sending the agency's events (deliveries not yet made are dropped).
+    Remove {
+        agency: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn webhook_failure(e: WebhookError) -> Failure {
+    match e {
+        WebhookError::NotAllowed => {
+            Failure::config("there is no such agency (see `pishkhan org list`)")
+        }
+        WebhookError::Invalid(problem) => Failure::config(problem.en),
+        WebhookError::Store(e) => Failure::runtime(e),
+    }
+}
+
+impl WebhookCommand {
+    pub async fn run(self, ctx: &Context) -> Result<(), Failure> {
+        let cli = Actor::command_line();
+        match self {
+            WebhookCommand::Show { agency, database } => {
+                let hook = ctx
+                    .with_app(database, |app| async move {
+                        app.webhook(None, agency.trim())
+                            .await
+                            .map_err(webhook_failure)
+                    })
+                    .await?;
+                match hook {
+                    Some(h) => println!(
+                        "{}\t{}\tsince {}{}",
+                        h.agency,
+                        h.url,
+                        h.created_at.to_rfc3339(),
+                        h.previous_until
+                            .map(|t| format!("\tprevious secret signs until {}", t.to_rfc3339()))
+                            .unwrap_or_default()
+                    ),
+                    None => println!("No webhook: the agency's systems pull GET /api/v1/events."),
+                }
+            }
+            WebhookCommand::Set {
+                agency,
+                url,
+                database,
+            } => {
+                let secret = ctx
+                    .with_app(database, |app| async move {
+                        app.set_webhook(None, &cli, agency.trim(), &url)
+                            .await
+                            .map_err(webhook_failure)
+                    })
+                    .await?;
+                match secret {
+                    Some(secret) => println!(
+                        "Webhook registered. Its secret (shown only now): {}",
+                        secret.expose()
+                    ),
+                    None => println!("Webhook URL changed; its secret is the same."),
+                }
+            }
+            WebhookCommand::Rotate {
+                agency,
+                overlap_hours,
+                database,
+            } => {
+                let overlap = chrono::TimeDelta::hours(overlap_hours.clamp(0, 720));
+                let secret = ctx
+                    .with_app(database, |app| async move {
+                        app.rotate_webhook_secret(None, &cli, agency.trim(), overlap)
+                            .await
+                            .map_err(webhook_failure)
+                    })
+                    .await?
+                    .ok_or_else(|| Failure::config("the agency has no webhook"))?;
+                println!(
+                    "New secret (shown only now): {}\nThe old one signs too for {} more hour(s).",
+                    secret.expose(),
+                    overlap.num_hours()
+                );
+            }
+            WebhookCommand::Remove { agency, database } => {
+                let removed = ctx
+                    .with_app(database, |app| async move {
+                        app.remove_webhook(None, &cli, agency.trim())
+                            .await
+                            .map_err(webhook_failure)
+                    })
+                    .await?;
+                if !removed {
+                    return Err(Failure::config("the agency has no webhook"));
+                }
+                println!(
+                    "Webhook removed; the agency's systems can still pull GET /api/v1/events."
+                );
             }
         }
         Ok(())

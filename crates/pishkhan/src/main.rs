@@ -10,6 +10,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod accounts;
+mod agency_sim;
 mod applications;
 mod catalog;
 mod context;
@@ -24,7 +25,7 @@ use clap::{Parser, Subcommand};
 use pishkhan_app::config::CONFIG_FILE_ENV;
 
 use crate::accounts::{OrgCommand, TokenCommand, UserCommand};
-use crate::applications::{ApplicationsCommand, OutboxCommand};
+use crate::applications::{ApplicationsCommand, OutboxCommand, WebhookCommand};
 use crate::catalog::CatalogCommand;
 use crate::context::{Context, DatabaseArgs, Failure, ServerArgs};
 use crate::database::AuditCommand;
@@ -83,9 +84,16 @@ enum Command {
     /// Applications: an example filing for agencies' developers.
     #[command(subcommand)]
     Applications(ApplicationsCommand),
-    /// Notifications that failed their last attempt: list them, try one again.
+    /// Background jobs (notifications, webhook deliveries) that failed their last attempt:
+    /// list them, try one again.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// An agency's webhook: where its events are sent, signed (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// A stand-in for an agency's own system, for the demo and the tests: receives and checks
+    /// webhooks, pulls the events feed, answers inquiries; can be made slow or failing.
+    AgencySim(agency_sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -135,5 +143,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Catalog(command) => command.run(&ctx).await,
         Command::Applications(command) => command.run(&ctx).await,
         Command::Outbox(command) => command.run(&ctx).await,
+        Command::Webhook(command) => command.run(&ctx).await,
+        Command::AgencySim(args) => agency_sim::run(args).await,
     }
 }

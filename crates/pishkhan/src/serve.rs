@@ -31,6 +31,12 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     } else {
         (Vec::new(), 0)
     };
+    // The demo's civil registry has a system of its own: the simulator, stopped with the demo.
+    let demo_sim = if demo {
+        Some(crate::agency_sim::start_beside_demo(&app).await?)
+    } else {
+        None
+    };
     let state = WebState::new(app.clone()).map_err(Failure::runtime)?;
     let node = app
         .register_node(&address.to_string())
@@ -57,6 +63,13 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
             pishkhan_app::demo::PILOT_PROVINCES.join(", ")
         );
         print_demo_accounts(&app, &address, &demo_accounts);
+        if let Some(sim) = &demo_sim {
+            println!(
+                "  agency system: a simulator for {} at http://{} receives its webhook (what it applied: GET /records)",
+                crate::agency_sim::DEMO_AGENCY,
+                sim.address
+            );
+        }
     }
     println!("Stop with Ctrl+C.");
     tracing::info!(%address, node = %node.id, "serving");
@@ -79,6 +92,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     heartbeats.abort();
     follower.abort();
     application_jobs.abort();
+    drop(demo_sim);
     if let Err(e) = app.stop_node(&node).await {
         tracing::warn!(error = %e, "could not record the node's stop");
     }
@@ -164,7 +178,7 @@ async fn bind(address: SocketAddr) -> Result<TcpListener, Failure> {
 
 /// Resolves on SIGTERM or Ctrl+C: the server then stops taking connections and finishes the
 /// requests in flight.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::warn!(error = %e, "cannot listen for Ctrl+C");

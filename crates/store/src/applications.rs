@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::audit::NewAuditEntry;
+use crate::feed::NewFeedEvent;
 use crate::script::{Arg, Script};
 use crate::statements::Connection;
 use crate::writer::{AuditHead, Scripted};
@@ -78,6 +79,8 @@ pub struct NewApplication {
     pub at: DateTime<Utc>,
     pub documents: Vec<NewDocument>,
     pub outbox: Vec<NewOutboxMessage>,
+    /// What agencies' systems are told (`feed.rs`).
+    pub events: Vec<NewFeedEvent>,
     pub audit: NewAuditEntry,
     /// The API client's key for this filing, if it sent one.
     pub idempotency: Option<NewIdempotency>,
@@ -100,6 +103,8 @@ pub struct Transition {
     pub at: DateTime<Utc>,
     pub documents: Vec<NewDocument>,
     pub outbox: Vec<NewOutboxMessage>,
+    /// What agencies' systems are told (`feed.rs`).
+    pub events: Vec<NewFeedEvent>,
     pub audit: NewAuditEntry,
     /// The API client's key for this action, if it sent one.
     pub idempotency: Option<NewIdempotency>,
@@ -248,6 +253,8 @@ pub struct DeadLetter {
     pub id: i64,
     pub topic: String,
     pub subject: String,
+    /// JSON text.
+    pub payload: String,
     pub attempts: i64,
     pub last_error: String,
     pub created_at: i64,
@@ -363,6 +370,7 @@ fn application_into(
             rows.join(", ")
         ));
     }
+    crate::feed::events_into(script, &new.events, at);
     if let Some(key) = &new.idempotency {
         idempotency_into(script, key, at);
     }
@@ -486,6 +494,7 @@ async fn apply_transition_on(
     .await?;
     insert_documents_on(conn, &t.code, seq, &t.documents, at).await?;
     insert_outbox_on(conn, &t.outbox, at).await?;
+    crate::feed::insert_events_on(conn, &t.events, at).await?;
     if let Some(key) = &t.idempotency {
         conn.execute(
             "INSERT INTO idempotency_keys (client, key, request_hash, answer, created_at) \
@@ -539,7 +548,7 @@ async fn escalate_on(
     code: &str,
     revision: i64,
     at: i64,
-    outbox: &[NewOutboxMessage],
+    events: &[NewFeedEvent],
     audit: &NewAuditEntry,
 ) -> Result<(), WriteError> {
     let moved = conn
@@ -552,7 +561,7 @@ async fn escalate_on(
     if moved != 1 {
         return Err(WriteError::Stale);
     }
-    insert_outbox_on(conn, outbox, at).await?;
+    crate::feed::insert_events_on(conn, events, at).await?;
     crate::audit::append_on(conn, audit).await?;
     Ok(())
 }
@@ -816,20 +825,20 @@ impl Store {
         }))
     }
 
-    /// Marks one application escalated (once per state), with its outbox messages and audit
-    /// entry. Answers false when another node escalated it first or it moved on.
+    /// Marks one application escalated (once per state), with its events and audit entry.
+    /// Answers false when another node escalated it first or it moved on.
     pub async fn mark_escalated(
         &self,
         code: &str,
         revision: i64,
         at: DateTime<Utc>,
-        outbox: &[NewOutboxMessage],
+        events: &[NewFeedEvent],
         audit: &NewAuditEntry,
     ) -> Result<bool, WriteError> {
-        let (code, outbox, audit) = (code.to_owned(), outbox.to_vec(), audit.clone());
+        let (code, events, audit) = (code.to_owned(), events.to_vec(), audit.clone());
         let at = at.timestamp_millis();
         let result: Result<(), WriteError> =
-            batched!(self, conn => escalate_on(conn, &code, revision, at, &outbox, &audit).await);
+            batched!(self, conn => escalate_on(conn, &code, revision, at, &events, &audit).await);
         match result {
             Ok(()) => Ok(true),
             Err(WriteError::Stale) => Ok(false),
@@ -955,23 +964,87 @@ impl Store {
         Ok(())
     }
 
-    /// Dead-lettered messages whose topic starts with `topic_prefix`, newest first.
+    /// Dead-lettered messages whose topic starts with `topic_prefix` (and whose subject is
+    /// `subject`, when given), newest first.
     pub async fn dead_letters(
         &self,
         topic_prefix: &str,
+        subject: Option<&str>,
         limit: i64,
     ) -> Result<Vec<DeadLetter>, StoreError> {
         let topics = format!("{topic_prefix}%");
         Ok(on_pool!(self, pool => {
             sqlx::query_as::<_, DeadLetter>(
-                "SELECT id, topic, subject, attempts, COALESCE(last_error, '') AS last_error, \
+                "SELECT id, topic, subject, payload, attempts, COALESCE(last_error, '') AS last_error, \
                  created_at, dead_at FROM outbox WHERE dead_at IS NOT NULL AND topic LIKE $1 \
-                 ORDER BY dead_at DESC, id DESC LIMIT $2",
+                 AND ($2 IS NULL OR subject = $2) ORDER BY dead_at DESC, id DESC LIMIT $3",
             )
             .bind(&topics)
+            .bind(subject)
             .bind(limit)
             .fetch_all(pool)
             .await?
+        }))
+    }
+
+    /// One dead-lettered message.
+    pub async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetter>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, DeadLetter>(
+                "SELECT id, topic, subject, payload, attempts, COALESCE(last_error, '') AS last_error, \
+                 created_at, dead_at FROM outbox WHERE dead_at IS NOT NULL AND id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Gives claimed messages back without counting an attempt, due again at `next_at` (their
+    /// receiver did not answer another message; they were not tried).
+    pub async fn outbox_defer(
+        &self,
+        ids: &[i64],
+        next_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE outbox SET claimed_until = NULL, next_at = $1 WHERE id IN ({list})"
+            );
+            on_pool!(self, pool => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(next_at.timestamp_millis());
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(pool).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// How many messages whose topic starts with `topic_prefix` wait (not done, not dead), and
+    /// how many are dead-lettered — about `subject`, when given.
+    pub async fn outbox_counts(
+        &self,
+        topic_prefix: &str,
+        subject: Option<&str>,
+    ) -> Result<(i64, i64), StoreError> {
+        let topics = format!("{topic_prefix}%");
+        Ok(on_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT COALESCE(SUM(CASE WHEN done_at IS NULL AND dead_at IS NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN dead_at IS NOT NULL THEN 1 ELSE 0 END), 0) \
+                 FROM outbox WHERE topic LIKE $1 AND ($2 IS NULL OR subject = $2)",
+            )
+            .bind(&topics)
+            .bind(subject)
+            .fetch_one(pool)
+            .await?;
+            (row.get::<i64, _>(0), row.get::<i64, _>(1))
         }))
     }
 

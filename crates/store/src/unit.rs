@@ -169,6 +169,97 @@ impl Unit {
         Ok(done == 1)
     }
 
+    /// Registers `agency`'s webhook, or changes where it points (its secret and cursor kept).
+    /// A new webhook starts at `start`: events before it are not sent.
+    pub async fn put_webhook(
+        &mut self,
+        agency: &str,
+        url: &str,
+        sealed_secret: &str,
+        start: crate::FeedCursor,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO webhooks (agency, url, secret, cursor_tx, cursor_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (agency) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at",
+            vec![
+                Arg::from(agency),
+                Arg::from(url),
+                Arg::from(sealed_secret),
+                Arg::Int(start.tx),
+                Arg::Int(start.id),
+                Arg::Int(at.timestamp_millis()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Gives `agency`'s webhook a new secret; the old one keeps signing until `previous_until`.
+    /// `false` if the agency has no webhook.
+    pub async fn rotate_webhook_secret(
+        &mut self,
+        agency: &str,
+        sealed_secret: &str,
+        previous_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "UPDATE webhooks SET previous_secret = secret, previous_until = $1, secret = $2, \
+                 updated_at = $3 WHERE agency = $4",
+                vec![
+                    Arg::Int(previous_until.timestamp_millis()),
+                    Arg::from(sealed_secret),
+                    Arg::Int(at.timestamp_millis()),
+                    Arg::from(agency),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Replaces a webhook secret sealed as `old` by the same secret sealed anew (the previous
+    /// one with `previous`); `false` if it changed meanwhile.
+    pub async fn reseal_webhook_secret(
+        &mut self,
+        agency: &str,
+        previous: bool,
+        old: &str,
+        sealed: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = if previous {
+            "UPDATE webhooks SET previous_secret = $1 WHERE agency = $2 AND previous_secret = $3"
+        } else {
+            "UPDATE webhooks SET secret = $1 WHERE agency = $2 AND secret = $3"
+        };
+        let done = self
+            .run(
+                sql,
+                vec![Arg::from(sealed), Arg::from(agency), Arg::from(old)],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Stops sending `agency`'s events; deliveries already queued are dropped. `false` if it
+    /// had no webhook.
+    pub async fn remove_webhook(&mut self, agency: &str) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                "DELETE FROM webhooks WHERE agency = $1",
+                vec![Arg::from(agency)],
+            )
+            .await?;
+        self.run(
+            "DELETE FROM outbox WHERE topic = 'webhook.deliver' AND subject = $1 AND done_at IS NULL",
+            vec![Arg::from(agency)],
+        )
+        .await?;
+        Ok(done == 1)
+    }
+
     /// Stops a token of `user_id` at once; `false` if there is no such token still working.
     pub async fn revoke_api_token(
         &mut self,

@@ -19,8 +19,8 @@ use tracing::Level;
 
 use crate::auth::{guard, load_visitor};
 use crate::pages::{
-    account, admin, apply, counter, desk, developers, errors, home, language, mine, portal, signin,
-    track,
+    account, admin, apply, counter, desk, developers, errors, exchange, home, language, mine,
+    portal, signin, track,
 };
 use crate::state::WebState;
 use crate::{api, assets, limits, metrics, ops};
@@ -43,7 +43,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
     use Access::*;
     use pishkhan_app::catalog::EDITORS;
     use pishkhan_app::policy::{
-        ADMIN_AREA, APPLICATION_WORKERS, COUNTER_ROLES, NATIONAL_SETTINGS_EDITORS,
+        ADMIN_AREA, APPLICATION_WORKERS, COUNTER_ROLES, EXCHANGE_ADMINS, NATIONAL_SETTINGS_EDITORS,
         PROVINCE_EDITORS, USER_ADMINS,
     };
     let g = |path, access, handler: MethodRouter<WebState>| {
@@ -418,6 +418,36 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(USER_ADMINS),
             post(admin::revoke_token),
         ),
+        g(
+            "/admin/exchange",
+            StaffWith(EXCHANGE_ADMINS),
+            get(exchange::list),
+        ),
+        g(
+            "/admin/exchange/{agency}",
+            StaffWith(EXCHANGE_ADMINS),
+            get(exchange::agency),
+        ),
+        p(
+            "/admin/exchange/{agency}/webhook",
+            StaffWith(EXCHANGE_ADMINS),
+            post(exchange::set_webhook),
+        ),
+        p(
+            "/admin/exchange/{agency}/webhook/rotate",
+            StaffWith(EXCHANGE_ADMINS),
+            post(exchange::rotate_secret),
+        ),
+        p(
+            "/admin/exchange/{agency}/webhook/remove",
+            StaffWith(EXCHANGE_ADMINS),
+            post(exchange::remove_webhook),
+        ),
+        p(
+            "/admin/exchange/{agency}/dead/{job}/replay",
+            StaffWith(EXCHANGE_ADMINS),
+            post(exchange::replay),
+        ),
         g("/admin/plan", StaffWith(PROVINCE_EDITORS), get(admin::plan)),
         p(
             "/admin/plan",
@@ -506,6 +536,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             ApiClient,
             get(api::applications::document),
         ),
+        g("/api/v1/events", ApiClient, get(api::events::list)),
         p(
             "/api/v1/applications",
             ApiClient,

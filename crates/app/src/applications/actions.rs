@@ -146,12 +146,8 @@ impl App {
         let stored = self.put_documents(&documents, &actor).await?;
         let stored_keys = stored.clone();
         let code_text = code.as_str().to_owned();
-        let mut outbox = vec![NewOutboxMessage {
-            topic: "application.changed".into(),
-            subject: code_text.clone(),
-            payload: json!({ "code": code_text, "action": taken.code, "state": taken.to })
-                .to_string(),
-        }];
+        let events = transition_events(&record, &workflow, &taken, role, documents.len());
+        let mut outbox = Vec::new();
         if taken.notify {
             let comment = if next.waits_for == Party::Applicant {
                 comment
@@ -197,6 +193,7 @@ impl App {
             at: now,
             documents: stored,
             outbox,
+            events,
             audit: NewAuditEntry {
                 at: now,
                 actor,
@@ -289,4 +286,40 @@ impl App {
             .await?;
         Ok(())
     }
+}
+
+/// What agencies' systems are told of one action: a withdrawal, a resubmission (the applicant
+/// answering what the agency asked for) or any other action, and the files it attached.
+fn transition_events(
+    record: &ApplicationRecord,
+    workflow: &Workflow,
+    taken: &pishkhan_domain::workflow::Action,
+    role: Role,
+    documents: usize,
+) -> Vec<pishkhan_store::NewFeedEvent> {
+    let applicant_side = matches!(role, Role::Citizen | Role::Operator);
+    let was_waiting = workflow
+        .state(&record.state)
+        .is_some_and(|s| s.waits_for == Party::Applicant);
+    let kind = if workflow.withdraws(taken) {
+        EventKind::Withdrawn
+    } else if applicant_side && was_waiting {
+        EventKind::Resubmitted
+    } else {
+        EventKind::ActionTaken
+    };
+    let data = json!({
+        "code": record.code,
+        "service": record.service,
+        "action": taken.code,
+        "from": record.state,
+        "to": taken.to,
+        "role": role.code(),
+        "documents": documents,
+    });
+    let mut events = vec![kind.about(&record.agency, &record.code, data.clone())];
+    if documents > 0 {
+        events.push(EventKind::DocumentsAdded.about(&record.agency, &record.code, data));
+    }
+    events
 }

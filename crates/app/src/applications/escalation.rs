@@ -18,18 +18,16 @@ impl App {
             }
             let mut progressed = false;
             for row in due {
-                let outbox = vec![NewOutboxMessage {
-                    topic: "application.escalated".into(),
-                    subject: row.code.clone(),
-                    payload: json!({
+                let events = vec![EventKind::Overdue.about(
+                    &row.agency,
+                    &row.code,
+                    json!({
                         "code": row.code,
-                        "agency": row.agency,
+                        "service": row.service,
                         "state": row.state,
                         "deadline": row.deadline,
-                        "to_role": Role::AgencyAdmin.code(),
-                    })
-                    .to_string(),
-                }];
+                    }),
+                )];
                 let audit = NewAuditEntry {
                     at: now,
                     actor: "system:escalation".into(),
@@ -41,7 +39,7 @@ impl App {
                 };
                 match self
                     .store()
-                    .mark_escalated(&row.code, row.revision, now, &outbox, &audit)
+                    .mark_escalated(&row.code, row.revision, now, &events, &audit)
                     .await
                 {
                     Ok(true) => {

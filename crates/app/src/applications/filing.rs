@@ -155,21 +155,20 @@ impl App {
                 fee_rials: card.total_fee(),
                 at: now,
                 documents: documents.to_vec(),
-                outbox: [
-                    vec![NewOutboxMessage {
-                        topic: "application.submitted".into(),
-                        subject: code.as_str().to_owned(),
-                        payload: json!({
-                            "code": code.as_str(),
-                            "service": card.code,
-                            "agency": agency,
-                            "channel": channel,
-                        })
-                        .to_string(),
-                    }],
-                    notify,
-                ]
-                .concat(),
+                outbox: notify,
+                events: vec![EventKind::Filed.about(
+                    &agency,
+                    code.as_str(),
+                    json!({
+                        "code": code.as_str(),
+                        "service": card.code,
+                        "service_version": version,
+                        "state": workflow.start,
+                        "channel": channel,
+                        "centre": centre,
+                        "documents": documents.len(),
+                    }),
+                )],
                 audit: NewAuditEntry {
                     at: now,
                     actor: acting.actor.clone(),

@@ -36,6 +36,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::documents::{DocumentError, DocumentKind, sniff};
+use crate::events::EventKind;
 use crate::policy::{Principal, counter_centres};
 
 /// A file someone attaches.

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use pishkhan_app::applications::{ApplicationError, SubmitApplication, Upload};
 use pishkhan_app::audit::Actor;
 use pishkhan_app::config::Sources;
+use pishkhan_app::jobs::JobKind;
 use pishkhan_app::policy::Principal;
 use pishkhan_app::records::{CitizenRecord, InboxFilter, ServiceFilter};
 use pishkhan_app::{App, Config, Secret};
@@ -179,8 +180,16 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
     assert_eq!(doc.content_type, "application/pdf");
     let outbox = store.outbox_of(&code).await.unwrap();
     let topics: Vec<&str> = outbox.iter().map(|(t, _, _)| t.as_str()).collect();
-    assert_eq!(topics, vec!["application.submitted", "notify.sms"]);
-    assert!(outbox[1].1.contains(&submitted.code.grouped_fa()));
+    assert_eq!(topics, vec!["notify.sms"]);
+    assert!(outbox[0].1.contains(&submitted.code.grouped_fa()));
+    let told: Vec<String> = store
+        .events_about(&code)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(told, vec!["application.filed"]);
 
     // Someone else sees nothing.
     let stranger = citizen(&store, "0082451291").await;
@@ -611,11 +620,11 @@ async fn deadlines_skip_fridays_and_holidays_and_overdue_work_escalates_once(sto
     assert_eq!(app.escalate_overdue(later).await.unwrap(), 2);
     assert_eq!(app.escalate_overdue(later).await.unwrap(), 0);
     let escalations = store
-        .outbox_of(thursday.code.as_str())
+        .events_about(thursday.code.as_str())
         .await
         .unwrap()
         .into_iter()
-        .filter(|(t, _, _)| t == "application.escalated")
+        .filter(|e| e.kind == "application.overdue")
         .count();
     assert_eq!(escalations, 1);
     // Overdue filter on the desk.
@@ -717,6 +726,7 @@ fn filing(code: &str, documents: usize) -> NewApplication {
             subject: code.to_owned(),
             payload: "{}".into(),
         }],
+        events: vec![],
         audit: NewAuditEntry {
             at: at(2025, 11, 1),
             actor: "system".into(),
@@ -1067,15 +1077,18 @@ async fn a_notification_that_keeps_failing_is_dead_lettered_then_replayed(store:
     let code = submitted.code.as_str().to_owned();
     // Each round far enough ahead for the pause before the next attempt to have passed.
     let mut later = Utc::now();
-    for attempt in 1..=pishkhan_app::notify::MAX_ATTEMPTS {
+    for attempt in 1..=JobKind::Notification.max_attempts() {
         later += chrono::TimeDelta::hours(2);
         let (sent, failed) = app.deliver_notifications(later).await.unwrap();
         assert_eq!((sent, failed), (0, 1), "attempt {attempt}");
     }
-    let dead = app.dead_notifications(10).await.unwrap();
+    let dead = app
+        .dead_letters(Some(JobKind::Notification), None, 10)
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].subject, code);
-    assert_eq!(dead[0].attempts, pishkhan_app::notify::MAX_ATTEMPTS);
+    assert_eq!(dead[0].attempts, JobKind::Notification.max_attempts());
     assert!(!dead[0].last_error.is_empty());
     later += chrono::TimeDelta::days(1);
     assert_eq!(
@@ -1087,14 +1100,25 @@ async fn a_notification_that_keeps_failing_is_dead_lettered_then_replayed(store:
     // The provider works again; the message is replayed (on the record) and goes out once.
     std::fs::remove_dir(&sms_file).unwrap();
     let cli = Actor::command_line();
-    assert!(app.replay_dead_letter(&cli, dead[0].id).await.unwrap());
     assert!(
-        !app.replay_dead_letter(&cli, dead[0].id).await.unwrap(),
+        app.replay_dead_letter(&cli, dead[0].id, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !app.replay_dead_letter(&cli, dead[0].id, None)
+            .await
+            .unwrap(),
         "not dead any more"
     );
     assert_eq!(app.deliver_notifications(Utc::now()).await.unwrap(), (1, 0));
     assert_eq!(app.deliver_notifications(later).await.unwrap(), (0, 0));
-    assert!(app.dead_notifications(10).await.unwrap().is_empty());
+    assert!(
+        app.dead_letters(Some(JobKind::Notification), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let sent = pishkhan_app::sms::read_sms_file(&sms_file).unwrap();
     assert_eq!(sent.len(), 1);
     let (entries, _) = store.audit_chain().await.unwrap();

@@ -4,5 +4,6 @@
 mod applications;
 mod catalog;
 mod drafts;
+mod exchange;
 mod identity;
 mod import;

@@ -57,6 +57,11 @@ enum Who {
     SignedInMissing,
     /// API clients, asking for an object the fixture does not have: 404 for them.
     ApiClientMissing,
+    /// Agency admins and governorate admins (the exchange with agencies' systems).
+    ExchangeAdmins,
+    /// Those, about agency tehran-tax: its admin and Tehran's (or the national) governorate
+    /// admin; the neighbours are told it does not exist.
+    ExchangeAdminsOfTarget,
 }
 
 /// Every route and who may use it.
@@ -202,6 +207,32 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/admin/users/{id}/tokens/{token}/revoke",
         Who::UserAdminsMissing,
     ),
+    ("GET", "/admin/exchange", Who::ExchangeAdmins),
+    (
+        "GET",
+        "/admin/exchange/{agency}",
+        Who::ExchangeAdminsOfTarget,
+    ),
+    (
+        "POST",
+        "/admin/exchange/{agency}/webhook",
+        Who::ExchangeAdminsOfTarget,
+    ),
+    (
+        "POST",
+        "/admin/exchange/{agency}/webhook/rotate",
+        Who::ExchangeAdminsOfTarget,
+    ),
+    (
+        "POST",
+        "/admin/exchange/{agency}/webhook/remove",
+        Who::ExchangeAdminsOfTarget,
+    ),
+    (
+        "POST",
+        "/admin/exchange/{agency}/dead/{job}/replay",
+        Who::ExchangeAdminsOfTarget,
+    ),
     ("GET", "/admin/plan", Who::ProvincePlan),
     ("POST", "/admin/plan", Who::ProvincePlan),
     ("GET", "/admin/catalogue", Who::ProvinceEditors),
@@ -225,6 +256,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/whoami", Who::ApiClient),
     ("POST", "/api/v1/applications", Who::ApiClient),
     ("GET", "/api/v1/applications", Who::ApiClient),
+    ("GET", "/api/v1/events", Who::ApiClient),
     (
         "GET",
         "/api/v1/applications/{code}/documents/{id}",
@@ -334,6 +366,9 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
             Role::GovernorateAdmin,
         ]),
         Who::ApiClient | Who::ApiClientMissing => principal == "system",
+        Who::ExchangeAdmins | Who::ExchangeAdminsOfTarget => {
+            has(&[Role::GovernorateAdmin, Role::AgencyAdmin])
+        }
     };
     if allowed {
         // The target account is an operator of centre tehran-1001: only Tehran's governorate
@@ -360,6 +395,14 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         }
         // The target service belongs to agency tehran-tax: its editor and admin and Tehran's
         // governorate admin may open it; editors elsewhere are told it does not exist.
+        if matches!(who, Who::ExchangeAdminsOfTarget)
+            && !matches!(
+                principal,
+                "agency-admin" | "governorate-admin" | "national-governorate-admin"
+            )
+        {
+            return Outcome::NotFound;
+        }
         if matches!(who, Who::ProvincePlan) && principal == "national-governorate-admin" {
             return Outcome::NotFound;
         }
@@ -523,6 +566,8 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{service}", &service.code)
             .replace("{office}", "main")
             .replace("{token}", "0123456789ab")
+            .replace("{agency}", "tehran-tax")
+            .replace("{job}", "1")
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");
         for (name, role, owner, api_token) in &principals {

@@ -466,8 +466,9 @@ async fn every_acknowledged_submission_survives_sigkill_and_nothing_is_half_writ
         for doc in &docs {
             assert_eq!(app.documents().get(&doc.object_key).await.unwrap(), PDF);
         }
-        let outbox = store.outbox_of(&application.code).await.unwrap();
-        assert!(outbox.iter().any(|(t, _, _)| t == "application.submitted"));
+        let told = store.events_about(&application.code).await.unwrap();
+        assert_eq!(told.len(), 1, "{}", application.code);
+        assert_eq!(told[0].kind, "application.filed");
     }
     app.verify_audit().await.unwrap();
     let (status, _) = request(

@@ -10,6 +10,7 @@ mod applications;
 mod backup;
 mod catalogue;
 mod cli;
+mod exchange;
 mod http;
 mod limits;
 mod portal;

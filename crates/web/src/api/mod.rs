@@ -9,6 +9,7 @@ pub mod bills;
 pub mod calendar;
 pub mod catalog;
 pub mod checks;
+pub mod events;
 pub mod openapi;
 pub mod whoami;
 

@@ -5,7 +5,9 @@ use utoipa::OpenApi;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{ApiProblem, ErrorBody, applications, bills, calendar, catalog, checks, whoami};
+use super::{
+    ApiProblem, ErrorBody, applications, bills, calendar, catalog, checks, events, whoami,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,7 +34,8 @@ use super::{ApiProblem, ErrorBody, applications, bills, calendar, catalog, check
         applications::show,
         applications::document,
         applications::act,
-        applications::receipt
+        applications::receipt,
+        events::list
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -67,6 +70,8 @@ use super::{ApiProblem, ErrorBody, applications, bills, calendar, catalog, check
         applications::ApplicationDetail,
         applications::ApplicationSummary,
         applications::ApplicationList,
+        events::FeedItem,
+        events::EventPage,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),

@@ -39,6 +39,8 @@ struct AdminView {
     /// What applies to every province: holidays, synonyms, notification texts.
     national: bool,
     editing: bool,
+    /// Agencies' systems: webhooks and deliveries.
+    exchange: bool,
     /// A governorate admin's province: its name and today's figures.
     today: Option<Today>,
 }
@@ -99,6 +101,7 @@ pub async fn index(
             .iter()
             .any(|r| principal.holds_nationally(*r)),
         editing: holds(principal, pishkhan_app::catalog::EDITORS),
+        exchange: holds(principal, pishkhan_app::policy::EXCHANGE_ADMINS),
     })
 }
 

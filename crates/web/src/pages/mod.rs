@@ -7,6 +7,7 @@ pub mod counter;
 pub mod desk;
 pub mod developers;
 pub mod errors;
+pub mod exchange;
 pub mod home;
 pub mod language;
 pub mod mine;

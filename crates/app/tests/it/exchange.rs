@@ -1,0 +1,569 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The exchange with agencies' systems on both databases: events written with each change and
+//! read from a cursor (never skipped, never repeated, one agency's only), and webhooks — signed,
+//! retried, dead-lettered, replayed — against a real HTTP receiver.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use pishkhan_app::applications::{SubmitApplication, Upload};
+use pishkhan_app::audit::Actor;
+use pishkhan_app::config::Sources;
+use pishkhan_app::jobs::JobKind;
+use pishkhan_app::policy::Principal;
+use pishkhan_app::records::CitizenRecord;
+use pishkhan_app::webhooks::{VerifyError, WebhookError, verify};
+use pishkhan_app::{App, Config, Secret};
+use pishkhan_domain::identity::{Role, RoleGrant, Scope};
+use pishkhan_store::{FeedCursor, Store, on_both_backends};
+
+on_both_backends!(
+    events_follow_each_change_in_commit_order_for_their_agency_only,
+    a_reader_racing_concurrent_filings_sees_each_event_once,
+    webhooks_are_signed_retried_dead_lettered_and_replayed,
+    webhooks_are_for_the_agency_s_admins_and_refuse_bad_urls,
+);
+
+const RENEWAL: &str = "tehran.driving-licence-renewal";
+const BIRTH: &str = "tehran.birth-certificate";
+
+async fn app_on(store: Store) -> App {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut config = Config::load(&Sources::default()).unwrap();
+    config.data_dir = dir;
+    let app = App::with_store(config, store).unwrap();
+    app.seed_holidays().await.unwrap();
+    app.load_demo_catalogue().await.unwrap();
+    app
+}
+
+async fn staff(app: &App, store: &Store, username: &str, role: Role, scope: &str) -> Principal {
+    let id = app
+        .create_user(
+            &Actor::command_line(),
+            username,
+            "کارمند",
+            &Secret::new("exchange test passphrase".to_owned()),
+            vec![RoleGrant::new(role, Scope::parse(scope).unwrap()).unwrap()],
+        )
+        .await
+        .unwrap();
+    Principal::Staff(store.user_by_id(&id).await.unwrap().unwrap())
+}
+
+async fn citizen(store: &Store, national_id: &str) -> Principal {
+    let record = store
+        .ensure_citizen(&CitizenRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            national_id: national_id.into(),
+            mobile: "+989121234567".into(),
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    Principal::Citizen(record)
+}
+
+async fn complete(app: &App, service: &str) -> SubmitApplication {
+    let mut request = app.example_submission(service).await.unwrap().unwrap();
+    request.national_id = String::new();
+    request.mobile = String::new();
+    request
+}
+
+async fn file(app: &App, person: &Principal, service: &str) -> String {
+    let code = app
+        .submit_application(person, "test", complete(app, service).await, Utc::now())
+        .await
+        .unwrap()
+        .code
+        .as_str()
+        .to_owned();
+    let view = app.application_for(person, &code).await.unwrap().unwrap();
+    caught_up(app, &view.record.agency).await;
+    code
+}
+
+/// Waits until the feed serves every committed event of `agency`. On PostgreSQL a reader waits
+/// for the oldest transaction still running anywhere on the server (decision 0012), and other
+/// tests' transactions run beside this one.
+async fn caught_up(app: &App, agency: &str) {
+    for _ in 0..200 {
+        let visible = read_all_now(app, agency, 500).await.len() as i64;
+        if visible == app.count_agency_events(agency).await.unwrap() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the feed of {agency} did not catch up in 10 s");
+}
+
+async fn agency_of(store: &Store, code: &str) -> String {
+    store.application(code).await.unwrap().unwrap().agency
+}
+
+/// Every event of `agency`, read page by page from the start, once the feed has caught up.
+async fn read_all(app: &App, agency: &str, page: i64) -> Vec<pishkhan_store::FeedEvent> {
+    caught_up(app, agency).await;
+    read_all_now(app, agency, page).await
+}
+
+/// Every event of `agency` the feed serves now, page by page from the start.
+async fn read_all_now(app: &App, agency: &str, page: i64) -> Vec<pishkhan_store::FeedEvent> {
+    let mut all = Vec::new();
+    let mut cursor = FeedCursor::default();
+    loop {
+        let got = app
+            .agency_events(agency, cursor, page, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        let Some(last) = got.last() else { break };
+        cursor = last.cursor();
+        all.extend(got);
+    }
+    all
+}
+
+async fn events_follow_each_change_in_commit_order_for_their_agency_only(store: Store) {
+    let app = app_on(store.clone()).await;
+    let person = citizen(&store, "0076229645").await;
+    let code = file(&app, &person, RENEWAL).await;
+    let agency = agency_of(&store, &code).await;
+    let clerk = staff(
+        &app,
+        &store,
+        "clerk",
+        Role::AgencyClerk,
+        &format!("agency:{agency}"),
+    )
+    .await;
+    let act = |who: Principal, revision: i64, action: &'static str, docs: Vec<Upload>| {
+        let (app, code) = (app.clone(), code.clone());
+        async move {
+            app.act_on_application(
+                &who,
+                "test",
+                &code,
+                revision,
+                action,
+                "توضیح",
+                docs,
+                None,
+                Utc::now(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let v = act(clerk.clone(), 1, "request-documents", vec![]).await;
+    let png = Upload {
+        requirement: String::new(),
+        file_name: "back.png".into(),
+        bytes: [
+            &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
+            b"rest",
+        ]
+        .concat(),
+    };
+    let v = act(person.clone(), v.record.revision, "resubmit", vec![png]).await;
+    act(clerk.clone(), v.record.revision, "approve", vec![]).await;
+
+    // Another agency's filing is not in this feed.
+    let other = file(&app, &person, BIRTH).await;
+    let other_agency = agency_of(&store, &other).await;
+    assert_ne!(other_agency, agency);
+
+    let events = read_all(&app, &agency, 2).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "application.filed",
+            "application.action_taken",
+            "application.resubmitted",
+            "application.documents_added",
+            "application.action_taken",
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.subject == code && e.agency == agency)
+    );
+    let cursors: Vec<FeedCursor> = events.iter().map(|e| e.cursor()).collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "in order");
+    let body = pishkhan_app::events::event_json(&events[1]);
+    assert_eq!(body["type"], "application.action_taken");
+    assert_eq!(body["data"]["action"], "request-documents");
+    assert_eq!(body["data"]["from"], "submitted");
+    assert_eq!(body["id"], format!("evt_{}", events[1].id));
+    // Reading on from the last cursor gives nothing more; from the middle, the rest.
+    let last = cursors[4];
+    assert!(store.feed(&agency, last, 10).await.unwrap().is_empty());
+    let rest = store.feed(&agency, cursors[1], 10).await.unwrap();
+    assert_eq!(rest.len(), 3);
+    assert_eq!(read_all(&app, &other_agency, 100).await.len(), 1);
+    // A long poll with nothing new waits, then answers empty.
+    let started = std::time::Instant::now();
+    let none = app
+        .agency_events(&agency, last, 10, std::time::Duration::from_millis(600))
+        .await
+        .unwrap();
+    assert!(none.is_empty() && started.elapsed() >= std::time::Duration::from_millis(500));
+}
+
+/// Many filings committed concurrently while a reader follows the feed in small pages: the
+/// reader ends with every event exactly once, in cursor order — on PostgreSQL too, where ids are
+/// drawn before commit (the feed's horizon keeps a later-committing smaller id from being passed).
+async fn a_reader_racing_concurrent_filings_sees_each_event_once(store: Store) {
+    let app = app_on(store.clone()).await;
+    let person = citizen(&store, "0076229645").await;
+    let first = file(&app, &person, RENEWAL).await;
+    let agency = agency_of(&store, &first).await;
+    let template = complete(&app, RENEWAL).await;
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, person, template) = (app.clone(), person.clone(), template.clone());
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    app.submit_application(&person, "test", template.clone(), Utc::now())
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let (app, agency) = (app.clone(), agency.clone());
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut cursor = FeedCursor::default();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while seen.len() < 41 && std::time::Instant::now() < deadline {
+                let page = app
+                    .agency_events(&agency, cursor, 3, std::time::Duration::from_millis(50))
+                    .await
+                    .unwrap();
+                if let Some(last) = page.last() {
+                    cursor = last.cursor();
+                }
+                seen.extend(page.into_iter().map(|e| e.id));
+            }
+            seen
+        })
+    };
+    for w in writers {
+        w.await.unwrap();
+    }
+    let seen = reader.await.unwrap();
+    let unique: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), 41, "every filing's event, none twice");
+    assert_eq!(unique.len(), 41);
+    let stored: BTreeSet<i64> = read_all(&app, &agency, 500)
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(unique, stored);
+}
+
+/// What a receiver saw: (webhook-id, timestamp, signatures, body).
+type Seen = Arc<Mutex<Vec<(String, String, String, Vec<u8>)>>>;
+
+/// A real HTTP receiver on a free port, answering `status` (shared, changeable).
+async fn receiver(status: Arc<Mutex<u16>>) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let app = {
+        let seen = seen.clone();
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let (seen, status) = (seen.clone(), status.clone());
+                async move {
+                    let h = |n: &str| {
+                        headers
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    seen.lock().unwrap().push((
+                        h("webhook-id"),
+                        h("webhook-timestamp"),
+                        h("webhook-signature"),
+                        body.to_vec(),
+                    ));
+                    StatusCode::from_u16(*status.lock().unwrap()).unwrap()
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+async fn webhooks_are_signed_retried_dead_lettered_and_replayed(store: Store) {
+    let app = app_on(store.clone()).await;
+    let person = citizen(&store, "0076229645").await;
+    let before = file(&app, &person, RENEWAL).await;
+    let agency = agency_of(&store, &before).await;
+    let status = Arc::new(Mutex::new(204));
+    let (url, seen) = receiver(status.clone()).await;
+    let cli = Actor::command_line();
+    let secret = app
+        .set_webhook(None, &cli, &agency, &url)
+        .await
+        .unwrap()
+        .expect("a new webhook's secret");
+    let secret = secret.expose().clone();
+    assert!(secret.starts_with("whsec_"));
+
+    // A webhook starts from now: the filing before it is in the feed, not sent.
+    let code = file(&app, &person, RENEWAL).await;
+    assert_eq!(app.deliver_webhooks(Utc::now()).await.unwrap(), (1, 0));
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        let (id, ts, sig, body) = &seen[0];
+        assert_eq!(verify(&[&secret], id, ts, sig, body, Utc::now()), Ok(()));
+        let event: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(event["id"], id.as_str());
+        assert_eq!(event["type"], "application.filed");
+        assert_eq!(event["subject"], code.as_str());
+        // Replayed later, or changed by a byte: a receiver refuses it.
+        let later = Utc::now() + chrono::TimeDelta::minutes(10);
+        assert_eq!(
+            verify(&[&secret], id, ts, sig, body, later),
+            Err(VerifyError::Stale)
+        );
+        let mut forged = body.clone();
+        forged[10] ^= 1;
+        assert_eq!(
+            verify(&[&secret], id, ts, sig, &forged, Utc::now()),
+            Err(VerifyError::BadSignature)
+        );
+    }
+    assert_eq!(
+        app.deliver_webhooks(Utc::now()).await.unwrap(),
+        (0, 0),
+        "sent once"
+    );
+
+    // Rotation: both secrets sign during the overlap.
+    let fresh = app
+        .rotate_webhook_secret(None, &cli, &agency, chrono::TimeDelta::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    file(&app, &person, RENEWAL).await;
+    assert_eq!(app.deliver_webhooks(Utc::now()).await.unwrap(), (1, 0));
+    {
+        let seen = seen.lock().unwrap();
+        let (id, ts, sig, body) = seen.last().unwrap();
+        assert_eq!(sig.split(' ').count(), 2);
+        assert_eq!(
+            verify(&[fresh.expose()], id, ts, sig, body, Utc::now()),
+            Ok(())
+        );
+        assert_eq!(verify(&[&secret], id, ts, sig, body, Utc::now()), Ok(()));
+    }
+
+    // The receiver fails: retried with pauses, then dead-lettered after the last attempt.
+    *status.lock().unwrap() = 500;
+    let failing = file(&app, &person, RENEWAL).await;
+    let mut later = Utc::now();
+    for attempt in 1..=JobKind::Webhook.max_attempts() {
+        let (sent, failed) = app.deliver_webhooks(later).await.unwrap();
+        assert_eq!((sent, failed), (0, 1), "attempt {attempt}");
+        later += chrono::TimeDelta::hours(3);
+    }
+    assert_eq!(
+        app.deliver_webhooks(later).await.unwrap(),
+        (0, 0),
+        "left alone"
+    );
+    let dead = app.dead_deliveries(None, &agency, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].application, failing);
+    assert_eq!(dead[0].kind, "application.filed");
+    assert_eq!(dead[0].last_error, "HTTP 500");
+    let status_now = app.exchange_status(None, &agency).await.unwrap();
+    assert_eq!((status_now.waiting, status_now.dead), (0, 1));
+    // Another agency may not replay it; its own admin (here: the command line) may, once.
+    let other = agency_of(&store, &file(&app, &person, BIRTH).await).await;
+    assert!(
+        !app.replay_delivery(None, &cli, &other, dead[0].id)
+            .await
+            .unwrap()
+    );
+    *status.lock().unwrap() = 200;
+    assert!(
+        app.replay_delivery(None, &cli, &agency, dead[0].id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !app.replay_delivery(None, &cli, &agency, dead[0].id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(app.deliver_webhooks(Utc::now()).await.unwrap(), (1, 0));
+    let ids: Vec<String> = seen.lock().unwrap().iter().map(|s| s.0.clone()).collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        3,
+        "three events, the failing one retried under one id"
+    );
+    let (entries, _) = store.audit_chain().await.unwrap();
+    let actions: BTreeSet<&str> = entries.iter().map(|e| e.fields.action.as_str()).collect();
+    for a in ["webhook.register", "webhook.rotate", "outbox.replay"] {
+        assert!(actions.contains(a), "{a} audited");
+    }
+    // The secret is sealed in the database, never stored as it is.
+    let hook = store.webhook(&agency).await.unwrap().unwrap();
+    assert!(
+        !hook
+            .secret
+            .contains(fresh.expose().trim_start_matches("whsec_"))
+    );
+
+    // The sealing key rotates (`pishkhan secrets rotate`): both webhook secrets are sealed anew
+    // and deliveries still sign with the same secret.
+    let key_file = app.config().secrets_key_file();
+    let second = pishkhan_app::sealed::Sealer::add_key(&key_file).unwrap();
+    let rotated = App::with_store(app.config().clone(), store.clone()).unwrap();
+    let done = rotated.reseal_secrets(&cli, true).await.unwrap();
+    assert_eq!(
+        done.resealed, 2,
+        "the current and the previous webhook secret"
+    );
+    let hook = store.webhook(&agency).await.unwrap().unwrap();
+    assert!(hook.secret.starts_with(&format!("sealed:v1:{second}:")));
+    file(&rotated, &person, RENEWAL).await;
+    assert_eq!(rotated.deliver_webhooks(Utc::now()).await.unwrap(), (1, 0));
+    let seen = seen.lock().unwrap();
+    let (id, ts, sig, body) = seen.last().unwrap();
+    assert_eq!(
+        verify(&[fresh.expose()], id, ts, sig, body, Utc::now()),
+        Ok(())
+    );
+}
+
+/// An agency that does not answer holds up only itself; each agency's admin (and the
+/// governorate) looks after its own webhook only; bad URLs are refused with a reason.
+async fn webhooks_are_for_the_agency_s_admins_and_refuse_bad_urls(store: Store) {
+    let app = app_on(store.clone()).await;
+    let person = citizen(&store, "0076229645").await;
+    let a = agency_of(&store, &file(&app, &person, RENEWAL).await).await;
+    let b = agency_of(&store, &file(&app, &person, BIRTH).await).await;
+    let admin_a = staff(
+        &app,
+        &store,
+        "admin.a",
+        Role::AgencyAdmin,
+        &format!("agency:{a}"),
+    )
+    .await;
+    let governor = staff(
+        &app,
+        &store,
+        "gov",
+        Role::GovernorateAdmin,
+        "province:tehran",
+    )
+    .await;
+    let clerk_a = staff(
+        &app,
+        &store,
+        "clerk.a",
+        Role::AgencyClerk,
+        &format!("agency:{a}"),
+    )
+    .await;
+    let outsider = staff(
+        &app,
+        &store,
+        "gov.fars",
+        Role::GovernorateAdmin,
+        "province:fars",
+    )
+    .await;
+    let cli = Actor::command_line();
+    let (url, seen) = receiver(Arc::new(Mutex::new(204))).await;
+    for bad in [
+        "http://10.1.2.3/hook",
+        "ftp://x/y",
+        "https://u:p@x.ir/",
+        "nonsense",
+    ] {
+        assert!(matches!(
+            app.set_webhook(Some(&admin_a), &cli, &a, bad).await,
+            Err(WebhookError::Invalid(_))
+        ));
+    }
+    for (who, agency) in [(&admin_a, &b), (&clerk_a, &a), (&outsider, &a)] {
+        assert!(matches!(
+            app.set_webhook(Some(who), &cli, agency, &url).await,
+            Err(WebhookError::NotAllowed)
+        ));
+        assert!(matches!(
+            app.dead_deliveries(Some(who), agency, 10).await,
+            Err(WebhookError::NotAllowed)
+        ));
+    }
+    assert!(matches!(
+        app.set_webhook(None, &cli, "no-such-agency", &url).await,
+        Err(WebhookError::NotAllowed)
+    ));
+    assert!(
+        app.set_webhook(Some(&admin_a), &cli, &a, &url)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Agency b's system is down (nothing listens there).
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    assert!(
+        app.set_webhook(Some(&governor), &cli, &b, &format!("http://{down}/hook"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let mut governed: Vec<String> = app
+        .exchange_agencies(&governor)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    governed.sort();
+    assert!(governed.contains(&a) && governed.contains(&b));
+    assert_eq!(
+        app.exchange_agencies(&admin_a).await.unwrap().len(),
+        1,
+        "an agency admin sees their own agency"
+    );
+    for _ in 0..3 {
+        file(&app, &person, RENEWAL).await;
+        file(&app, &person, BIRTH).await;
+    }
+    let (sent, failed) = app.deliver_webhooks(Utc::now()).await.unwrap();
+    assert_eq!(sent, 3, "agency a's events arrive");
+    assert_eq!(failed, 1, "agency b: one tried, the rest put back untried");
+    assert_eq!(seen.lock().unwrap().len(), 3);
+    let b_status = app.exchange_status(None, &b).await.unwrap();
+    assert_eq!((b_status.waiting, b_status.dead), (3, 0));
+    // Removed: b's queued deliveries go; its events stay in the feed.
+    assert!(app.remove_webhook(Some(&governor), &cli, &b).await.unwrap());
+    assert_eq!(app.exchange_status(None, &b).await.unwrap().waiting, 0);
+    assert_eq!(read_all(&app, &b, 100).await.len(), 4);
+}

@@ -1,0 +1,343 @@
+//! `pishkhan agency-sim`: a stand-in for an agency's own system, run as its own process beside
+//! Pishkhan (the demo starts one; the tests drive it). It does what the developer documentation
+//! asks of an agency's system, so it is also a worked example of it:
+//!
+//! - `POST /webhook`: checks the Standard Webhooks headers against its secrets — a bad
+//!   signature or a timestamp more than five minutes off is refused with 401 — and applies each
+//!   event once, by its id (a retried delivery is acknowledged, not applied again);
+//! - pulls Pishkhan's events feed (`--pull`), keeping its cursor beside its records, so an event
+//!   is applied once whichever way it came;
+//! - `GET /records`: what it applied, by event id, and how many duplicates and refusals it saw;
+//! - `POST /control` `{"mode": "normal" | "fail" | "slow", "delay_ms": N}`: answers 500 to
+//!   every webhook, or answers after a delay — to test Pishkhan's retries. "Down" is the process
+//!   stopped: its records file keeps what it applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use pishkhan_app::webhooks::verify;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+use crate::context::Failure;
+
+#[derive(clap::Args)]
+pub struct SimArgs {
+    /// Where it listens.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// The webhook's secrets (`whsec_…`), separated by commas (two while a rotation overlaps).
+    #[arg(long, env = "PISHKHAN_SIM_SECRETS", hide_env_values = true)]
+    secrets: Option<String>,
+    /// A file of the events it applied, one JSON line each, kept across restarts.
+    #[arg(long)]
+    records: Option<PathBuf>,
+    /// Pull the events feed from this Pishkhan (e.g. http://127.0.0.1:8080) with `--token`.
+    #[arg(long)]
+    pull: Option<String>,
+    /// The agency system's API token, for `--pull`.
+    #[arg(long, env = "PISHKHAN_SIM_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Stop when the process with this id ends (the demo that started it, even if killed).
+    #[arg(long)]
+    exit_with: Option<u32>,
+}
+
+#[derive(Default)]
+struct Records {
+    /// Event id → (how it came: webhook or feed, its type, its subject).
+    applied: BTreeMap<String, (String, String, String)>,
+    duplicates: u64,
+    refused: u64,
+    /// The feed's cursor, when pulling.
+    cursor: String,
+}
+
+struct Sim {
+    secrets: Vec<String>,
+    records: Mutex<Records>,
+    file: Option<PathBuf>,
+    mode: Mutex<(String, u64)>,
+}
+
+impl Sim {
+    /// Applies an event once; answers whether it was new. The line is written before the
+    /// answer, so an acknowledged event survives a restart.
+    async fn apply(&self, via: &str, event: &Value) -> std::io::Result<bool> {
+        let id = event["id"].as_str().unwrap_or_default().to_owned();
+        let kind = event["type"].as_str().unwrap_or_default().to_owned();
+        let subject = event["subject"].as_str().unwrap_or_default().to_owned();
+        let cursor = event["cursor"].as_str().unwrap_or_default().to_owned();
+        let mut records = self.records.lock().await;
+        if via == "feed" {
+            records.cursor = cursor.clone();
+        }
+        if records.applied.contains_key(&id) {
+            records.duplicates += 1;
+            if via == "feed"
+                && let Some(file) = &self.file
+            {
+                append(file, &json!({ "cursor": cursor })).await?;
+            }
+            return Ok(false);
+        }
+        if let Some(file) = &self.file {
+            let line = json!({ "id": id, "via": via, "type": kind, "subject": subject,
+                "cursor": if via == "feed" { cursor } else { String::new() } });
+            append(file, &line).await?;
+        }
+        records.applied.insert(id, (via.to_owned(), kind, subject));
+        Ok(true)
+    }
+}
+
+async fn append(file: &PathBuf, line: &Value) -> std::io::Result<()> {
+    let mut f = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .await?;
+    f.write_all(format!("{line}\n").as_bytes()).await?;
+    f.sync_data().await
+}
+
+fn load(file: &PathBuf) -> Records {
+    let mut records = Records::default();
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return records;
+    };
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if let Some(c) = v["cursor"].as_str().filter(|c| !c.is_empty()) {
+            records.cursor = c.to_owned();
+        }
+        if let Some(id) = v["id"].as_str() {
+            let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            records.applied.insert(
+                id.to_owned(),
+                (field("via"), field("type"), field("subject")),
+            );
+        }
+    }
+    records
+}
+
+async fn webhook(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let (mode, delay) = sim.mode.lock().await.clone();
+    match mode.as_str() {
+        "fail" => return StatusCode::INTERNAL_SERVER_ERROR,
+        "slow" => tokio::time::sleep(Duration::from_millis(delay)).await,
+        _ => {}
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let secrets: Vec<&str> = sim.secrets.iter().map(String::as_str).collect();
+    if verify(
+        &secrets,
+        &header("webhook-id"),
+        &header("webhook-timestamp"),
+        &header("webhook-signature"),
+        &body,
+        chrono::Utc::now(),
+    )
+    .is_err()
+    {
+        sim.records.lock().await.refused += 1;
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(event) = serde_json::from_slice::<Value>(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    if event["id"].as_str() != Some(header("webhook-id").as_str()) {
+        sim.records.lock().await.refused += 1;
+        return StatusCode::BAD_REQUEST;
+    }
+    match sim.apply("webhook", &event).await {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+async fn show_records(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let records = sim.records.lock().await;
+    let applied: Vec<Value> = records
+        .applied
+        .iter()
+        .map(|(id, (via, kind, subject))| {
+            json!({ "id": id, "via": via, "type": kind, "subject": subject })
+        })
+        .collect();
+    let subjects: BTreeSet<&str> = records.applied.values().map(|r| r.2.as_str()).collect();
+    Json(json!({
+        "applied": applied,
+        "subjects": subjects.len(),
+        "duplicates": records.duplicates,
+        "refused": records.refused,
+        "cursor": records.cursor,
+    }))
+}
+
+async fn control(State(sim): State<Arc<Sim>>, Json(body): Json<Value>) -> StatusCode {
+    let mode = body["mode"].as_str().unwrap_or("normal");
+    if !["normal", "fail", "slow"].contains(&mode) {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    let delay = body["delay_ms"].as_u64().unwrap_or(0).min(120_000);
+    *sim.mode.lock().await = (mode.to_owned(), delay);
+    StatusCode::NO_CONTENT
+}
+
+/// Pulls the feed for ever: long-polls from the cursor it keeps, applies each event once.
+async fn pull(sim: Arc<Sim>, base: String, token: String) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(40))
+        .build()
+        .unwrap_or_default();
+    loop {
+        let cursor = sim.records.lock().await.cursor.clone();
+        let url = format!(
+            "{}/api/v1/events?after={cursor}&wait=25&limit=200",
+            base.trim_end_matches('/')
+        );
+        let page = async {
+            let response = client.get(&url).bearer_auth(&token).send().await.ok()?;
+            if !response.status().is_success() {
+                return None;
+            }
+            serde_json::from_str::<Value>(&response.text().await.ok()?).ok()
+        }
+        .await;
+        let Some(page) = page else {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        };
+        for event in page["events"].as_array().into_iter().flatten() {
+            if sim.apply("feed", event).await.is_err() {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                break;
+            }
+        }
+    }
+}
+
+pub async fn run(args: SimArgs) -> Result<(), Failure> {
+    let secrets: Vec<String> = args
+        .secrets
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let records = args.records.as_ref().map(load).unwrap_or_default();
+    let sim = Arc::new(Sim {
+        secrets,
+        records: Mutex::new(records),
+        file: args.records,
+        mode: Mutex::new(("normal".to_owned(), 0)),
+    });
+    if let Some(base) = args.pull {
+        let token = args
+            .token
+            .ok_or_else(|| Failure::config("--pull needs the agency system's --token"))?;
+        tokio::spawn(pull(sim.clone(), base, token));
+    }
+    // Where there is a /proc to look in (Linux).
+    if let Some(parent) = args
+        .exit_with
+        .filter(|_| std::path::Path::new("/proc/self").exists())
+    {
+        tokio::spawn(async move {
+            let alive = std::path::PathBuf::from(format!("/proc/{parent}"));
+            while alive.exists() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            std::process::exit(0);
+        });
+    }
+    let router = axum::Router::new()
+        .route("/webhook", post(webhook))
+        .route("/records", get(show_records))
+        .route("/control", post(control))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(sim);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Failure::config(format!("cannot listen on {}: {e}", args.listen)))?;
+    let address = listener.local_addr().map_err(Failure::runtime)?;
+    println!("Agency simulator is serving http://{address}");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(crate::serve::shutdown_signal())
+        .await
+        .map_err(|e| Failure::runtime(format!("the simulator stopped: {e}")))
+}
+
+/// The demo's agency whose system the simulator stands in for.
+pub const DEMO_AGENCY: &str = "tehran-civil-registry";
+
+/// The simulator the demo runs beside Pishkhan: a child process, stopped with the demo.
+pub struct DemoSim {
+    child: std::process::Child,
+    pub address: SocketAddr,
+}
+
+impl Drop for DemoSim {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Starts `pishkhan agency-sim` for the demo's civil registry on a free port and points the
+/// registry's webhook at it, with a fresh secret (a restarted demo rotates it, no overlap).
+/// Its records are `agency-sim.jsonl` in the data folder.
+pub async fn start_beside_demo(app: &pishkhan_app::App) -> Result<DemoSim, Failure> {
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(Failure::runtime)?;
+    let url = format!("http://{address}/webhook");
+    let cli = pishkhan_app::audit::Actor::command_line();
+    let fail = |e: pishkhan_app::webhooks::WebhookError| Failure::runtime(e.to_string());
+    let secret = match app
+        .set_webhook(None, &cli, DEMO_AGENCY, &url)
+        .await
+        .map_err(fail)?
+    {
+        Some(secret) => secret,
+        None => app
+            .rotate_webhook_secret(None, &cli, DEMO_AGENCY, chrono::TimeDelta::zero())
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| Failure::runtime("the demo agency's webhook vanished"))?,
+    };
+    let exe = std::env::current_exe().map_err(Failure::runtime)?;
+    let records = app.config().data_dir.join("agency-sim.jsonl");
+    let child = std::process::Command::new(exe)
+        .arg("agency-sim")
+        .arg("--listen")
+        .arg(address.to_string())
+        .arg("--records")
+        .arg(&records)
+        .arg("--exit-with")
+        .arg(std::process::id().to_string())
+        .env("PISHKHAN_SIM_SECRETS", secret.expose())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| Failure::runtime(format!("cannot start the agency simulator: {e}")))?;
+    Ok(DemoSim { child, address })
+}
