@@ -81,15 +81,21 @@ pub fn cursor_text(cursor: FeedCursor) -> String {
     format!("{}-{}", cursor.tx, cursor.id)
 }
 
-/// Reads a cursor a reader sent back; empty or `0` is the feed's start.
+/// Reads a cursor a reader sent back (`TX-ID`, digits only); `0` is the feed's start.
 pub fn parse_cursor(text: &str) -> Option<FeedCursor> {
-    let text = text.trim();
-    if text.is_empty() || text == "0" {
+    if text == "0" {
         return Some(FeedCursor::default());
     }
+    let number = |part: &str| {
+        (!part.is_empty() && part.len() <= 18 && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<i64>().ok())
+            .flatten()
+    };
     let (tx, id) = text.split_once('-')?;
-    let (tx, id) = (tx.parse::<i64>().ok()?, id.parse::<i64>().ok()?);
-    (tx >= 0 && id >= 0).then_some(FeedCursor { tx, id })
+    Some(FeedCursor {
+        tx: number(tx)?,
+        id: number(id)?,
+    })
 }
 
 /// An event as systems receive it, in the feed and in a webhook's body (the Standard Webhooks
@@ -151,9 +157,20 @@ mod tests {
     fn cursors_read_back_and_refuse_junk() {
         let c = FeedCursor { tx: 912, id: 44 };
         assert_eq!(parse_cursor(&cursor_text(c)), Some(c));
-        assert_eq!(parse_cursor(""), Some(FeedCursor::default()));
         assert_eq!(parse_cursor("0"), Some(FeedCursor::default()));
-        for bad in ["x", "1-", "-1-2", "1-2-3", "99999999999999999999-1", "1;2"] {
+        for bad in [
+            "",
+            " 1-2",
+            "+1-2",
+            "1-+2",
+            "00",
+            "x",
+            "1-",
+            "-1-2",
+            "1-2-3",
+            "1;2",
+            "9999999999999999999-1",
+        ] {
             assert_eq!(parse_cursor(bad), None, "{bad}");
         }
     }

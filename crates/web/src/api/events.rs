@@ -110,7 +110,7 @@ pub async fn list(
         )
         .into_response();
     };
-    let after_text = query.after.unwrap_or_default();
+    let after_text = query.after.unwrap_or_else(|| "0".to_owned());
     let Some(after) = pishkhan_app::events::parse_cursor(&after_text) else {
         return bad(
             "bad_cursor",
