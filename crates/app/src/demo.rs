@@ -228,6 +228,11 @@ pub struct DemoAccount {
 /// capital) and the priority services of Article 4, each with the fields of its form.
 const DEMO_CATALOGUE: &str = include_str!("../data/demo-catalogue.json");
 
+/// The inquiry services of the demo's agencies (`{sim}`: where the agency simulator listens).
+pub const DEMO_INQUIRIES: &str = include_str!("../data/demo-inquiries.json");
+/// What the demo's agency simulator answers them with.
+pub const DEMO_SIM_DATA: &str = include_str!("../data/demo-sim-data.json");
+
 /// The pilot provinces the demo fills.
 pub const PILOT_PROVINCES: [&str; 4] = ["tehran", "isfahan", "khorasan-razavi", "fars"];
 

@@ -17,6 +17,7 @@ pub mod drafts;
 pub mod events;
 pub mod holidays;
 pub mod import;
+pub mod inquiries;
 pub mod jobs;
 mod nodes;
 pub mod notify;
@@ -104,6 +105,9 @@ struct Inner {
     templates: cache::Cache<std::collections::BTreeMap<String, (String, bool)>>,
     /// The holiday calendar (`holidays.rs`).
     calendar: cache::Cache<pishkhan_domain::HolidayCalendar>,
+    /// Inquiries' answers the agencies allow to be reused, and their circuit breakers
+    /// (`inquiries.rs`; one per node).
+    inquiries: inquiries::InquiryState,
 }
 
 /// Why Pishkhan could not start. Each message is one line an operator can act on.
@@ -190,6 +194,7 @@ impl App {
                 form_versions: cache::Cache::default(),
                 templates: cache::Cache::default(),
                 calendar: cache::Cache::default(),
+                inquiries: inquiries::InquiryState::default(),
             }),
         })
     }

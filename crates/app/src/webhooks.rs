@@ -505,7 +505,7 @@ impl App {
 
     /// The secrets that sign `agency`'s messages now: the current one, and the previous one
     /// while its overlap lasts.
-    fn signing_secrets(
+    pub(crate) fn signing_secrets(
         &self,
         hook: &WebhookRecord,
         now: DateTime<Utc>,

@@ -8,9 +8,12 @@
 //! - pulls Pishkhan's events feed (`--pull`), keeping its cursor beside its records, so an event
 //!   is applied once whichever way it came;
 //! - `GET /records`: what it applied, by event id, and how many duplicates and refusals it saw;
+//! - `POST /inquiries/{name}`: answers an inquiry from the data it was given (`--data FILE`:
+//!   `{"inquiries": {"CODE": [{"input": {…}, "output": {…}}]}}`), `{"found": false}` when nothing
+//!   matches; with secrets, only a question Pishkhan signed;
 //! - `POST /control` `{"mode": "normal" | "fail" | "slow", "delay_ms": N}`: answers 500 to
-//!   every webhook, or answers after a delay — to test Pishkhan's retries. "Down" is the process
-//!   stopped: its records file keeps what it applied.
+//!   every webhook and inquiry, or answers after a delay — to test Pishkhan's retries, timeouts
+//!   and breaker. "Down" is the process stopped: its records file keeps what it applied.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -50,6 +53,9 @@ pub struct SimArgs {
     /// Stop when the process with this id ends (the demo that started it, even if killed).
     #[arg(long)]
     exit_with: Option<u32>,
+    /// The answers to inquiries: `{"inquiries": {"CODE": [{"input": {…}, "output": {…}}]}}`.
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -64,6 +70,9 @@ struct Records {
 
 struct Sim {
     secrets: Vec<String>,
+    /// Inquiry code → (input, output) pairs.
+    answers: BTreeMap<String, Vec<(Value, Value)>>,
+    inquiries_answered: std::sync::atomic::AtomicU64,
     records: Mutex<Records>,
     file: Option<PathBuf>,
     mode: Mutex<(String, u64)>,
@@ -174,6 +183,58 @@ async fn webhook(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -
     }
 }
 
+/// Answers an inquiry from the data given, after checking Pishkhan's signature (when this
+/// simulator has secrets).
+async fn inquiry(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    let (mode, delay) = sim.mode.lock().await.clone();
+    match mode.as_str() {
+        "fail" => return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({}))),
+        "slow" => tokio::time::sleep(Duration::from_millis(delay)).await,
+        _ => {}
+    }
+    if !sim.secrets.is_empty() {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let secrets: Vec<&str> = sim.secrets.iter().map(String::as_str).collect();
+        if verify(
+            &secrets,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &header("webhook-signature"),
+            &body,
+            chrono::Utc::now(),
+        )
+        .is_err()
+        {
+            sim.records.lock().await.refused += 1;
+            return (StatusCode::UNAUTHORIZED, Json(json!({})));
+        }
+    }
+    let Ok(question) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({})));
+    };
+    sim.inquiries_answered
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let code = question["inquiry"].as_str().unwrap_or_default();
+    let found = sim
+        .answers
+        .get(code)
+        .and_then(|pairs| pairs.iter().find(|(input, _)| *input == question["input"]));
+    match found {
+        Some((_, output)) => (StatusCode::OK, Json(json!({ "output": output }))),
+        None => (StatusCode::OK, Json(json!({ "found": false }))),
+    }
+}
+
 async fn show_records(State(sim): State<Arc<Sim>>) -> Json<Value> {
     let records = sim.records.lock().await;
     let applied: Vec<Value> = records
@@ -190,6 +251,7 @@ async fn show_records(State(sim): State<Arc<Sim>>) -> Json<Value> {
         "duplicates": records.duplicates,
         "refused": records.refused,
         "cursor": records.cursor,
+        "inquiries": sim.inquiries_answered.load(std::sync::atomic::Ordering::Relaxed),
     }))
 }
 
@@ -210,7 +272,10 @@ async fn pull(sim: Arc<Sim>, base: String, token: String) {
         .build()
         .unwrap_or_default();
     loop {
-        let cursor = sim.records.lock().await.cursor.clone();
+        let cursor = match sim.records.lock().await.cursor.clone() {
+            c if c.is_empty() => "0".to_owned(),
+            c => c,
+        };
         let url = format!(
             "{}/api/v1/events?after={cursor}&wait=25&limit=200",
             base.trim_end_matches('/')
@@ -245,8 +310,25 @@ pub async fn run(args: SimArgs) -> Result<(), Failure> {
         .filter(|s| !s.is_empty())
         .collect();
     let records = args.records.as_ref().map(load).unwrap_or_default();
+    let mut answers: BTreeMap<String, Vec<(Value, Value)>> = BTreeMap::new();
+    if let Some(path) = &args.data {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::config(format!("{}: {e}", path.display())))?;
+        let data: Value = serde_json::from_str(&text)
+            .map_err(|e| Failure::config(format!("{}: {e}", path.display())))?;
+        for (code, pairs) in data["inquiries"].as_object().into_iter().flatten() {
+            for pair in pairs.as_array().into_iter().flatten() {
+                answers
+                    .entry(code.clone())
+                    .or_default()
+                    .push((pair["input"].clone(), pair["output"].clone()));
+            }
+        }
+    }
     let sim = Arc::new(Sim {
         secrets,
+        answers,
+        inquiries_answered: std::sync::atomic::AtomicU64::new(0),
         records: Mutex::new(records),
         file: args.records,
         mode: Mutex::new(("normal".to_owned(), 0)),
@@ -273,6 +355,7 @@ pub async fn run(args: SimArgs) -> Result<(), Failure> {
     let router = axum::Router::new()
         .route("/webhook", post(webhook))
         .route("/records", get(show_records))
+        .route("/inquiries/{name}", post(inquiry))
         .route("/control", post(control))
         .route("/health", get(|| async { "ok" }))
         .with_state(sim);
@@ -325,6 +408,19 @@ pub async fn start_beside_demo(app: &pishkhan_app::App) -> Result<DemoSim, Failu
             .map_err(fail)?
             .ok_or_else(|| Failure::runtime("the demo agency's webhook vanished"))?,
     };
+    // Its inquiry services, pointing at the simulator, and the answers it gives.
+    let definitions: Vec<Value> = serde_json::from_str(pishkhan_app::demo::DEMO_INQUIRIES)
+        .map_err(|e| Failure::runtime(format!("the demo's inquiries: {e}")))?;
+    for definition in definitions {
+        let text = definition
+            .to_string()
+            .replace("{sim}", &format!("http://{address}"));
+        app.register_inquiry(None, &cli, &text)
+            .await
+            .map_err(|e| Failure::runtime(format!("the demo's inquiries: {e}")))?;
+    }
+    let data = app.config().data_dir.join("agency-sim-data.json");
+    std::fs::write(&data, pishkhan_app::demo::DEMO_SIM_DATA).map_err(Failure::runtime)?;
     let exe = std::env::current_exe().map_err(Failure::runtime)?;
     let records = app.config().data_dir.join("agency-sim.jsonl");
     let child = std::process::Command::new(exe)
@@ -335,6 +431,8 @@ pub async fn start_beside_demo(app: &pishkhan_app::App) -> Result<DemoSim, Failu
         .arg(&records)
         .arg("--exit-with")
         .arg(std::process::id().to_string())
+        .arg("--data")
+        .arg(&data)
         .env("PISHKHAN_SIM_SECRETS", secret.expose())
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -1,9 +1,11 @@
 //! `applications`: what agencies' developers start from — an example filing, a workflow; `outbox`:
-//! the jobs that failed their last attempt; `webhook`: where an agency's events are sent.
+//! the jobs that failed their last attempt; `webhook`: where an agency's events are sent;
+//! `inquiry`: the inquiry services agencies answer; `exchange verify`: the log of their calls.
 
 use clap::Subcommand;
 
 use pishkhan_app::audit::Actor;
+use pishkhan_app::inquiries::InquiryError;
 use pishkhan_app::webhooks::WebhookError;
 
 use crate::context::{Context, DatabaseArgs, Failure};
@@ -220,6 +222,142 @@ impl WebhookCommand {
                     "Webhook removed; the agency's systems can still pull GET /api/v1/events."
                 );
             }
+        }
+        Ok(())
+    }
+}
+
+/// Inquiry services agencies answer (استعلام).
+#[derive(Subcommand)]
+pub enum InquiryCommand {
+    /// Register an inquiry service from its JSON definition (or replace it): code, agency,
+    /// name, url, input and output fields (form standard), roles, services, timeout_ms,
+    /// cache_seconds. Everything is checked first; problems are listed with where they are.
+    Register {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the inquiry services (of one agency).
+    List {
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+impl InquiryCommand {
+    pub async fn run(self, ctx: &Context) -> Result<(), Failure> {
+        match self {
+            InquiryCommand::Register { file, database } => {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| Failure::config(format!("{}: {e}", file.display())))?;
+                let code = ctx
+                    .with_app(database, |app| async move {
+                        app.register_inquiry(None, &Actor::command_line(), &text)
+                            .await
+                            .map_err(|e| match e {
+                                InquiryError::Invalid(problems) => Failure::config(
+                                    problems
+                                        .iter()
+                                        .map(|p| format!("{}: {}", p.at, p.en))
+                                        .collect::<Vec<_>>()
+                                        .join("\n"),
+                                ),
+                                other => Failure::runtime(other),
+                            })
+                    })
+                    .await?;
+                println!("Inquiry {code} registered.");
+            }
+            InquiryCommand::List { agency, database } => {
+                let list = ctx
+                    .with_app(database, |app| async move {
+                        app.inquiry_definitions(agency.as_deref())
+                            .await
+                            .map_err(Failure::runtime)
+                    })
+                    .await?;
+                for d in list {
+                    println!(
+                        "{}\t{}\t{}\t{} ms\tcache {} s\t{}",
+                        d.code,
+                        d.agency,
+                        d.url,
+                        d.timeout_ms,
+                        d.cache_seconds,
+                        d.roles.join(",")
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The log of exchanges with agencies' systems.
+#[derive(Subcommand)]
+pub enum ExchangeCommand {
+    /// Check the log: the audit chain every inquiry call is a link of, and how the calls went;
+    /// with --entry and --answer, whether an answer someone kept is the one that entry logged.
+    Verify {
+        #[arg(long, requires = "answer")]
+        entry: Option<i64>,
+        /// A file holding the answer as the agency sent it.
+        #[arg(long, requires = "entry")]
+        answer: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+impl ExchangeCommand {
+    pub async fn run(self, ctx: &Context) -> Result<(), Failure> {
+        let ExchangeCommand::Verify {
+            entry,
+            answer,
+            database,
+        } = self;
+        let kept = match &answer {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| Failure::config(format!("{}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let verified = ctx
+            .with_app(database, |app| async move {
+                let check = entry.zip(kept.as_deref());
+                app.verify_exchange_log(check)
+                    .await
+                    .map_err(Failure::runtime)
+            })
+            .await?;
+        let calls: i64 = verified.calls.values().sum();
+        println!(
+            "The chain verifies: {} entries, {calls} inquiry calls ({}).",
+            verified.chain,
+            verified
+                .calls
+                .iter()
+                .map(|(outcome, n)| format!("{outcome} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match (entry, verified.answer_matches) {
+            (Some(seq), Some(true)) => println!("Entry {seq}: the answer is the one it logged."),
+            (Some(seq), Some(false)) => {
+                return Err(Failure::config(format!(
+                    "entry {seq}: this answer is NOT the one it logged (its SHA-256 differs)"
+                )));
+            }
+            (Some(seq), None) => {
+                return Err(Failure::config(format!(
+                    "entry {seq} is not an inquiry call"
+                )));
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -25,7 +25,9 @@ use clap::{Parser, Subcommand};
 use pishkhan_app::config::CONFIG_FILE_ENV;
 
 use crate::accounts::{OrgCommand, TokenCommand, UserCommand};
-use crate::applications::{ApplicationsCommand, OutboxCommand, WebhookCommand};
+use crate::applications::{
+    ApplicationsCommand, ExchangeCommand, InquiryCommand, OutboxCommand, WebhookCommand,
+};
 use crate::catalog::CatalogCommand;
 use crate::context::{Context, DatabaseArgs, Failure, ServerArgs};
 use crate::database::AuditCommand;
@@ -91,6 +93,12 @@ enum Command {
     /// An agency's webhook: where its events are sent, signed (Standard Webhooks).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Inquiry services agencies answer (استعلام): register, list.
+    #[command(subcommand)]
+    Inquiry(InquiryCommand),
+    /// The log of exchanges with agencies' systems: verify it.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
     /// A stand-in for an agency's own system, for the demo and the tests: receives and checks
     /// webhooks, pulls the events feed, answers inquiries; can be made slow or failing.
     AgencySim(agency_sim::SimArgs),
@@ -144,6 +152,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Applications(command) => command.run(&ctx).await,
         Command::Outbox(command) => command.run(&ctx).await,
         Command::Webhook(command) => command.run(&ctx).await,
+        Command::Inquiry(command) => command.run(&ctx).await,
+        Command::Exchange(command) => command.run(&ctx).await,
         Command::AgencySim(args) => agency_sim::run(args).await,
     }
 }

@@ -21,7 +21,7 @@ pub struct NewAuditEntry {
 }
 
 #[derive(sqlx::FromRow)]
-struct EntryRow {
+pub(crate) struct EntryRow {
     seq: i64,
     at_ms: i64,
     actor: String,
@@ -32,6 +32,25 @@ struct EntryRow {
     details: String,
     prev_hash: String,
     hash: String,
+}
+
+impl EntryRow {
+    pub(crate) fn into_stored(self) -> StoredEntry {
+        StoredEntry {
+            fields: AuditFields {
+                seq: self.seq,
+                at_ms: self.at_ms,
+                actor: self.actor,
+                action: self.action,
+                target_kind: self.target_kind,
+                target_id: self.target_id,
+                source: self.source,
+                details: self.details,
+            },
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
 }
 
 /// Appends `entry` to the chain on a connection already inside a transaction (so the entry
@@ -153,23 +172,7 @@ impl Store {
             tx.commit().await?;
             (rows, head)
         });
-        let entries = rows
-            .into_iter()
-            .map(|row| StoredEntry {
-                fields: AuditFields {
-                    seq: row.seq,
-                    at_ms: row.at_ms,
-                    actor: row.actor,
-                    action: row.action,
-                    target_kind: row.target_kind,
-                    target_id: row.target_id,
-                    source: row.source,
-                    details: row.details,
-                },
-                prev_hash: row.prev_hash,
-                hash: row.hash,
-            })
-            .collect();
+        let entries = rows.into_iter().map(EntryRow::into_stored).collect();
         Ok((entries, head.0))
     }
 }

@@ -16,6 +16,7 @@ mod drafts;
 mod error;
 mod feed;
 mod holidays;
+mod inquiries;
 mod location;
 mod nodes;
 mod orgs;
@@ -53,6 +54,7 @@ pub use error::StoreError;
 pub use error::Unavailable;
 pub use feed::{FeedCursor, FeedEvent, NewFeedEvent, WebhookRecord};
 pub use holidays::{HolidayYearRecord, Replace};
+pub use inquiries::InquiryServiceRecord;
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
 pub use orgs::{

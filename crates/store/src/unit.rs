@@ -69,6 +69,15 @@ impl Unit {
         Ok(self.conn().execute(sql, args).await?)
     }
 
+    /// One statement, for the store's other modules.
+    pub(crate) async fn run_statement(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<u64, StoreError> {
+        self.run(sql, args).await
+    }
+
     /// Replaces the password hash; `must_change` makes the next sign-in ask for a new one.
     pub async fn set_password_hash(
         &mut self,

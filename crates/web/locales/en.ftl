@@ -743,3 +743,24 @@ dev-webhooks-compare = Compare it in constant time with each v1 signature in web
 dev-webhooks-once = If you already applied webhook-id, answer 200 without applying it again.
 dev-webhooks-answer = Answer with a 2xx code within ten seconds; do heavy work after answering.
 dev-webhooks-retries = A non-2xx answer or none: Pishkhan sends again after a pause that doubles each time (from ten seconds to two hours, with some randomness) and after 18 attempts (about 14 hours) puts it among the failed deliveries, for the agency's admin to send again once the problem is fixed. While the agency's system does not answer, its other events wait; other agencies' work is not held up.
+
+# Inquiries on the desk's application page
+inquiry-title = Inquiries
+inquiry-lead = Ask another agency's system, for this application; each question is recorded under your name in the audit chain.
+inquiry-ask = Ask
+inquiry-date-hint = e.g. 1368/04/12
+inquiry-log = This application's inquiries
+inquiry-when = When
+inquiry-which = Inquiry
+inquiry-who = Asked by
+inquiry-how = Result
+inquiry-ms = Time (ms)
+inquiry-hash = This record's mark in the audit chain
+inquiry-outcome-answered = Answered
+inquiry-outcome-cached = From an earlier answer, as allowed
+inquiry-outcome-not-found = Nothing found
+inquiry-outcome-timeout = No answer in time
+inquiry-outcome-breaker = Not asked (its system had failed several times in a row)
+inquiry-outcome-failed = No answer
+inquiry-yes = Yes
+inquiry-no = No

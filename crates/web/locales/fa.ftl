@@ -744,3 +744,24 @@ dev-webhooks-compare = آن را با هر امضای v1 در webhook-signature 
 dev-webhooks-once = اگر webhook-id را پیش‌تر اعمال کرده‌اید، بی‌اعمال دوباره پاسخ ۲۰۰ بدهید.
 dev-webhooks-answer = ظرف ده ثانیه با یک کد ۲xx پاسخ دهید؛ کار سنگین را پس از پاسخ انجام دهید.
 dev-webhooks-retries = پاسخ غیر ۲xx یا نرسیدن پاسخ: پیشخوان با فاصله‌ای که هر بار دو برابر می‌شود (از ده ثانیه تا دو ساعت، با اندکی تصادف) دوباره می‌فرستد و پس از ۱۸ تلاش (حدود ۱۴ ساعت) آن را در فهرست ارسال‌های ناموفق می‌گذارد تا مدیر دستگاه پس از رفع مشکل دوباره بفرستد. تا سامانهٔ دستگاه پاسخ نداده، رویدادهای دیگرش منتظر می‌مانند و کار دستگاه‌های دیگر معطل نمی‌شود.
+
+# Inquiries on the desk's application page
+inquiry-title = استعلام‌ها
+inquiry-lead = پرسش از سامانهٔ دستگاه دیگر، برای همین درخواست؛ هر پرسش با نام شما در زنجیرهٔ ممیزی ثبت می‌شود.
+inquiry-ask = استعلام
+inquiry-date-hint = مانند ۱۳۶۸/۰۴/۱۲
+inquiry-log = استعلام‌های این درخواست
+inquiry-when = زمان
+inquiry-which = استعلام
+inquiry-who = پرسنده
+inquiry-how = نتیجه
+inquiry-ms = مدت (میلی‌ثانیه)
+inquiry-hash = نشانهٔ این ثبت در زنجیرهٔ ممیزی
+inquiry-outcome-answered = پاسخ داد
+inquiry-outcome-cached = از پاسخ پیشینِ مجاز
+inquiry-outcome-not-found = چیزی یافت نشد
+inquiry-outcome-timeout = به‌موقع پاسخ نداد
+inquiry-outcome-breaker = پرسیده نشد (سامانه چند بار پیاپی پاسخ نداده بود)
+inquiry-outcome-failed = پاسخ نداد
+inquiry-yes = بله
+inquiry-no = خیر

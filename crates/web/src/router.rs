@@ -283,6 +283,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(APPLICATION_WORKERS),
             get(desk::applications::document),
         ),
+        p(
+            "/desk/applications/{code}/inquiries/{inquiry}",
+            StaffWith(APPLICATION_WORKERS),
+            post(desk::applications::inquire),
+        ),
         // Agency desk: the catalogue
         g("/desk", StaffWith(EDITORS), get(desk::index)),
         g(
@@ -537,6 +542,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             get(api::applications::document),
         ),
         g("/api/v1/events", ApiClient, get(api::events::list)),
+        p(
+            "/api/v1/inquiries/{code}",
+            ApiClient,
+            post(api::inquiries::ask),
+        ),
         p(
             "/api/v1/applications",
             ApiClient,

@@ -4,7 +4,7 @@ use super::*;
 
 impl App {
     /// The role `principal` acts in on this application, if any.
-    pub(super) fn acting_role(
+    pub(crate) fn acting_role(
         &self,
         principal: &Principal,
         record: &ApplicationRecord,

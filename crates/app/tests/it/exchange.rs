@@ -25,6 +25,7 @@ on_both_backends!(
     a_reader_racing_concurrent_filings_sees_each_event_once,
     webhooks_are_signed_retried_dead_lettered_and_replayed,
     webhooks_are_for_the_agency_s_admins_and_refuse_bad_urls,
+    inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast,
 );
 
 const RENEWAL: &str = "tehran.driving-licence-renewal";
@@ -566,4 +567,301 @@ async fn webhooks_are_for_the_agency_s_admins_and_refuse_bad_urls(store: Store) 
     assert!(app.remove_webhook(Some(&governor), &cli, &b).await.unwrap());
     assert_eq!(app.exchange_status(None, &b).await.unwrap().waiting, 0);
     assert_eq!(read_all(&app, &b, 100).await.len(), 4);
+}
+
+/// An agency system's inquiry endpoint: answers from a table after `delay` ms, or 500 when
+/// `failing`; counts the questions it got.
+async fn inquiry_endpoint(
+    delay: Arc<Mutex<u64>>,
+    failing: Arc<Mutex<bool>>,
+) -> (String, Arc<Mutex<u32>>) {
+    let asked = Arc::new(Mutex::new(0u32));
+    let app = {
+        let asked = asked.clone();
+        axum::Router::new().route(
+            "/identity",
+            axum::routing::post(move |body: Bytes| {
+                let (asked, delay, failing) = (asked.clone(), delay.clone(), failing.clone());
+                async move {
+                    *asked.lock().unwrap() += 1;
+                    let wait = *delay.lock().unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                    if *failing.lock().unwrap() {
+                        return (StatusCode::INTERNAL_SERVER_ERROR, String::new());
+                    }
+                    let question: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    let answer = if question["input"]["national_id"] == "0082451291" {
+                        serde_json::json!({ "output": { "first_name": "مریم", "alive": "yes" } })
+                    } else if question["input"]["national_id"] == "0076229645" {
+                        serde_json::json!({ "output": { "alive": "maybe" } })
+                    } else {
+                        serde_json::json!({ "found": false })
+                    };
+                    (StatusCode::OK, answer.to_string())
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/identity", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, asked)
+}
+
+fn definition(code: &str, agency: &str, url: &str, extra: serde_json::Value) -> String {
+    let mut d = serde_json::json!({
+        "code": code,
+        "agency": agency,
+        "name": { "fa": "استعلام هویت" },
+        "url": url,
+        "input": [
+            { "id": "national_id", "type": "national-id", "label": { "fa": "کد ملی" }, "required": true },
+            { "id": "birth_date", "type": "jalali-date", "label": { "fa": "تاریخ تولد" }, "required": true }
+        ],
+        "output": [
+            { "id": "first_name", "type": "text", "label": { "fa": "نام" }, "required": true },
+            { "id": "alive", "type": "yes-no", "label": { "fa": "در قید حیات" } }
+        ],
+        "roles": ["agency-clerk", "operator", "system"],
+        "services": [],
+        "timeout_ms": 400,
+        "cache_seconds": 60
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        d[k] = v.clone();
+    }
+    d.to_string()
+}
+
+async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: Store) {
+    use pishkhan_app::inquiries::{InquiryError, Purpose};
+    let app = app_on(store.clone()).await;
+    let person = citizen(&store, "0082451291").await;
+    let code = file(&app, &person, RENEWAL).await;
+    let agency = agency_of(&store, &code).await;
+    let cli = Actor::command_line();
+    let (delay, failing) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(false)));
+    let (url, asked) = inquiry_endpoint(delay.clone(), failing.clone()).await;
+
+    // Registration checks everything, and names where each problem is.
+    let refused = |r: Result<String, InquiryError>| match r {
+        Err(InquiryError::Invalid(problems)) => {
+            problems.into_iter().map(|p| p.at).collect::<Vec<_>>()
+        }
+        other => panic!("expected problems, got {other:?}"),
+    };
+    let bad = definition(
+        "Bad Code",
+        &agency,
+        "http://10.1.1.1/x",
+        serde_json::json!({ "roles": ["citizen"], "timeout_ms": 60_000,
+            "output": [{ "id": "scan", "type": "file", "label": { "fa": "پرونده" }, "accept": ["application/pdf"], "max_bytes": 10 }] }),
+    );
+    let at = refused(app.register_inquiry(None, &cli, &bad).await);
+    for place in ["code", "url", "roles", "timeout_ms", "output"] {
+        assert!(at.iter().any(|a| a == place), "{place} in {at:?}");
+    }
+    assert_eq!(
+        refused(app.register_inquiry(None, &cli, "{not json").await),
+        vec![String::new()]
+    );
+    let identity = definition("test.identity", &agency, &url, serde_json::json!({}));
+    assert_eq!(
+        app.register_inquiry(None, &cli, &identity).await.unwrap(),
+        "test.identity"
+    );
+    // Another agency's admin may not register (or replace) it.
+    let other_admin = staff(
+        &app,
+        &store,
+        "adm.tax",
+        Role::AgencyAdmin,
+        "agency:tehran-tax",
+    )
+    .await;
+    assert!(matches!(
+        app.register_inquiry(Some(&other_admin), &cli, &identity)
+            .await,
+        Err(InquiryError::NotFound)
+    ));
+
+    let clerk = staff(
+        &app,
+        &store,
+        "clerk",
+        Role::AgencyClerk,
+        &format!("agency:{agency}"),
+    )
+    .await;
+    let stranger = staff(
+        &app,
+        &store,
+        "clerk.tax",
+        Role::AgencyClerk,
+        "agency:tehran-tax",
+    )
+    .await;
+    let input = |nid: &str| {
+        std::collections::BTreeMap::from([
+            ("national_id".to_owned(), serde_json::json!(nid)),
+            ("birth_date".to_owned(), serde_json::json!("۱۳۶۸/۰۴/۱۲")),
+        ])
+    };
+    let for_code = Purpose {
+        application: Some(code.clone()),
+        consent: None,
+    };
+    let ask = |who: Principal, purpose: Purpose, nid: &'static str| {
+        let app = app.clone();
+        async move {
+            app.inquire(
+                &who,
+                "test",
+                "test.identity",
+                &purpose,
+                &input(nid),
+                Utc::now(),
+            )
+            .await
+        }
+    };
+    let problem_code = |r: Result<_, InquiryError>| match r {
+        Err(InquiryError::Refused(p) | InquiryError::Unavailable(p)) => p.code.to_owned(),
+        Err(InquiryError::Invalid(ps)) => ps[0].code.to_owned(),
+        Err(other) => format!("{other:?}"),
+        Ok(_) => "answered".to_owned(),
+    };
+
+    // A purpose is required, and must be one the asker may act on.
+    assert_eq!(
+        problem_code(ask(clerk.clone(), Purpose::default(), "0082451291").await),
+        "purpose_required"
+    );
+    assert_eq!(
+        problem_code(ask(stranger.clone(), for_code.clone(), "0082451291").await),
+        "purpose_unknown"
+    );
+    assert!(
+        matches!(
+            ask(person.clone(), for_code.clone(), "0082451291").await,
+            Err(InquiryError::NotFound)
+        ),
+        "citizens may not ask"
+    );
+    assert_eq!(
+        problem_code(
+            ask(
+                clerk.clone(),
+                Purpose {
+                    application: None,
+                    consent: Some("nope".into())
+                },
+                "0082451291"
+            )
+            .await
+        ),
+        "consent_not_open"
+    );
+    assert_eq!(
+        problem_code(ask(clerk.clone(), for_code.clone(), "0082451290").await),
+        "checksum"
+    );
+    assert_eq!(
+        *asked.lock().unwrap(),
+        0,
+        "nothing refused reached the agency"
+    );
+
+    // Answered (Persian digits normalised), then reused from the cache within its time.
+    let answer = ask(clerk.clone(), for_code.clone(), "0082451291")
+        .await
+        .unwrap();
+    assert!(answer.found && !answer.cached);
+    assert_eq!(answer.output["first_name"], "مریم");
+    let again = ask(clerk.clone(), for_code.clone(), "0082451291")
+        .await
+        .unwrap();
+    assert!(again.cached);
+    assert_eq!(*asked.lock().unwrap(), 1);
+    // Not found; a malformed answer is an unavailable agency, not a wrong answer shown.
+    let nobody = ask(clerk.clone(), for_code.clone(), "0010532129")
+        .await
+        .unwrap();
+    assert!(!nobody.found && nobody.output.is_empty());
+    assert_eq!(
+        problem_code(ask(clerk.clone(), for_code.clone(), "0076229645").await),
+        "agency_unavailable"
+    );
+
+    // Slow: fails fast at the timeout, with a Persian message; five failures open the breaker,
+    // and then the agency is not asked at all.
+    *delay.lock().unwrap() = 2_000;
+    let started = std::time::Instant::now();
+    let slow = ask(clerk.clone(), for_code.clone(), "1234567891").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1_500),
+        "{:?}",
+        started.elapsed()
+    );
+    match &slow {
+        Err(InquiryError::Unavailable(p)) => assert!(p.fa.contains("به‌موقع"), "{}", p.fa),
+        other => panic!("{other:?}"),
+    }
+    *delay.lock().unwrap() = 0;
+    *failing.lock().unwrap() = true;
+    for _ in 0..3 {
+        assert_eq!(
+            problem_code(ask(clerk.clone(), for_code.clone(), "2345678917").await),
+            "agency_unavailable"
+        );
+    }
+    let before = *asked.lock().unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        problem_code(ask(clerk.clone(), for_code.clone(), "2345678917").await),
+        "agency_unavailable"
+    );
+    assert_eq!(
+        *asked.lock().unwrap(),
+        before,
+        "the open breaker asks nobody"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(200));
+
+    // Every call is in the chained log, against the application, with its outcome and hashes.
+    let log = app.inquiry_log_of(&code, None).await.unwrap();
+    let outcomes: Vec<&str> = log.iter().map(|l| l.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            "answered",
+            "cached",
+            "not-found",
+            "malformed",
+            "timeout",
+            "error",
+            "error",
+            "error",
+            "breaker-open"
+        ]
+    );
+    assert!(
+        log.iter()
+            .all(|l| l.actor.starts_with("user:") && l.role == "agency-clerk")
+    );
+    assert_eq!(log[0].request_sha256.len(), 64);
+    assert_eq!(log[0].response_sha256, answer.response_sha256);
+    let kept =
+        serde_json::json!({ "output": { "first_name": "مریم", "alive": "yes" } }).to_string();
+    let verified = app
+        .verify_exchange_log(Some((log[0].seq, kept.as_bytes())))
+        .await
+        .unwrap();
+    assert_eq!(verified.answer_matches, Some(true));
+    assert_eq!(verified.calls.values().sum::<i64>(), 9);
+    let forged = app
+        .verify_exchange_log(Some((log[0].seq, b"{\"output\":{}}")))
+        .await
+        .unwrap();
+    assert_eq!(forged.answer_matches, Some(false));
 }

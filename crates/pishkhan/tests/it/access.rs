@@ -74,6 +74,12 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/centres", Who::Everyone),
     ("GET", "/developers", Who::Everyone),
     ("GET", "/desk/applications", Who::Workers),
+    // The fixture's application does not exist: 404 to the workers.
+    (
+        "POST",
+        "/desk/applications/{code}/inquiries/{inquiry}",
+        Who::WorkersMissing,
+    ),
     ("GET", "/me/applications/{code}", Who::CitizenMissing),
     ("POST", "/me/applications/{code}", Who::Citizen),
     (
@@ -257,6 +263,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/applications", Who::ApiClient),
     ("GET", "/api/v1/applications", Who::ApiClient),
     ("GET", "/api/v1/events", Who::ApiClient),
+    // The form body is not the JSON expected: refused (400) before the inquiry is looked up.
+    ("POST", "/api/v1/inquiries/{code}", Who::ApiClient),
     (
         "GET",
         "/api/v1/applications/{code}/documents/{id}",
@@ -568,6 +576,7 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{token}", "0123456789ab")
             .replace("{agency}", "tehran-tax")
             .replace("{job}", "1")
+            .replace("{inquiry}", "no-such-inquiry")
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");
         for (name, role, owner, api_token) in &principals {

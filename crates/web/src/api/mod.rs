@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod checks;
 pub mod events;
+pub mod inquiries;
 pub mod openapi;
 pub mod whoami;
 

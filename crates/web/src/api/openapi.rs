@@ -6,7 +6,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
-    ApiProblem, ErrorBody, applications, bills, calendar, catalog, checks, events, whoami,
+    ApiProblem, ErrorBody, applications, bills, calendar, catalog, checks, events, inquiries,
+    whoami,
 };
 
 #[derive(OpenApi)]
@@ -35,7 +36,8 @@ use super::{
         applications::document,
         applications::act,
         applications::receipt,
-        events::list
+        events::list,
+        inquiries::ask
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -72,6 +74,8 @@ use super::{
         applications::ApplicationList,
         events::FeedItem,
         events::EventPage,
+        inquiries::InquiryBody,
+        inquiries::InquiryReply,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),

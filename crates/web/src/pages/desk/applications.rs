@@ -206,6 +206,114 @@ struct ApplicationPage {
     act_url: String,
     comment_label: &'static str,
     comment_hint: Option<&'static str>,
+    /// Inquiries the clerk may ask for this application (the applicant's national ID filled in
+    /// where the inquiry asks for `national_id`), and the calls made so far.
+    inquiries: Vec<InquiryForm>,
+    inquiry_log: Vec<InquiryLine>,
+    /// The answer to the inquiry just asked.
+    inquiry_answer: Option<InquiryShown>,
+}
+
+/// One inquiry the page offers: its code, name and input fields (id, label, value, hint).
+pub struct InquiryForm {
+    pub code: String,
+    pub name: String,
+    pub fields: Vec<(String, String, String, String)>,
+}
+
+/// One logged call: when, the inquiry's name, who asked (role), how it went, how long.
+pub struct InquiryLine {
+    pub when: String,
+    pub name: String,
+    pub role: String,
+    pub outcome: String,
+    pub ms: String,
+    pub hash: String,
+}
+
+/// The answer just received.
+pub struct InquiryShown {
+    pub name: String,
+    pub found: bool,
+    pub cached: bool,
+    pub lines: Vec<(String, String)>,
+}
+
+/// What a logged outcome says, in the person's language.
+fn outcome_text(outcome: &str, page: &PageContext) -> String {
+    page.t.string(match outcome {
+        "answered" => "inquiry-outcome-answered",
+        "cached" => "inquiry-outcome-cached",
+        "not-found" => "inquiry-outcome-not-found",
+        "timeout" => "inquiry-outcome-timeout",
+        "breaker-open" => "inquiry-outcome-breaker",
+        _ => "inquiry-outcome-failed",
+    })
+}
+
+async fn inquiry_parts(
+    state: &WebState,
+    page: &PageContext,
+    principal: &Principal,
+    view: &ApplicationView,
+) -> Result<(Vec<InquiryForm>, Vec<InquiryLine>), WebError> {
+    let definitions = state
+        .app
+        .inquiries_for_application(principal, &view.record.code)
+        .await?;
+    let forms = definitions
+        .iter()
+        .map(|d| InquiryForm {
+            code: d.code.clone(),
+            name: d.name.fa.clone(),
+            fields: d
+                .input
+                .iter()
+                .map(|f| {
+                    let value = match f.kind {
+                        pishkhan_domain::forms::FieldKind::NationalId {}
+                            if f.id == "national_id" =>
+                        {
+                            Some(view.record.national_id.clone())
+                        }
+                        _ => None,
+                    }
+                    .unwrap_or_default();
+                    let hint = match f.kind {
+                        pishkhan_domain::forms::FieldKind::JalaliDate {} => {
+                            page.t.string("inquiry-date-hint")
+                        }
+                        _ => String::new(),
+                    };
+                    (f.id.clone(), f.label.fa.clone(), value, hint)
+                })
+                .collect(),
+        })
+        .collect();
+    let names: std::collections::BTreeMap<String, String> = state
+        .app
+        .inquiry_definitions(None)
+        .await?
+        .into_iter()
+        .map(|d| (d.code, d.name.fa))
+        .collect();
+    let log = state
+        .app
+        .inquiry_log_of(&view.record.code, view.record.consent.as_deref())
+        .await?
+        .into_iter()
+        .map(|l| InquiryLine {
+            when: page.moment(&l.at),
+            name: names.get(&l.inquiry).cloned().unwrap_or(l.inquiry),
+            role: pishkhan_domain::identity::Role::from_code(&l.role)
+                .map(|r| page.role_name(r))
+                .unwrap_or(l.role),
+            outcome: outcome_text(&l.outcome, page),
+            ms: page.digits(&l.ms.to_string()),
+            hash: l.hash.chars().take(12).collect(),
+        })
+        .collect();
+    Ok((forms, log))
 }
 
 async fn application_page(
@@ -244,7 +352,11 @@ async fn application_page(
             .remove(id)
             .unwrap_or_else(|| page.t.string("inbox-assigned-other")),
     };
+    let (inquiries, inquiry_log) = inquiry_parts(state, &page, principal, &view).await?;
     Ok(ApplicationPage {
+        inquiries,
+        inquiry_log,
+        inquiry_answer: None,
         tracked: Tracked::new(&view, &page),
         code: view.record.code.clone(),
         revision: view.record.revision,
@@ -381,6 +493,131 @@ pub async fn act(
         )
         .await?,
     )
+}
+
+/// `POST /desk/applications/{code}/inquiries/{inquiry}`: asks an inquiry for this application;
+/// the page again, with the answer (or why there is none) and the call in its log.
+pub async fn inquire(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path((code, inquiry)): Path<(String, String)>,
+    axum::Form(form): axum::Form<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let definition = state
+        .app
+        .inquiries_for_application(principal, &code)
+        .await?
+        .into_iter()
+        .find(|d| d.code == inquiry)
+        .ok_or(WebError::NotFound)?;
+    let input: std::collections::BTreeMap<String, serde_json::Value> = definition
+        .input
+        .iter()
+        .filter_map(|f| {
+            form.get(&f.id)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (f.id.clone(), serde_json::Value::String(v.trim().to_owned())))
+        })
+        .collect();
+    let purpose = pishkhan_app::inquiries::Purpose {
+        application: Some(code.clone()),
+        consent: None,
+    };
+    let asked = state
+        .app
+        .inquire(
+            principal,
+            &visitor.client.ip,
+            &inquiry,
+            &purpose,
+            &input,
+            Utc::now(),
+        )
+        .await;
+    let view = state
+        .app
+        .application_for(principal, &code)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let (answer, error) = match asked {
+        Ok(answer) => {
+            let labels: std::collections::BTreeMap<&str, &str> = definition
+                .output
+                .iter()
+                .map(|f| (f.id.as_str(), f.label.fa.as_str()))
+                .collect();
+            let lines = definition
+                .output
+                .iter()
+                .filter_map(|f| {
+                    answer.output.get(&f.id).map(|v| {
+                        let text = match v {
+                            serde_json::Value::String(s) if s == "yes" => {
+                                page.t.string("inquiry-yes")
+                            }
+                            serde_json::Value::String(s) if s == "no" => {
+                                page.t.string("inquiry-no")
+                            }
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (
+                            labels
+                                .get(f.id.as_str())
+                                .copied()
+                                .unwrap_or(&f.id)
+                                .to_owned(),
+                            text,
+                        )
+                    })
+                })
+                .collect();
+            (
+                Some(InquiryShown {
+                    name: definition.name.fa.clone(),
+                    found: answer.found,
+                    cached: answer.cached,
+                    lines,
+                }),
+                None,
+            )
+        }
+        Err(pishkhan_app::inquiries::InquiryError::Invalid(problems)) => (
+            None,
+            Some(
+                problems
+                    .iter()
+                    .map(|p| p.message(page.lang).to_owned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        ),
+        Err(
+            pishkhan_app::inquiries::InquiryError::Refused(p)
+            | pishkhan_app::inquiries::InquiryError::Unavailable(p),
+        ) => (None, Some(p.message(page.lang).to_owned())),
+        Err(pishkhan_app::inquiries::InquiryError::NotFound) => return Err(WebError::NotFound),
+        Err(pishkhan_app::inquiries::InquiryError::Store(e)) => return Err(e.into()),
+    };
+    let failed = error.is_some();
+    let mut shown =
+        application_page(&state, page, principal, view, error, String::new(), None).await?;
+    shown.inquiry_answer = answer;
+    // The form asked keeps what was typed.
+    for asked in shown.inquiries.iter_mut().filter(|q| q.code == inquiry) {
+        for (id, _, value, _) in &mut asked.fields {
+            if let Some(typed) = form.get(id.as_str()) {
+                value.clone_from(typed);
+            }
+        }
+    }
+    if failed {
+        with_status(StatusCode::UNPROCESSABLE_ENTITY, &shown)
+    } else {
+        render(&shown)
+    }
 }
 
 /// `GET /desk/applications/{code}/documents/{id}`: a document, shown in the browser (PDF and
