@@ -1,14 +1,17 @@
 // The exchange with agencies' systems as the registry's admin meets it: the demo's agency
 // simulator receives a filing's event as a signed webhook; the admin sees the webhook at
 // /admin/exchange (360 px and desktop), is refused a bad URL in Persian, and rotates the signing
-// secret, shown once, without the agency's system missing an event.
+// secret, shown once, without the agency's system missing an event. An operator asks the
+// registry's identity inquiry for a walk-in citizen under their consent, files a birth
+// certificate for them, and the registry's clerk sees that round trip on the application.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, binary, launchBrowser, startServer } from './harness.mjs';
+import { artifacts, axeViolations, binary, launchBrowser, startServer, textedCode } from './harness.mjs';
 
 const PASSWORD = 'pishkhan-demo-1404-tehran';
 
@@ -129,5 +132,97 @@ describe('exchange', () => {
     const other = await wide.goto(`${server.url}/admin/exchange/tehran-tax`);
     assert.equal(other.status(), 404);
     await desktop.close();
+  });
+});
+
+async function signIn(context, username) {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/signin`);
+  await page.getByLabel('نام کاربری').fill(username);
+  await page.getByLabel('گذرواژه').fill(PASSWORD);
+  await page.getByRole('button', { name: 'ورود' }).click();
+  await page.waitForURL(/\/account$/);
+  return page;
+}
+
+describe('inquiries', () => {
+  test('an operator asks the registry for a walk-in citizen while filing; the clerk sees the round trip', async () => {
+    const scans = fs.mkdtempSync(path.join(server.dataDir, '..', 'scans-'));
+    const pdf = path.join(scans, 'scan.pdf');
+    fs.writeFileSync(pdf, '%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
+    const sim = await simulator();
+    const before = (await (await fetch(`${sim}/records`)).json()).inquiries;
+
+    const context = await browser.newContext({ viewport: { width: 360, height: 800 } });
+    context.setDefaultTimeout(15000);
+    const page = await signIn(context, 'operator.1001');
+    await page.goto(`${server.url}/counter`);
+    await page.getByLabel('کد ملی').first().fill('0082451291');
+    await page.getByLabel('درخواست', { exact: true }).selectOption({ label: 'ثبت ولادت و صدور شناسنامهٔ نوزاد' });
+    const sent = server.messages().length;
+    await page.getByRole('button', { name: 'فرستادن کد رضایت' }).click();
+    await page.getByLabel('کدی که مراجع می‌گوید').fill(await textedCode(server, sent));
+    await page.getByRole('button', { name: 'ثبت رضایت' }).click();
+    assert.match(await page.textContent('main'), /رضایت ثبت شد/);
+
+    // The inquiry, under the consent: a wrong date first (nothing found), then the right one.
+    const card = page.locator('li.card', { hasText: '۰۰۸۲۴۵۱۲۹۱' }).first();
+    await card.locator('summary', { hasText: 'استعلام هویت با کد ملی و تاریخ تولد' }).click();
+    assert.equal(await card.getByLabel('کد ملی').inputValue(), '0082451291', 'the consent\'s person');
+    await card.getByLabel('تاریخ تولد').fill('۱۳۶۸/۰۴/۱۲');
+    await card.getByRole('button', { name: /استعلام/ }).click();
+    const answer = await page.textContent('#inquiry-answer');
+    assert.match(answer, /مریم/);
+    assert.match(answer, /احمدی/);
+    assert.deepEqual(await axeViolations(page), [], 'the counter with an answer');
+    await page.screenshot({ path: path.join(artifacts, 'counter-inquiry-360.png'), fullPage: true });
+    const after = (await (await fetch(`${sim}/records`)).json()).inquiries;
+    assert.equal(after, before + 1, 'the simulator answered once');
+
+    // Filing under the same consent, from its card.
+    await card.getByLabel('خدمت').selectOption({ label: 'ثبت ولادت و صدور شناسنامهٔ نوزاد' })
+      .catch(() => card.locator('select[name=service]').selectOption('tehran.birth-certificate'));
+    await card.getByRole('button', { name: 'ادامهٔ ثبت' }).click();
+    await page.waitForURL(/\/counter\/drafts\/[0-9a-f]+$/);
+    await page.getByLabel(/^نام \(/).fill('مریم');
+    await page.getByLabel('نام خانوادگی').fill('احمدی');
+    await page.getByLabel('شمارهٔ همراه').fill('09121234567');
+    await page.getByLabel('نام نوزاد').fill('سارا');
+    await page.getByLabel('جنس').selectOption('girl');
+    await page.getByLabel('تاریخ تولد').fill('۱۴۰۵/۰۹/۰۱');
+    await page.getByLabel('محل تولد (شهر)').fill('تهران');
+    await page.getByLabel('کد ملی مادر').fill('0082451291');
+    await page.getByLabel('گواهی ولادت بیمارستان دارید؟').getByLabel('بله').check()
+      .catch(async () => page.getByRole('radio', { name: 'بله' }).first().check());
+    for (const label of ['اصل شناسنامه و کارت ملی پدر و مادر', 'گواهی ولادت صادرشده از بیمارستان', 'کارت ترخیص مادر از بیمارستان', 'نشانی و کد پستی محل سکونت']) {
+      await page.getByLabel(label, { exact: true }).setInputFiles(pdf);
+    }
+    await page.getByRole('button', { name: 'ادامه و بازبینی' }).click();
+    try {
+      await page.waitForURL(/\/review$/, { timeout: 10000 });
+    } catch {
+      throw new Error(`not reviewed: ${(await page.locator('.error-summary').allTextContents()).join(' | ')}`);
+    }
+    await page.getByRole('button', { name: 'ثبت درخواست' }).click();
+    await page.waitForURL(/\/counter\/applications\/\d{11}\?filed=1$/);
+    const code = page.url().match(/applications\/(\d{11})/)[1];
+    await context.close();
+
+    // The registry's clerk sees the round trip on the application, and asks again themself.
+    const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const clerk = await signIn(desk, 'clerk.registry');
+    await clerk.goto(`${server.url}/desk/applications/${code}`);
+    const log = await clerk.textContent('#inquiry-log');
+    assert.match(log, /استعلام هویت با کد ملی و تاریخ تولد/);
+    assert.match(log, /پاسخ داد/);
+    assert.match(log, /کاربر پیشخوان/, 'asked at the counter');
+    await clerk.getByLabel('تاریخ تولد').fill('۱۳۶۸/۰۴/۱۲');
+    await clerk.getByRole('button', { name: /استعلام/ }).click();
+    assert.match(await clerk.textContent('#inquiry-answer'), /مریم/);
+    assert.equal(await clerk.locator('#inquiry-log tbody tr').count(), 2);
+    assert.deepEqual(await axeViolations(clerk), [], 'the desk with inquiries');
+    await clerk.locator('#inquiries-heading').scrollIntoViewIfNeeded();
+    await clerk.screenshot({ path: path.join(artifacts, 'desk-inquiry-desktop.png'), fullPage: true });
+    await desk.close();
   });
 });

@@ -199,6 +199,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         // Counter (service centres)
         g("/counter", StaffWith(COUNTER_ROLES), get(counter::show)),
         p(
+            "/counter/inquiries/{inquiry}",
+            StaffWith(COUNTER_ROLES),
+            post(counter::inquire),
+        ),
+        p(
             "/counter/consent",
             StaffWith(COUNTER_ROLES),
             post(counter::request),

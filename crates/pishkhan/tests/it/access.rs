@@ -74,6 +74,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/centres", Who::Everyone),
     ("GET", "/developers", Who::Everyone),
     ("GET", "/desk/applications", Who::Workers),
+    // No such inquiry in the fixture: 404 to the counter.
+    ("POST", "/counter/inquiries/{inquiry}", Who::CounterMissing),
     // The fixture's application does not exist: 404 to the workers.
     (
         "POST",

@@ -49,6 +49,11 @@ struct CounterView {
     /// What the centres filed, those waiting on the applicant first.
     filings: Vec<Filing>,
     error: Option<String>,
+    /// Inquiries an operator may ask with a consent (the consent's national ID goes into a
+    /// `national_id` field).
+    inquiries: Vec<crate::pages::desk::applications::InquiryForm>,
+    /// The answer to the inquiry just asked, and the consent it was asked under.
+    inquiry_answer: Option<(crate::pages::desk::applications::InquiryShown, String)>,
 }
 
 /// A consent still open: filing can start (again) under it.
@@ -118,7 +123,35 @@ impl CounterView {
                 waits: f.waits_on_applicant,
             })
             .collect();
+        let inquiries = state
+            .app
+            .inquiries_with_consent(operator)
+            .await?
+            .into_iter()
+            .map(|d| {
+                let fields = d
+                    .input
+                    .iter()
+                    .map(|f| {
+                        let hint = match f.kind {
+                            pishkhan_domain::forms::FieldKind::JalaliDate {} => {
+                                page.t.string("inquiry-date-hint")
+                            }
+                            _ => String::new(),
+                        };
+                        (f.id.clone(), f.label.fa.clone(), String::new(), hint)
+                    })
+                    .collect();
+                crate::pages::desk::applications::InquiryForm {
+                    code: d.code,
+                    name: d.name.fa,
+                    fields,
+                }
+            })
+            .collect();
         Ok(CounterView {
+            inquiries,
+            inquiry_answer: None,
             page,
             centres,
             centre,
@@ -333,4 +366,62 @@ pub async fn confirm(
     let mut response = render(&view)?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// `POST /counter/inquiries/{inquiry}`: asks an inquiry for a walk-in person, under the consent
+/// they gave at this centre (named in the form); the counter again with the answer. The call is
+/// logged against the consent, so the application filed under it shows it at the agency.
+pub async fn inquire(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    axum::extract::Path(inquiry): axum::extract::Path<String>,
+    Form(form): Form<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, WebError> {
+    let operator = staff(&visitor)?;
+    let definition = state
+        .app
+        .inquiries_with_consent(operator)
+        .await?
+        .into_iter()
+        .find(|d| d.code == inquiry)
+        .ok_or(WebError::NotFound)?;
+    let consent = form.get("consent").cloned().unwrap_or_default();
+    let input: std::collections::BTreeMap<String, serde_json::Value> = definition
+        .input
+        .iter()
+        .filter_map(|f| {
+            form.get(&f.id)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (f.id.clone(), serde_json::Value::String(v.trim().to_owned())))
+        })
+        .collect();
+    let purpose = pishkhan_app::inquiries::Purpose {
+        application: None,
+        consent: Some(consent.clone()),
+    };
+    let asked = state
+        .app
+        .inquire(
+            operator,
+            &visitor.client.ip,
+            &inquiry,
+            &purpose,
+            &input,
+            Utc::now(),
+        )
+        .await;
+    match asked {
+        Ok(answer) => {
+            let shown =
+                crate::pages::desk::applications::InquiryShown::of(&definition, &answer, &page);
+            let mut view = CounterView::load(&state, page, &visitor).await?;
+            view.inquiry_answer = Some((shown, consent));
+            render(&view)
+        }
+        Err(error) => {
+            let message = crate::pages::desk::applications::inquiry_refusal(error, &page)?;
+            refused(&state, page, &visitor, message).await
+        }
+    }
 }

@@ -239,6 +239,58 @@ pub struct InquiryShown {
     pub lines: Vec<(String, String)>,
 }
 
+impl InquiryShown {
+    /// An answer as a page shows it: the output fields by their labels, in the definition's
+    /// order, yes/no in words.
+    pub(crate) fn of(
+        definition: &pishkhan_app::inquiries::InquiryDefinition,
+        answer: &pishkhan_app::inquiries::InquiryAnswer,
+        page: &PageContext,
+    ) -> InquiryShown {
+        let lines = definition
+            .output
+            .iter()
+            .filter_map(|f| {
+                answer.output.get(&f.id).map(|v| {
+                    let text = match v {
+                        serde_json::Value::String(s) if s == "yes" => page.t.string("inquiry-yes"),
+                        serde_json::Value::String(s) if s == "no" => page.t.string("inquiry-no"),
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (f.label.fa.clone(), text)
+                })
+            })
+            .collect();
+        InquiryShown {
+            name: definition.name.fa.clone(),
+            found: answer.found,
+            cached: answer.cached,
+            lines,
+        }
+    }
+}
+
+/// The message for an inquiry that was not answered; `Err` for what is not the asker's to fix.
+pub(crate) fn inquiry_refusal(
+    error: pishkhan_app::inquiries::InquiryError,
+    page: &PageContext,
+) -> Result<String, WebError> {
+    use pishkhan_app::inquiries::InquiryError;
+    match error {
+        InquiryError::Invalid(problems) => Ok(problems
+            .iter()
+            .map(|p| p.message(page.lang).to_owned())
+            .collect::<Vec<_>>()
+            .join(" ")),
+        InquiryError::Refused(p) | InquiryError::Unavailable(p) => {
+            Ok(p.message(page.lang).to_owned())
+        }
+        InquiryError::NotFound => Err(WebError::NotFound),
+        InquiryError::Store(e) => Err(e.into()),
+    }
+}
+
 /// What a logged outcome says, in the person's language.
 fn outcome_text(outcome: &str, page: &PageContext) -> String {
     page.t.string(match outcome {
@@ -542,64 +594,8 @@ pub async fn inquire(
         .await?
         .ok_or(WebError::NotFound)?;
     let (answer, error) = match asked {
-        Ok(answer) => {
-            let labels: std::collections::BTreeMap<&str, &str> = definition
-                .output
-                .iter()
-                .map(|f| (f.id.as_str(), f.label.fa.as_str()))
-                .collect();
-            let lines = definition
-                .output
-                .iter()
-                .filter_map(|f| {
-                    answer.output.get(&f.id).map(|v| {
-                        let text = match v {
-                            serde_json::Value::String(s) if s == "yes" => {
-                                page.t.string("inquiry-yes")
-                            }
-                            serde_json::Value::String(s) if s == "no" => {
-                                page.t.string("inquiry-no")
-                            }
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        (
-                            labels
-                                .get(f.id.as_str())
-                                .copied()
-                                .unwrap_or(&f.id)
-                                .to_owned(),
-                            text,
-                        )
-                    })
-                })
-                .collect();
-            (
-                Some(InquiryShown {
-                    name: definition.name.fa.clone(),
-                    found: answer.found,
-                    cached: answer.cached,
-                    lines,
-                }),
-                None,
-            )
-        }
-        Err(pishkhan_app::inquiries::InquiryError::Invalid(problems)) => (
-            None,
-            Some(
-                problems
-                    .iter()
-                    .map(|p| p.message(page.lang).to_owned())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        ),
-        Err(
-            pishkhan_app::inquiries::InquiryError::Refused(p)
-            | pishkhan_app::inquiries::InquiryError::Unavailable(p),
-        ) => (None, Some(p.message(page.lang).to_owned())),
-        Err(pishkhan_app::inquiries::InquiryError::NotFound) => return Err(WebError::NotFound),
-        Err(pishkhan_app::inquiries::InquiryError::Store(e)) => return Err(e.into()),
+        Ok(answer) => (Some(InquiryShown::of(&definition, &answer, &page)), None),
+        Err(error) => (None, Some(inquiry_refusal(error, &page)?)),
     };
     let failed = error.is_some();
     let mut shown =
