@@ -96,11 +96,19 @@ impl App {
         let mut rounds: u64 = 0;
         loop {
             tick.tick().await;
-            if let Err(e) = self.deliver_notifications(Utc::now()).await {
-                tracing::warn!(error = %e, "notifications: the outbox could not be read");
+            let full = crate::jobs::ROUNDS * usize::try_from(crate::jobs::BATCH).unwrap_or(0);
+            let mut busy = false;
+            match self.deliver_notifications(Utc::now()).await {
+                Ok((sent, failed)) => busy |= sent + failed >= full,
+                Err(e) => tracing::warn!(error = %e, "notifications: the outbox could not be read"),
             }
-            if let Err(e) = self.deliver_webhooks(Utc::now()).await {
-                tracing::warn!(error = %e, "webhooks: the outbox could not be read");
+            match self.deliver_webhooks(Utc::now()).await {
+                Ok((sent, failed)) => busy |= sent + failed >= full,
+                Err(e) => tracing::warn!(error = %e, "webhooks: the outbox could not be read"),
+            }
+            // A run that stopped at its limit left work behind: the next one starts at once.
+            if busy {
+                tick.reset_immediately();
             }
             if rounds.is_multiple_of(20) {
                 match self.escalate_overdue(Utc::now()).await {

@@ -142,38 +142,57 @@ fn load(file: &PathBuf) -> Records {
     records
 }
 
-async fn webhook(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+/// Behaves as told (`/control`): `Err` with 500 when failing; after a pause when slow.
+async fn as_told(sim: &Sim) -> Result<(), StatusCode> {
     let (mode, delay) = sim.mode.lock().await.clone();
     match mode.as_str() {
-        "fail" => return StatusCode::INTERNAL_SERVER_ERROR,
-        "slow" => tokio::time::sleep(Duration::from_millis(delay)).await,
-        _ => {}
+        "fail" => Err(StatusCode::INTERNAL_SERVER_ERROR),
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            Ok(())
+        }
+        _ => Ok(()),
     }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Is the message signed by Pishkhan with one of this system's secrets, and fresh? A refusal is
+/// counted.
+async fn signed(sim: &Sim, headers: &HeaderMap, body: &[u8]) -> bool {
     let secrets: Vec<&str> = sim.secrets.iter().map(String::as_str).collect();
-    if verify(
+    let good = verify(
         &secrets,
-        &header("webhook-id"),
-        &header("webhook-timestamp"),
-        &header("webhook-signature"),
-        &body,
+        &header(headers, "webhook-id"),
+        &header(headers, "webhook-timestamp"),
+        &header(headers, "webhook-signature"),
+        body,
         chrono::Utc::now(),
     )
-    .is_err()
-    {
+    .is_ok();
+    if !good {
         sim.records.lock().await.refused += 1;
+    }
+    good
+}
+
+async fn webhook(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if let Err(status) = as_told(&sim).await {
+        return status;
+    }
+    if !signed(&sim, &headers, &body).await {
         return StatusCode::UNAUTHORIZED;
     }
     let Ok(event) = serde_json::from_slice::<Value>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
-    if event["id"].as_str() != Some(header("webhook-id").as_str()) {
+    if event["id"].as_str() != Some(header(&headers, "webhook-id").as_str()) {
         sim.records.lock().await.refused += 1;
         return StatusCode::BAD_REQUEST;
     }
@@ -190,34 +209,11 @@ async fn inquiry(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
-    let (mode, delay) = sim.mode.lock().await.clone();
-    match mode.as_str() {
-        "fail" => return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({}))),
-        "slow" => tokio::time::sleep(Duration::from_millis(delay)).await,
-        _ => {}
+    if let Err(status) = as_told(&sim).await {
+        return (status, Json(json!({})));
     }
-    if !sim.secrets.is_empty() {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let secrets: Vec<&str> = sim.secrets.iter().map(String::as_str).collect();
-        if verify(
-            &secrets,
-            &header("webhook-id"),
-            &header("webhook-timestamp"),
-            &header("webhook-signature"),
-            &body,
-            chrono::Utc::now(),
-        )
-        .is_err()
-        {
-            sim.records.lock().await.refused += 1;
-            return (StatusCode::UNAUTHORIZED, Json(json!({})));
-        }
+    if !sim.secrets.is_empty() && !signed(&sim, &headers, &body).await {
+        return (StatusCode::UNAUTHORIZED, Json(json!({})));
     }
     let Ok(question) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, Json(json!({})));

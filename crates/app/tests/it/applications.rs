@@ -34,7 +34,7 @@ on_both_backends!(
 const RENEWAL: &str = "tehran.driving-licence-renewal";
 use pishkhan_app::applications::EXAMPLE_PDF as PDF;
 
-async fn app_on(store: Store) -> App {
+pub(crate) async fn app_on(store: Store) -> App {
     let dir = tempfile::tempdir().unwrap().keep();
     let mut config = Config::load(&Sources::default()).unwrap();
     config.data_dir = dir;
@@ -44,7 +44,13 @@ async fn app_on(store: Store) -> App {
     app
 }
 
-async fn staff(app: &App, store: &Store, username: &str, role: Role, scope: &str) -> Principal {
+pub(crate) async fn staff(
+    app: &App,
+    store: &Store,
+    username: &str,
+    role: Role,
+    scope: &str,
+) -> Principal {
     let id = app
         .create_user(
             &Actor::command_line(),
@@ -58,7 +64,7 @@ async fn staff(app: &App, store: &Store, username: &str, role: Role, scope: &str
     Principal::Staff(store.user_by_id(&id).await.unwrap().unwrap())
 }
 
-async fn citizen(store: &Store, national_id: &str) -> Principal {
+pub(crate) async fn citizen(store: &Store, national_id: &str) -> Principal {
     let record = store
         .ensure_citizen(&CitizenRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -72,7 +78,7 @@ async fn citizen(store: &Store, national_id: &str) -> Principal {
 }
 
 /// A complete, valid submission for `service` (the app's own example), for the citizen.
-async fn complete(app: &App, service: &str) -> SubmitApplication {
+pub(crate) async fn complete(app: &App, service: &str) -> SubmitApplication {
     let mut request = app.example_submission(service).await.unwrap().unwrap();
     request.national_id = String::new();
     request.mobile = String::new();

@@ -9,15 +9,13 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
-use pishkhan_app::applications::{SubmitApplication, Upload};
+use pishkhan_app::App;
+use pishkhan_app::applications::Upload;
 use pishkhan_app::audit::Actor;
-use pishkhan_app::config::Sources;
 use pishkhan_app::jobs::JobKind;
 use pishkhan_app::policy::Principal;
-use pishkhan_app::records::CitizenRecord;
 use pishkhan_app::webhooks::{VerifyError, WebhookError, verify};
-use pishkhan_app::{App, Config, Secret};
-use pishkhan_domain::identity::{Role, RoleGrant, Scope};
+use pishkhan_domain::identity::Role;
 use pishkhan_store::{FeedCursor, Store, on_both_backends};
 
 on_both_backends!(
@@ -31,49 +29,7 @@ on_both_backends!(
 const RENEWAL: &str = "tehran.driving-licence-renewal";
 const BIRTH: &str = "tehran.birth-certificate";
 
-async fn app_on(store: Store) -> App {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let mut config = Config::load(&Sources::default()).unwrap();
-    config.data_dir = dir;
-    let app = App::with_store(config, store).unwrap();
-    app.seed_holidays().await.unwrap();
-    app.load_demo_catalogue().await.unwrap();
-    app
-}
-
-async fn staff(app: &App, store: &Store, username: &str, role: Role, scope: &str) -> Principal {
-    let id = app
-        .create_user(
-            &Actor::command_line(),
-            username,
-            "کارمند",
-            &Secret::new("exchange test passphrase".to_owned()),
-            vec![RoleGrant::new(role, Scope::parse(scope).unwrap()).unwrap()],
-        )
-        .await
-        .unwrap();
-    Principal::Staff(store.user_by_id(&id).await.unwrap().unwrap())
-}
-
-async fn citizen(store: &Store, national_id: &str) -> Principal {
-    let record = store
-        .ensure_citizen(&CitizenRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            national_id: national_id.into(),
-            mobile: "+989121234567".into(),
-            created_at: Utc::now(),
-        })
-        .await
-        .unwrap();
-    Principal::Citizen(record)
-}
-
-async fn complete(app: &App, service: &str) -> SubmitApplication {
-    let mut request = app.example_submission(service).await.unwrap().unwrap();
-    request.national_id = String::new();
-    request.mobile = String::new();
-    request
-}
+use super::applications::{app_on, citizen, complete, staff};
 
 async fn file(app: &App, person: &Principal, service: &str) -> String {
     let code = app

@@ -387,15 +387,7 @@ pub async fn inquire(
         .find(|d| d.code == inquiry)
         .ok_or(WebError::NotFound)?;
     let consent = form.get("consent").cloned().unwrap_or_default();
-    let input: std::collections::BTreeMap<String, serde_json::Value> = definition
-        .input
-        .iter()
-        .filter_map(|f| {
-            form.get(&f.id)
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| (f.id.clone(), serde_json::Value::String(v.trim().to_owned())))
-        })
-        .collect();
+    let input = crate::pages::desk::applications::inquiry_input(&definition, &form);
     let purpose = pishkhan_app::inquiries::Purpose {
         application: None,
         consent: Some(consent.clone()),

@@ -271,6 +271,22 @@ impl InquiryShown {
     }
 }
 
+/// An inquiry's input from a posted form: its fields that were filled, trimmed.
+pub(crate) fn inquiry_input(
+    definition: &pishkhan_app::inquiries::InquiryDefinition,
+    form: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    definition
+        .input
+        .iter()
+        .filter_map(|f| {
+            form.get(&f.id)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (f.id.clone(), serde_json::Value::String(v.trim().to_owned())))
+        })
+        .collect()
+}
+
 /// The message for an inquiry that was not answered; `Err` for what is not the asker's to fix.
 pub(crate) fn inquiry_refusal(
     error: pishkhan_app::inquiries::InquiryError,
@@ -564,15 +580,7 @@ pub async fn inquire(
         .into_iter()
         .find(|d| d.code == inquiry)
         .ok_or(WebError::NotFound)?;
-    let input: std::collections::BTreeMap<String, serde_json::Value> = definition
-        .input
-        .iter()
-        .filter_map(|f| {
-            form.get(&f.id)
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| (f.id.clone(), serde_json::Value::String(v.trim().to_owned())))
-        })
-        .collect();
+    let input = inquiry_input(&definition, &form);
     let purpose = pishkhan_app::inquiries::Purpose {
         application: Some(code.clone()),
         consent: None,
