@@ -96,6 +96,7 @@ describe('exchange', () => {
     assert.match(await page.textContent('#webhook-url'), /\/webhook$/);
     assert.match(await page.textContent('.figures'), /رویداد تاکنون/);
     assert.match(await page.textContent('main'), /ارسال ناموفقی نیست/);
+    assert.match(await page.textContent('main'), /استعلام هویت با کد ملی و تاریخ تولد/, 'its inquiries listed');
     assert.deepEqual(await axeViolations(page), []);
     await page.screenshot({ path: path.join(artifacts, 'exchange-360.png'), fullPage: true });
 

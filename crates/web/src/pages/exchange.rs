@@ -56,7 +56,18 @@ struct AgencyView {
     figures: (String, String, String),
     previous_until: Option<String>,
     dead: Vec<DeadLine>,
+    /// The inquiry services the agency answers: (name, code, URL, timeout and cache, who asks).
+    inquiries: Vec<InquiryServiceLine>,
     shown: Shown,
+}
+
+/// One inquiry service the agency answers, as the page lists it.
+pub struct InquiryServiceLine {
+    pub name: String,
+    pub code: String,
+    pub url: String,
+    pub limits: String,
+    pub roles: String,
 }
 
 /// What the page shows after an action.
@@ -169,8 +180,33 @@ async fn agency_page(
         page.digits(&status.waiting.to_string()),
         page.digits(&status.dead.to_string()),
     );
+    let inquiries = state
+        .app
+        .inquiry_definitions(Some(code))
+        .await?
+        .into_iter()
+        .map(|d| InquiryServiceLine {
+            limits: format!(
+                "{} {} · {} {}",
+                page.digits(&d.timeout_ms.to_string()),
+                page.t.string("exchange-inquiry-ms"),
+                page.digits(&d.cache_seconds.to_string()),
+                page.t.string("exchange-inquiry-cache"),
+            ),
+            roles: d
+                .allowed_roles()
+                .into_iter()
+                .map(|r| page.role_name(r))
+                .collect::<Vec<_>>()
+                .join("، "),
+            name: d.name.fa,
+            code: d.code,
+            url: d.url,
+        })
+        .collect();
     let failed = !shown.errors.is_empty();
     let mut response = render(&AgencyView {
+        inquiries,
         page,
         code: code.to_owned(),
         name,
