@@ -415,14 +415,15 @@ impl App {
             .collect())
     }
 
-    /// The role `principal` asks `definition` with, for `purpose`; refused with a reason.
+    /// The role `principal` asks `definition` with, for `purpose` (what the log names, and under
+    /// a consent the national ID of its person); refused with a reason.
     async fn asking_role(
         &self,
         principal: &Principal,
         definition: &InquiryDefinition,
         purpose: &Purpose,
         now: DateTime<Utc>,
-    ) -> Result<(Role, (&'static str, String)), InquiryError> {
+    ) -> Result<(Role, (&'static str, String), Option<String>), InquiryError> {
         let allowed = definition.allowed_roles();
         if let Some(code) = purpose.application.as_deref().filter(|c| !c.is_empty()) {
             let record = self.store().application(code).await?.ok_or_else(|| {
@@ -449,21 +450,25 @@ impl App {
                     "This inquiry is not for this service's applications.",
                 )));
             }
-            return Ok((role, ("application", record.code)));
+            return Ok((role, ("application", record.code), None));
         }
         if let Some(consent) = purpose.consent.as_deref().filter(|c| !c.is_empty()) {
             if !allowed.contains(&Role::Operator) {
                 return Err(InquiryError::NotFound);
             }
             for centre in counter_centres(principal) {
-                if self
+                if let Some((_, person)) = self
                     .store()
                     .open_consents_at(&centre, now)
                     .await?
-                    .iter()
-                    .any(|(c, _)| c.id == consent)
+                    .into_iter()
+                    .find(|(c, _)| c.id == consent)
                 {
-                    return Ok((Role::Operator, ("consent", consent.to_owned())));
+                    return Ok((
+                        Role::Operator,
+                        ("consent", consent.to_owned()),
+                        Some(person),
+                    ));
                 }
             }
             return Err(InquiryError::Refused(Problem::new(
@@ -494,13 +499,27 @@ impl App {
             .inquiry_definition(code)
             .await?
             .ok_or(InquiryError::NotFound)?;
-        let (role, target) = self
+        let (role, target, person) = self
             .asking_role(principal, &definition, purpose, now)
             .await?;
         let input = definition
             .input_form()
             .validate(input)
             .map_err(InquiryError::Invalid)?;
+        // A consent is one person's: asked under it, every national ID asked about is theirs.
+        if let Some(person) = person {
+            let other = definition.input.iter().any(|f| {
+                matches!(f.kind, FieldKind::NationalId {})
+                    && input.get(&f.id).and_then(Value::as_str) != Some(person.as_str())
+            });
+            if other {
+                return Err(InquiryError::Refused(Problem::new(
+                    "consent_other_person",
+                    "این رضایت از کس دیگری است: فقط دربارهٔ همان کسی بپرسید که رضایت داده است.",
+                    "This consent is someone else's: ask only about the person who gave it.",
+                )));
+            }
+        }
         let request = json!({ "inquiry": definition.code, "input": input }).to_string();
         let request_sha256 = sha256_hex(request.as_bytes());
         let cache_key = format!("{}\n{request_sha256}", definition.code);

@@ -820,4 +820,74 @@ async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: St
         .await
         .unwrap();
     assert_eq!(forged.answer_matches, Some(false));
+
+    // An operator asks under the consent a person gave at their centre — about that person only.
+    app.add_org(
+        &cli,
+        pishkhan_app::records::OrgKind::Centre,
+        "tehran-1001",
+        "tehran",
+        "دفتر ۱۰۰۱",
+    )
+    .await
+    .unwrap();
+    let operator = staff(
+        &app,
+        &store,
+        "operator.one",
+        Role::Operator,
+        "centre:tehran-1001",
+    )
+    .await;
+    let (Principal::Citizen(holder), Principal::Staff(op)) = (&person, &operator) else {
+        unreachable!()
+    };
+    store
+        .insert_consent(&pishkhan_store::ConsentRecord {
+            id: "consent-for-inquiry".into(),
+            citizen_id: holder.id.clone(),
+            operator_id: op.id.clone(),
+            operator_name: "متصدی".into(),
+            centre: "tehran-1001".into(),
+            centre_name: "دفتر ۱۰۰۱".into(),
+            purpose: "استعلام".into(),
+            granted_at: Utc::now(),
+            expires_at: Utc::now() + chrono::TimeDelta::hours(1),
+        })
+        .await
+        .unwrap();
+    let under_consent = Purpose {
+        application: None,
+        consent: Some("consent-for-inquiry".into()),
+    };
+    assert_eq!(
+        problem_code(ask(operator.clone(), under_consent.clone(), "0076229645").await),
+        "consent_other_person"
+    );
+    assert_eq!(
+        problem_code(ask(clerk.clone(), under_consent.clone(), "0082451291").await),
+        "consent_not_open",
+        "a clerk has no centre to hold a consent at"
+    );
+    // About that person: answered (here from the answer the agency lets be kept, as the
+    // agency is resting behind the breaker by now), and logged against the consent.
+    let asked_before = *asked.lock().unwrap();
+    let consented = ask(operator.clone(), under_consent, "0082451291")
+        .await
+        .unwrap();
+    assert!(consented.found && consented.cached);
+    assert_eq!(
+        *asked.lock().unwrap(),
+        asked_before,
+        "nothing refused reached the agency"
+    );
+    let under = app
+        .inquiry_log_of("no-such-application", Some("consent-for-inquiry"))
+        .await
+        .unwrap();
+    assert_eq!(under.len(), 1);
+    assert_eq!(
+        (under[0].role.as_str(), under[0].outcome.as_str()),
+        ("operator", "cached")
+    );
 }
