@@ -55,9 +55,7 @@ impl Sealer {
             problem,
         };
         if !path.exists() {
-            let key = new_key();
-            let line = format!("{} {}\n", key_id(&key), BASE64.encode(&key));
-            std::fs::write(path, line).map_err(|e| problem(e.to_string()))?;
+            create_key_file(path).map_err(|e| problem(e.to_string()))?;
         }
         let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
         let mut keys = Vec::new();
@@ -169,6 +167,34 @@ impl Sealer {
     }
 }
 
+/// Writes a new key file whole, or leaves the one another process created first: two nodes
+/// starting together on one data folder must not read a half-written file or each seal with a key
+/// the other overwrote. The key goes to a private file of its own, synced, then is linked into
+/// place, which fails if the name already exists.
+fn create_key_file(path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let key = new_key();
+    let line = format!("{} {}\n", key_id(&key), BASE64.encode(&key));
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(
+        ".new-{}-{}",
+        std::process::id(),
+        key_id(&new_key())
+    ));
+    let draft = PathBuf::from(name);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&draft)
+        .and_then(|mut file| file.write_all(line.as_bytes()).and(file.sync_all()))
+        .and_then(|()| match std::fs::hard_link(&draft, path) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        });
+    let _ = std::fs::remove_file(&draft);
+    written
+}
+
 /// A key's name: the start of its SHA-256, so two key files never name different keys alike (a
 /// secret sealed elsewhere is "unknown key", not a failed opening).
 fn key_id(key: &[u8; 32]) -> String {
@@ -249,6 +275,25 @@ mod tests {
         std::fs::write(&path, "k1 not-base64\n").unwrap();
         let refused = Sealer::open_or_create(&path).unwrap_err().to_string();
         assert!(refused.contains("line 1"), "{refused}");
+    }
+
+    #[test]
+    fn nodes_starting_together_all_get_the_one_key_created() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secrets.key");
+            let ids: Vec<String> = std::thread::scope(|s| {
+                let starts: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| Sealer::open_or_create(&path).unwrap().current().to_owned())
+                    })
+                    .collect();
+                starts.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert_eq!(left.len(), 1, "no drafts left behind");
+        }
     }
 }
 
