@@ -3,7 +3,9 @@
 // /admin/exchange (360 px and desktop), is refused a bad URL in Persian, and rotates the signing
 // secret, shown once, without the agency's system missing an event. An operator asks the
 // registry's identity inquiry for a walk-in citizen under their consent, files a birth
-// certificate for them, and the registry's clerk sees that round trip on the application.
+// certificate for them, and the registry's clerk sees that round trip on the application. Once
+// only: a citizen lets Pishkhan fetch a parent's birth record from the registry instead of
+// uploading a scan; the clerk reads where it came from and what it says.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, binary, launchBrowser, startServer, textedCode } from './harness.mjs';
+import { artifacts, axeViolations, binary, launchBrowser, signInCitizen, startServer, textedCode } from './harness.mjs';
 
 const PASSWORD = 'pishkhan-demo-1404-tehran';
 
@@ -168,10 +170,12 @@ describe('inquiries', () => {
 
     // The inquiry, under the consent: a wrong date first (nothing found), then the right one.
     const card = page.locator('li.card', { hasText: '۰۰۸۲۴۵۱۲۹۱' }).first();
-    await card.locator('summary', { hasText: 'استعلام هویت با کد ملی و تاریخ تولد' }).click();
-    assert.equal(await card.getByLabel('کد ملی').inputValue(), '0082451291', 'the consent\'s person');
-    await card.getByLabel('تاریخ تولد').fill('۱۳۶۸/۰۴/۱۲');
-    await card.getByRole('button', { name: /استعلام/ }).click();
+    // The registry answers two inquiries to operators (identity, and the birth record); this one.
+    const identity = card.locator('details', { hasText: 'استعلام هویت با کد ملی و تاریخ تولد' });
+    await identity.locator('summary').click();
+    assert.equal(await identity.getByLabel('کد ملی').inputValue(), '0082451291', 'the consent\'s person');
+    await identity.getByLabel('تاریخ تولد').fill('۱۳۶۸/۰۴/۱۲');
+    await identity.getByRole('button', { name: /استعلام/ }).click();
     const answer = await page.textContent('#inquiry-answer');
     assert.match(answer, /مریم/);
     assert.match(answer, /احمدی/);
@@ -190,7 +194,7 @@ describe('inquiries', () => {
     await page.getByLabel('شمارهٔ همراه').fill('09121234567');
     await page.getByLabel('نام نوزاد').fill('سارا');
     await page.getByLabel('جنس').selectOption('girl');
-    await page.getByLabel('تاریخ تولد').fill('۱۴۰۵/۰۹/۰۱');
+    await page.getByLabel(/^تاریخ تولد \(/).fill('۱۴۰۵/۰۹/۰۱');
     await page.getByLabel('محل تولد (شهر)').fill('تهران');
     await page.getByLabel('کد ملی مادر').fill('0082451291');
     await page.getByLabel('گواهی ولادت بیمارستان دارید؟').getByLabel('بله').check()
@@ -217,13 +221,114 @@ describe('inquiries', () => {
     assert.match(log, /استعلام هویت با کد ملی و تاریخ تولد/);
     assert.match(log, /پاسخ داد/);
     assert.match(log, /کاربر پیشخوان/, 'asked at the counter');
-    await clerk.getByLabel('تاریخ تولد').fill('۱۳۶۸/۰۴/۱۲');
-    await clerk.getByRole('button', { name: /استعلام/ }).click();
+    const ask = clerk.locator('form.inquiry', { hasText: 'استعلام هویت با کد ملی و تاریخ تولد' });
+    await ask.getByLabel('تاریخ تولد').fill('۱۳۶۸/۰۴/۱۲');
+    await ask.getByRole('button', { name: /استعلام/ }).click();
     assert.match(await clerk.textContent('#inquiry-answer'), /مریم/);
     assert.equal(await clerk.locator('#inquiry-log tbody tr').count(), 2);
     assert.deepEqual(await axeViolations(clerk), [], 'the desk with inquiries');
     await clerk.locator('#inquiries-heading').scrollIntoViewIfNeeded();
     await clerk.screenshot({ path: path.join(artifacts, 'desk-inquiry-desktop.png'), fullPage: true });
     await desk.close();
+  });
+});
+
+describe('once only', () => {
+  test('a citizen lets Pishkhan fetch the birth record instead of a scan; the clerk sees where it came from', async () => {
+    const scans = fs.mkdtempSync(path.join(server.dataDir, '..', 'once-'));
+    const pdf = path.join(scans, 'scan.pdf');
+    fs.writeFileSync(pdf, '%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
+    const sim = await simulator();
+    const asked = async () => (await (await fetch(`${sim}/records`)).json()).inquiries;
+
+    const context = await browser.newContext({ viewport: { width: 360, height: 800 } });
+    context.setDefaultTimeout(15000);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/signin/citizen`);
+    await signInCitizen(page, server, '0082451291', '09121234567');
+    await page.goto(`${server.url}/me/apply/tehran.birth-certificate`);
+    await page.getByLabel(/^نام \(/).fill('مریم');
+    await page.getByLabel('نام خانوادگی').fill('احمدی');
+    await page.getByLabel('شمارهٔ همراه').fill('09121234567');
+    await page.getByLabel('نام نوزاد').fill('سارا');
+    await page.getByLabel('جنس').selectOption('girl');
+    await page.getByLabel(/^تاریخ تولد \(/).fill('۱۴۰۵/۰۸/۰۱');
+    await page.getByLabel('محل تولد (شهر)').fill('تهران');
+    await page.getByLabel('کد ملی مادر').fill('0082451291');
+    await page.getByRole('radio', { name: 'بله' }).first().check();
+
+    const offer = page.locator('details.fetch');
+    assert.equal(await offer.count(), 1, 'only the document the registry can supply');
+    await offer.locator('summary').click();
+    assert.match(await offer.textContent(), /ثبت احوال/);
+    const birthDate = page.getByLabel(/^تاریخ تولد برای گرفتن مدرک/);
+    const fetchIt = page.getByRole('button', { name: 'گرفتن مدرک' });
+
+    // Without the consent box: nothing is asked, and the page says why, in place.
+    const before = await asked();
+    await birthDate.fill('۱۳۶۸/۰۴/۱۲');
+    await fetchIt.click();
+    assert.match(await page.textContent('.error-summary'), /رضایت/);
+    assert.equal(await asked(), before, 'nothing asked without consent');
+    assert.equal(await page.getByLabel('نام نوزاد').inputValue(), 'سارا', 'nothing typed is lost');
+
+    // A wrong date: the registry finds nothing; said so, with the way out (upload a scan).
+    await page.getByLabel(/^تاریخ تولد برای گرفتن مدرک/).fill('۱۳۶۸/۰۴/۱۳');
+    await page.getByLabel(/رضایت می‌دهم/).check();
+    await page.getByRole('button', { name: 'گرفتن مدرک' }).click();
+    const notFound = await page.textContent('.error-summary');
+    assert.match(notFound, /سابقه‌ای نیافت/);
+    assert.match(notFound, /بارگذاری/);
+    assert.equal(await page.getByLabel(/^تاریخ تولد برای گرفتن مدرک/).inputValue(), '۱۳۶۸/۰۴/۱۳', 'what was typed stays');
+    assert.deepEqual(await axeViolations(page), [], 'the form with a failed fetch');
+
+    // The right date: fetched, and shown in place of a file.
+    await page.getByLabel(/^تاریخ تولد برای گرفتن مدرک/).fill('۱۳۶۸/۰۴/۱۲');
+    await page.getByLabel(/رضایت می‌دهم/).check();
+    await page.getByRole('button', { name: 'گرفتن مدرک' }).click();
+    await page.waitForURL(/fetched=0/);
+    assert.match(await page.textContent('main'), /از سامانهٔ دستگاه گرفته شد/);
+    assert.equal(await asked(), before + 2);
+    assert.deepEqual(await axeViolations(page), [], 'the form with a fetched document');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'fits 360 px');
+    await page.locator('#doc-0').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(artifacts, 'once-only-360.png'), fullPage: true });
+
+    for (const label of ['گواهی ولادت صادرشده از بیمارستان', 'کارت ترخیص مادر از بیمارستان', 'نشانی و کد پستی محل سکونت']) {
+      await page.getByLabel(label, { exact: true }).setInputFiles(pdf);
+    }
+    await page.getByRole('button', { name: 'ادامه و بازبینی' }).click();
+    try {
+      await page.waitForURL(/\/review$/, { timeout: 10000 });
+    } catch {
+      throw new Error(`not reviewed: ${(await page.locator('.error-summary').allTextContents()).join(' | ')}`);
+    }
+    await page.getByRole('button', { name: 'ثبت درخواست' }).click();
+    await page.waitForURL(/\/me\/applications\/\d{11}\?filed=1$/);
+    const code = page.url().match(/applications\/(\d{11})/)[1];
+    await context.close();
+
+    // The registry's clerk reads the fetched record, where it came from, and the call in the log.
+    const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const clerk = await signIn(desk, 'clerk.registry');
+    await clerk.goto(`${server.url}/desk/applications/${code}`);
+    const fetched = await clerk.textContent('.fetched-document');
+    assert.match(fetched, /با رضایت شخص از سامانهٔ دستگاه گرفته شد/);
+    assert.match(fetched, /استعلام ثبت ولادت/);
+    assert.match(fetched, /ردیف گزارش تبادل/);
+    for (const value of ['مریم', 'احمدی', 'حسن', 'تهران', '۴۵۸۲۱۷']) {
+      assert.ok(fetched.includes(value), `the record shows ${value}: ${fetched}`);
+    }
+    const log = await clerk.textContent('#inquiry-log');
+    assert.match(log, /استعلام ثبت ولادت/);
+    assert.match(log, /شهروند/, 'asked by the citizen, for their draft');
+    assert.deepEqual(await axeViolations(clerk), [], 'the desk with a fetched document');
+    await clerk.locator('#documents-heading').scrollIntoViewIfNeeded();
+    await clerk.screenshot({ path: path.join(artifacts, 'once-only-desk-desktop.png'), fullPage: true });
+    await desk.close();
+
+    // The exchange log verifies, and the fetched document is the answer its call logged.
+    const verified = pishkhan('exchange', 'verify');
+    assert.match(verified, /Documents fetched from inquiries: [1-9]\d*, each the answer its call logged\./);
   });
 });

@@ -98,7 +98,7 @@ describe('filing online and at the counter', () => {
     await page.getByLabel('شمارهٔ همراه').fill('۰۹۱۲۱۲۳۴۵۶۷');
     await page.getByLabel('نام نوزاد').fill('آوا');
     await page.getByLabel('جنس').selectOption('girl');
-    await page.getByLabel('تاریخ تولد').fill('۱۴۰۴/۱۳/۰۱');
+    await page.getByLabel(/^تاریخ تولد \(/).fill('۱۴۰۴/۱۳/۰۱');
     await page.getByLabel('محل تولد (شهر)').fill('تهران');
     await page.getByLabel('کد ملی مادر').fill('0076229646');
     await page.getByLabel('بله').check();
@@ -134,7 +134,7 @@ describe('filing online and at the counter', () => {
     await page.getByRole('link', { name: 'ثبت ولادت و صدور شناسنامهٔ نوزاد' }).click();
     assert.equal(await page.getByLabel('کد ملی مادر').inputValue(), '0076229645');
     assert.match(await page.textContent('main'), /scan\.pdf/);
-    await page.getByLabel('تاریخ تولد').fill('۱۴۰۴/۰۸/۰۱');
+    await page.getByLabel(/^تاریخ تولد \(/).fill('۱۴۰۴/۰۸/۰۱');
     await attachAll(page, [
       ['گواهی ولادت صادرشده از بیمارستان', 'scan.pdf'],
       ['نشانی و کد پستی محل سکونت', 'photo.png'],

@@ -315,6 +315,14 @@ impl App {
             return Err(CatalogError::NotFound);
         }
         self.check_service(card).await?;
+        // A document an inquiry supplies names one that is registered (once only).
+        for document in &card.documents {
+            if let Some(code) = document.inquiry.as_deref()
+                && self.inquiry_definition(code).await?.is_none()
+            {
+                return Err(CatalogError::Unknown(format!("inquiry {code}")));
+            }
+        }
         let audit = |version: i64| {
             audit_entry(
                 actor,

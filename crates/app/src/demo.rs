@@ -233,6 +233,14 @@ pub const DEMO_INQUIRIES: &str = include_str!("../data/demo-inquiries.json");
 /// What the demo's agency simulator answers them with.
 pub const DEMO_SIM_DATA: &str = include_str!("../data/demo-sim-data.json");
 
+/// The demo cards' documents an inquiry can supply (Tehran's, whose civil registry the demo's
+/// agency simulator plays): (service, document's place on the card, inquiry).
+const DEMO_ONCE_ONLY: [(&str, usize, &str); 3] = [
+    ("birth-certificate", 0, "tehran.birth-record"),
+    ("driving-licence-renewal", 0, "tehran.birth-record"),
+    ("business-licence", 0, "tehran.birth-record"),
+];
+
 /// The pilot provinces the demo fills.
 pub const PILOT_PROVINCES: [&str; 4] = ["tehran", "isfahan", "khorasan-razavi", "fars"];
 
@@ -373,6 +381,12 @@ impl App {
                 )?;
                 let version = self.load_published_form(&actor, &agency, &form).await?;
                 card["code"] = serde_json::json!(format!("{code}.{}", service.key));
+                // Once only: where the demo's agency simulator supplies a document.
+                for (key, document, inquiry) in DEMO_ONCE_ONLY {
+                    if code == "tehran" && service.key == key {
+                        card["documents"][document]["inquiry"] = serde_json::json!(inquiry);
+                    }
+                }
                 card["agency"] = serde_json::json!(agency);
                 card["forms"] = serde_json::json!([{ "code": form.code, "version": version }]);
                 let card: ServiceCard = serde_json::from_value(card)

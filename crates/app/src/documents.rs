@@ -14,12 +14,16 @@ use tokio::sync::{mpsc, oneshot};
 /// The largest file accepted, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 
-/// The kinds of file accepted: what scanners and phones produce.
+/// The kinds of file accepted: what scanners and phones produce — and, never uploaded, an
+/// agency's answer that Pishkhan fetched as a document (once only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentKind {
     Pdf,
     Jpeg,
     Png,
+    /// An inquiry's answer as the agency sent it (JSON): made only by
+    /// [`crate::App::fetch_document`], never judged from an upload's bytes.
+    InquiryAnswer,
 }
 
 impl DocumentKind {
@@ -28,6 +32,7 @@ impl DocumentKind {
             DocumentKind::Pdf => "application/pdf",
             DocumentKind::Jpeg => "image/jpeg",
             DocumentKind::Png => "image/png",
+            DocumentKind::InquiryAnswer => "application/json",
         }
     }
 }

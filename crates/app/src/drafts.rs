@@ -39,6 +39,9 @@ pub struct DraftDocument {
     pub media_type: String,
     pub size: usize,
     pub key: String,
+    /// Fetched from an agency's inquiry (once only) rather than uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::once_only::Provenance>,
 }
 
 /// An application being filled.
@@ -364,6 +367,7 @@ impl App {
                 media_type: kind.mime().to_owned(),
                 size,
                 key,
+                provenance: None,
             };
             match replaced {
                 Some(i) => dropped.push(std::mem::replace(&mut draft.documents[i], doc).key),
@@ -400,7 +404,7 @@ impl App {
             .map(|d| Attached {
                 requirement: d.requirement.clone(),
                 file_name: d.file_name.clone(),
-                kind: sniff_media(&d.media_type, d.size),
+                kind: sniff_media(&d.media_type, d.size, d.provenance.is_some()),
                 size: d.size,
             })
             .collect();
@@ -441,6 +445,7 @@ impl App {
                 requirement: doc.requirement.clone(),
                 file_name: doc.file_name.clone(),
                 bytes,
+                provenance: doc.provenance.clone(),
             });
         }
         let submitted = self
@@ -484,7 +489,7 @@ impl App {
         Ok(())
     }
 
-    async fn keep_draft(
+    pub(crate) async fn keep_draft(
         &self,
         owner: &str,
         source: &str,
@@ -512,7 +517,7 @@ impl App {
     }
 
     /// Deletes a stored file no row names any more; a failure only leaves an orphan, logged.
-    async fn forget_object(&self, key: &str) {
+    pub(crate) async fn forget_object(&self, key: &str) {
         if let Err(e) = self.documents().delete(key).await {
             tracing::warn!(key, error = %e, "could not delete a draft's file");
         }
@@ -542,16 +547,18 @@ fn draft_audit(
     }
 }
 
-/// A kept file's kind, from the media type judged when it was uploaded.
+/// A kept file's kind, from the media type judged when it was uploaded (or fetched).
 fn sniff_media(
     media_type: &str,
     size: usize,
+    fetched: bool,
 ) -> Result<crate::documents::DocumentKind, DocumentError> {
     use crate::documents::DocumentKind;
     match media_type {
         "application/pdf" => Ok(DocumentKind::Pdf),
         "image/jpeg" => Ok(DocumentKind::Jpeg),
         "image/png" => Ok(DocumentKind::Png),
+        "application/json" if fetched => Ok(DocumentKind::InquiryAnswer),
         _ if size == 0 => Err(DocumentError::Empty),
         _ => Err(DocumentError::UnknownKind),
     }

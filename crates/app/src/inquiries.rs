@@ -36,8 +36,9 @@ pub const LOG_ACTION: &str = "exchange.inquiry";
 /// Failures in a row that open an inquiry's breaker, and how long it stays open.
 const BREAKER_FAILURES: u32 = 5;
 const BREAKER_OPEN: Duration = Duration::from_secs(30);
-/// The roles that may be allowed to ask.
-const ASKING_ROLES: [Role; 5] = [
+/// The roles that may be allowed to ask (a citizen only about themself, for a draft of theirs).
+const ASKING_ROLES: [Role; 6] = [
+    Role::Citizen,
     Role::Operator,
     Role::CentreManager,
     Role::AgencyClerk,
@@ -59,7 +60,8 @@ pub struct InquiryDefinition {
     /// What is asked, and what is answered: fields of the form standard.
     pub input: Vec<Field>,
     pub output: Vec<Field>,
-    /// Roles that may ask: operator, centre-manager, agency-clerk, agency-admin, system.
+    /// Roles that may ask: citizen, operator, centre-manager, agency-clerk, agency-admin,
+    /// system. A citizen asks only about themself, to fetch a document for their own filing.
     pub roles: Vec<String>,
     /// The services whose applications it may be asked for (empty: any).
     #[serde(default)]
@@ -164,8 +166,8 @@ impl InquiryDefinition {
             problems.push(
                 Problem::new(
                     "inquiry_roles",
-                    "نقش‌های پرسنده از میان operator، centre-manager، agency-clerk، agency-admin و system است.",
-                    "The asking roles are among operator, centre-manager, agency-clerk, agency-admin and system.",
+                    "نقش‌های پرسنده از میان citizen، operator، centre-manager، agency-clerk، agency-admin و system است.",
+                    "The asking roles are among citizen, operator, centre-manager, agency-clerk, agency-admin and system.",
                 )
                 .at("roles"),
             );
@@ -194,13 +196,16 @@ impl InquiryDefinition {
     }
 }
 
-/// Why someone asks: an application, or a consent given at a centre.
+/// Why someone asks: an application, a consent given at a centre, or a draft being filled (to
+/// fetch one of its documents: a citizen's own, or an operator's under the draft's consent).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purpose {
     #[serde(default)]
     pub application: Option<String>,
     #[serde(default)]
     pub consent: Option<String>,
+    #[serde(default, skip)]
+    pub draft: Option<String>,
 }
 
 /// An inquiry's answer.
@@ -215,6 +220,12 @@ pub struct InquiryAnswer {
     pub at: DateTime<Utc>,
     /// The SHA-256 of the agency's answer as received (hex), as the log keeps it.
     pub response_sha256: String,
+    /// The agency's answer as received: what a fetched document keeps.
+    pub raw: Vec<u8>,
+    /// This call's id in the log (`inq_…`; an answer reused from the cache gets its own).
+    pub call: String,
+    /// What the log entry names as the call's purpose: (`application`, `consent` or `draft`, id).
+    pub target: (String, String),
 }
 
 /// Why an inquiry was not answered.
@@ -425,6 +436,34 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<(Role, (&'static str, String), Option<String>), InquiryError> {
         let allowed = definition.allowed_roles();
+        if let Some(id) = purpose.draft.as_deref().filter(|c| !c.is_empty()) {
+            let draft = self.draft(principal, id).await?.ok_or_else(|| {
+                InquiryError::Refused(Problem::new(
+                    "purpose_unknown",
+                    "این پیش‌نویس از آنِ شما نیست.",
+                    "This draft is not yours.",
+                ))
+            })?;
+            if !definition.services.is_empty() && !definition.services.contains(&draft.service) {
+                return Err(InquiryError::Refused(Problem::new(
+                    "purpose_service",
+                    "این استعلام برای درخواست‌های این خدمت نیست.",
+                    "This inquiry is not for this service's applications.",
+                )));
+            }
+            if let Some(consent) = draft.consent.filter(|_| draft.centre.is_some()) {
+                // At a counter: the draft's consent is the purpose, checked as any consent is.
+                let under = Purpose {
+                    consent: Some(consent),
+                    ..Purpose::default()
+                };
+                return Box::pin(self.asking_role(principal, definition, &under, now)).await;
+            }
+            if !matches!(principal, Principal::Citizen(_)) || !allowed.contains(&Role::Citizen) {
+                return Err(InquiryError::NotFound);
+            }
+            return Ok((Role::Citizen, ("draft", draft.id), Some(draft.national_id)));
+        }
         if let Some(code) = purpose.application.as_deref().filter(|c| !c.is_empty()) {
             let record = self.store().application(code).await?.ok_or_else(|| {
                 InquiryError::Refused(Problem::new(
@@ -521,6 +560,7 @@ impl App {
             }
         }
         let request = json!({ "inquiry": definition.code, "input": input }).to_string();
+        let call = format!("inq_{}", uuid::Uuid::new_v4().simple());
         let request_sha256 = sha256_hex(request.as_bytes());
         let cache_key = format!("{}\n{request_sha256}", definition.code);
         let log = |outcome: &str, response_sha256: &str, ms: u128| NewAuditEntry {
@@ -533,6 +573,7 @@ impl App {
             details: json!({
                 "inquiry": definition.code,
                 "agency": definition.agency,
+                "call": call,
                 "role": role.code(),
                 "request_sha256": request_sha256,
                 "response_sha256": response_sha256,
@@ -556,6 +597,8 @@ impl App {
                     .await?;
                 return Ok(InquiryAnswer {
                     cached: true,
+                    call,
+                    target: (target.0.to_owned(), target.1.clone()),
                     ..answer
                 });
             }
@@ -571,10 +614,11 @@ impl App {
             ));
         }
         let started = Instant::now();
-        let sent = self.send_inquiry(&definition, &request).await;
+        let sent = self.send_inquiry(&definition, &call, &request).await;
         let ms = started.elapsed().as_millis();
         match sent {
-            Ok((found, output, response_sha256)) => {
+            Ok((found, output, raw)) => {
+                let response_sha256 = sha256_hex(&raw);
                 self.breaker_result(&definition.code, true);
                 self.write_log(log(
                     if found { "answered" } else { "not-found" },
@@ -588,6 +632,9 @@ impl App {
                     cached: false,
                     at: now,
                     response_sha256,
+                    raw,
+                    call: call.clone(),
+                    target: (target.0.to_owned(), target.1.clone()),
                 };
                 if definition.cache_seconds > 0
                     && let Ok(mut cache) = self.inner.inquiries.cache.lock()
@@ -648,28 +695,29 @@ impl App {
         }
     }
 
-    /// Sends the question; answers (found, output, SHA-256 of the answer) or (outcome, SHA-256
-    /// of what came back, the error for the asker).
+    /// Sends the question as call `id`; answers (found, output, the answer's bytes) or
+    /// (outcome, SHA-256 of what came back, the error for the asker).
     async fn send_inquiry(
         &self,
         definition: &InquiryDefinition,
+        id: &str,
         request: &str,
-    ) -> Result<(bool, BTreeMap<String, Value>, String), (&'static str, String, InquiryError)> {
+    ) -> Result<(bool, BTreeMap<String, Value>, Vec<u8>), (&'static str, String, InquiryError)>
+    {
         let name = definition.name.fa.as_str();
-        let id = format!("inq_{}", uuid::Uuid::new_v4().simple());
         let timestamp = Utc::now().timestamp();
         let mut call = client()
             .post(&definition.url)
             .timeout(Duration::from_millis(definition.timeout_ms))
             .header("content-type", "application/json")
-            .header("webhook-id", &id)
+            .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string());
         if let Ok(Some(hook)) = self.store().webhook(&definition.agency).await
             && let Ok(secrets) = self.signing_secrets(&hook, Utc::now())
         {
             let signature = secrets
                 .iter()
-                .filter_map(|s| crate::webhooks::sign(s, &id, timestamp, request))
+                .filter_map(|s| crate::webhooks::sign(s, id, timestamp, request))
                 .collect::<Vec<_>>()
                 .join(" ");
             call = call.header("webhook-signature", signature);
@@ -721,7 +769,7 @@ impl App {
             return Err(malformed(response_sha256));
         };
         if answer.get("found") == Some(&Value::Bool(false)) {
-            return Ok((false, BTreeMap::new(), response_sha256));
+            return Ok((false, BTreeMap::new(), body.to_vec()));
         }
         let output: BTreeMap<String, Value> = match answer.get("output").and_then(Value::as_object)
         {
@@ -729,13 +777,13 @@ impl App {
             None => return Err(malformed(response_sha256)),
         };
         match definition.output_form().validate(&output) {
-            Ok(output) => Ok((true, output, response_sha256)),
+            Ok(output) => Ok((true, output, body.to_vec())),
             Err(_) => Err(malformed(response_sha256)),
         }
     }
 
-    /// The calls logged about an application (or, with its consent, made before it was filed),
-    /// oldest first: (when, who, the inquiry's details).
+    /// The calls logged about an application (or, with its consent, made before it was filed;
+    /// or those that fetched its documents while it was a citizen's draft), oldest first.
     pub async fn inquiry_log_of(
         &self,
         application: &str,
@@ -752,7 +800,22 @@ impl App {
                     .await?,
             );
         }
+        for document in self.store().application_documents(application).await? {
+            let Some(p) = crate::once_only::provenance_of(document.provenance.as_deref()) else {
+                continue;
+            };
+            if p.target_kind == "draft" {
+                entries.extend(
+                    self.store()
+                        .audit_entries_about(LOG_ACTION, "draft", &p.target_id)
+                        .await?
+                        .into_iter()
+                        .filter(|e| e.fields.details.contains(&p.call)),
+                );
+            }
+        }
         entries.sort_by_key(|e| e.fields.seq);
+        entries.dedup_by_key(|e| e.fields.seq);
         Ok(entries
             .into_iter()
             .map(|e| {
@@ -769,6 +832,7 @@ impl App {
                     ms: details["ms"].as_i64().unwrap_or(0),
                     request_sha256: field("request_sha256"),
                     response_sha256: field("response_sha256"),
+                    call: field("call"),
                     hash: e.hash,
                 }
             })
@@ -789,6 +853,8 @@ pub struct LoggedInquiry {
     pub ms: i64,
     pub request_sha256: String,
     pub response_sha256: String,
+    /// The call's id (what a fetched document's provenance names).
+    pub call: String,
     /// The entry's hash in the chain.
     pub hash: String,
 }
@@ -802,6 +868,10 @@ pub struct ExchangeVerified {
     pub calls: BTreeMap<String, i64>,
     /// With a kept answer: does its SHA-256 match the one entry `seq` logged?
     pub answer_matches: Option<bool>,
+    /// Documents fetched from inquiries (once only), each checked against its log entry.
+    pub documents: usize,
+    /// Those that are not what their entry logged (`application/document: why`).
+    pub documents_wrong: Vec<String>,
 }
 
 impl App {
@@ -816,8 +886,24 @@ impl App {
         let (entries, _) = self.store().audit_chain().await?;
         let mut calls: BTreeMap<String, i64> = BTreeMap::new();
         let mut answer_matches = None;
+        // call id → (target kind, target id, answer hash, outcome)
+        let mut logged: HashMap<String, (String, String, String, String)> = HashMap::new();
         for entry in entries.iter().filter(|e| e.fields.action == LOG_ACTION) {
             let details: Value = serde_json::from_str(&entry.fields.details).unwrap_or_default();
+            if let Some(call) = details["call"].as_str() {
+                logged.insert(
+                    call.to_owned(),
+                    (
+                        entry.fields.target_kind.clone(),
+                        entry.fields.target_id.clone(),
+                        details["response_sha256"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        details["outcome"].as_str().unwrap_or_default().to_owned(),
+                    ),
+                );
+            }
             *calls
                 .entry(details["outcome"].as_str().unwrap_or("?").to_owned())
                 .or_default() += 1;
@@ -828,10 +914,44 @@ impl App {
                     Some(details["response_sha256"].as_str() == Some(&sha256_hex(bytes)));
             }
         }
+        let fetched = self.store().fetched_documents().await?;
+        let mut documents_wrong = Vec::new();
+        for document in &fetched {
+            let place = format!("{}/{}", document.application, document.id);
+            let Some(p) = crate::once_only::provenance_of(document.provenance.as_deref()) else {
+                documents_wrong.push(format!("{place}: its provenance cannot be read"));
+                continue;
+            };
+            let Some((kind, target, answer, outcome)) = logged.get(&p.call) else {
+                documents_wrong.push(format!("{place}: no logged call {}", p.call));
+                continue;
+            };
+            let held = match self.documents().get(&document.object_key).await {
+                Ok(bytes) => sha256_hex(&bytes),
+                Err(e) => {
+                    documents_wrong.push(format!("{place}: its file cannot be read ({e})"));
+                    continue;
+                }
+            };
+            if !matches!(outcome.as_str(), "answered" | "cached") {
+                documents_wrong.push(format!("{place}: call {} was {outcome}", p.call));
+            } else if *answer != document.sha256 || held != document.sha256 {
+                documents_wrong.push(format!(
+                    "{place}: not the answer call {} logged (SHA-256 differs)",
+                    p.call
+                ));
+            } else if (kind.as_str(), target.as_str())
+                != (p.target_kind.as_str(), p.target_id.as_str())
+            {
+                documents_wrong.push(format!("{place}: call {} was for another purpose", p.call));
+            }
+        }
         Ok(ExchangeVerified {
             chain,
             calls,
             answer_matches,
+            documents: fetched.len(),
+            documents_wrong,
         })
     }
 }

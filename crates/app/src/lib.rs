@@ -21,6 +21,7 @@ pub mod inquiries;
 pub mod jobs;
 mod nodes;
 pub mod notify;
+pub mod once_only;
 pub mod orgs;
 pub mod orphans;
 pub mod ownership;

@@ -102,6 +102,7 @@ pub fn synthetic_card(i: usize, agency: &str, rng: &mut impl FnMut(usize) -> usi
             copies: 1,
             note: None,
             step: Some(1),
+            inquiry: None,
         }],
         steps,
         forms: Vec::new(),

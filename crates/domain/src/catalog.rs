@@ -187,6 +187,10 @@ pub struct RequiredDocument {
     /// The step (1-based) that needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
+    /// Once only: the code of an agency's inquiry service that can supply it, so the person may
+    /// let Pishkhan fetch it with their consent instead of uploading a scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inquiry: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,6 +289,7 @@ pub fn card_place_fa(at: &str) -> String {
             "visits_in_person" => "شمار مراجعهٔ حضوری",
             "documents" => "مدارک لازم",
             "step" => "مرحله",
+            "inquiry" => "استعلامِ جایگزین",
             "copies" => "شمار نسخه",
             "fees" => "هزینه‌ها",
             "rials" => "مبلغ",
@@ -488,6 +493,20 @@ impl ServiceCard {
                     format!("Document {} names a step that does not exist.", i + 1),
                 );
             }
+            if document.inquiry.as_deref().is_some_and(|c| !is_code(c)) {
+                problem(
+                    &format!("documents[{i}].inquiry"),
+                    "malformed_code",
+                    format!(
+                        "مدرک {}: شناسهٔ استعلام فقط حروف کوچک انگلیسی، رقم، نقطه و خط تیره دارد.",
+                        i + 1
+                    ),
+                    format!(
+                        "Document {}: an inquiry's code has lower-case letters, digits, dots and dashes only.",
+                        i + 1
+                    ),
+                );
+            }
         }
         for (i, fee) in self.fees.iter().enumerate() {
             if fee.rials < 0 || fee.centre_share_rials < 0 || fee.centre_share_rials > fee.rials {
@@ -617,7 +636,8 @@ pub(crate) mod tests {
                 {"who": {"fa": "ثبت احوال"}, "what": {"fa": "بررسی و صدور"}, "days": 10}
             ],
             "documents": [
-                {"name": {"fa": "کارت ملی"}, "original": true, "copies": 1, "step": 2},
+                {"name": {"fa": "کارت ملی"}, "original": true, "copies": 1, "step": 2,
+                 "inquiry": "tehran.identity-by-birth-date"},
                 {"name": {"fa": "عکس ۳×۴"}, "original": false, "copies": 2, "step": 2}
             ],
             "forms": [{"code": "civil-registry.duplicate-birth-certificate", "version": 1}],
@@ -661,6 +681,7 @@ pub(crate) mod tests {
         let mut card = card();
         card.processing_days = 5;
         card.documents[0].step = Some(7);
+        card.documents[1].inquiry = Some("Identity; DROP".into());
         card.channels.push(card.channels[0].clone());
         card.fees[1].centre_share_rials = 999_999;
         let at: Vec<String> = card.check().into_iter().map(|p| p.at).collect();
@@ -670,6 +691,7 @@ pub(crate) mod tests {
                 "channels",
                 "processing_days",
                 "documents[0].step",
+                "documents[1].inquiry",
                 "fees[1]"
             ]
         );

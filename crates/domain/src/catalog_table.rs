@@ -3,7 +3,8 @@
 //!
 //! - `channels`: `centre | complete` or `online | partial | note`
 //! - `steps`: `who | what | business days (optional)`
-//! - `documents`: `name | original or copy | copies | step (optional) | note (optional)`
+//! - `documents`: `name | original or copy | copies | step (optional) | note (optional) |
+//!   inquiry that can supply it (optional)`
 //! - `fees`: `title | rials | collector | centre share (optional) | legal basis (optional)`
 //! - `forms`: `code@version`, comma-separated
 //! - `events`, `audience`: comma-separated codes
@@ -227,6 +228,7 @@ pub fn card_from_row(
                 copies,
                 note: p.get(4).and_then(|n| opt_text(n)),
                 step,
+                inquiry: p.get(5).filter(|c| !c.is_empty()).map(|c| (*c).to_owned()),
             }),
             _ => errors.push(err(
                 row,
@@ -432,12 +434,13 @@ pub fn row_from_card(card: &ServiceCard) -> Vec<String> {
                     .iter()
                     .map(|d| {
                         format!(
-                            "{} | {} | {} | {} | {}",
+                            "{} | {} | {} | {} | {} | {}",
                             d.name.fa,
                             if d.original { "original" } else { "copy" },
                             d.copies,
                             d.step.map(|s| s.to_string()).unwrap_or_default(),
-                            d.note.as_ref().map(|n| n.fa.clone()).unwrap_or_default()
+                            d.note.as_ref().map(|n| n.fa.clone()).unwrap_or_default(),
+                            d.inquiry.as_deref().unwrap_or_default()
                         )
                         .trim_end_matches([' ', '|'])
                         .to_owned()

@@ -345,6 +345,18 @@ impl ExchangeCommand {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        println!(
+            "Documents fetched from inquiries: {}, each the answer its call logged{}.",
+            verified.documents,
+            if verified.documents_wrong.is_empty() {
+                ""
+            } else {
+                " — EXCEPT those below"
+            }
+        );
+        for wrong in &verified.documents_wrong {
+            println!("  {wrong}");
+        }
         match (entry, verified.answer_matches) {
             (Some(seq), Some(true)) => println!("Entry {seq}: the answer is the one it logged."),
             (Some(seq), Some(false)) => {
@@ -358,6 +370,12 @@ impl ExchangeCommand {
                 )));
             }
             _ => {}
+        }
+        if !verified.documents_wrong.is_empty() {
+            return Err(Failure::config(format!(
+                "{} fetched document(s) are not what the log holds",
+                verified.documents_wrong.len()
+            )));
         }
         Ok(())
     }

@@ -24,6 +24,8 @@ pub struct NewDocument {
     pub sha256: String,
     pub object_key: String,
     pub uploaded_by: String,
+    /// Fetched from an agency's inquiry, not uploaded: where it came from (JSON).
+    pub provenance: Option<String>,
 }
 
 /// Something to do after the commit: a notification, a delivery to an agency system.
@@ -216,6 +218,8 @@ pub struct DocumentRecord {
     pub object_key: String,
     pub uploaded_by: String,
     pub at: i64,
+    /// Fetched from an agency's inquiry, not uploaded: where it came from (JSON).
+    pub provenance: Option<String>,
 }
 
 /// Which applications a desk lists.
@@ -342,12 +346,14 @@ fn application_into(
                     Arg::from(&d.object_key),
                     Arg::from(&d.uploaded_by),
                     Arg::Int(at),
+                    Arg::from(&d.provenance),
                 ])
             })
             .collect();
         script.push(format!(
             "INSERT INTO application_documents (id, application, event_seq, requirement, \
-             file_name, content_type, size, sha256, object_key, uploaded_by, at) VALUES {}",
+             file_name, content_type, size, sha256, object_key, uploaded_by, at, provenance) \
+             VALUES {}",
             rows.join(", ")
         ));
     }
@@ -401,8 +407,8 @@ async fn insert_documents_on(
     for d in documents {
         conn.execute(
             "INSERT INTO application_documents (id, application, event_seq, requirement, file_name, \
-             content_type, size, sha256, object_key, uploaded_by, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             content_type, size, sha256, object_key, uploaded_by, at, provenance) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             vec![
                 Arg::from(&d.id),
                 Arg::from(code),
@@ -415,6 +421,7 @@ async fn insert_documents_on(
                 Arg::from(&d.object_key),
                 Arg::from(&d.uploaded_by),
                 Arg::Int(at),
+                Arg::from(&d.provenance),
             ],
         )
         .await?;
@@ -660,10 +667,23 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query_as::<_, DocumentRecord>(
                 "SELECT id, application, event_seq, requirement, file_name, content_type, size, \
-                 sha256, object_key, uploaded_by, at FROM application_documents \
+                 sha256, object_key, uploaded_by, at, provenance FROM application_documents \
                  WHERE application = $1 ORDER BY at, id",
             )
             .bind(code)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Every document fetched from an agency's inquiry (once only), oldest first.
+    pub async fn fetched_documents(&self) -> Result<Vec<DocumentRecord>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, DocumentRecord>(
+                "SELECT id, application, event_seq, requirement, file_name, content_type, size, \
+                 sha256, object_key, uploaded_by, at, provenance FROM application_documents \
+                 WHERE provenance IS NOT NULL ORDER BY at, id",
+            )
             .fetch_all(pool)
             .await?
         }))

@@ -465,6 +465,7 @@ impl App {
                 requirement: d.name.fa.clone(),
                 file_name: "scan.pdf".into(),
                 bytes: EXAMPLE_PDF.to_vec(),
+                provenance: None,
             })
             .collect();
         let mut answers = BTreeMap::new();
@@ -481,6 +482,7 @@ impl App {
                         requirement: String::new(),
                         file_name: format!("{}.pdf", field.id),
                         bytes: EXAMPLE_PDF.to_vec(),
+                        provenance: None,
                     });
                 }
             }

@@ -46,6 +46,9 @@ pub struct Upload {
     pub requirement: String,
     pub file_name: String,
     pub bytes: Vec<u8>,
+    /// Fetched from an agency's inquiry (once only), not uploaded. Set only by Pishkhan itself
+    /// (a draft's fetched document), never from what a client sends.
+    pub provenance: Option<crate::once_only::Provenance>,
 }
 
 /// What someone submits, whoever they are.
@@ -212,9 +215,24 @@ impl Attached {
         Attached {
             requirement: upload.requirement.clone(),
             file_name: upload.file_name.clone(),
-            kind: sniff(&upload.file_name, &upload.bytes),
+            kind: kind_of(upload),
             size: upload.bytes.len(),
         }
+    }
+}
+
+/// What an attached file is: an agency's answer Pishkhan fetched (kept as it came, if it is still
+/// that answer), or an upload judged by its content.
+fn kind_of(upload: &Upload) -> Result<DocumentKind, DocumentError> {
+    match &upload.provenance {
+        Some(provenance) => {
+            if pishkhan_domain::digest::sha256_hex(&upload.bytes) == provenance.sha256 {
+                Ok(DocumentKind::InquiryAnswer)
+            } else {
+                Err(DocumentError::UnknownKind)
+            }
+        }
+        None => sniff(&upload.file_name, &upload.bytes),
     }
 }
 
@@ -407,7 +425,7 @@ impl App {
             owned
                 .into_iter()
                 .map(|upload| {
-                    let kind = sniff(&upload.file_name, &upload.bytes)?;
+                    let kind = kind_of(&upload)?;
                     let id = uuid::Uuid::new_v4().simple().to_string();
                     let key = format!("documents/{}/{id}", &id[..2]);
                     let row = NewDocument {
@@ -419,6 +437,10 @@ impl App {
                         sha256: pishkhan_domain::digest::sha256_hex(&upload.bytes),
                         object_key: key.clone(),
                         uploaded_by: by.clone(),
+                        provenance: upload
+                            .provenance
+                            .as_ref()
+                            .and_then(|p| serde_json::to_string(p).ok()),
                     };
                     Ok((row, (key, upload.bytes)))
                 })

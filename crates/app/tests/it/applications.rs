@@ -327,6 +327,7 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
                     b"rest",
                 ]
                 .concat(),
+                provenance: None,
             }],
             None,
             Utc::now(),
@@ -725,6 +726,7 @@ fn filing(code: &str, documents: usize) -> NewApplication {
                 sha256: "00".repeat(32),
                 object_key: format!("documents/00/{code}-{i}"),
                 uploaded_by: "system".into(),
+                provenance: None,
             })
             .collect(),
         outbox: vec![NewOutboxMessage {

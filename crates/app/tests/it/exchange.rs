@@ -24,6 +24,7 @@ on_both_backends!(
     webhooks_are_signed_retried_dead_lettered_and_replayed,
     webhooks_are_for_the_agency_s_admins_and_refuse_bad_urls,
     inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast,
+    once_only_a_document_is_fetched_with_consent_kept_as_answered_and_verified,
 );
 
 const RENEWAL: &str = "tehran.driving-licence-renewal";
@@ -124,6 +125,7 @@ async fn events_follow_each_change_in_commit_order_for_their_agency_only(store: 
             b"rest",
         ]
         .concat(),
+        provenance: None,
     };
     let v = act(person.clone(), v.record.revision, "resubmit", vec![png]).await;
     act(clerk.clone(), v.record.revision, "approve", vec![]).await;
@@ -610,7 +612,7 @@ async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: St
         "Bad Code",
         &agency,
         "http://10.1.1.1/x",
-        serde_json::json!({ "roles": ["citizen"], "timeout_ms": 60_000,
+        serde_json::json!({ "roles": ["noc"], "timeout_ms": 60_000,
             "output": [{ "id": "scan", "type": "file", "label": { "fa": "پرونده" }, "accept": ["application/pdf"], "max_bytes": 10 }] }),
     );
     let at = refused(app.register_inquiry(None, &cli, &bad).await);
@@ -666,6 +668,7 @@ async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: St
     let for_code = Purpose {
         application: Some(code.clone()),
         consent: None,
+        ..Default::default()
     };
     let ask = |who: Principal, purpose: Purpose, nid: &'static str| {
         let app = app.clone();
@@ -710,7 +713,8 @@ async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: St
                 clerk.clone(),
                 Purpose {
                     application: None,
-                    consent: Some("nope".into())
+                    consent: Some("nope".into()),
+                    ..Default::default()
                 },
                 "0082451291"
             )
@@ -859,6 +863,7 @@ async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: St
     let under_consent = Purpose {
         application: None,
         consent: Some("consent-for-inquiry".into()),
+        ..Default::default()
     };
     assert_eq!(
         problem_code(ask(operator.clone(), under_consent.clone(), "0076229645").await),
@@ -890,4 +895,343 @@ async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: St
         (under[0].role.as_str(), under[0].outcome.as_str()),
         ("operator", "cached")
     );
+}
+
+/// Once only: the demo's birth-certificate card says its first document (the parents' birth
+/// records) can come from the registry's `tehran.birth-record` inquiry.
+async fn once_only_a_document_is_fetched_with_consent_kept_as_answered_and_verified(store: Store) {
+    use std::collections::BTreeMap;
+    let app = app_on(store.clone()).await;
+    let now = Utc::now();
+    let person = citizen(&store, "0082451291").await;
+    let other = citizen(&store, "0076229645").await;
+    let cli = Actor::command_line();
+    let (delay, failing) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(false)));
+    let (url, asked) = inquiry_endpoint(delay.clone(), failing.clone()).await;
+    let birth_record = |roles: serde_json::Value| {
+        definition(
+            "tehran.birth-record",
+            "tehran-civil-registry",
+            &url,
+            serde_json::json!({ "roles": roles, "services": [BIRTH], "timeout_ms": 300, "cache_seconds": 0 }),
+        )
+    };
+    let card = app
+        .service_page(BIRTH)
+        .await
+        .unwrap()
+        .unwrap()
+        .service
+        .card
+        .clone();
+    let requirement = card.documents[0].name.fa.clone();
+    assert_eq!(
+        card.documents[0].inquiry.as_deref(),
+        Some("tehran.birth-record")
+    );
+
+    // Not offered while the agency does not let citizens ask it.
+    app.register_inquiry(None, &cli, &birth_record(serde_json::json!(["operator"])))
+        .await
+        .unwrap();
+    let draft = app
+        .open_draft(&person, "test", BIRTH, "", None, None, now)
+        .await
+        .unwrap();
+    let citizen_role = pishkhan_app::once_only::filer_role(&person, &draft);
+    assert!(
+        app.fetch_offers(citizen_role, &card)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let date = || BTreeMap::from([("birth_date".to_owned(), serde_json::json!("۱۳۶۸/۰۴/۱۲"))]);
+    let fetch = |who: Principal,
+                 draft: String,
+                 index: usize,
+                 input: BTreeMap<String, serde_json::Value>,
+                 agreed: bool| {
+        let app = app.clone();
+        async move {
+            app.fetch_document(&who, "test", &draft, index, input, agreed, Utc::now())
+                .await
+        }
+    };
+    let codes = |r: (pishkhan_app::drafts::Draft, Vec<pishkhan_domain::Problem>)| {
+        r.1.iter().map(|p| p.code.to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        codes(
+            fetch(person.clone(), draft.id.clone(), 0, date(), true)
+                .await
+                .unwrap()
+        ),
+        ["not_fetchable"]
+    );
+    app.register_inquiry(
+        None,
+        &cli,
+        &birth_record(serde_json::json!(["citizen", "operator"])),
+    )
+    .await
+    .unwrap();
+    let offers = app.fetch_offers(citizen_role, &card).await.unwrap();
+    assert_eq!(offers.iter().map(|o| o.index).collect::<Vec<_>>(), [0]);
+    let asked_fields: Vec<String> = offers[0]
+        .asked_form()
+        .fields()
+        .map(|f| f.id.clone())
+        .collect();
+    assert_eq!(
+        asked_fields,
+        ["birth_date"],
+        "the national ID is never asked"
+    );
+
+    // Nothing is asked without the consent box; a document the card does not offer is refused;
+    // someone else's draft is not found.
+    assert_eq!(
+        codes(
+            fetch(person.clone(), draft.id.clone(), 0, date(), false)
+                .await
+                .unwrap()
+        ),
+        ["fetch_consent"]
+    );
+    assert_eq!(
+        codes(
+            fetch(person.clone(), draft.id.clone(), 1, date(), true)
+                .await
+                .unwrap()
+        ),
+        ["not_fetchable"]
+    );
+    assert_eq!(
+        codes(
+            fetch(person.clone(), draft.id.clone(), 99, date(), true)
+                .await
+                .unwrap()
+        ),
+        ["not_fetchable"]
+    );
+    assert!(matches!(
+        fetch(other.clone(), draft.id.clone(), 0, date(), true).await,
+        Err(pishkhan_app::applications::ApplicationError::NotFound)
+    ));
+    assert_eq!(
+        *asked.lock().unwrap(),
+        0,
+        "the agency was asked nothing so far"
+    );
+
+    // A forged national ID in the input is replaced by the draft's person's: the agency is asked
+    // about them, never about the other person.
+    let mut forged = date();
+    forged.insert("national_id".into(), serde_json::json!("0076229645"));
+    let (fetched, problems) = fetch(person.clone(), draft.id.clone(), 0, forged, true)
+        .await
+        .unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(*asked.lock().unwrap(), 1);
+    let doc = fetched.attached(&requirement, "").unwrap().clone();
+    let provenance = doc.provenance.clone().unwrap();
+    assert_eq!(doc.media_type, "application/json");
+    assert_eq!(provenance.target_kind, "draft");
+    assert_eq!(provenance.target_id, draft.id);
+    let kept = app.documents().get(&doc.key).await.unwrap();
+    assert_eq!(
+        pishkhan_domain::digest::sha256_hex(&kept),
+        provenance.sha256
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&kept).unwrap();
+    assert_eq!(
+        answer["output"]["first_name"], "مریم",
+        "asked about the draft's person"
+    );
+
+    // The agency failing: a Persian problem at the document, and the fetched one is kept.
+    *failing.lock().unwrap() = true;
+    let (unchanged, problems) = fetch(person.clone(), draft.id.clone(), 0, date(), true)
+        .await
+        .unwrap();
+    assert_eq!(problems[0].code, "agency_unavailable");
+    assert_eq!(problems[0].at, format!("upload:{requirement}"));
+    assert!(problems[0].fa.contains("بارگذاری"), "{}", problems[0].fa);
+    assert_eq!(unchanged.attached(&requirement, "").unwrap().id, doc.id);
+    *failing.lock().unwrap() = false;
+
+    // Filed: the document is the answer as the agency sent it, with its provenance; the
+    // application's log lists the call; verify finds it is the answer that call logged.
+    let mut change = pishkhan_app::drafts::DraftChange {
+        answers: complete(&app, BIRTH).await.answers,
+        ..Default::default()
+    };
+    for (i, d) in card.documents.iter().enumerate().skip(1) {
+        change.uploads.push(pishkhan_app::drafts::DraftUpload {
+            requirement: d.name.fa.clone(),
+            field: String::new(),
+            file_name: format!("scan-{i}.pdf"),
+            bytes: pishkhan_app::applications::EXAMPLE_PDF.to_vec(),
+        });
+    }
+    let (_, refused) = app
+        .save_draft(&person, "test", &draft.id, change, Utc::now())
+        .await
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    let filed = app
+        .submit_draft(&person, "test", &draft.id, Utc::now())
+        .await
+        .unwrap();
+    let code = filed.code.as_str().to_owned();
+    let stored = store.application_documents(&code).await.unwrap();
+    let kept_doc = stored
+        .iter()
+        .find(|d| d.requirement == requirement)
+        .unwrap();
+    assert_eq!(kept_doc.content_type, "application/json");
+    assert_eq!(kept_doc.sha256, provenance.sha256);
+    let shown = app.fetched_answer(kept_doc).await.unwrap().unwrap();
+    assert!(
+        shown
+            .fields
+            .contains(&("نام".to_owned(), "مریم".to_owned()))
+    );
+    assert!(
+        shown
+            .fields
+            .contains(&("در قید حیات".to_owned(), "بله".to_owned()))
+    );
+    let log = app.inquiry_log_of(&code, None).await.unwrap();
+    assert_eq!(log.len(), 1, "the call that fetched it, made for the draft");
+    assert_eq!(log[0].call, provenance.call);
+    assert_eq!(log[0].role, "citizen");
+    let verified = app
+        .verify_exchange_log(Some((log[0].seq, &kept)))
+        .await
+        .unwrap();
+    assert_eq!(verified.answer_matches, Some(true));
+    assert_eq!(verified.documents, 1);
+    assert!(
+        verified.documents_wrong.is_empty(),
+        "{:?}",
+        verified.documents_wrong
+    );
+
+    // An upload cannot pass for a fetched answer: JSON bytes sent as a file are refused by
+    // content, whatever their name.
+    let mut upload = complete(&app, BIRTH).await;
+    upload.documents[0] = Upload {
+        requirement: requirement.clone(),
+        file_name: "tehran.birth-record.json".into(),
+        bytes: kept.clone(),
+        provenance: None,
+    };
+    match app
+        .submit_application(&person, "test", upload, Utc::now())
+        .await
+    {
+        Err(pishkhan_app::applications::ApplicationError::Invalid(problems)) => {
+            assert_eq!(problems[0].code, "document_kind", "{problems:?}")
+        }
+        other => panic!("a JSON upload was not refused: {other:?}"),
+    }
+
+    // At a counter, under the person's consent: the log names the consent, the operator asks.
+    app.add_org(
+        &cli,
+        pishkhan_app::records::OrgKind::Centre,
+        "tehran-1001",
+        "tehran",
+        "دفتر ۱۰۰۱",
+    )
+    .await
+    .unwrap();
+    let operator = staff(
+        &app,
+        &store,
+        "operator.one",
+        Role::Operator,
+        "centre:tehran-1001",
+    )
+    .await;
+    let (Principal::Citizen(holder), Principal::Staff(op)) = (&other, &operator) else {
+        unreachable!()
+    };
+    store
+        .insert_consent(&pishkhan_store::ConsentRecord {
+            id: "consent-once-only".into(),
+            citizen_id: holder.id.clone(),
+            operator_id: op.id.clone(),
+            operator_name: "متصدی".into(),
+            centre: "tehran-1001".into(),
+            centre_name: "دفتر ۱۰۰۱".into(),
+            purpose: "ثبت".into(),
+            granted_at: Utc::now(),
+            expires_at: Utc::now() + chrono::TimeDelta::hours(1),
+        })
+        .await
+        .unwrap();
+    let counter = app
+        .open_draft(
+            &operator,
+            "test",
+            BIRTH,
+            "0076229645",
+            Some("tehran-1001"),
+            Some("consent-once-only"),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    // The endpoint answers this person with a malformed `alive`: refused as not valid, kept out.
+    let (_, problems) = fetch(operator.clone(), counter.id.clone(), 0, date(), true)
+        .await
+        .unwrap();
+    assert_eq!(problems[0].code, "agency_unavailable", "{problems:?}");
+    let entries = store
+        .audit_entries_about(
+            pishkhan_app::inquiries::LOG_ACTION,
+            "consent",
+            "consent-once-only",
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "logged under the consent");
+    assert!(entries[0].fields.details.contains("\"operator\""));
+
+    // A fetched document altered in storage no longer verifies.
+    app.documents()
+        .put(
+            &kept_doc.object_key,
+            b"{\"output\":{\"first_name\":\"x\"}}".to_vec(),
+        )
+        .await
+        .unwrap();
+    let tampered = app.verify_exchange_log(None).await.unwrap();
+    assert_eq!(
+        tampered.documents_wrong.len(),
+        1,
+        "{:?}",
+        tampered.documents_wrong
+    );
+    assert!(tampered.documents_wrong[0].contains(&code));
+
+    // An editor cannot make a card name an inquiry that is not registered.
+    let editor = staff(
+        &app,
+        &store,
+        "editor.registry",
+        Role::AgencyEditor,
+        "agency:tehran-civil-registry",
+    )
+    .await;
+    let mut edited = card.clone();
+    edited.documents[1].inquiry = Some("tehran.no-such-inquiry".into());
+    match app.save_service_draft(&editor, &cli, &edited).await {
+        Err(pishkhan_app::catalog::CatalogError::Unknown(what)) => {
+            assert!(what.contains("tehran.no-such-inquiry"), "{what}")
+        }
+        other => panic!("an unknown inquiry was saved: {other:?}"),
+    }
 }

@@ -110,6 +110,23 @@ pub struct DocumentInfo {
     pub content_type: String,
     pub size: i64,
     pub sha256: String,
+    /// Present when Pishkhan fetched the document from an agency's inquiry with the person's
+    /// consent (once only) instead of a scan being uploaded: the file is the agency's answer as
+    /// received (`application/json`), and `call` finds its entry in the exchange log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetched: Option<FetchedFrom>,
+}
+
+/// Where a fetched document came from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FetchedFrom {
+    /// The inquiry service's code and its agency's code.
+    pub inquiry: String,
+    pub agency: String,
+    /// The call's id in the exchange log.
+    pub call: String,
+    /// When it was fetched (RFC 3339).
+    pub at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -195,6 +212,14 @@ fn detail(view: &ApplicationView) -> ApplicationDetail {
                 content_type: d.content_type.clone(),
                 size: d.size,
                 sha256: d.sha256.clone(),
+                fetched: pishkhan_app::once_only::provenance_of(d.provenance.as_deref()).map(|p| {
+                    FetchedFrom {
+                        at: rfc3339(p.at_ms),
+                        inquiry: p.inquiry,
+                        agency: p.agency,
+                        call: p.call,
+                    }
+                }),
             })
             .collect(),
         history: view
@@ -278,6 +303,7 @@ fn decode_uploads(bodies: Vec<UploadBody>, lang: Language) -> Result<Vec<Upload>
                 requirement: body.requirement,
                 file_name: body.file_name,
                 bytes,
+                provenance: None,
             }),
             Err(_) => problems.push(ApiProblem::new(
                 &Problem::new(

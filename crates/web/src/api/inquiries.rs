@@ -84,6 +84,7 @@ pub async fn ask(
     let purpose = Purpose {
         application: Some(body.application),
         consent: None,
+        ..Default::default()
     };
     match state
         .app

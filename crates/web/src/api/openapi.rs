@@ -67,6 +67,7 @@ use super::{
         applications::Filed,
         applications::ProblemsBody,
         applications::DocumentInfo,
+        applications::FetchedFrom,
         applications::HistoryStep,
         applications::ActionInfo,
         applications::ApplicationDetail,

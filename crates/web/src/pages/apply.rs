@@ -49,7 +49,21 @@ pub struct DocumentRow {
     pub hint: String,
     /// (id, file name, size in KB)
     pub attached: Option<(String, String, String)>,
+    /// Fetched from an agency rather than uploaded: the agency's name.
+    pub fetched_from: Option<String>,
     pub error: Option<String>,
+    /// Once only: the agency's inquiry that can supply it instead of a scan.
+    pub fetch: Option<FetchRow>,
+}
+
+/// The offer to fetch a document from the agency that holds it, with the person's consent.
+pub struct FetchRow {
+    pub agency: String,
+    pub inquiry: String,
+    /// What the inquiry asks besides the person's national ID (named `inq:{i}/{field}`).
+    pub fields: Vec<crate::pages::portal::FormField>,
+    /// Open when it was just tried (and went wrong), so the person sees why.
+    pub open: bool,
 }
 
 /// One form of the service with what was typed and what is wrong.
@@ -100,6 +114,9 @@ pub struct ApplyQuery {
     check: Option<String>,
     #[serde(default)]
     saved: Option<String>,
+    /// `?fetched=I`: document I was just fetched from its agency.
+    #[serde(default)]
+    fetched: Option<String>,
 }
 
 fn citizen(visitor: &Visitor) -> Result<&Principal, WebError> {
@@ -201,7 +218,33 @@ async fn form_page(
     notice: Option<String>,
     saved: bool,
 ) -> Result<ApplyView, WebError> {
+    fetch_page(state, page, desk, draft, problems, notice, saved, None).await
+}
+
+/// The form page, after someone tried to fetch a document: (its index, what they typed).
+#[allow(clippy::too_many_arguments)]
+async fn fetch_page(
+    state: &WebState,
+    page: PageContext,
+    desk: Desk,
+    draft: &Draft,
+    problems: &[Problem],
+    notice: Option<String>,
+    saved: bool,
+    tried: Option<(usize, &BTreeMap<String, Value>)>,
+) -> Result<ApplyView, WebError> {
     let card = card_of(state, &draft.service).await?;
+    let role = match desk {
+        Desk::Mine => pishkhan_domain::identity::Role::Citizen,
+        Desk::Counter => pishkhan_domain::identity::Role::Operator,
+    };
+    let offers = state.app.fetch_offers(Some(role), &card).await?;
+    let directory = state.app.org_directory().await?;
+    let agency_name = |code: &str| {
+        directory
+            .agency(code)
+            .map_or_else(|| code.to_owned(), |a| a.name_fa.clone())
+    };
     let schemas = state.app.card_forms(&card).await?;
     let fa = page.lang == pishkhan_domain::Language::Persian;
     let message = |p: &Problem| if fa { p.fa.clone() } else { p.en.clone() };
@@ -261,18 +304,50 @@ async fn form_page(
             if let Some(note) = &doc.note {
                 hint.push(note.fa.clone());
             }
+            let attached = draft.attached(&doc.name.fa, "");
+            let fetch = offers.iter().find(|o| o.index == index).map(|offer| {
+                let form = offer.asked_form();
+                let typed = tried.filter(|(i, _)| *i == index).map(|(_, t)| t);
+                let fields = sections_of(&form)
+                    .into_iter()
+                    .flat_map(|s| s.fields)
+                    .map(|mut field| {
+                        // What the person typed when they last tried (never guessed from
+                        // the forms: a child's birth date is not the parent's).
+                        let (value, values) = shown(typed.and_then(|t| t.get(&field.id)));
+                        // Named apart from the forms' fields of the same name.
+                        field.label =
+                            format!("{} {}", field.label, page.t.string("apply-fetch-field"));
+                        field.name = format!("inq:{index}/{}", field.id);
+                        field.dom_id = format!("inq-{index}-{}", field.id);
+                        field.value = value;
+                        field.values = values;
+                        field
+                    })
+                    .collect();
+                FetchRow {
+                    agency: agency_name(&offer.definition.agency),
+                    inquiry: offer.definition.name.fa.clone(),
+                    fields,
+                    open: typed.is_some(),
+                }
+            });
             DocumentRow {
                 index,
                 name: doc.name.fa.clone(),
                 hint: hint.join(" "),
-                attached: draft.attached(&doc.name.fa, "").map(|d| {
+                attached: attached.map(|d| {
                     (
                         d.id.clone(),
                         d.file_name.clone(),
                         page.digits(&(d.size.div_ceil(1024)).to_string()),
                     )
                 }),
+                fetched_from: attached
+                    .and_then(|d| d.provenance.as_ref())
+                    .map(|p| agency_name(&p.agency)),
                 error: errors.get(&format!("doc:{index}")).cloned(),
+                fetch,
             }
         })
         .collect();
@@ -299,7 +374,8 @@ async fn read_page(
     mut multipart: Multipart,
     card: &ServiceCard,
     schemas: &[FormSchema],
-) -> Result<(DraftChange, String), ()> {
+) -> Result<(DraftChange, String, Fetching), ()> {
+    let mut fetching = Fetching::default();
     let mut texts: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut change = DraftChange::default();
     let mut intent = String::new();
@@ -339,6 +415,20 @@ async fn read_page(
         match name.as_str() {
             "intent" => intent = text,
             "email" => change.email = text,
+            _ if name.starts_with("agree:") => {
+                fetching.agreed.insert(name["agree:".len()..].to_owned());
+            }
+            _ if name.starts_with("inq:") => {
+                if let Some((i, field)) = name["inq:".len()..].split_once('/')
+                    && let Ok(i) = i.parse::<usize>()
+                {
+                    fetching
+                        .input
+                        .entry(i)
+                        .or_default()
+                        .insert(field.to_owned(), Value::String(text));
+                }
+            }
             "remove" => change.remove.push(text),
             _ => texts.entry(name).or_default().push(text),
         }
@@ -362,7 +452,15 @@ async fn read_page(
         }
         change.answers.insert(schema.code.clone(), answers);
     }
-    Ok((change, intent))
+    Ok((change, intent, fetching))
+}
+
+/// What a filing page sent for fetching documents: each offer's typed fields, and the offers
+/// whose consent box was ticked.
+#[derive(Default)]
+struct Fetching {
+    input: BTreeMap<usize, BTreeMap<String, Value>>,
+    agreed: std::collections::BTreeSet<String>,
 }
 
 /// The form page: what the draft holds, and (after `?check=1`) what stops it being filed.
@@ -388,10 +486,15 @@ async fn show_form(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let saved = query.saved.is_some();
-    with_status(
-        status,
-        &form_page(state, page, desk, draft, &problems, None, saved).await?,
-    )
+    let fetched = query
+        .fetched
+        .is_some()
+        .then(|| page.t.string("apply-fetched"));
+    let mut view = form_page(state, page, desk, draft, &problems, None, saved).await?;
+    if fetched.is_some() {
+        view.saved = fetched;
+    }
+    with_status(status, &view)
 }
 
 fn application_error(error: ApplicationError) -> WebError {
@@ -414,7 +517,7 @@ async fn save_page(
 ) -> Result<Response, WebError> {
     let card = card_of(state, &draft.service).await?;
     let schemas = state.app.card_forms(&card).await?;
-    let Ok((change, intent)) = read_page(multipart, &card, &schemas).await else {
+    let Ok((change, intent, fetching)) = read_page(multipart, &card, &schemas).await else {
         let notice = Some(page.t.string("apply-too-large"));
         return with_status(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -427,6 +530,44 @@ async fn save_page(
         .await
         .map_err(application_error)?;
     let base = base_of(desk, &draft);
+    // Fetch one document from its agency (what was typed and attached is kept first).
+    if let Some(index) = intent
+        .strip_prefix("fetch:")
+        .and_then(|i| i.parse::<usize>().ok())
+    {
+        let input = fetching.input.get(&index).cloned().unwrap_or_default();
+        let (draft, mut problems) = state
+            .app
+            .fetch_document(
+                principal,
+                &visitor.client.ip,
+                &draft.id,
+                index,
+                input.clone(),
+                fetching.agreed.contains(&index.to_string()),
+                Utc::now(),
+            )
+            .await
+            .map_err(application_error)?;
+        if problems.is_empty() && refused.is_empty() {
+            return Ok(redirect(&format!("{base}?fetched={index}#doc-{index}")));
+        }
+        problems.extend(refused);
+        return with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &fetch_page(
+                state,
+                page,
+                desk,
+                &draft,
+                &problems,
+                None,
+                false,
+                Some((index, &input)),
+            )
+            .await?,
+        );
+    }
     if refused.is_empty() && intent != "review" {
         return Ok(redirect(&format!("{base}?saved=1")));
     }

@@ -391,6 +391,7 @@ pub async fn inquire(
     let purpose = pishkhan_app::inquiries::Purpose {
         application: None,
         consent: Some(consent.clone()),
+        ..Default::default()
     };
     let asked = state
         .app

@@ -152,6 +152,7 @@ pub async fn read_act(
                         requirement: String::new(),
                         file_name,
                         bytes: bytes.to_vec(),
+                        provenance: None,
                     });
                 }
             }

@@ -195,8 +195,7 @@ struct ApplicationPage {
     centre: String,
     assignee: String,
     answers: Vec<(String, Vec<(String, String)>)>,
-    /// (id, what it is, file name, an image that can be shown in the page)
-    documents: Vec<(String, String, String, bool)>,
+    documents: Vec<DocShown>,
     /// (code, name, comment required)
     actions: Vec<(String, String, bool)>,
     error: Option<String>,
@@ -223,12 +222,86 @@ pub struct InquiryForm {
 
 /// One logged call: when, the inquiry's name, who asked (role), how it went, how long.
 pub struct InquiryLine {
+    /// The entry's number in the audit chain (`pishkhan exchange verify --entry N`).
+    pub seq: String,
     pub when: String,
     pub name: String,
     pub role: String,
     pub outcome: String,
     pub ms: String,
     pub hash: String,
+}
+
+/// A document as the application's page lists it.
+pub struct DocShown {
+    pub id: String,
+    /// What it is: the card's requirement, or "attachment".
+    pub what: String,
+    pub file: String,
+    /// An image that can be shown in the page.
+    pub image: bool,
+    /// Fetched from an agency's inquiry (once only): where from and what it says.
+    pub fetched: Option<FetchedShown>,
+}
+
+pub struct FetchedShown {
+    pub agency: String,
+    pub inquiry: String,
+    pub when: String,
+    /// The call's entry in the exchange log, when it can be found there.
+    pub entry: Option<String>,
+    pub fields: Vec<(String, String)>,
+}
+
+async fn documents_shown(
+    state: &WebState,
+    page: &PageContext,
+    view: &ApplicationView,
+) -> Result<Vec<DocShown>, WebError> {
+    let mut shown = Vec::with_capacity(view.documents.len());
+    let mut log = None;
+    for d in &view.documents {
+        let fetched = match state.app.fetched_answer(d).await? {
+            Some(answer) => {
+                if log.is_none() {
+                    log = Some(
+                        state
+                            .app
+                            .inquiry_log_of(&view.record.code, view.record.consent.as_deref())
+                            .await?,
+                    );
+                }
+                let entry = log
+                    .iter()
+                    .flatten()
+                    .find(|l| l.call == answer.provenance.call)
+                    .map(|l| page.digits(&l.seq.to_string()));
+                Some(FetchedShown {
+                    agency: answer.agency,
+                    inquiry: answer.inquiry,
+                    when: page.moment(
+                        &chrono::DateTime::from_timestamp_millis(answer.provenance.at_ms)
+                            .unwrap_or_default(),
+                    ),
+                    entry,
+                    fields: answer.fields,
+                })
+            }
+            None => None,
+        };
+        shown.push(DocShown {
+            id: d.id.clone(),
+            what: if d.requirement.is_empty() {
+                page.t.string("inbox-attachment")
+            } else {
+                d.requirement.clone()
+            },
+            file: d.file_name.clone(),
+            image: matches!(d.content_type.as_str(), "image/jpeg" | "image/png"),
+            fetched,
+        });
+    }
+    Ok(shown)
 }
 
 /// The answer just received.
@@ -371,6 +444,7 @@ async fn inquiry_parts(
         .await?
         .into_iter()
         .map(|l| InquiryLine {
+            seq: page.digits(&l.seq.to_string()),
             when: page.moment(&l.at),
             name: names.get(&l.inquiry).cloned().unwrap_or(l.inquiry),
             role: pishkhan_domain::identity::Role::from_code(&l.role)
@@ -433,22 +507,7 @@ async fn application_page(
         centre: view.record.centre.clone().unwrap_or_default(),
         assignee,
         answers,
-        documents: view
-            .documents
-            .iter()
-            .map(|d| {
-                (
-                    d.id.clone(),
-                    if d.requirement.is_empty() {
-                        page.t.string("inbox-attachment")
-                    } else {
-                        d.requirement.clone()
-                    },
-                    d.file_name.clone(),
-                    matches!(d.content_type.as_str(), "image/jpeg" | "image/png"),
-                )
-            })
-            .collect(),
+        documents: documents_shown(state, &page, &view).await?,
         actions: role_actions,
         error,
         comment,
@@ -584,6 +643,7 @@ pub async fn inquire(
     let purpose = pishkhan_app::inquiries::Purpose {
         application: Some(code.clone()),
         consent: None,
+        ..Default::default()
     };
     let asked = state
         .app

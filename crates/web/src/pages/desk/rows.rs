@@ -235,6 +235,8 @@ pub enum SpecKind {
     Number,
     /// (value the table format reads, message id of its Persian name)
     Choice(&'static [(&'static str, &'static str)]),
+    /// One of the inquiry services registered now (or none): which can supply a document.
+    Inquiry,
 }
 
 pub struct ColumnSpec {
@@ -318,6 +320,11 @@ pub const LISTS: [ListSpec; 4] = [
             number("copies", "rows-copies"),
             number("step", "rows-step"),
             text("note", "rows-note"),
+            ColumnSpec {
+                key: "inquiry",
+                label: "rows-inquiry",
+                kind: SpecKind::Inquiry,
+            },
         ],
     },
     ListSpec {
@@ -337,8 +344,13 @@ pub const LISTS: [ListSpec; 4] = [
 /// Blank rows offered under each list, to add to it.
 pub const BLANK_ROWS: usize = 2;
 
-/// A card list's columns as the page shows them.
-fn card_columns(spec: &ListSpec, t: &crate::i18n::Translator) -> Vec<Column> {
+/// A card list's columns as the page shows them; `inquiries` are the inquiry services a
+/// document may name, as (code, name).
+fn card_columns(
+    spec: &ListSpec,
+    t: &crate::i18n::Translator,
+    inquiries: &[(String, String)],
+) -> Vec<Column> {
     spec.columns
         .iter()
         .map(|c| {
@@ -351,6 +363,11 @@ fn card_columns(spec: &ListSpec, t: &crate::i18n::Translator) -> Vec<Column> {
                         .map(|(code, label)| ((*code).to_owned(), t.string(label)))
                         .collect(),
                 ),
+                SpecKind::Inquiry => ColumnKind::Choice(
+                    std::iter::once((String::new(), t.string("rows-inquiry-none")))
+                        .chain(inquiries.iter().cloned())
+                        .collect(),
+                ),
             };
             Column::new(c.key, t.string(c.label), kind)
         })
@@ -361,6 +378,7 @@ fn card_columns(spec: &ListSpec, t: &crate::i18n::Translator) -> Vec<Column> {
 pub fn card_lists(
     cells: &std::collections::BTreeMap<String, String>,
     t: &crate::i18n::Translator,
+    inquiries: &[(String, String)],
 ) -> Vec<List> {
     LISTS
         .iter()
@@ -370,7 +388,7 @@ pub fn card_lists(
                 spec.name,
                 t.string(spec.label),
                 t.string(spec.hint),
-                card_columns(spec, t),
+                card_columns(spec, t, inquiries),
                 rows_of(cells.get(spec.name).map_or("", String::as_str), width),
             )
         })
@@ -403,7 +421,7 @@ pub fn cells_from_rows(
         if !form.iter().any(|(k, _)| k.starts_with(&prefix)) {
             continue;
         }
-        let columns = card_columns(spec, t);
+        let columns = card_columns(spec, t, &[]);
         let mut lines = Vec::new();
         for (index, values) in posted(form, spec.name, &columns) {
             for (column, value) in columns.iter().zip(&values) {

@@ -193,7 +193,7 @@ async fn service_view(
     Ok(ServiceView {
         workflow_svg,
         forms,
-        lists: super::rows::card_lists(&cells, &page.t),
+        lists: super::rows::card_lists(&cells, &page.t, &inquiry_choices(state).await?),
         flow_lists: flow.lists(),
         flow,
         short_fields: &SHORT_FIELDS,
@@ -570,15 +570,33 @@ impl NewServiceView {
     }
 }
 
+/// The inquiry services a card's document may name (once only), as (code, "name — agency").
+async fn inquiry_choices(state: &WebState) -> Result<Vec<(String, String)>, WebError> {
+    let directory = state.app.org_directory().await?;
+    Ok(state
+        .app
+        .inquiry_definitions(None)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let agency = directory
+                .agency(&d.agency)
+                .map_or_else(|| d.agency.clone(), |a| a.name_fa.clone());
+            (d.code, format!("{} — {agency}", d.name.fa))
+        })
+        .collect())
+}
+
 fn new_service_view(
     page: PageContext,
     agency: String,
     agency_name: String,
     cells: Cells,
     errors: Vec<String>,
+    inquiries: &[(String, String)],
 ) -> NewServiceView {
     NewServiceView {
-        lists: super::rows::card_lists(&cells, &page.t),
+        lists: super::rows::card_lists(&cells, &page.t, inquiries),
         page,
         agency,
         agency_name,
@@ -606,7 +624,15 @@ pub async fn new_service(
     let mut cells = Cells::new();
     cells.insert("code".into(), format!("{agency}."));
     cells.insert("channels".into(), "centre | complete".into());
-    render(&new_service_view(page, agency, name, cells, Vec::new()))
+    let inquiries = inquiry_choices(&state).await?;
+    render(&new_service_view(
+        page,
+        agency,
+        name,
+        cells,
+        Vec::new(),
+        &inquiries,
+    ))
 }
 
 /// `POST /desk/services/new?agency=CODE`: the first draft of a new service.
@@ -650,7 +676,10 @@ pub async fn create_service(
             Err(problems) => problems.into_iter().map(|p| p.located(lang)).collect(),
         }
     };
-    let mut response = render(&new_service_view(page, agency, name, cells, errors))?;
+    let inquiries = inquiry_choices(&state).await?;
+    let mut response = render(&new_service_view(
+        page, agency, name, cells, errors, &inquiries,
+    ))?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }
