@@ -138,6 +138,35 @@ describe('exchange', () => {
   });
 });
 
+/** Fills the birth certificate's forms for the demo's citizen, born `born` (a Jalali date). */
+async function fillBirthCertificate(page, born) {
+  await page.getByLabel(/^نام \(/).fill('مریم');
+  await page.getByLabel('نام خانوادگی').fill('احمدی');
+  await page.getByLabel('شمارهٔ همراه').fill('09121234567');
+  await page.getByLabel('نام نوزاد').fill('سارا');
+  await page.getByLabel('جنس').selectOption('girl');
+  await page.getByLabel(/^تاریخ تولد \(/).fill(born);
+  await page.getByLabel('محل تولد (شهر)').fill('تهران');
+  await page.getByLabel('کد ملی مادر').fill('0082451291');
+  await page.getByRole('radio', { name: 'بله' }).first().check();
+}
+
+/** Attaches `pdf` for each of `labels`, reviews and files; answers the tracking code. */
+async function attachReviewAndFile(page, pdf, labels, filed) {
+  for (const label of labels) {
+    await page.getByLabel(label, { exact: true }).setInputFiles(pdf);
+  }
+  await page.getByRole('button', { name: 'ادامه و بازبینی' }).click();
+  try {
+    await page.waitForURL(/\/review$/, { timeout: 10000 });
+  } catch {
+    throw new Error(`not reviewed: ${(await page.locator('.error-summary').allTextContents()).join(' | ')}`);
+  }
+  await page.getByRole('button', { name: 'ثبت درخواست' }).click();
+  await page.waitForURL(filed);
+  return page.url().match(/applications\/(\d{11})/)[1];
+}
+
 async function signIn(context, username) {
   const page = await context.newPage();
   await page.goto(`${server.url}/signin`);
@@ -189,28 +218,10 @@ describe('inquiries', () => {
       .catch(() => card.locator('select[name=service]').selectOption('tehran.birth-certificate'));
     await card.getByRole('button', { name: 'ادامهٔ ثبت' }).click();
     await page.waitForURL(/\/counter\/drafts\/[0-9a-f]+$/);
-    await page.getByLabel(/^نام \(/).fill('مریم');
-    await page.getByLabel('نام خانوادگی').fill('احمدی');
-    await page.getByLabel('شمارهٔ همراه').fill('09121234567');
-    await page.getByLabel('نام نوزاد').fill('سارا');
-    await page.getByLabel('جنس').selectOption('girl');
-    await page.getByLabel(/^تاریخ تولد \(/).fill('۱۴۰۵/۰۹/۰۱');
-    await page.getByLabel('محل تولد (شهر)').fill('تهران');
-    await page.getByLabel('کد ملی مادر').fill('0082451291');
-    await page.getByLabel('گواهی ولادت بیمارستان دارید؟').getByLabel('بله').check()
-      .catch(async () => page.getByRole('radio', { name: 'بله' }).first().check());
-    for (const label of ['اصل شناسنامه و کارت ملی پدر و مادر', 'گواهی ولادت صادرشده از بیمارستان', 'کارت ترخیص مادر از بیمارستان', 'نشانی و کد پستی محل سکونت']) {
-      await page.getByLabel(label, { exact: true }).setInputFiles(pdf);
-    }
-    await page.getByRole('button', { name: 'ادامه و بازبینی' }).click();
-    try {
-      await page.waitForURL(/\/review$/, { timeout: 10000 });
-    } catch {
-      throw new Error(`not reviewed: ${(await page.locator('.error-summary').allTextContents()).join(' | ')}`);
-    }
-    await page.getByRole('button', { name: 'ثبت درخواست' }).click();
-    await page.waitForURL(/\/counter\/applications\/\d{11}\?filed=1$/);
-    const code = page.url().match(/applications\/(\d{11})/)[1];
+    await fillBirthCertificate(page, '۱۴۰۵/۰۹/۰۱');
+    const code = await attachReviewAndFile(page, pdf,
+      ['اصل شناسنامه و کارت ملی پدر و مادر', 'گواهی ولادت صادرشده از بیمارستان', 'کارت ترخیص مادر از بیمارستان', 'نشانی و کد پستی محل سکونت'],
+      /\/counter\/applications\/\d{11}\?filed=1$/);
     await context.close();
 
     // The registry's clerk sees the round trip on the application, and asks again themself.
@@ -247,15 +258,7 @@ describe('once only', () => {
     await page.goto(`${server.url}/signin/citizen`);
     await signInCitizen(page, server, '0082451291', '09121234567');
     await page.goto(`${server.url}/me/apply/tehran.birth-certificate`);
-    await page.getByLabel(/^نام \(/).fill('مریم');
-    await page.getByLabel('نام خانوادگی').fill('احمدی');
-    await page.getByLabel('شمارهٔ همراه').fill('09121234567');
-    await page.getByLabel('نام نوزاد').fill('سارا');
-    await page.getByLabel('جنس').selectOption('girl');
-    await page.getByLabel(/^تاریخ تولد \(/).fill('۱۴۰۵/۰۸/۰۱');
-    await page.getByLabel('محل تولد (شهر)').fill('تهران');
-    await page.getByLabel('کد ملی مادر').fill('0082451291');
-    await page.getByRole('radio', { name: 'بله' }).first().check();
+    await fillBirthCertificate(page, '۱۴۰۵/۰۸/۰۱');
 
     const offer = page.locator('details.fetch');
     assert.equal(await offer.count(), 1, 'only the document the registry can supply');
@@ -294,18 +297,9 @@ describe('once only', () => {
     await page.locator('#doc-0').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(artifacts, 'once-only-360.png'), fullPage: true });
 
-    for (const label of ['گواهی ولادت صادرشده از بیمارستان', 'کارت ترخیص مادر از بیمارستان', 'نشانی و کد پستی محل سکونت']) {
-      await page.getByLabel(label, { exact: true }).setInputFiles(pdf);
-    }
-    await page.getByRole('button', { name: 'ادامه و بازبینی' }).click();
-    try {
-      await page.waitForURL(/\/review$/, { timeout: 10000 });
-    } catch {
-      throw new Error(`not reviewed: ${(await page.locator('.error-summary').allTextContents()).join(' | ')}`);
-    }
-    await page.getByRole('button', { name: 'ثبت درخواست' }).click();
-    await page.waitForURL(/\/me\/applications\/\d{11}\?filed=1$/);
-    const code = page.url().match(/applications\/(\d{11})/)[1];
+    const code = await attachReviewAndFile(page, pdf,
+      ['گواهی ولادت صادرشده از بیمارستان', 'کارت ترخیص مادر از بیمارستان', 'نشانی و کد پستی محل سکونت'],
+      /\/me\/applications\/\d{11}\?filed=1$/);
     await context.close();
 
     // The registry's clerk reads the fetched record, where it came from, and the call in the log.

@@ -69,6 +69,27 @@ impl App {
             .await
     }
 
+    /// Like [`App::record`], through the group-commit writer: durable before it returns, sharing
+    /// one commit with the writes waiting beside it (for entries written on every request, such
+    /// as an agency system's reads).
+    pub async fn record_batched(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: (&str, &str),
+        details: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        match self
+            .store()
+            .append_audit_batched(audit_entry(actor, action, target, details))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(pishkhan_store::WriteError::Store(e)) => Err(e),
+            Err(e) => Err(StoreError::BatchFailed(e.to_string())),
+        }
+    }
+
     /// Walks the whole chain; returns how many entries it holds, or names the first break.
     pub async fn verify_audit(&self) -> Result<i64, AuditError> {
         let (entries, head) = self.store().audit_chain().await?;

@@ -246,12 +246,18 @@ pub enum InquiryError {
     Store(#[from] StoreError),
 }
 
-/// Per-node state: reusable answers and breakers.
+/// Per-node state: reusable answers, breakers, and the definitions read lately.
 #[derive(Default)]
 pub struct InquiryState {
     cache: Mutex<HashMap<String, (Instant, InquiryAnswer)>>,
     breakers: Mutex<HashMap<String, Breaker>>,
+    /// Definitions as read at most [`DEFINITION_TTL`] ago (a node that registers one forgets
+    /// them all at once; another node sees the change within that time).
+    definitions: Mutex<HashMap<String, (Instant, Option<InquiryDefinition>)>>,
 }
+
+/// How long a node asks with a definition it read, before reading it again.
+const DEFINITION_TTL: Duration = Duration::from_secs(5);
 
 #[derive(Default, Clone, Copy)]
 struct Breaker {
@@ -357,6 +363,9 @@ impl App {
         ))
         .await?;
         unit.commit().await?;
+        if let Ok(mut read) = self.inner.inquiries.definitions.lock() {
+            read.clear();
+        }
         Ok(definition.code)
     }
 
@@ -535,7 +544,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<InquiryAnswer, InquiryError> {
         let definition = self
-            .inquiry_definition(code)
+            .recent_definition(code)
             .await?
             .ok_or(InquiryError::NotFound)?;
         let (role, target, person) = self
@@ -660,6 +669,34 @@ impl App {
                 Err(error)
             }
         }
+    }
+
+    /// The definition, as read at most [`DEFINITION_TTL`] ago: asking is the hot path, while
+    /// definitions change rarely (and registering on this node forgets what was read).
+    async fn recent_definition(&self, code: &str) -> Result<Option<InquiryDefinition>, StoreError> {
+        let kept = self
+            .inner
+            .inquiries
+            .definitions
+            .lock()
+            .ok()
+            .and_then(|d| d.get(code).cloned());
+        if let Some((at, definition)) = kept
+            && at.elapsed() < DEFINITION_TTL
+        {
+            return Ok(definition);
+        }
+        let definition = self.inquiry_definition(code).await?;
+        // One not registered yet is read again next time (it may be registered any moment).
+        if definition.is_some()
+            && let Ok(mut read) = self.inner.inquiries.definitions.lock()
+        {
+            if read.len() > 1_000 {
+                read.clear();
+            }
+            read.insert(code.to_owned(), (Instant::now(), definition.clone()));
+        }
+        Ok(definition)
     }
 
     async fn write_log(&self, entry: NewAuditEntry) -> Result<(), StoreError> {

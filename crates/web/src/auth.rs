@@ -277,7 +277,7 @@ pub async fn load_visitor(
         && let Some(actor) = visitor.actor()
         && let Err(e) = state
             .app
-            .record(&actor, "api.read", ("api", &path), serde_json::json!({}))
+            .record_batched(&actor, "api.read", ("api", &path), serde_json::json!({}))
             .await
     {
         return ApiError::from(e).into_response();

@@ -826,40 +826,7 @@ async fn inquiries_are_asked_for_a_purpose_logged_cached_and_fail_fast(store: St
     assert_eq!(forged.answer_matches, Some(false));
 
     // An operator asks under the consent a person gave at their centre — about that person only.
-    app.add_org(
-        &cli,
-        pishkhan_app::records::OrgKind::Centre,
-        "tehran-1001",
-        "tehran",
-        "دفتر ۱۰۰۱",
-    )
-    .await
-    .unwrap();
-    let operator = staff(
-        &app,
-        &store,
-        "operator.one",
-        Role::Operator,
-        "centre:tehran-1001",
-    )
-    .await;
-    let (Principal::Citizen(holder), Principal::Staff(op)) = (&person, &operator) else {
-        unreachable!()
-    };
-    store
-        .insert_consent(&pishkhan_store::ConsentRecord {
-            id: "consent-for-inquiry".into(),
-            citizen_id: holder.id.clone(),
-            operator_id: op.id.clone(),
-            operator_name: "متصدی".into(),
-            centre: "tehran-1001".into(),
-            centre_name: "دفتر ۱۰۰۱".into(),
-            purpose: "استعلام".into(),
-            granted_at: Utc::now(),
-            expires_at: Utc::now() + chrono::TimeDelta::hours(1),
-        })
-        .await
-        .unwrap();
+    let operator = operator_with_consent(&app, &store, &person, "consent-for-inquiry").await;
     let under_consent = Purpose {
         application: None,
         consent: Some("consent-for-inquiry".into()),
@@ -1138,40 +1105,7 @@ async fn once_only_a_document_is_fetched_with_consent_kept_as_answered_and_verif
     }
 
     // At a counter, under the person's consent: the log names the consent, the operator asks.
-    app.add_org(
-        &cli,
-        pishkhan_app::records::OrgKind::Centre,
-        "tehran-1001",
-        "tehran",
-        "دفتر ۱۰۰۱",
-    )
-    .await
-    .unwrap();
-    let operator = staff(
-        &app,
-        &store,
-        "operator.one",
-        Role::Operator,
-        "centre:tehran-1001",
-    )
-    .await;
-    let (Principal::Citizen(holder), Principal::Staff(op)) = (&other, &operator) else {
-        unreachable!()
-    };
-    store
-        .insert_consent(&pishkhan_store::ConsentRecord {
-            id: "consent-once-only".into(),
-            citizen_id: holder.id.clone(),
-            operator_id: op.id.clone(),
-            operator_name: "متصدی".into(),
-            centre: "tehran-1001".into(),
-            centre_name: "دفتر ۱۰۰۱".into(),
-            purpose: "ثبت".into(),
-            granted_at: Utc::now(),
-            expires_at: Utc::now() + chrono::TimeDelta::hours(1),
-        })
-        .await
-        .unwrap();
+    let operator = operator_with_consent(&app, &store, &other, "consent-once-only").await;
     let counter = app
         .open_draft(
             &operator,
@@ -1234,4 +1168,53 @@ async fn once_only_a_document_is_fetched_with_consent_kept_as_answered_and_verif
         }
         other => panic!("an unknown inquiry was saved: {other:?}"),
     }
+}
+
+/// An operator at centre `tehran-1001` holding `person`'s open consent `id`.
+async fn operator_with_consent(
+    app: &App,
+    store: &Store,
+    person: &Principal,
+    id: &str,
+) -> Principal {
+    let cli = Actor::command_line();
+    match app
+        .add_org(
+            &cli,
+            pishkhan_app::records::OrgKind::Centre,
+            "tehran-1001",
+            "tehran",
+            "دفتر ۱۰۰۱",
+        )
+        .await
+    {
+        Ok(()) | Err(pishkhan_app::orgs::OrgError::Add(_)) => {}
+        Err(e) => panic!("{e}"),
+    }
+    let operator = staff(
+        app,
+        store,
+        &format!("operator.{id}"),
+        Role::Operator,
+        "centre:tehran-1001",
+    )
+    .await;
+    let (Principal::Citizen(holder), Principal::Staff(op)) = (person, &operator) else {
+        unreachable!()
+    };
+    store
+        .insert_consent(&pishkhan_store::ConsentRecord {
+            id: id.into(),
+            citizen_id: holder.id.clone(),
+            operator_id: op.id.clone(),
+            operator_name: "متصدی".into(),
+            centre: "tehran-1001".into(),
+            centre_name: "دفتر ۱۰۰۱".into(),
+            purpose: "استعلام و ثبت".into(),
+            granted_at: Utc::now(),
+            expires_at: Utc::now() + chrono::TimeDelta::hours(1),
+        })
+        .await
+        .unwrap();
+    operator
 }
