@@ -195,7 +195,7 @@ describe('tracking an application', () => {
     await me.screenshot({ path: path.join(artifacts, 'me-application-360.png'), fullPage: true });
     await mine.close();
 
-    // The clerk approves; the citizen's tracking shows it.
+    // The clerk takes it on through the registry's own stages; the citizen's tracking shows it.
     const again = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
     const desk = await again.newPage();
     await desk.goto(`${server.url}/signin`);
@@ -208,10 +208,14 @@ describe('tracking an application', () => {
     assert.match(await desk.textContent('main'), /father-card\.pdf/);
     await desk.getByRole('button', { name: 'برداشتن این درخواست برای خودم' }).click();
     await desk.waitForURL(/done=1$/);
-    await desk.getByLabel('تأیید').check();
+    await desk.getByLabel('شروع بررسی').check();
     await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
     await desk.waitForURL(/done=1$/);
-    assert.match(await desk.textContent('main'), /تأیید شد؛ در حال صدور/);
+    assert.match(await desk.textContent('main'), /تطبیق مدارک با پایگاه اطلاعات جمعیت/);
+    await desk.getByLabel('تأیید مدارک', { exact: true }).check();
+    await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
+    await desk.waitForURL(/done=1$/);
+    assert.match(await desk.textContent('main'), /امضای سند ولادت به دست اعلام‌کننده/);
     // Found again by the person's national ID, with who reviewed it.
     await desk.goto(`${server.url}/desk/applications`);
     await desk.getByLabel('کد رهگیری یا کد ملی').fill('۰۰۸۲۴۵۱۲۹۱');
@@ -225,6 +229,6 @@ describe('tracking an application', () => {
     assert.match(await desk.textContent('main'), /کد رهگیری ۱۱ رقم و کد ملی ۱۰ رقم است/);
     await again.close();
     const shown = await api('GET', `/api/v1/applications/${code}`, token);
-    assert.deepEqual(shown.json.history.map((h) => h.action), ['submit', 'request-documents', 'resubmit', 'approve']);
+    assert.deepEqual(shown.json.history.map((h) => h.action), ['submit', 'request-documents', 'resubmit', 'start-review', 'records-check-done']);
   });
 });

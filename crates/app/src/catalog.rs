@@ -203,13 +203,18 @@ impl App {
         Ok(version)
     }
 
+    /// (Every card's output template is typeset with a sample before it is stored: see
+    /// [`output_template_problem`].)
     /// The checks every card passes before it is stored: its own rules, its agency, its forms.
     async fn check_service(&self, card: &ServiceCard) -> Result<(), CatalogError> {
         let directory = self.store().org_directory().await?;
         if directory.agency(&card.agency).is_none() {
             return Err(CatalogError::Unknown(format!("agency:{}", card.agency)));
         }
-        let problems = card.check();
+        let mut problems = card.check();
+        if problems.is_empty() {
+            problems.extend(output_template_problem(card).await);
+        }
         if !problems.is_empty() {
             return Err(CatalogError::InvalidCard(problems));
         }
@@ -772,4 +777,36 @@ pub(crate) fn card_version(
         author: actor.id.clone(),
         at,
     }
+}
+
+/// A card's own output template, typeset with a sample output: refused with the line of its
+/// first error, so an output never fails to print when a workflow issues it.
+pub async fn output_template_problem(card: &ServiceCard) -> Option<pishkhan_domain::Problem> {
+    let body = card.output_template.as_ref()?.typst.clone()?;
+    let checked =
+        tokio::task::spawn_blocking(move || pishkhan_render::check_output_template(&body)).await;
+    let problem = match checked {
+        Ok(Ok(())) => return None,
+        Ok(Err(problem)) => problem,
+        Err(e) => pishkhan_render::TemplateProblem {
+            line: None,
+            message: e.to_string(),
+        },
+    };
+    let line = problem.line.unwrap_or(1);
+    Some(
+        pishkhan_domain::Problem::new(
+            "template_error",
+            format!(
+                "قالب خروجی در سطر {} خطا دارد: {}",
+                pishkhan_domain::text::to_persian_digits(&line.to_string()),
+                problem.message
+            ),
+            format!(
+                "The output template has an error on line {line}: {}",
+                problem.message
+            ),
+        )
+        .at("output_template.typst"),
+    )
 }

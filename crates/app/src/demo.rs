@@ -135,7 +135,7 @@ fn area_code(province: &str) -> &'static str {
 }
 
 /// (username, name, role, scope, TOTP secret for roles that need one)
-const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 11] = [
+const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 12] = [
     (
         "operator.1001",
         "زهرا کریمی",
@@ -155,6 +155,13 @@ const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 11] = [
         "مریم احمدی",
         Role::AgencyClerk,
         "agency:tehran-civil-registry",
+        None,
+    ),
+    (
+        "clerk.municipality",
+        "امیر نوری",
+        Role::AgencyClerk,
+        "agency:tehran-municipality",
         None,
     ),
     (
@@ -389,8 +396,14 @@ impl App {
                 }
                 card["agency"] = serde_json::json!(agency);
                 card["forms"] = serde_json::json!([{ "code": form.code, "version": version }]);
-                let card: ServiceCard = serde_json::from_value(card)
+                let mut card: ServiceCard = serde_json::from_value(card)
                     .map_err(|e| DemoError::Catalogue(format!("{}: {e}", service.key)))?;
+                // Its agency's own procedure, ending in its output.
+                if let Some((workflow, output)) = crate::demo_workflows::demo_workflow(&service.key)
+                {
+                    card.workflow = Some(workflow);
+                    card.output_template = Some(output);
+                }
                 self.load_published_service(&actor, &card).await?;
                 count += 1;
             }

@@ -584,6 +584,8 @@ impl App {
                     e.into_iter()
                         .map(|(column, fa, en)| cell_error(*row, &column, fa, en)),
                 );
+            } else if let Some(p) = crate::catalog::output_template_problem(card).await {
+                errors.push(cell_error(*row, &p.at, p.fa, p.en));
             }
         }
         if !errors.is_empty() {

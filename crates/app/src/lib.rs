@@ -12,6 +12,7 @@ mod cache;
 pub mod catalog;
 pub mod config;
 pub mod demo;
+mod demo_workflows;
 pub mod documents;
 pub mod drafts;
 pub mod events;
@@ -24,6 +25,7 @@ pub mod notify;
 pub mod once_only;
 pub mod orgs;
 pub mod orphans;
+pub mod outputs;
 pub mod ownership;
 pub mod plan;
 pub mod policy;
@@ -32,6 +34,7 @@ pub mod print;
 pub mod sealed;
 pub mod search;
 mod secret;
+pub mod signing;
 pub mod sms;
 pub mod synth;
 pub mod templates;
@@ -80,6 +83,8 @@ pub struct App {
 struct Inner {
     /// Seals TOTP secrets in the database; the key file is read (or made) on first use.
     sealer: std::sync::OnceLock<Result<sealed::Sealer, String>>,
+    /// Signs outputs; the key file is read (or made) on first use, its public keys registered.
+    signers: tokio::sync::OnceCell<Result<signing::Signers, String>>,
     config: Config,
     store: Store,
     sms: sms::SmsProvider,
@@ -179,6 +184,7 @@ impl App {
         Ok(App {
             inner: Arc::new(Inner {
                 sealer: std::sync::OnceLock::new(),
+                signers: tokio::sync::OnceCell::new(),
                 config,
                 store,
                 sms,
@@ -198,6 +204,28 @@ impl App {
                 inquiries: inquiries::InquiryState::default(),
             }),
         })
+    }
+
+    /// The keys that sign outputs (see `app::signing`): read or made on first use, and every
+    /// public half registered in the database (so other nodes and old outputs verify).
+    pub(crate) async fn signers(&self) -> Result<&signing::Signers, StoreError> {
+        self.inner
+            .signers
+            .get_or_init(|| async {
+                let signers =
+                    signing::Signers::open_or_create(&self.inner.config.signing_key_file())
+                        .map_err(|e| e.to_string())?;
+                for (id, public) in signers.public_keys() {
+                    self.store()
+                        .register_signing_key(&id, &public, chrono::Utc::now())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(signers)
+            })
+            .await
+            .as_ref()
+            .map_err(|e| StoreError::SecretsKey(e.clone()))
     }
 
     /// The key that seals secrets stored in the database (see `app::sealed`).

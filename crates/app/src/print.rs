@@ -42,7 +42,7 @@ fn iran_moment_fa(at: DateTime<Utc>) -> String {
     )
 }
 
-fn names(directory: &OrgDirectory, agency: &str) -> (String, Option<String>) {
+pub(crate) fn names(directory: &OrgDirectory, agency: &str) -> (String, Option<String>) {
     match directory.agency(agency) {
         Some(org) => (
             org.name_fa.clone(),

@@ -172,9 +172,14 @@ impl Sealer {
 /// the other overwrote. The key goes to a private file of its own, synced, then is linked into
 /// place, which fails if the name already exists.
 fn create_key_file(path: &Path) -> std::io::Result<()> {
-    use std::io::Write;
     let key = new_key();
-    let line = format!("{} {}\n", key_id(&key), BASE64.encode(&key));
+    create_file_whole(path, &format!("{} {}\n", key_id(&key), BASE64.encode(&key)))
+}
+
+/// Creates `path` (0600) holding `line`, whole or not at all: written to a private draft,
+/// synced, then linked into place. If another process created it first, that one stays.
+pub(crate) fn create_file_whole(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
     let mut name = path.as_os_str().to_owned();
     name.push(format!(
         ".new-{}-{}",
@@ -182,9 +187,11 @@ fn create_key_file(path: &Path) -> std::io::Result<()> {
         key_id(&new_key())
     ));
     let draft = PathBuf::from(name);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
         .open(&draft)
         .and_then(|mut file| file.write_all(line.as_bytes()).and(file.sync_all()))
         .and_then(|()| match std::fs::hard_link(&draft, path) {

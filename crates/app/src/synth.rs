@@ -120,6 +120,7 @@ pub fn synthetic_card(i: usize, agency: &str, rng: &mut impl FnMut(usize) -> usi
         redress: None,
         on_no_answer: None,
         workflow: None,
+        output_template: None,
     }
 }
 

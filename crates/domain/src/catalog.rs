@@ -261,7 +261,31 @@ pub struct ServiceCard {
     /// How applications move through the agency; none means [`Workflow::standard`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<Workflow>,
+    /// How the output is printed and how long it holds; none means the standard print, with
+    /// no validity period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_template: Option<OutputTemplate>,
 }
+
+/// The printed output of a service, kept with the card's version: what an output issued under
+/// this version looks like.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputTemplate {
+    /// The body of its typst template (after the shared part every printed document has);
+    /// none means the standard layout. Checked by typesetting a sample when the card is saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typst: Option<String>,
+    /// How long an output holds, in days from its issue; none: it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_days: Option<u32>,
+}
+
+/// The longest an output may hold, in days (ten years).
+pub const MAX_VALID_DAYS: u32 = 3660;
+
+/// The longest output template, in bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 32 * 1024;
 
 fn is_code(text: &str) -> bool {
     !text.is_empty()
@@ -304,6 +328,7 @@ pub fn card_place_fa(at: &str) -> String {
             "forms" => "فرم‌ها",
             "contact" => "تماس",
             "workflow" => "گردش کار",
+            "output_template" => "قالب خروجی",
             "states" => "وضعیت‌ها",
             "actions" => "اقدام‌ها",
             "deciding_unit" => "واحد تصمیم‌گیرنده",
@@ -531,6 +556,31 @@ impl ServiceCard {
                     "malformed_event",
                     "کد رویداد فقط حروف کوچک انگلیسی، رقم و خط تیره دارد.".into(),
                     "An event code has lower-case letters, digits and dashes only.".into(),
+                );
+            }
+        }
+        if let Some(template) = &self.output_template {
+            if template
+                .valid_days
+                .is_some_and(|d| d == 0 || d > MAX_VALID_DAYS)
+            {
+                problem(
+                    "output_template.valid_days",
+                    "bad_validity",
+                    "مدت اعتبار خروجی از ۱ تا ۳۶۶۰ روز است.".into(),
+                    "An output holds from 1 to 3660 days.".into(),
+                );
+            }
+            if template
+                .typst
+                .as_ref()
+                .is_some_and(|t| t.len() > MAX_TEMPLATE_BYTES)
+            {
+                problem(
+                    "output_template.typst",
+                    "template_too_long",
+                    "قالب خروجی حداکثر ۳۲ کیلوبایت است.".into(),
+                    "An output template has at most 32 KB.".into(),
                 );
             }
         }

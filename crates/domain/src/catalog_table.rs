@@ -335,6 +335,7 @@ pub fn card_from_row(
         redress: opt_text(cell("redress_fa")),
         on_no_answer: opt_text(cell("on_no_answer_fa")),
         workflow: None,
+        output_template: None,
     };
     if errors.is_empty() {
         // The card's own rules, reported against the row.

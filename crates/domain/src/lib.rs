@@ -17,6 +17,7 @@ pub mod identity;
 pub mod jalali;
 pub mod language;
 pub mod money;
+pub mod output;
 pub mod password;
 pub mod problem;
 pub mod text;

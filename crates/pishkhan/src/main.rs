@@ -16,6 +16,7 @@ mod catalog;
 mod context;
 mod database;
 mod holidays;
+mod outputs;
 mod serve;
 
 use std::path::PathBuf;
@@ -99,6 +100,12 @@ enum Command {
     /// The log of exchanges with agencies' systems: verify it.
     #[command(subcommand)]
     Exchange(ExchangeCommand),
+    /// The keys that sign outputs: list, rotate, revoke.
+    #[command(subcommand)]
+    Keys(outputs::KeysCommand),
+    /// Check an output's QR code (its text, or an image of it) offline against the published
+    /// keys (`GET /api/v1/keys`, saved to a file). Exits 0 only for a valid one.
+    Verify(outputs::VerifyArgs),
     /// A stand-in for an agency's own system, for the demo and the tests: receives and checks
     /// webhooks, pulls the events feed, answers inquiries; can be made slow or failing.
     AgencySim(agency_sim::SimArgs),
@@ -154,6 +161,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Webhook(command) => command.run(&ctx).await,
         Command::Inquiry(command) => command.run(&ctx).await,
         Command::Exchange(command) => command.run(&ctx).await,
+        Command::Keys(command) => command.run(&ctx).await,
+        Command::Verify(args) => outputs::verify(args),
         Command::AgencySim(args) => agency_sim::run(args).await,
     }
 }

@@ -6,6 +6,7 @@
 //! cannot inject markup, and the template stays one reviewed file. The Rust side writes every
 //! text already in Persian (digits, money, Jalali dates); the template only lays it out.
 
+mod output;
 mod print;
 
 use std::sync::LazyLock;
@@ -17,6 +18,10 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
+pub use output::{
+    OutputPrint, TemplateProblem, check_output_template, output_data, qr_svg, render_output,
+    sample_output,
+};
 pub use print::{
     CardPrint, CounterPrint, FormPrint, ReceiptPrint, card_data, form_data, receipt_data,
 };
@@ -151,16 +156,31 @@ pub fn render(template: Template, data: &serde_json::Value) -> Result<Vec<u8>, R
         Template::Receipt => RECEIPT_SOURCE.as_ref(),
     }
     .ok_or(RenderError::Template)?;
+    typeset(source.clone(), data).map_err(|(error, _)| error)
+}
+
+/// Compiles `main` with `data` into a PDF; on an error, also the first error's line in `main`
+/// (counted from 1), when it has one.
+fn typeset(
+    main: Source,
+    data: &serde_json::Value,
+) -> Result<Vec<u8>, (RenderError, Option<usize>)> {
     let world = PrintWorld {
-        main: source.clone(),
-        data_id: file_id("/data.json").ok_or(RenderError::Template)?,
-        data: Bytes::new(serde_json::to_vec(data)?),
+        main,
+        data_id: file_id("/data.json").ok_or((RenderError::Template, None))?,
+        data: Bytes::new(serde_json::to_vec(data).map_err(|e| (e.into(), None))?),
+    };
+    let line_of = |errors: &[SourceDiagnostic]| {
+        errors.iter().find_map(|e| {
+            let range = typst::WorldExt::range(&world, e.span)?;
+            world.main.lines().byte_to_line(range.start).map(|l| l + 1)
+        })
     };
     let document: typst_layout::PagedDocument = typst::compile(&world)
         .output
-        .map_err(|errors| RenderError::Typeset(messages(&errors)))?;
+        .map_err(|errors| (RenderError::Typeset(messages(&errors)), line_of(&errors)))?;
     let pdf = typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
-        .map_err(|errors| RenderError::Typeset(messages(&errors)))?;
+        .map_err(|errors| (RenderError::Typeset(messages(&errors)), line_of(&errors)))?;
     // typst memoizes across compilations; keep what recent documents used, drop the rest, so
     // memory stays flat however many documents a node prints.
     typst::comemo::evict(10);

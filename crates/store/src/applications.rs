@@ -110,6 +110,10 @@ pub struct Transition {
     pub audit: NewAuditEntry,
     /// The API client's key for this action, if it sent one.
     pub idempotency: Option<NewIdempotency>,
+    /// What the actor wrote down for the action's asked fields (JSON pairs), if it asks any.
+    pub fields: Option<String>,
+    /// The output this step issues, if it enters the workflow's issuing state.
+    pub output: Option<crate::outputs::NewOutput>,
 }
 
 /// Why a write to an application did not happen. Nothing of it was stored.
@@ -202,6 +206,8 @@ pub struct EventRecord {
     pub comment: String,
     pub deadline: Option<String>,
     pub at: i64,
+    /// What the actor wrote down for the action's asked fields (JSON pairs).
+    pub fields: Option<String>,
 }
 
 /// A document's metadata.
@@ -430,7 +436,7 @@ async fn insert_documents_on(
 }
 
 /// Messages for the outbox, due at once.
-async fn insert_outbox_on(
+pub(crate) async fn insert_outbox_on(
     conn: &mut (impl Connection + ?Sized),
     messages: &[NewOutboxMessage],
     at: i64,
@@ -484,7 +490,8 @@ async fn apply_transition_on(
         .await?;
     conn.execute(
         "INSERT INTO application_events (application, seq, action, from_state, to_state, actor, \
-         actor_role, comment, deadline, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         actor_role, comment, deadline, at, fields) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         vec![
             Arg::from(&t.code),
             Arg::Int(seq),
@@ -496,10 +503,14 @@ async fn apply_transition_on(
             Arg::from(&t.comment),
             Arg::from(&t.deadline),
             Arg::Int(at),
+            Arg::from(&t.fields),
         ],
     )
     .await?;
     insert_documents_on(conn, &t.code, seq, &t.documents, at).await?;
+    if let Some(output) = &t.output {
+        crate::outputs::insert_output_on(conn, output).await?;
+    }
     insert_outbox_on(conn, &t.outbox, at).await?;
     crate::feed::insert_events_on(conn, &t.events, at).await?;
     if let Some(key) = &t.idempotency {
@@ -594,6 +605,7 @@ macro_rules! batched {
         }
     };
 }
+pub(crate) use batched;
 
 impl Store {
     /// Stores a new application, durably, with everything that goes with it; or nothing.
@@ -651,7 +663,8 @@ impl Store {
     pub async fn application_events(&self, code: &str) -> Result<Vec<EventRecord>, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as::<_, EventRecord>(
-                "SELECT seq, action, from_state, to_state, actor, actor_role, comment, deadline, at \
+                "SELECT seq, action, from_state, to_state, actor, actor_role, comment, deadline, at, \
+                 fields \
                  FROM application_events WHERE application = $1 ORDER BY seq",
             )
             .bind(code)

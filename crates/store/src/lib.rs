@@ -20,6 +20,7 @@ mod inquiries;
 mod location;
 mod nodes;
 mod orgs;
+mod outputs;
 mod script;
 mod search;
 mod sessions;
@@ -61,6 +62,7 @@ pub use orgs::{
     AddOrgError, AgencyContact, CentrePlace, City, HandIn, Office, OrgDirectory, OrgKind,
     OrgRecord, Province, ProvinceFigures,
 };
+pub use outputs::{NewOutput, OutputRecord, SigningKeyRecord};
 pub use search::{MAX_SEARCH_MISSES, SearchMiss, SynonymList};
 pub use sessions::{SessionOwner, SessionRecord};
 pub use sweep::FileOwner;

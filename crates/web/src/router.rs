@@ -89,6 +89,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/agencies/{code}", Public, get(portal::agency)),
         g("/centres", Public, get(portal::centres)),
         g("/developers", Public, get(developers::reference)),
+        g("/verify", Public, get(track::verify)),
+        g("/outputs/{number}", SignedIn, get(track::output_pdf)),
         g("/track", Public, get(track::form)),
         p("/track", Public, post(track::lookup)),
         p("/track/receipt", Public, post(track::tracked_receipt)),
@@ -256,6 +258,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             post(mine::counter_act)
                 .layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
         ),
+        p(
+            "/counter/outputs/{number}/hand-over",
+            StaffWith(COUNTER_ROLES),
+            post(mine::counter_hand_over),
+        ),
         g(
             "/counter/applications/{code}/withdraw",
             StaffWith(COUNTER_ROLES),
@@ -292,6 +299,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/desk/applications/{code}/inquiries/{inquiry}",
             StaffWith(APPLICATION_WORKERS),
             post(desk::applications::inquire),
+        ),
+        p(
+            "/desk/outputs/{number}/revoke",
+            StaffWith(APPLICATION_WORKERS),
+            post(desk::applications::revoke_output),
         ),
         // Agency desk: the catalogue
         g("/desk", StaffWith(EDITORS), get(desk::index)),
@@ -518,6 +530,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         // Public API
         p("/api/v1/checks/{kind}", Public, post(api::checks::check)),
         p("/api/v1/bills/inspect", Public, post(api::bills::inspect)),
+        g("/api/v1/verify/{code}", Public, get(api::outputs::verify)),
+        g("/api/v1/keys", Public, get(api::outputs::keys)),
         g(
             "/api/v1/calendar/business-days",
             Public,

@@ -69,9 +69,8 @@ impl App {
         }
     }
 
-    /// Takes one workflow action. Checked against the workflow the application started with;
-    /// refused with a clear reason and nothing changed when it is not allowed.
-    #[tracing::instrument(skip_all, fields(code = %code, action = %action))]
+    /// Takes one workflow action that asks nothing to be written down; see
+    /// [`App::act_on_application_with`].
     #[allow(clippy::too_many_arguments)]
     pub async fn act_on_application(
         &self,
@@ -81,6 +80,40 @@ impl App {
         revision: i64,
         action: &str,
         comment: &str,
+        documents: Vec<Upload>,
+        idempotency: Option<IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        self.act_on_application_with(
+            principal,
+            source,
+            code,
+            revision,
+            action,
+            comment,
+            &[],
+            documents,
+            idempotency,
+            now,
+        )
+        .await
+    }
+
+    /// Takes one workflow action, with the values it asks for (`fields`: code, value).
+    /// Checked against the workflow the application started with; refused with a clear reason
+    /// and nothing changed when it is not allowed. Entering the workflow's issuing state issues
+    /// the output in the same transaction.
+    #[tracing::instrument(skip_all, fields(code = %code, action = %action))]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn act_on_application_with(
+        &self,
+        principal: &Principal,
+        source: &str,
+        code: &str,
+        revision: i64,
+        action: &str,
+        comment: &str,
+        fields: &[(String, String)],
         documents: Vec<Upload>,
         idempotency: Option<IdempotencyKey>,
         now: DateTime<Utc>,
@@ -128,6 +161,8 @@ impl App {
             .act(&record.state, action, role, comment, documents.len())
             .map_err(|e| ApplicationError::one("action", e))?
             .clone();
+        let asked = Workflow::asked_values(&taken, fields)
+            .map_err(|e| ApplicationError::one("fields", e))?;
         // An operator withdraws in the applicant's name only with their consent, given at this
         // centre by the code texted to them (as for filing).
         if role == Role::Operator && workflow.withdraws(&taken) {
@@ -143,8 +178,32 @@ impl App {
             .ok_or_else(|| StoreError::Corrupt(format!("{}: no state {}", card.code, taken.to)))?;
         let deadline = self.deadline(next.sla_days, now).await?;
         let actor = principal.actor_id();
+        // Entering the issuing state: the output, numbered, rendered, signed and stored now,
+        // its row written with this step (or, if the step fails, its file forgotten).
+        let output = if next.issues {
+            let holder = asked
+                .iter()
+                .find(|(code, _)| code == pishkhan_domain::workflow::HOLDER_NAME)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let mut recorded = self.recorded_fields(&record, &workflow).await?;
+            recorded.extend(
+                asked
+                    .iter()
+                    .filter(|(code, _)| code != pishkhan_domain::workflow::HOLDER_NAME)
+                    .map(|(code, value)| (label_of(&taken, code), value.clone())),
+            );
+            Some(
+                self.prepare_output(&record, &card, &holder, recorded, now)
+                    .await?
+                    .row,
+            )
+        } else {
+            None
+        };
         let stored = self.put_documents(&documents, &actor).await?;
         let stored_keys = stored.clone();
+        let output_file = output.as_ref().map(|o| o.pdf_key.clone());
         let code_text = code.as_str().to_owned();
         let events = transition_events(&record, &workflow, &taken, role, documents.len());
         let mut outbox = Vec::new();
@@ -194,6 +253,8 @@ impl App {
             documents: stored,
             outbox,
             events,
+            fields: (!asked.is_empty()).then(|| serde_json::to_string(&asked).unwrap_or_default()),
+            output,
             audit: NewAuditEntry {
                 at: now,
                 actor,
@@ -221,9 +282,11 @@ impl App {
                 } =>
             {
                 self.forget_documents(&stored_keys).await;
+                self.forget_file(output_file.as_deref()).await;
             }
             Err(error) => {
                 self.forget_documents(&stored_keys).await;
+                self.forget_file(output_file.as_deref()).await;
                 return Err(error.into());
             }
         }
@@ -233,6 +296,46 @@ impl App {
             .await?
             .ok_or(ApplicationError::NotFound)?;
         self.view(record).await
+    }
+
+    /// Forgets a file written for a step that did not happen.
+    async fn forget_file(&self, key: Option<&str>) {
+        if let Some(key) = key
+            && let Err(e) = self.documents().delete(key).await
+        {
+            tracing::warn!(error = %e, key = %key, "an unused file stays");
+        }
+    }
+
+    /// What an application's output prints besides its holder: the answers the person filed
+    /// and the values earlier steps wrote down, each with its label.
+    async fn recorded_fields(
+        &self,
+        record: &ApplicationRecord,
+        workflow: &Workflow,
+    ) -> Result<Vec<(String, String)>, ApplicationError> {
+        let view = self.view(record.clone()).await?;
+        let mut out: Vec<(String, String)> = self
+            .labelled_answers(&view)
+            .await?
+            .into_iter()
+            .flat_map(|(_, answers)| answers)
+            .collect();
+        for event in &view.events {
+            let Some(fields) = &event.fields else {
+                continue;
+            };
+            let values: Vec<(String, String)> = serde_json::from_str(fields).unwrap_or_default();
+            let action = workflow.action(&event.action);
+            for (code, value) in values {
+                if code == pishkhan_domain::workflow::HOLDER_NAME {
+                    continue;
+                }
+                let label = action.map_or_else(|| code.clone(), |a| label_of(a, &code));
+                out.push((label, value));
+            }
+        }
+        Ok(out)
     }
 
     /// Claims an application for oneself (`assignee` = self) or, for an agency admin, assigns
@@ -286,6 +389,15 @@ impl App {
             .await?;
         Ok(())
     }
+}
+
+/// The label of a value `action` asks for (its code if it has none).
+fn label_of(action: &pishkhan_domain::workflow::Action, code: &str) -> String {
+    action
+        .asks
+        .iter()
+        .find(|a| a.code == code)
+        .map_or_else(|| code.to_owned(), |a| a.label.fa.clone())
 }
 
 /// What agencies' systems are told of one action: a withdrawal, a resubmission (the applicant

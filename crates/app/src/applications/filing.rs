@@ -476,12 +476,19 @@ impl App {
             };
             let mut filled = schema.example_answers();
             for field in schema.fields() {
-                if matches!(field.kind, FieldKind::File { .. }) {
+                if let FieldKind::File { accept, .. } = &field.kind {
+                    // A file of a kind the field accepts (a photo field takes only JPEG).
+                    let (extension, bytes) =
+                        if accept.is_empty() || accept.iter().any(|a| a == "application/pdf") {
+                            ("pdf", EXAMPLE_PDF)
+                        } else {
+                            ("jpg", EXAMPLE_JPEG)
+                        };
                     filled.insert(field.id.clone(), json!({ "document": documents.len() }));
                     documents.push(Upload {
                         requirement: String::new(),
-                        file_name: format!("{}.pdf", field.id),
-                        bytes: EXAMPLE_PDF.to_vec(),
+                        file_name: format!("{}.{extension}", field.id),
+                        bytes: bytes.to_vec(),
                         provenance: None,
                     });
                 }

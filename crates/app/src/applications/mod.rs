@@ -156,6 +156,8 @@ pub struct ApplicationView {
     pub workflow: Workflow,
     pub events: Vec<EventRecord>,
     pub documents: Vec<DocumentRecord>,
+    /// What it issued, oldest first (a revoked output, then its re-issue).
+    pub outputs: Vec<pishkhan_store::OutputRecord>,
 }
 
 impl ApplicationView {
@@ -178,6 +180,11 @@ impl ApplicationView {
 
 /// The smallest valid PDF, attached by example submissions.
 pub const EXAMPLE_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// The smallest file that is a JPEG by its content, for examples whose field takes only photos.
+pub const EXAMPLE_JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0xFF, 0xD9,
+];
 
 /// Tracking lookups one address may make per minute.
 pub const TRACKS_PER_MINUTE: i64 = 30;
@@ -385,7 +392,7 @@ impl App {
     }
 
     /// The SMS (and e-mail, when given) telling the person, as outbox messages.
-    fn notice(
+    pub(crate) fn notice(
         &self,
         code: &TrackingCode,
         mobile: &str,

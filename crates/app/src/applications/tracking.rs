@@ -75,12 +75,14 @@ impl App {
         let workflow = card.workflow();
         let events = self.store().application_events(&record.code).await?;
         let documents = self.store().application_documents(&record.code).await?;
+        let outputs = self.store().outputs_of_application(&record.code).await?;
         Ok(ApplicationView {
             record,
             card,
             workflow,
             events,
             documents,
+            outputs,
         })
     }
 

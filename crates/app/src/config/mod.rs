@@ -65,6 +65,9 @@ pub struct Config {
     /// The file of keys that seal secrets in the database; unset: `secrets.key` in the data
     /// folder.
     pub secrets_key_file: Option<PathBuf>,
+    /// The file of the keys that sign outputs (Ed25519, 0600); unset: `signing.key` in the data
+    /// folder.
+    pub signing_key_file: Option<PathBuf>,
     /// The bearer token `/metrics` asks for; empty: `/metrics` is off (404).
     pub metrics_token: Secret<String>,
 }
@@ -145,6 +148,13 @@ impl Config {
         self.secrets_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("secrets.key"))
+    }
+
+    /// Where the keys that sign outputs are.
+    pub fn signing_key_file(&self) -> PathBuf {
+        self.signing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("signing.key"))
     }
 
     pub fn serving_problem(&self) -> Option<String> {
@@ -272,6 +282,7 @@ impl Config {
         };
         let metrics_token = r.read(&METRICS_TOKEN);
         let secrets_key_file = r.read(&SECRETS_KEY_FILE).map(PathBuf::from);
+        let signing_key_file = r.read(&SIGNING_KEY_FILE).map(PathBuf::from);
         let ownership_provider = r.read(&MOBILE_OWNERSHIP_PROVIDER);
         let ownership_url = r.read(&MOBILE_OWNERSHIP_URL);
         let ownership_key = r.read(&MOBILE_OWNERSHIP_KEY);
@@ -359,6 +370,7 @@ impl Config {
             limits,
             metrics_token,
             secrets_key_file,
+            signing_key_file,
         }
     }
 

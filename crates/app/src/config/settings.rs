@@ -344,6 +344,15 @@ pub(super) const SECRETS_KEY_FILE: Setting<Option<String>> = Setting {
     parse: optional_text,
 };
 
+pub(super) const SIGNING_KEY_FILE: Setting<Option<String>> = Setting {
+    key: "signing_key_file",
+    env: "PISHKHAN_SIGNING_KEY_FILE",
+    flag: None,
+    secret: false,
+    default: || None,
+    parse: optional_text,
+};
+
 pub(super) const DRAFT_QUOTA_MIB: Setting<u32> = Setting {
     key: "draft_quota_mib",
     env: "PISHKHAN_DRAFT_QUOTA_MIB",

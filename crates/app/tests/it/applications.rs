@@ -20,6 +20,7 @@ use pishkhan_store::on_both_backends;
 
 on_both_backends!(
     every_demo_workflow_and_form_passes_its_checks,
+    every_tehran_service_runs_its_own_workflow_to_a_verifiable_output,
     a_citizen_applies_and_the_agency_works_it_through_the_workflow,
     an_operator_files_only_with_consent_and_a_system_only_for_its_agency,
     deadlines_skip_fridays_and_holidays_and_overdue_work_escalates_once,
@@ -121,6 +122,155 @@ async fn every_demo_workflow_and_form_passes_its_checks(store: Store) {
             assert!(without_files.is_empty(), "{}: {without_files:?}", form.code);
         }
     }
+}
+
+/// The text poppler reads out of a PDF, as it reads it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("output.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is required");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store: Store) {
+    let app = app_on(store.clone()).await;
+    let (services, _) = app
+        .published_services(&ServiceFilter::default(), 500, 0)
+        .await
+        .unwrap();
+    let tehran: Vec<_> = services
+        .into_iter()
+        .filter(|s| s.card.code.starts_with("tehran."))
+        .collect();
+    assert_eq!(tehran.len(), 22);
+    let mut systems: std::collections::HashMap<String, Principal> = Default::default();
+    let mut outputs_seen = 0;
+    for service in tehran {
+        let agency = service.card.agency.clone();
+        if !systems.contains_key(&agency) {
+            let user = match staff(
+                &app,
+                &store,
+                &format!("sys-{agency}"),
+                Role::System,
+                &format!("agency:{agency}"),
+            )
+            .await
+            {
+                Principal::Staff(u) => u,
+                _ => unreachable!(),
+            };
+            systems.insert(agency.clone(), Principal::System(user));
+        }
+        let system = systems[&agency].clone();
+        let mut request = complete(&app, &service.card.code).await;
+        request.national_id = "0082451291".into();
+        request.mobile = "09121234567".into();
+        let filed = app
+            .submit_application(&system, "test", request, Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", service.card.code));
+        let code = filed.code.as_str().to_owned();
+        let workflow = service.card.workflow();
+        // The way forward: at each state, the action that neither asks for documents nor
+        // refuses, with every value it asks for written down.
+        let mut view = app.application_for(&system, &code).await.unwrap().unwrap();
+        let mut steps = 0;
+        while !workflow.state(&view.record.state).unwrap().issues {
+            steps += 1;
+            assert!(
+                steps < 20,
+                "{}: stuck in {}",
+                service.card.code,
+                view.record.state
+            );
+            let forward = workflow
+                .actions_from(&view.record.state)
+                .find(|a| {
+                    !matches!(a.to.as_str(), "needs-documents" | "rejected" | "withdrawn")
+                        && a.roles.iter().any(|r| r == "system")
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: no way on from {}",
+                        service.card.code, view.record.state
+                    )
+                })
+                .clone();
+            let fields: Vec<(String, String)> = forward
+                .asks
+                .iter()
+                .map(|a| {
+                    let value = if a.code == "holder_name" {
+                        "مریم احمدی"
+                    } else {
+                        "۱۲۳۴۵"
+                    };
+                    (a.code.clone(), value.to_owned())
+                })
+                .collect();
+            view = app
+                .act_on_application_with(
+                    &system,
+                    "test",
+                    &code,
+                    view.record.revision,
+                    &forward.code,
+                    "",
+                    &fields,
+                    vec![],
+                    None,
+                    Utc::now(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{} {}: {e:?}", service.card.code, forward.code));
+        }
+        assert!(
+            steps >= 2,
+            "{}: its own stages, not one step",
+            service.card.code
+        );
+        assert_eq!(view.outputs.len(), 1, "{}", service.card.code);
+        let output = &view.outputs[0];
+        let (_, pdf) = app
+            .output_pdf(&system, &output.number)
+            .await
+            .unwrap()
+            .unwrap();
+        let raw = pdf_text(&pdf);
+        assert!(
+            raw.contains(&output.number) && raw.contains(&output.code),
+            "{}: the number and the verification code are printed",
+            service.card.code
+        );
+        let text = pishkhan_render::comparable(&raw);
+        assert!(
+            text.contains(&pishkhan_render::comparable("مریم احمدی")),
+            "{}: the holder's name is printed",
+            service.card.code
+        );
+        assert!(
+            text.contains(&pishkhan_render::comparable(&service.card.output.fa)),
+            "{}: what it is is printed",
+            service.card.code
+        );
+        let verified = app.verify_code(&output.code, Utc::now()).await.unwrap();
+        assert_eq!(verified.status, "valid", "{}", service.card.code);
+        let by_qr = app
+            .verify_payload(&output.payload, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(by_qr.status, "valid", "{}", service.card.code);
+        outputs_seen += 1;
+    }
+    assert_eq!(outputs_seen, 22);
 }
 
 async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: Store) {
@@ -271,7 +421,7 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
     };
     let refused = |r: Result<_, ApplicationError>| codes(r.unwrap_err());
     assert_eq!(
-        refused(act(clerk.clone(), 1, "approve", "").await),
+        refused(act(clerk.clone(), 1, "documents-check-done", "").await),
         vec!["wrong_state"]
     );
     assert_eq!(
@@ -308,7 +458,7 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
         "no deadline runs against the agency"
     );
     assert!(matches!(
-        act(clerk.clone(), 1, "approve", "").await,
+        act(clerk.clone(), 1, "start-review", "").await,
         Err(ApplicationError::Stale)
     ));
     let v = app
@@ -336,12 +486,109 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
         .unwrap();
     assert_eq!(v.record.state, "resubmitted");
     assert_eq!(v.documents.len(), attached + 1);
-    let v = act(clerk.clone(), v.record.revision, "approve", "")
+    // The traffic police's own stages: documents and medical result checked, fees paid, card.
+    let v = act(clerk.clone(), v.record.revision, "start-review", "")
         .await
         .unwrap();
-    let v = act(clerk.clone(), v.record.revision, "issue", "")
+    assert_eq!(v.record.state, "documents-check");
+    let v = act(clerk.clone(), v.record.revision, "documents-check-done", "")
         .await
         .unwrap();
+    assert_eq!(v.record.state, "payment");
+    let v = act(clerk.clone(), v.record.revision, "payment-done", "")
+        .await
+        .unwrap();
+    assert_eq!(v.record.state, "printing");
+    // Issuing asks for the holder's name as the agency's records have it.
+    assert_eq!(
+        refused(act(clerk.clone(), v.record.revision, "issue", "").await),
+        vec!["asked_value_required"]
+    );
+    assert!(v.outputs.is_empty());
+    let v = app
+        .act_on_application_with(
+            &clerk,
+            "test",
+            &code,
+            v.record.revision,
+            "issue",
+            "",
+            &[
+                ("holder_name".to_owned(), "مریم احمدی".to_owned()),
+                ("licence_number".to_owned(), "۹۸۷۶۵۴۳۲۱".to_owned()),
+            ],
+            vec![],
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.record.state, "issued");
+    assert_eq!(
+        v.outputs.len(),
+        1,
+        "entering the issuing state issued one output"
+    );
+    let output = v.outputs[0].clone();
+    assert_eq!(output.holder_name, "مریم احمدی");
+    assert_eq!(output.number, format!("{code}-1"));
+    // The holder downloads it; a stranger cannot.
+    let (_, pdf) = app
+        .output_pdf(&person, &output.number)
+        .await
+        .unwrap()
+        .expect("the holder sees the output");
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_eq!(pishkhan_domain::digest::sha256_hex(&pdf), output.pdf_sha256);
+    assert!(
+        app.output_pdf(&other, &output.number)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Anyone verifies it by its code (as typed) or its QR payload; nothing else is told.
+    let found = app
+        .verify_code(&output.code.to_lowercase().replace('-', " "), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(found.status, "valid");
+    let shown = found.output.unwrap();
+    assert_eq!(shown.holder_name, "مریم احمدی");
+    assert!(
+        !shown.national_id.contains("0082451"),
+        "{}",
+        shown.national_id
+    );
+    let by_payload = app
+        .verify_payload(&output.payload, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(by_payload.status, "valid");
+    let mut forged = output.payload.clone().into_bytes();
+    let at = forged.len() / 2;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    assert_eq!(
+        app.verify_payload(&forged, Utc::now())
+            .await
+            .unwrap()
+            .status,
+        "tampered"
+    );
+    assert_eq!(
+        app.verify_payload("WIFI:S:x;;", Utc::now())
+            .await
+            .unwrap()
+            .status,
+        "foreign"
+    );
+    assert_eq!(
+        app.verify_code("0000-0000-0000", Utc::now())
+            .await
+            .unwrap()
+            .status,
+        "unknown"
+    );
     let v = act(clerk.clone(), v.record.revision, "deliver", "")
         .await
         .unwrap();
@@ -356,7 +603,9 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
             "submit",
             "request-documents",
             "resubmit",
-            "approve",
+            "start-review",
+            "documents-check-done",
+            "payment-done",
             "issue",
             "deliver"
         ]
@@ -376,8 +625,53 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
         .filter(|(t, _, _)| t == "notify.sms")
         .count();
     assert_eq!(
-        sms, 5,
-        "submitted, needs documents, approved, issued, delivered"
+        sms, 6,
+        "submitted, needs documents, documents checked, paid, issued, delivered"
+    );
+    // The agency revokes it with a reason: the holder is told, verification says revoked,
+    // and it cannot be revoked twice. The citizen may not revoke.
+    assert!(matches!(
+        app.revoke_output(&person, "test", &output.number, "خطا", Utc::now())
+            .await,
+        Err(ApplicationError::NotFound)
+    ));
+    assert_eq!(
+        codes(
+            app.revoke_output(&clerk, "test", &output.number, "  ", Utc::now())
+                .await
+                .unwrap_err()
+        ),
+        vec!["reason_required"]
+    );
+    app.revoke_output(
+        &clerk,
+        "test",
+        &output.number,
+        "نام دارنده نادرست ثبت شده بود.",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let revoked = app.verify_code(&output.code, Utc::now()).await.unwrap();
+    assert_eq!(revoked.status, "revoked");
+    assert_eq!(
+        revoked.output.unwrap().revoked_reason.as_deref(),
+        Some("نام دارنده نادرست ثبت شده بود.")
+    );
+    assert_eq!(
+        app.verify_payload(&output.payload, Utc::now())
+            .await
+            .unwrap()
+            .status,
+        "revoked"
+    );
+    assert_eq!(
+        codes(
+            app.revoke_output(&clerk, "test", &output.number, "دوباره", Utc::now())
+                .await
+                .unwrap_err()
+        ),
+        vec!["already_revoked"]
     );
     // Every change is in the audit chain, which still verifies.
     app.verify_audit().await.unwrap();
@@ -976,7 +1270,7 @@ async fn retried_filings_and_actions_happen_once(store: Store) {
     });
     for action in actions {
         let view = action.await.unwrap().unwrap();
-        assert_eq!(view.record.state, "in-review");
+        assert_eq!(view.record.state, "documents-check");
     }
     assert_eq!(
         store.application_events(&code).await.unwrap().len(),

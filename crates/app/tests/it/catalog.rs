@@ -330,6 +330,24 @@ async fn a_card_goes_from_draft_to_published_and_keeps_every_version(store: Stor
         .await
         .unwrap_err();
     assert!(error.lines(pishkhan_domain::Language::Persian)[0].contains("مراحل"));
+    // An output template that does not typeset is refused on save, with its line.
+    let mut broken = card();
+    broken.output_template = Some(pishkhan_domain::catalog::OutputTemplate {
+        typst: Some("#header()\n#text(d.holder_name)\n#d.no_such_field\n".into()),
+        valid_days: Some(365),
+    });
+    let error = app
+        .save_service_draft(&editor, &editor_actor, &broken)
+        .await
+        .unwrap_err();
+    let said = error.lines(pishkhan_domain::Language::Persian).join(" ");
+    assert!(said.contains("سطر ۳"), "{said}");
+    broken.output_template.as_mut().unwrap().typst =
+        Some("#header()\n#text(size: 14pt, d.holder_name)\n#image(bytes(d.qr), format: \"svg\", width: 3cm)\n".into());
+    broken.code = "tehran.template-check".into();
+    app.save_service_draft(&editor, &editor_actor, &broken)
+        .await
+        .expect("a template that typesets is kept with the card");
 
     let code = card().code;
     let v1 = app

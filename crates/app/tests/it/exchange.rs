@@ -128,7 +128,7 @@ async fn events_follow_each_change_in_commit_order_for_their_agency_only(store: 
         provenance: None,
     };
     let v = act(person.clone(), v.record.revision, "resubmit", vec![png]).await;
-    act(clerk.clone(), v.record.revision, "approve", vec![]).await;
+    act(clerk.clone(), v.record.revision, "start-review", vec![]).await;
 
     // Another agency's filing is not in this feed.
     let other = file(&app, &person, BIRTH).await;

@@ -12,10 +12,12 @@ use crate::forms::Text;
 use crate::identity::Role;
 
 mod rules;
+mod staged;
 mod standard;
 
 use crate::problem::Problem;
 pub use rules::RULES;
+pub use staged::Stage;
 
 /// Who must move an application in this state forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +68,44 @@ pub struct WorkflowState {
     /// What the person should do now, when it is on them (or simply wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<Text>,
+    /// Entering this state issues the service's output: rendered from the card's template,
+    /// signed, and kept unchanged from then on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub issues: bool,
 }
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// A value the one taking an action writes (the permit's number, the holder's name as the
+/// agency's records have it, the assessed fee): kept with the step, printed on the output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asked {
+    pub code: String,
+    pub label: Text,
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl Asked {
+    /// The holder's name as the agency's records have it: what every step that issues the
+    /// output asks (the output is printed in that name).
+    pub fn holder_name() -> Asked {
+        Asked {
+            code: HOLDER_NAME.into(),
+            label: Text::fa("نام و نام خانوادگی دارنده (چنان‌که در سوابق دستگاه است)"),
+            required: true,
+        }
+    }
+}
+
+/// The code of [`Asked::holder_name`].
+pub const HOLDER_NAME: &str = "holder_name";
+
+/// The longest value written for an [`Asked`] field.
+pub const MAX_ASKED_CHARS: usize = 200;
 
 impl WorkflowState {
     pub fn is_terminal(&self) -> bool {
@@ -93,6 +132,9 @@ pub struct Action {
     /// The applicant is told (SMS, e-mail) when this action is taken.
     #[serde(default)]
     pub notify: bool,
+    /// What the one taking it writes down (see [`Asked`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asks: Vec<Asked>,
 }
 
 /// The roles that may act on applications at all.
@@ -140,6 +182,67 @@ impl Workflow {
         self.actions
             .iter()
             .filter(move |a| a.from.iter().any(|f| f == state))
+    }
+
+    /// The state whose entry issues the output, if the workflow has one.
+    pub fn issuing_state(&self) -> Option<&WorkflowState> {
+        self.states.iter().find(|s| s.issues)
+    }
+
+    /// The values `action` asks for, checked: each known, none too long, the required ones
+    /// there. Answers them trimmed, in the action's order, or the first problem.
+    pub fn asked_values(
+        action: &Action,
+        given: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, Problem> {
+        if let Some((code, _)) = given
+            .iter()
+            .find(|(code, _)| !action.asks.iter().any(|a| &a.code == code))
+        {
+            return Err(Problem::new(
+                "unknown_asked_field",
+                format!("«{}» چیزی به نام «{code}» نمی‌خواهد.", action.name.fa),
+                format!("`{}` asks for no `{code}`.", action.code),
+            )
+            .at(code.clone()));
+        }
+        let mut values = Vec::new();
+        for asked in &action.asks {
+            let value = given
+                .iter()
+                .find(|(code, _)| code == &asked.code)
+                .map(|(_, v)| v.trim())
+                .unwrap_or("");
+            if value.chars().count() > MAX_ASKED_CHARS {
+                return Err(Problem::new(
+                    "asked_value_too_long",
+                    format!("«{}» حداکثر ۲۰۰ نویسه است.", asked.label.fa),
+                    format!("`{}` has at most 200 characters.", asked.code),
+                )
+                .at(asked.code.clone()));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(Problem::new(
+                    "asked_value_control",
+                    format!("«{}» نویسهٔ نامعتبر دارد.", asked.label.fa),
+                    format!("`{}` holds a control character.", asked.code),
+                )
+                .at(asked.code.clone()));
+            }
+            if value.is_empty() {
+                if asked.required {
+                    return Err(Problem::new(
+                        "asked_value_required",
+                        format!("«{}» را بنویسید.", asked.label.fa),
+                        format!("`{}` is required.", asked.code),
+                    )
+                    .at(asked.code.clone()));
+                }
+                continue;
+            }
+            values.push((asked.code.clone(), value.to_owned()));
+        }
+        Ok(values)
     }
 
     /// Does `action` close the application at the applicant's wish? Pages ask before taking it.

@@ -7,7 +7,7 @@ use crate::identity::Role;
 use crate::problem::Problem;
 
 /// The rules a workflow must keep, each a function of its own (with its test below).
-pub const RULES: [fn(&Workflow) -> Vec<Problem>; 10] = [
+pub const RULES: [fn(&Workflow) -> Vec<Problem>; 12] = [
     states_are_well_formed,
     start_is_an_open_state,
     actions_are_well_formed,
@@ -18,6 +18,8 @@ pub const RULES: [fn(&Workflow) -> Vec<Problem>; 10] = [
     every_state_is_reachable,
     every_open_state_has_a_way_out,
     someone_can_get_the_output,
+    one_state_issues_on_the_way_to_granting,
+    asked_fields_are_well_formed,
 ];
 
 fn state_at(i: usize) -> String {
@@ -367,6 +369,120 @@ fn someone_can_get_the_output(w: &Workflow) -> Vec<Problem> {
     ]
 }
 
+/// At most one state issues the output, and it is not an ending that refuses or withdraws.
+fn one_state_issues_on_the_way_to_granting(w: &Workflow) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let issuing: Vec<(usize, &crate::workflow::WorkflowState)> = w
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.issues)
+        .collect();
+    for (i, state) in issuing.iter().skip(1) {
+        problems.push(
+            Problem::new(
+                "second_issuing_state",
+                format!("فقط یک وضعیت خروجی صادر می‌کند؛ «{}» دومی است.", state.code),
+                format!(
+                    "Only one state issues the output; `{}` is a second.",
+                    state.code
+                ),
+            )
+            .at(format!("{}.issues", state_at(*i))),
+        );
+    }
+    for (i, action) in w.actions.iter().enumerate() {
+        let enters_issuing = issuing.iter().any(|(_, s)| s.code == action.to);
+        if enters_issuing
+            && !action
+                .asks
+                .iter()
+                .any(|a| a.code == super::HOLDER_NAME && a.required)
+        {
+            problems.push(
+                Problem::new(
+                    "issuing_without_holder_name",
+                    format!(
+                        "«{}» خروجی صادر می‌کند؛ باید نام دارنده را الزامی بپرسد.",
+                        action.code
+                    ),
+                    format!(
+                        "`{}` issues the output, so it must ask for `holder_name`, required.",
+                        action.code
+                    ),
+                )
+                .at(format!("{}.asks", action_at(i))),
+            );
+        }
+    }
+    for (i, state) in &issuing {
+        if matches!(state.outcome, Some(Outcome::Refused | Outcome::Withdrawn)) {
+            problems.push(
+                Problem::new(
+                    "issuing_state_refuses",
+                    format!(
+                        "وضعیت «{}» درخواست را رد یا بسته می‌کند و نمی‌تواند خروجی صادر کند.",
+                        state.code
+                    ),
+                    format!(
+                        "State `{}` refuses or withdraws, so it cannot issue the output.",
+                        state.code
+                    ),
+                )
+                .at(format!("{}.issues", state_at(*i))),
+            );
+        }
+    }
+    problems
+}
+
+/// What an action asks for has well-formed, distinct codes and a Persian label.
+fn asked_fields_are_well_formed(w: &Workflow) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, action) in w.actions.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for (j, asked) in action.asks.iter().enumerate() {
+            let at = format!("{}.asks[{j}]", action_at(i));
+            let well_formed = !asked.code.is_empty()
+                && asked.code.len() <= 60
+                && asked
+                    .code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !well_formed || !seen.insert(asked.code.as_str()) {
+                problems.push(
+                    Problem::new(
+                        "malformed_asked_field",
+                        format!(
+                            "کد «{}» در «{}» نادرست یا تکراری است (حروف کوچک انگلیسی، رقم و _).",
+                            asked.code, action.code
+                        ),
+                        format!(
+                            "Field code `{}` of `{}` is malformed or repeated (a-z, 0-9, _).",
+                            asked.code, action.code
+                        ),
+                    )
+                    .at(format!("{at}.code")),
+                );
+            }
+            if asked.label.fa.trim().is_empty() {
+                problems.push(
+                    Problem::new(
+                        "unlabelled_asked_field",
+                        format!("«{}» در «{}» برچسب فارسی ندارد.", asked.code, action.code),
+                        format!(
+                            "Field `{}` of `{}` has no Persian label.",
+                            asked.code, action.code
+                        ),
+                    )
+                    .at(format!("{at}.label")),
+                );
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +613,7 @@ mod tests {
             sla_days: None,
             outcome: None,
             next: None,
+            issues: false,
         });
         assert_eq!(found(every_state_is_reachable, &w), ["unreachable_state"]);
         assert_eq!(found(every_open_state_has_a_way_out, &w), ["no_way_out"]);
@@ -517,5 +634,76 @@ mod tests {
             }
         }
         assert_eq!(found(someone_can_get_the_output, &w), ["no_granted_ending"]);
+    }
+
+    #[test]
+    fn one_issuing_state_and_never_on_a_refusal() {
+        let mut w = Workflow::standard(5);
+        assert_eq!(w.issuing_state().map(|s| s.code.as_str()), Some("issued"));
+        for state in &mut w.states {
+            if state.code == "rejected" || state.code == "delivered" {
+                state.issues = true;
+            }
+        }
+        let codes = found(one_state_issues_on_the_way_to_granting, &w);
+        assert_eq!(
+            codes,
+            [
+                "second_issuing_state",
+                "second_issuing_state",
+                "issuing_without_holder_name",
+                "issuing_without_holder_name",
+                "issuing_state_refuses"
+            ]
+        );
+    }
+
+    #[test]
+    fn asked_fields_have_codes_and_labels() {
+        let mut w = Workflow::standard(5);
+        let issue = w.actions.iter_mut().find(|a| a.code == "issue").unwrap();
+        issue.asks.push(issue.asks[0].clone());
+        issue.asks.push(crate::workflow::Asked {
+            code: "Bad Code".into(),
+            label: Text::fa(" "),
+            required: false,
+        });
+        let codes = found(asked_fields_are_well_formed, &w);
+        assert_eq!(
+            codes,
+            [
+                "malformed_asked_field",
+                "malformed_asked_field",
+                "unlabelled_asked_field"
+            ]
+        );
+        let w = Workflow::standard(5);
+        let issue = w.action("issue").unwrap();
+        let given = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(a, b)| ((*a).into(), (*b).into()))
+                .collect()
+        };
+        assert_eq!(
+            Workflow::asked_values(issue, &given(&[])).unwrap_err().code,
+            "asked_value_required"
+        );
+        assert_eq!(
+            Workflow::asked_values(issue, &given(&[("holder_name", &"ن".repeat(201))]))
+                .unwrap_err()
+                .code,
+            "asked_value_too_long"
+        );
+        assert_eq!(
+            Workflow::asked_values(issue, &given(&[("other", "x")]))
+                .unwrap_err()
+                .code,
+            "unknown_asked_field"
+        );
+        assert_eq!(
+            Workflow::asked_values(issue, &given(&[("holder_name", " مریم احمدی ")])).unwrap(),
+            given(&[("holder_name", "مریم احمدی")])
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The workflow every service uses until its editors adapt it.
 
-use super::{Action, MAX_SLA_DAYS, Outcome, Party, Workflow, WorkflowState};
+use super::{Action, Asked, MAX_SLA_DAYS, Outcome, Party, Workflow, WorkflowState};
 use crate::forms::Text;
 
 impl Workflow {
@@ -16,6 +16,7 @@ impl Workflow {
                 sla_days,
                 outcome,
                 next: next.map(Text::fa),
+                issues: code == "issued",
             }
         };
         let agency_roles = || {
@@ -36,9 +37,10 @@ impl Workflow {
                 comment,
                 document: false,
                 notify,
+                asks: Vec::new(),
             };
         let review = processing_days.clamp(1, MAX_SLA_DAYS);
-        Workflow {
+        let mut workflow = Workflow {
             start: "submitted".into(),
             states: vec![
                 state(
@@ -195,7 +197,11 @@ impl Workflow {
                     true,
                 ),
             ],
+        };
+        if let Some(issue) = workflow.actions.iter_mut().find(|a| a.code == "issue") {
+            issue.asks = vec![Asked::holder_name()];
         }
+        workflow
     }
 }
 

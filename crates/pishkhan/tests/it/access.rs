@@ -71,6 +71,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/static/{*path}", Who::Everyone),
     ("GET", "/search", Who::Everyone),
     ("GET", "/track", Who::Everyone),
+    ("GET", "/verify", Who::Everyone),
     ("GET", "/centres", Who::Everyone),
     ("GET", "/developers", Who::Everyone),
     ("GET", "/desk/applications", Who::Workers),
@@ -116,6 +117,14 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/applications/{code}/receipt.pdf",
         Who::SignedInMissing,
     ),
+    ("GET", "/outputs/{number}", Who::SignedInMissing),
+    // The fixture has no such output: 404 to those who may act on outputs.
+    (
+        "POST",
+        "/counter/outputs/{number}/hand-over",
+        Who::CounterMissing,
+    ),
+    ("POST", "/desk/outputs/{number}/revoke", Who::WorkersMissing),
     ("GET", "/services/{code}", Who::Everyone),
     ("GET", "/services/{code}/pdf", Who::Everyone),
     ("GET", "/categories/{code}", Who::NobodyFound),
@@ -255,6 +264,9 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/bills/inspect", Who::Everyone),
     ("GET", "/api/v1/calendar/business-days", Who::Everyone),
     ("GET", "/api/v1/calendar/holidays", Who::Everyone),
+    // An unknown code is a status in the answer, not an error.
+    ("GET", "/api/v1/verify/{code}", Who::Everyone),
+    ("GET", "/api/v1/keys", Who::Everyone),
     ("GET", "/api/v1/services", Who::Everyone),
     ("GET", "/api/v1/suggest", Who::Everyone),
     ("GET", "/api/v1/services/{code}", Who::Everyone),

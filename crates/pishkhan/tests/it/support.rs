@@ -21,6 +21,8 @@ pub(crate) use pishkhan_store::on_both_backends;
 /// A configuration with defaults, for an app built on a store the test opened itself.
 pub fn test_config() -> Config {
     let mut config = Config::load(&Sources::default()).unwrap();
+    // Its own data folder (key files are made there at first use), never the working folder.
+    config.data_dir = tempfile::tempdir().unwrap().keep();
     config.metrics_token = Secret::new(METRICS_TOKEN.to_owned());
     config
 }

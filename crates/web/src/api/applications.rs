@@ -68,6 +68,10 @@ pub struct ActionBody {
     pub comment: String,
     #[serde(default)]
     pub documents: Vec<UploadBody>,
+    /// What the action asks to be written down (its `asks`), by code: e.g. the issuing step's
+    /// `holder_name`.
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// A whole number, written as JSON Schema's `integer` allows (`3` or `3.0`).
@@ -537,15 +541,17 @@ pub async fn act(
         Ok(Err(problems)) => return problems_response(problems, lang),
         Err(error) => return error.into_response(),
     };
+    let fields: Vec<(String, String)> = body.fields.into_iter().collect();
     match state
         .app
-        .act_on_application(
+        .act_on_application_with(
             principal,
             &visitor.client.ip,
             &code,
             body.revision,
             &body.action,
             &body.comment,
+            &fields,
             documents,
             key,
             Utc::now(),

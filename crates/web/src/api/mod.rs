@@ -12,6 +12,7 @@ pub mod checks;
 pub mod events;
 pub mod inquiries;
 pub mod openapi;
+pub mod outputs;
 pub mod whoami;
 
 use axum::Json;

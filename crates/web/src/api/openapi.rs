@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{
     ApiProblem, ErrorBody, applications, bills, calendar, catalog, checks, events, inquiries,
-    whoami,
+    outputs, whoami,
 };
 
 #[derive(OpenApi)]
@@ -37,7 +37,9 @@ use super::{
         applications::act,
         applications::receipt,
         events::list,
-        inquiries::ask
+        inquiries::ask,
+        outputs::verify,
+        outputs::keys
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -77,12 +79,17 @@ use super::{
         events::EventPage,
         inquiries::InquiryBody,
         inquiries::InquiryReply,
+        outputs::VerifyReply,
+        outputs::VerifiedBody,
+        outputs::PublicKey,
+        outputs::KeysReply,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),
         (name = "bills", description = "Utility and fine bills"),
         (name = "calendar", description = "Business days and official holidays"),
         (name = "catalogue", description = "The published service cards and forms"),
+        (name = "outputs", description = "Checking an issued output, online or offline"),
         (name = "agency systems", description = "For agencies' own systems, with a bearer token"),
     )
 )]

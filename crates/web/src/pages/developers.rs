@@ -70,6 +70,7 @@ fn group_name(tag: &str) -> &'static str {
         "checks" => "بررسی شناسه‌ها و تاریخ‌ها",
         "bills" => "قبض‌ها",
         "calendar" => "تقویم کاری",
+        "outputs" => "سنجش خروجی‌ها",
         _ => "دیگر",
     }
 }

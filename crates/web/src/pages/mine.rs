@@ -72,6 +72,8 @@ struct ApplicantView {
     revision: i64,
     /// (code, name, comment required)
     actions: Vec<(String, String, bool)>,
+    /// What those actions ask to be written down.
+    asked: Vec<crate::pages::track::AskedInput>,
     error: Option<String>,
     comment: String,
     notice: Option<String>,
@@ -110,7 +112,7 @@ async fn page_of(
         .await?
         .ok_or(WebError::NotFound)?;
     let role = side.role();
-    let actions = view
+    let actions: Vec<(String, String, bool)> = view
         .workflow
         .actions_from(&view.record.state)
         .filter(|a| Workflow::roles_of(a).any(|r| r == role))
@@ -118,8 +120,16 @@ async fn page_of(
         .map(|a| (a.code.clone(), a.name.fa.clone(), a.comment))
         .collect();
     let may_withdraw = withdrawal(&view, role).is_some();
+    let asked = crate::pages::track::asked_inputs(&view.workflow, &actions);
     Ok(ApplicantView {
-        tracked: Tracked::load(state, &view, &page).await?,
+        asked,
+        tracked: {
+            let mut tracked = Tracked::load(state, &view, &page).await?;
+            if matches!(side, Side::Counter) {
+                tracked.output_desk = Some("/counter");
+            }
+            tracked
+        },
         code: view.record.code.clone(),
         national_id: page.digits(&view.record.national_id),
         revision: view.record.revision,
@@ -214,15 +224,16 @@ async fn act_side(
         return with_status(StatusCode::PAYLOAD_TOO_LARGE, &view);
     };
     // Withdrawing is never taken from the action form: it has its own page that asks first.
-    let withdraws = state
-        .app
-        .application_for(principal, &code)
-        .await?
-        .is_some_and(|v| {
-            v.workflow
-                .action(&form.action)
-                .is_some_and(|a| v.workflow.withdraws(a))
-        });
+    let current = state.app.application_for(principal, &code).await?;
+    let withdraws = current.as_ref().is_some_and(|v| {
+        v.workflow
+            .action(&form.action)
+            .is_some_and(|a| v.workflow.withdraws(a))
+    });
+    let fields = current
+        .as_ref()
+        .map(|v| form.fields_for(&v.workflow))
+        .unwrap_or_default();
     // A refusal is shown on the page; a missing application is 404 and a failure inside
     // Pishkhan keeps its own answer (500, or 503 while storage is unavailable).
     let error = if withdraws {
@@ -230,13 +241,14 @@ async fn act_side(
     } else {
         match state
             .app
-            .act_on_application(
+            .act_on_application_with(
                 principal,
                 &visitor.client.ip,
                 &code,
                 form.revision,
                 &form.action,
                 &form.comment,
+                &fields,
                 uploads,
                 None,
                 Utc::now(),
@@ -270,6 +282,46 @@ pub async fn act(
     multipart: axum::extract::Multipart,
 ) -> Result<Response, WebError> {
     act_side(state, page, visitor, Side::Citizen, code, multipart).await
+}
+
+/// `POST /counter/outputs/{number}/hand-over`: the operator records that the output was
+/// printed and handed to its holder; back to the application, or the refusal on it.
+pub async fn counter_hand_over(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(number): Path<String>,
+) -> Result<Response, WebError> {
+    let principal = visitor.principal().ok_or(WebError::NotFound)?;
+    let application = number
+        .rsplit_once('-')
+        .map(|(code, _)| code.to_owned())
+        .unwrap_or_default();
+    let error = match state
+        .app
+        .hand_over_output(principal, &visitor.client.ip, &number, Utc::now())
+        .await
+    {
+        Ok(()) => {
+            return Ok(redirect(&format!(
+                "{}/{application}?done=1",
+                Side::Counter.base()
+            )));
+        }
+        Err(error) => refusal_message(error, &page)?,
+    };
+    let view = page_of(
+        &state,
+        page,
+        Side::Counter,
+        principal,
+        &application,
+        Some(error),
+        String::new(),
+        None,
+    )
+    .await?;
+    with_status(StatusCode::UNPROCESSABLE_ENTITY, &view)
 }
 
 /// `POST /counter/applications/{code}`

@@ -40,6 +40,24 @@ pub struct Tracked {
     pub request: Option<String>,
     /// When the whole service should be done, if it goes well (set by [`Tracked::load`]).
     pub expected: Option<String>,
+    /// What it issued, oldest first.
+    pub outputs: Vec<OutputLine>,
+    /// The page may offer the outputs' PDFs (not on the anonymous tracking page).
+    pub downloadable: bool,
+    /// Where the page's output forms post (`/counter` to record a hand-over, `/desk` to revoke),
+    /// if it offers them.
+    pub output_desk: Option<&'static str>,
+}
+
+/// One issued output, as the tracking, `/me` and desk pages show it.
+pub struct OutputLine {
+    pub number: String,
+    pub number_shown: String,
+    pub title: String,
+    pub code: String,
+    pub revoked: bool,
+    pub revoked_reason: String,
+    pub handed_over: bool,
 }
 
 impl Tracked {
@@ -83,6 +101,21 @@ impl Tracked {
                     .unwrap_or_default()
             });
         Tracked {
+            outputs: view
+                .outputs
+                .iter()
+                .map(|o| OutputLine {
+                    number: o.number.clone(),
+                    number_shown: page.digits(&o.number),
+                    title: o.title.clone(),
+                    code: o.code.clone(),
+                    revoked: o.revoked_at.is_some(),
+                    revoked_reason: o.revoked_reason.clone().unwrap_or_default(),
+                    handed_over: o.handed_over_at.is_some(),
+                })
+                .collect(),
+            downloadable: true,
+            output_desk: None,
             expected: None,
             request,
             code,
@@ -126,6 +159,57 @@ pub struct ActForm {
     pub revision: i64,
     #[serde(default)]
     pub comment: String,
+    /// What was written for the actions' asked fields (`field.CODE`), the empty ones left out.
+    #[serde(skip)]
+    pub fields: Vec<(String, String)>,
+}
+
+impl ActForm {
+    /// The values the chosen action asks for (the form shows every action's fields at once).
+    pub fn fields_for(
+        &self,
+        workflow: &pishkhan_domain::workflow::Workflow,
+    ) -> Vec<(String, String)> {
+        let Some(action) = workflow.action(&self.action) else {
+            return Vec::new();
+        };
+        self.fields
+            .iter()
+            .filter(|(code, _)| action.asks.iter().any(|a| &a.code == code))
+            .cloned()
+            .collect()
+    }
+}
+
+/// One value an action on the page asks for: an input the action form shows.
+pub struct AskedInput {
+    pub action_name: String,
+    pub code: String,
+    pub label: String,
+}
+
+/// The asked fields of the actions a page offers (by code), in their order.
+pub fn asked_inputs(
+    workflow: &pishkhan_domain::workflow::Workflow,
+    actions: &[(String, String, bool)],
+) -> Vec<AskedInput> {
+    let mut out: Vec<AskedInput> = Vec::new();
+    for (code, name, _) in actions {
+        let Some(action) = workflow.action(code) else {
+            continue;
+        };
+        for asked in &action.asks {
+            if out.iter().any(|o| o.code == asked.code) {
+                continue;
+            }
+            out.push(AskedInput {
+                action_name: name.clone(),
+                code: asked.code.clone(),
+                label: asked.label.fa.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The largest action a page may send: a comment and a few scans (each at most 5 MB).
@@ -140,6 +224,7 @@ pub async fn read_act(
         action: String::new(),
         revision: -1,
         comment: String::new(),
+        fields: Vec::new(),
     };
     let mut uploads = Vec::new();
     while let Some(field) = multipart.next_field().await.ok()? {
@@ -159,6 +244,13 @@ pub async fn read_act(
             "action" => form.action = field.text().await.ok()?,
             "revision" => form.revision = field.text().await.ok()?.trim().parse().unwrap_or(-1),
             "comment" => form.comment = field.text().await.ok()?,
+            name if name.starts_with("field.") && form.fields.len() < 20 => {
+                let code = name["field.".len()..].to_owned();
+                let value = field.text().await.ok()?;
+                if !value.trim().is_empty() {
+                    form.fields.push((code, value));
+                }
+            }
             _ => {}
         }
     }
@@ -239,11 +331,12 @@ pub async fn lookup(
         .track(&form.code, &form.national_id, &visitor.client.source())
         .await;
     let (found, error, status) = match result {
-        Ok(Some(view)) => (
-            Some(Tracked::load(&state, &view, &page).await?),
-            None,
-            StatusCode::OK,
-        ),
+        Ok(Some(view)) => {
+            let mut tracked = Tracked::load(&state, &view, &page).await?;
+            // Whoever knows the code and national ID sees the output's code, not its file.
+            tracked.downloadable = false;
+            (Some(tracked), None, StatusCode::OK)
+        }
         Ok(None) => (None, None, StatusCode::NOT_FOUND),
         Err(ApplicationError::Invalid(problems)) => (
             None,
@@ -339,4 +432,78 @@ pub fn pdf_response(pdf: Vec<u8>, file_name: &str) -> Response {
         pdf,
     )
         .into_response()
+}
+
+/// `GET /outputs/{number}`: an output's PDF, for whoever may see its application (the holder,
+/// the centre that filed it, the agency).
+pub async fn output_pdf(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    let principal = visitor.principal().ok_or(WebError::NotFound)?;
+    let (record, pdf) = state
+        .app
+        .output_pdf(principal, number.trim())
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(pdf_response(pdf, &format!("output-{}.pdf", record.number)))
+}
+
+#[derive(Deserialize, Default)]
+pub struct VerifyQuery {
+    #[serde(default)]
+    code: String,
+    /// The QR code's payload, as its link carries it.
+    #[serde(default)]
+    p: String,
+}
+
+/// What the verify page shows of a verified output.
+struct VerifiedView {
+    status: &'static str,
+    message_key: String,
+    output: Option<pishkhan_app::outputs::VerifiedOutput>,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    page: PageContext,
+    code: String,
+    result: Option<VerifiedView>,
+}
+
+/// `GET /verify`: type a code, or arrive from a QR code's link; the status in words, and what
+/// a receiving clerk compares with the paper and the person.
+pub async fn verify(
+    State(state): State<WebState>,
+    page: PageContext,
+    axum::extract::Query(query): axum::extract::Query<VerifyQuery>,
+) -> Result<Response, WebError> {
+    let found = if !query.p.trim().is_empty() {
+        Some(state.app.verify_payload(&query.p, Utc::now()).await?)
+    } else if !query.code.trim().is_empty() {
+        Some(state.app.verify_code(&query.code, Utc::now()).await?)
+    } else {
+        None
+    };
+    let status = match found.as_ref().map(|f| f.status) {
+        Some("valid") | None => StatusCode::OK,
+        Some("unknown") => StatusCode::NOT_FOUND,
+        Some(_) => StatusCode::OK,
+    };
+    let result = found.map(|f| VerifiedView {
+        status: f.status,
+        message_key: format!("verify-status-{}", f.status),
+        output: f.output,
+    });
+    with_status(
+        status,
+        &VerifyPage {
+            page,
+            code: query.code.chars().take(40).collect(),
+            result,
+        },
+    )
 }

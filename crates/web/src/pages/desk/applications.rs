@@ -198,6 +198,8 @@ struct ApplicationPage {
     documents: Vec<DocShown>,
     /// (code, name, comment required)
     actions: Vec<(String, String, bool)>,
+    /// What those actions ask to be written down.
+    asked: Vec<crate::pages::track::AskedInput>,
     error: Option<String>,
     comment: String,
     notice: Option<String>,
@@ -499,7 +501,11 @@ async fn application_page(
         inquiries,
         inquiry_log,
         inquiry_answer: None,
-        tracked: Tracked::new(&view, &page),
+        tracked: {
+            let mut tracked = Tracked::new(&view, &page);
+            tracked.output_desk = Some("/desk");
+            tracked
+        },
         code: view.record.code.clone(),
         revision: view.record.revision,
         national_id: view.record.national_id.clone(),
@@ -508,6 +514,7 @@ async fn application_page(
         assignee,
         answers,
         documents: documents_shown(state, &page, &view).await?,
+        asked: crate::pages::track::asked_inputs(&view.workflow, &role_actions),
         actions: role_actions,
         error,
         comment,
@@ -582,15 +589,20 @@ pub async fn act(
             .await
             .map(|()| None)
     } else {
+        let fields = match state.app.application_for(principal, &code).await? {
+            Some(view) => form.fields_for(&view.workflow),
+            None => Vec::new(),
+        };
         state
             .app
-            .act_on_application(
+            .act_on_application_with(
                 principal,
                 &visitor.client.ip,
                 &code,
                 form.revision,
                 &form.action,
                 &form.comment,
+                &fields,
                 uploads,
                 None,
                 Utc::now(),
@@ -616,6 +628,60 @@ pub async fn act(
             view,
             Some(error),
             form.comment,
+            None,
+        )
+        .await?,
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/outputs/{number}/revoke`: the agency revokes an output, with the reason; back to
+/// the application, or the refusal on it.
+pub async fn revoke_output(
+    State(state): State<WebState>,
+    page: PageContext,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    axum::Form(form): axum::Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    let principal = staff(&visitor)?;
+    let code = number
+        .rsplit_once('-')
+        .map(|(code, _)| code.to_owned())
+        .unwrap_or_default();
+    let error = match state
+        .app
+        .revoke_output(
+            principal,
+            &visitor.client.ip,
+            &number,
+            &form.reason,
+            Utc::now(),
+        )
+        .await
+    {
+        Ok(()) => return Ok(redirect(&format!("/desk/applications/{code}?done=1"))),
+        Err(error) => refusal_message(error, &page)?,
+    };
+    let view = state
+        .app
+        .application_for(principal, &code)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    with_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &application_page(
+            &state,
+            page,
+            principal,
+            view,
+            Some(error),
+            String::new(),
             None,
         )
         .await?,

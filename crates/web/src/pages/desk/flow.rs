@@ -52,6 +52,11 @@ fn state_columns() -> Vec<Column> {
             ])),
         ),
         Column::new("next", "به متقاضی چه بگوییم", ColumnKind::Text),
+        Column::new(
+            "issues",
+            "خروجی را صادر می‌کند",
+            ColumnKind::Choice(choices(&YES_NO)),
+        ),
     ]
 }
 
@@ -115,6 +120,7 @@ impl FlowForm {
                         s.sla_days.map(|d| d.to_string()).unwrap_or_default(),
                         s.outcome.map(|o| o.code().to_owned()).unwrap_or_default(),
                         s.next.as_ref().map(|n| n.fa.clone()).unwrap_or_default(),
+                        yes(s.issues),
                     ]
                 })
                 .collect(),
@@ -253,6 +259,7 @@ impl FlowForm {
                 next: Some(s[5].as_str())
                     .filter(|n| !n.is_empty())
                     .map(|n| keep(n, old.and_then(|o| o.next.as_ref()))),
+                issues: s.get(6).is_some_and(|v| v == "yes"),
                 code,
             });
         }
@@ -299,8 +306,25 @@ impl FlowForm {
                 comment: a[5] == "yes",
                 document: a[6] == "yes",
                 notify: a[7] == "yes",
+                // Kept from the saved workflow (edited in the JSON view).
+                asks: old.map(|o| o.asks.clone()).unwrap_or_default(),
                 code,
             });
+        }
+        // The step that issues the output asks the holder's name, whatever the tables say: the
+        // output cannot be printed without it.
+        let issuing: Vec<String> = states
+            .iter()
+            .filter(|s| s.issues)
+            .map(|s| s.code.clone())
+            .collect();
+        for action in &mut actions {
+            if issuing.contains(&action.to) && !action.asks.iter().any(|a| a.code == "holder_name")
+            {
+                action
+                    .asks
+                    .push(pishkhan_domain::workflow::Asked::holder_name());
+            }
         }
         let start = if self.start.is_empty() {
             states.first().map(|s| s.code.clone()).unwrap_or_default()
