@@ -97,7 +97,7 @@ describe('the desk', () => {
     assert.match(refusal, /زمان انجام/);
     assert.doesNotMatch(refusal, /processing_days/);
 
-    // The workflow: the standard one as tables of states and actions, drawn beside; a broken one
+    // The workflow: the registry's own (its stages) as tables of states and actions, drawn beside; a broken one
     // (as JSON, the advanced option) is refused with the reason; an adapted one (a shorter review
     // deadline, typed into the states table) is kept through later saves.
     await editor.page.goto(`${server.url}/desk/services/${CODE}`);
@@ -106,7 +106,7 @@ describe('the desk', () => {
     const actions = editor.page.locator('#f-actions fieldset.row-editor');
     assert.equal(await states.nth(0).getByLabel('نام وضعیت').inputValue(), 'ثبت شد؛ در نوبت بررسی');
     assert.match(await actions.nth(0).getByLabel('چه کسی').textContent(), /کارشناس دستگاه/);
-    assert.ok(await editor.page.getByLabel(/گردش کار استاندارد/).isChecked());
+    assert.ok(await editor.page.getByLabel(/گردش کار ویژهٔ این خدمت/).isChecked());
     const standard = JSON.parse(
       execFileSync(binary, ['applications', 'workflow', CODE, '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv() }),
     );

@@ -47,6 +47,12 @@ fn fa(text: &str) -> String {
     to_persian_digits(text)
 }
 
+/// A code or number in Persian digits, isolated left to right: its groups keep their order in
+/// right-to-left text.
+fn ltr(text: &str) -> String {
+    format!("\u{2066}{}\u{2069}", fa(text))
+}
+
 /// A QR code of `text`, as an SVG document (medium error correction: a printed, folded or
 /// photocopied code still reads).
 pub fn qr_svg(text: &str) -> Result<String, RenderError> {
@@ -67,7 +73,7 @@ pub fn output_data(print: &OutputPrint<'_>) -> Result<Value, RenderError> {
         _ => print.agency_name.to_owned(),
     };
     let mut facts = vec![
-        json!(["شماره", fa(print.number)]),
+        json!(["شماره", ltr(print.number)]),
         json!(["تاریخ صدور", print.issued_on]),
     ];
     facts.push(json!([
@@ -87,19 +93,19 @@ pub fn output_data(print: &OutputPrint<'_>) -> Result<Value, RenderError> {
         ),
         "about": [
             ["دارنده", print.holder_name],
-            ["کد ملی", fa(print.national_id)],
-            ["شمارهٔ خروجی", fa(print.number)],
+            ["کد ملی", ltr(print.national_id)],
+            ["شمارهٔ خروجی", ltr(print.number)],
             ["تاریخ صدور", print.issued_on],
             ["معتبر تا", print.valid_until.unwrap_or("بدون تاریخ انقضا")],
-            ["کد رهگیری درخواست", print.application],
+            ["کد رهگیری درخواست", ltr(print.application)],
         ],
         "holder_name": print.holder_name,
-        "national_id": fa(print.national_id),
-        "number": fa(print.number),
+        "national_id": ltr(print.national_id),
+        "number": ltr(print.number),
         "issued_on": print.issued_on,
         "valid_until": print.valid_until,
         "fields_title": "آنچه در پرونده ثبت شد",
-        "fields": print.fields.iter().map(|(l, v)| json!([l, v])).collect::<Vec<_>>(),
+        "fields": print.fields.iter().map(|(l, v)| json!([l, fa(v)])).collect::<Vec<_>>(),
         "qr": qr_svg(print.qr_text)?,
         "code": print.code,
         "code_word": "کد تصدیق",

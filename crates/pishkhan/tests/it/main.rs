@@ -13,6 +13,7 @@ mod cli;
 mod exchange;
 mod http;
 mod limits;
+mod outputs;
 mod portal;
 mod proxy;
 mod readiness;

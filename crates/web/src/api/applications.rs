@@ -152,6 +152,37 @@ pub struct ActionInfo {
     pub name: String,
     pub comment_required: bool,
     pub document_required: bool,
+    /// What to send in `fields` (by code) when taking it.
+    pub asks: Vec<AskedInfo>,
+}
+
+/// One value an action asks to be written down.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AskedInfo {
+    pub code: String,
+    pub label: String,
+    pub required: bool,
+}
+
+/// An output the application issued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutputInfo {
+    pub number: String,
+    /// The verification code printed on it (`GET /api/v1/verify/{code}`).
+    pub verification_code: String,
+    pub title: String,
+    pub holder_name: String,
+    /// RFC 3339.
+    pub issued_at: String,
+    /// The last day it holds (ISO date), if it expires.
+    pub valid_until: Option<String>,
+    /// The signed payload its QR code carries (`pishkhan verify` checks it offline).
+    pub payload: String,
+    /// SHA-256 of its PDF.
+    pub pdf_sha256: String,
+    pub revoked: bool,
+    pub revoked_reason: Option<String>,
+    pub handed_over: bool,
 }
 
 /// An application as an agency system sees it.
@@ -178,6 +209,8 @@ pub struct ApplicationDetail {
     pub history: Vec<HistoryStep>,
     /// What may be done next, by an agency system.
     pub actions: Vec<ActionInfo>,
+    /// What it issued, oldest first.
+    pub outputs: Vec<OutputInfo>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -251,6 +284,32 @@ fn detail(view: &ApplicationView) -> ApplicationDetail {
                 name: a.name.fa.clone(),
                 comment_required: a.comment,
                 document_required: a.document,
+                asks: a
+                    .asks
+                    .iter()
+                    .map(|asked| AskedInfo {
+                        code: asked.code.clone(),
+                        label: asked.label.fa.clone(),
+                        required: asked.required,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        outputs: view
+            .outputs
+            .iter()
+            .map(|o| OutputInfo {
+                number: o.number.clone(),
+                verification_code: o.code.clone(),
+                title: o.title.clone(),
+                holder_name: o.holder_name.clone(),
+                issued_at: rfc3339(o.issued_at),
+                valid_until: o.valid_until.clone(),
+                payload: o.payload.clone(),
+                pdf_sha256: o.pdf_sha256.clone(),
+                revoked: o.revoked_at.is_some(),
+                revoked_reason: o.revoked_reason.clone(),
+                handed_over: o.handed_over_at.is_some(),
             })
             .collect(),
     }

@@ -72,6 +72,8 @@ use super::{
         applications::FetchedFrom,
         applications::HistoryStep,
         applications::ActionInfo,
+        applications::AskedInfo,
+        applications::OutputInfo,
         applications::ApplicationDetail,
         applications::ApplicationSummary,
         applications::ApplicationList,

@@ -1,0 +1,173 @@
+// What the person takes away (issue 19): the municipality's clerk takes a building permit through
+// its own stages at the desk; the permit is issued with the holder's name; the citizen downloads
+// it from their application's page; a stranger's phone at /verify confirms it from its code, and
+// is told plainly when a code is wrong. At 360 px and at desktop, in Persian, without JavaScript.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { artifacts, axeViolations, binary, launchBrowser, signInCitizen, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(['demo']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function pishkhan(...args) {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PISHKHAN_')) delete env[name];
+  }
+  return execFileSync(binary, [...args, '--data-dir', server.dataDir], { encoding: 'utf8', env });
+}
+
+async function api(method, address, token, body) {
+  const response = await fetch(`${server.url}${address}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+describe('an output anyone can verify', () => {
+  test('a building permit goes through its stages, is downloaded by its holder and verified by a stranger', async () => {
+    // The municipality's system files the permit for the citizen (a complete example body).
+    pishkhan('user', 'create', '--username', 'system.municipality', '--name', 'سامانهٔ شهرداری',
+      '--role', 'system', '--scope', 'agency:tehran-municipality');
+    const token = pishkhan('token', 'create', '--username', 'system.municipality', '--label', 'browser')
+      .split('(shown only now): ')[1].trim();
+    const example = JSON.parse(pishkhan('applications', 'example', 'tehran.building-permit'));
+    example.national_id = '0082451291';
+    example.mobile = '09121234567';
+    const filed = await api('POST', '/api/v1/applications', token, example);
+    assert.equal(filed.status, 201, JSON.stringify(filed.json));
+    const code = filed.json.code;
+
+    // The clerk works it at the desk, stage by stage, writing down what each stage asks.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    const desk = await context.newPage();
+    await desk.goto(`${server.url}/signin`);
+    await desk.getByLabel('نام کاربری').fill('clerk.municipality');
+    await desk.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await desk.getByRole('button', { name: 'ورود' }).click();
+    await desk.waitForURL(/\/account$/);
+    await desk.goto(`${server.url}/desk/applications/${code}`);
+    const take = async (action, fields = {}, expect) => {
+      await desk.getByLabel(action, { exact: true }).check();
+      for (const [label, value] of Object.entries(fields)) {
+        await desk.getByLabel(label, { exact: true }).fill(value);
+      }
+      await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
+      await desk.waitForURL(/done=1$/);
+      if (expect) assert.match(await desk.textContent('main'), expect);
+    };
+    await take('شروع بررسی', {}, /بررسی پرونده/);
+    await take('پایان بررسی پرونده', {}, /بازدید محل به دست کارشناس شهرداری/);
+    // A stage that asks for a value refuses without it, in Persian, and nothing moves.
+    await desk.getByLabel('ثبت نتیجهٔ بازدید', { exact: true }).check();
+    await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
+    assert.match(await desk.textContent('main'), /«خلاصهٔ گزارش بازدید» را بنویسید/);
+    await take('ثبت نتیجهٔ بازدید', { 'خلاصهٔ گزارش بازدید': 'زمین ۲۰۰ متری، بر اصلاحی ندارد.' }, /کنترل ضوابط طرح تفصیلی/);
+    await take('صدور دستور نقشه', {}, /تهیهٔ نقشه‌ها و تأیید نظام مهندسی/);
+    await take('ثبت تأیید نقشه‌ها', {}, /محاسبهٔ عوارض/);
+    await take('ثبت عوارض', { 'عوارض پروانه (ریال)': '۴۵۰٬۰۰۰٬۰۰۰' }, /در انتظار پرداخت عوارض و بیمه/);
+    await take('تأیید پرداخت', {}, /تأیید فنی و تعهدات محضری/);
+    await take('تأیید فنی', {}, /تنظیم و امضای پروانه/);
+    await shot(desk, 'output-desk-before-issue');
+    await take('صدور پروانه', {
+      'شمارهٔ پروانه': '۱۴۰۵/۲۳۴۵',
+      'تعداد طبقات مجاز': '۴',
+      'نام و نام خانوادگی دارنده (چنان‌که در سوابق دستگاه است)': 'مریم احمدی',
+    }, /صادر شد؛ آمادهٔ تحویل/);
+    const deskText = await desk.textContent('main');
+    assert.match(deskText, /پروانهٔ ساختمان/);
+    const verification = deskText.match(/[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}/)[0];
+    await shot(desk, 'output-desk-issued');
+    await context.close();
+    // The same page, checked for accessibility (axe needs JavaScript; the page does not).
+    const checked = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const axeDesk = await checked.newPage();
+    await axeDesk.goto(`${server.url}/signin`);
+    await axeDesk.getByLabel('نام کاربری').fill('clerk.municipality');
+    await axeDesk.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await axeDesk.getByRole('button', { name: 'ورود' }).click();
+    await axeDesk.waitForURL(/\/account$/);
+    await axeDesk.goto(`${server.url}/desk/applications/${code}`);
+    assert.deepEqual(await axeViolations(axeDesk), []);
+    await checked.close();
+
+    // The citizen downloads it from their application's page.
+    const phone = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const me = await phone.newPage();
+    await me.goto(`${server.url}/signin/citizen`);
+    await signInCitizen(me, server, '0082451291', '09121234567');
+    await me.goto(`${server.url}/me/applications/${code}`);
+    assert.match(await me.textContent('main'), new RegExp(verification));
+    await shot(me, 'output-me-360');
+    const link = me.getByRole('link', { name: 'دریافت خروجی (پی‌دی‌اف)' });
+    const href = await link.getAttribute('href');
+    const pdf = await me.request.get(`${server.url}${href}`);
+    assert.equal(pdf.status(), 200);
+    assert.equal(pdf.headers()['content-type'], 'application/pdf');
+    const body = await pdf.body();
+    assert.equal(body.subarray(0, 4).toString(), '%PDF');
+    fs.mkdirSync(artifacts, { recursive: true });
+    const file = path.join(artifacts, 'output-building-permit.pdf');
+    fs.writeFileSync(file, body);
+    const text = execFileSync('pdftotext', ['-enc', 'UTF-8', file, '-'], { encoding: 'utf8' });
+    assert.ok(text.includes(verification), 'the code is printed');
+    assert.ok(text.includes(`${code}-1`), 'the number is printed');
+    execFileSync('pdftoppm', ['-png', '-r', '60', '-singlefile', file, path.join(artifacts, 'output-building-permit')]);
+    // Someone else's output is not theirs to download.
+    const stranger = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const otherPage = await stranger.newPage();
+    const refused = await otherPage.request.get(`${server.url}${href}`, { maxRedirects: 0 });
+    assert.notEqual(refused.status(), 200);
+    await phone.close();
+
+    // A stranger's phone at /verify: the code as typed, lower case with spaces.
+    const verify = await stranger.newPage();
+    await verify.goto(`${server.url}/verify`);
+    await verify.getByLabel('کد تصدیق').fill(verification.toLowerCase().replaceAll('-', ' '));
+    await verify.getByRole('button', { name: 'بسنج' }).click();
+    const verified = await verify.textContent('main');
+    assert.match(verified, /این سند معتبر است/);
+    assert.match(verified, /مریم احمدی/);
+    assert.match(verified, /پروانهٔ ساختمان/);
+    assert.doesNotMatch(verified, /0082451291|۰۰۸۲۴۵۱۲۹۱/, 'never the full national ID');
+    await shot(verify, 'output-verify-360');
+    const checkedVerify = await browser.newContext({ viewport: { width: 360, height: 800 } });
+    const axeVerify = await checkedVerify.newPage();
+    await axeVerify.goto(`${server.url}/verify?code=${verification}`);
+    assert.match(await axeVerify.textContent('main'), /این سند معتبر است/);
+    assert.deepEqual(await axeViolations(axeVerify), []);
+    await checkedVerify.close();
+    // A wrong code is told plainly.
+    await verify.goto(`${server.url}/verify?code=AAAA-BBBB-CCCC`);
+    assert.match(await verify.textContent('main'), /سندی با این کد صادر نشده است/);
+    // The QR code's link, as a phone's camera opens it, with one character changed.
+    const shown = await api('GET', `/api/v1/verify/${verification}`, token);
+    assert.equal(shown.json.status, 'valid');
+    assert.equal(shown.json.output.national_id, '•••••••291');
+    const keys = await api('GET', '/api/v1/keys', token);
+    assert.equal(keys.json.keys[0].algorithm, 'Ed25519');
+    await stranger.close();
+  });
+});
