@@ -884,6 +884,98 @@ async fn an_operator_files_only_with_consent_and_a_system_only_for_its_agency(st
             .await,
         Err(ApplicationError::NotFound)
     ));
+
+    // The centre prints the output for the person and records the hand-over: its own operator
+    // only, once, and never a revoked output.
+    let mut again = complete(&app, RENEWAL).await;
+    again.centre = Some(centre.clone());
+    again.national_id = "0076229645".into();
+    let fresh = pishkhan_app::records::ConsentRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        granted_at: Utc::now(),
+        expires_at: Utc::now() + chrono::TimeDelta::hours(2),
+        ..consent.clone()
+    };
+    store.insert_consent(&fresh).await.unwrap();
+    again.consent = Some(fresh.id.clone());
+    let at_counter = app
+        .submit_application(&operator, "test", again, Utc::now())
+        .await
+        .unwrap();
+    let code = at_counter.code.as_str().to_owned();
+    let mut moved = app.application_for(&system, &code).await.unwrap().unwrap();
+    for (action, fields) in [
+        ("start-review", vec![]),
+        ("documents-check-done", vec![]),
+        ("payment-done", vec![]),
+        (
+            "issue",
+            vec![
+                ("holder_name".to_owned(), "زهرا کریمی".to_owned()),
+                ("licence_number".to_owned(), "۱۲۳۴۵۶".to_owned()),
+            ],
+        ),
+    ] {
+        moved = app
+            .act_on_application_with(
+                &system,
+                "test",
+                &code,
+                moved.record.revision,
+                action,
+                "",
+                &fields,
+                vec![],
+                None,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let number = moved.outputs[0].number.clone();
+    assert!(
+        app.output_pdf(&operator, &number).await.unwrap().is_some(),
+        "the centre prints it"
+    );
+    assert!(app.output_pdf(&neighbour, &number).await.unwrap().is_none());
+    assert!(matches!(
+        app.hand_over_output(&neighbour, "test", &number, Utc::now())
+            .await,
+        Err(ApplicationError::NotFound)
+    ));
+    assert!(matches!(
+        app.hand_over_output(&system, "test", &number, Utc::now())
+            .await,
+        Err(ApplicationError::NotFound)
+    ));
+    app.hand_over_output(&operator, "test", &number, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        codes(
+            app.hand_over_output(&operator, "test", &number, Utc::now())
+                .await
+                .unwrap_err()
+        ),
+        vec!["not_to_hand_over"]
+    );
+    let handed = app
+        .application_for(&operator, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(handed.outputs[0].handed_over_at.is_some());
+    let audited = store
+        .audit_entries_about("output.hand-over", "output", &number)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    // An operator may not revoke what the agency issued.
+    assert!(matches!(
+        app.revoke_output(&operator, "test", &number, "اشتباه", Utc::now())
+            .await,
+        Err(ApplicationError::NotFound)
+    ));
 }
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
