@@ -1,4 +1,4 @@
-//! Files no row names. A filing writes its scans before the transaction that names them; if the
+//! Files no row names (scans, drafts' files, outputs' PDFs). A filing writes its scans before the transaction that names them; if the
 //! process dies in between (or the refusal's clean-up failed), the scans stay behind with nobody
 //! to find them — personal documents kept for nothing. At start the documents store is walked
 //! and such files, older than [`GRACE`] (so a filing in flight on another node is left alone),
@@ -29,13 +29,14 @@ pub enum SweepError {
 }
 
 impl App {
-    /// Removes the files under `documents/` and `drafts/` that no row names, and previewed
+    /// Removes the files under `documents/`, `drafts/` and `outputs/` that no row names, and previewed
     /// catalogue files under `imports/`, written before `now - GRACE`.
     pub async fn sweep_orphans(&self, now: DateTime<Utc>) -> Result<Swept, SweepError> {
         let mut swept = Swept::default();
         for (prefix, owner) in [
             ("documents/", FileOwner::Document),
             ("drafts/", FileOwner::Draft),
+            ("outputs/", FileOwner::Output),
         ] {
             let files = self.documents().list(prefix).await?;
             swept.files += files.len();
@@ -48,6 +49,8 @@ impl App {
                     let id = match owner {
                         FileOwner::Document => parts.nth(2),
                         FileOwner::Draft => parts.nth(1),
+                        // An output's PDF is named by its whole key.
+                        FileOwner::Output => Some(key.as_str()),
                     }?;
                     Some((id.to_owned(), key))
                 })

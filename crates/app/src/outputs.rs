@@ -77,9 +77,11 @@ fn output_number(application: &str, n: usize) -> String {
     format!("{application}-{n}")
 }
 
-/// The PDF of an output as stored, found by its number.
+/// Where an output's PDF is stored: under its number, with a random part, so a step that loses
+/// a race for the same number (and deletes what it wrote) never touches the winner's file.
 fn pdf_key(number: &str) -> String {
-    format!("outputs/{number}.pdf")
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("outputs/{number}-{}.pdf", &random[..12])
 }
 
 /// An output ready to be written with the step that issues it (its PDF already stored).

@@ -57,26 +57,11 @@ impl Sealer {
         if !path.exists() {
             create_key_file(path).map_err(|e| problem(e.to_string()))?;
         }
-        let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
-        let mut keys = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (id, encoded) = line
-                .split_once(' ')
-                .ok_or_else(|| problem(format!("line {}: expected `ID BASE64`", n + 1)))?;
-            let bytes: [u8; 32] = BASE64
-                .decode(encoded.trim().as_bytes())
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| problem(format!("line {}: not 32 bytes in base64", n + 1)))?;
-            keys.push((id.to_owned(), Key::from(bytes)));
-        }
-        if keys.is_empty() {
-            return Err(problem("holds no key".to_owned()));
-        }
+        let keys = read_key_lines(path)
+            .map_err(problem)?
+            .into_iter()
+            .map(|(id, bytes)| (id, Key::from(bytes)))
+            .collect();
         Ok(Sealer { keys })
     }
 
@@ -174,6 +159,32 @@ impl Sealer {
 fn create_key_file(path: &Path) -> std::io::Result<()> {
     let key = new_key();
     create_file_whole(path, &format!("{} {}\n", key_id(&key), BASE64.encode(&key)))
+}
+
+/// The keys of a key file (`ID BASE64` a line, 32 bytes each; blank lines and `#` comments
+/// skipped), in order; or what is wrong with it, with the line. A file with no key is wrong.
+pub(crate) fn read_key_lines(path: &Path) -> Result<Vec<(String, [u8; 32])>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (id, encoded) = line
+            .split_once(' ')
+            .ok_or_else(|| format!("line {}: expected `ID BASE64`", n + 1))?;
+        let bytes: [u8; 32] = BASE64
+            .decode(encoded.trim().as_bytes())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| format!("line {}: not 32 bytes in base64", n + 1))?;
+        keys.push((id.to_owned(), bytes));
+    }
+    if keys.is_empty() {
+        return Err("holds no key".to_owned());
+    }
+    Ok(keys)
 }
 
 /// Creates `path` (0600) holding `line`, whole or not at all: written to a private draft,

@@ -52,33 +52,21 @@ impl Signers {
             crate::sealed::create_file_whole(path, &new_line().1)
                 .map_err(|e| problem(e.to_string()))?;
         }
-        let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
         let mut keys = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (id, encoded) = line
-                .split_once(' ')
-                .ok_or_else(|| problem(format!("line {}: expected `ID BASE64`", n + 1)))?;
-            let seed: [u8; 32] = BASE64
-                .decode(encoded.trim().as_bytes())
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| problem(format!("line {}: not 32 bytes in base64", n + 1)))?;
+        for (n, (id, seed)) in crate::sealed::read_key_lines(path)
+            .map_err(problem)?
+            .into_iter()
+            .enumerate()
+        {
             let key = SigningKey::from_bytes(&seed);
             if key_id(&key.verifying_key()) != id {
                 return Err(problem(format!(
-                    "line {}: the id `{id}` is not this key's ({})",
+                    "key {}: the id `{id}` is not this key's ({})",
                     n + 1,
                     key_id(&key.verifying_key())
                 )));
             }
-            keys.push((id.to_owned(), key));
-        }
-        if keys.is_empty() {
-            return Err(problem("holds no key".to_owned()));
+            keys.push((id, key));
         }
         Ok(Signers { keys })
     }

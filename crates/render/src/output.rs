@@ -110,7 +110,7 @@ pub fn output_data(print: &OutputPrint<'_>) -> Result<Value, RenderError> {
         "code": print.code,
         "code_word": "کد تصدیق",
         "how_to_verify": format!(
-            "درستی این سند را هر کسی می‌تواند بسنجد: رمزینهٔ (QR) کنار را با گوشی بخوانید، یا کد تصدیق را در {} بنویسید. رمزینه امضای دیجیتال استان را دارد و بی‌اینترنت هم سنجیده می‌شود؛ هر تغییری در آن امضا را باطل می‌کند.",
+            "درستی این سند را هر کسی می‌تواند بسنجد: رمزینهٔ کنار را با دوربین گوشی بخوانید، یا کد تصدیق را در {} بنویسید. رمزینه امضای دیجیتال استان را دارد و بی‌اینترنت هم سنجیده می‌شود؛ هر تغییری در آن امضا را باطل می‌کند.",
             print.verify_address
         ),
         // Codes isolated left to right, so their characters keep their order in Persian text.

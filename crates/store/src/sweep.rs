@@ -10,6 +10,8 @@ pub enum FileOwner {
     Document,
     /// `drafts/ID/…`: the draft with that id.
     Draft,
+    /// `outputs/NUMBER-RANDOM.pdf`: the output whose `pdf_key` it is (the id is the whole key).
+    Output,
 }
 
 /// Ids asked about in one statement, at most.
@@ -22,15 +24,16 @@ impl Store {
         owner: FileOwner,
         ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
-        let table = match owner {
-            FileOwner::Document => "application_documents",
-            FileOwner::Draft => "application_drafts",
+        let (table, column) = match owner {
+            FileOwner::Document => ("application_documents", "id"),
+            FileOwner::Draft => ("application_drafts", "id"),
+            FileOwner::Output => ("outputs", "pdf_key"),
         };
         let mut unknown = Vec::new();
         for chunk in ids.chunks(CHUNK) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT id FROM {table} WHERE id IN ({})",
+                "SELECT {column} FROM {table} WHERE {column} IN ({})",
                 placeholders.join(", ")
             );
             let known: std::collections::HashSet<String> = on_pool!(self, pool => {

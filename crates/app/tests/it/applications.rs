@@ -505,24 +505,43 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
         vec!["asked_value_required"]
     );
     assert!(v.outputs.is_empty());
-    let v = app
-        .act_on_application_with(
-            &clerk,
-            "test",
-            &code,
-            v.record.revision,
-            "issue",
-            "",
-            &[
-                ("holder_name".to_owned(), "مریم احمدی".to_owned()),
-                ("licence_number".to_owned(), "۹۸۷۶۵۴۳۲۱".to_owned()),
-            ],
-            vec![],
-            None,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    // Two clerks issue at the same moment: one output is issued, the other step is refused as
+    // stale, and its PDF is removed without touching the one issued.
+    let issue = |who: Principal, revision: i64| {
+        let (app, code) = (app.clone(), code.clone());
+        tokio::spawn(async move {
+            app.act_on_application_with(
+                &who,
+                "test",
+                &code,
+                revision,
+                "issue",
+                "",
+                &[
+                    ("holder_name".to_owned(), "مریم احمدی".to_owned()),
+                    ("licence_number".to_owned(), "۹۸۷۶۵۴۳۲۱".to_owned()),
+                ],
+                vec![],
+                None,
+                Utc::now(),
+            )
+            .await
+        })
+    };
+    let both = [
+        issue(clerk.clone(), v.record.revision),
+        issue(clerk.clone(), v.record.revision),
+    ];
+    let mut won = Vec::new();
+    for task in both {
+        match task.await.unwrap() {
+            Ok(view) => won.push(view),
+            Err(ApplicationError::Stale) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "one of the two steps is taken");
+    let v = won.remove(0);
     assert_eq!(v.record.state, "issued");
     assert_eq!(
         v.outputs.len(),
@@ -532,6 +551,11 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
     let output = v.outputs[0].clone();
     assert_eq!(output.holder_name, "مریم احمدی");
     assert_eq!(output.number, format!("{code}-1"));
+    let stored_outputs = walk_files(&app.config().data_dir.join("documents/outputs"));
+    assert_eq!(
+        stored_outputs, 1,
+        "the losing step's PDF is gone, the winner's kept"
+    );
     // The holder downloads it; a stranger cannot.
     let (_, pdf) = app
         .output_pdf(&person, &output.number)
@@ -1435,15 +1459,19 @@ async fn files_no_row_names_are_swept_after_a_grace_and_the_rest_kept(store: Sto
     docs.put("drafts/no-such-draft/scan", PDF.to_vec())
         .await
         .unwrap();
+    // An output's PDF whose issuing step never committed (a crash in between).
+    docs.put("outputs/30000000001-1-0a1b2c3d4e5f.pdf", PDF.to_vec())
+        .await
+        .unwrap();
 
     // Within the grace, a file may belong to a filing in flight: nothing goes.
     let swept = app.sweep_orphans(Utc::now()).await.unwrap();
-    assert_eq!((swept.files, swept.removed), (filed.len() + 2, 0));
+    assert_eq!((swept.files, swept.removed), (filed.len() + 3, 0));
 
-    // Past it, the two no row names go; the filing's stay.
+    // Past it, the three no row names go; the filing's stay.
     let later = Utc::now() + GRACE + chrono::Duration::minutes(1);
     let swept = app.sweep_orphans(later).await.unwrap();
-    assert_eq!(swept.removed, 2);
+    assert_eq!(swept.removed, 3);
     let left: Vec<String> = docs
         .list("")
         .await

@@ -55,6 +55,66 @@ impl Stage {
 
 const AGENCY: [&str; 3] = ["agency-clerk", "agency-admin", "system"];
 
+/// A state every built-in workflow has, by its code: `submitted`, `needs-documents`,
+/// `resubmitted`, `delivered`, `rejected`, `withdrawn`.
+pub(super) fn common_state(code: &str) -> WorkflowState {
+    let (name, waits_for, sla_days, outcome, next) = match code {
+        "submitted" => (
+            "ثبت شد؛ در نوبت بررسی",
+            Party::Agency,
+            Some(1),
+            None,
+            Some("کاری لازم نیست؛ دستگاه درخواست را بررسی می‌کند."),
+        ),
+        "needs-documents" => (
+            "نیاز به مدرک یا اصلاح",
+            Party::Applicant,
+            None,
+            None,
+            Some(
+                "آنچه خواسته شده را در «درخواست‌های من» یا در دفتر پیشخوانی که درخواست را ثبت کرد بفرستید.",
+            ),
+        ),
+        "resubmitted" => (
+            "مدارک دوباره فرستاده شد؛ در نوبت بررسی",
+            Party::Agency,
+            Some(2),
+            None,
+            Some("کاری لازم نیست؛ دستگاه مدارک را بررسی می‌کند."),
+        ),
+        "delivered" => (
+            "تحویل شد",
+            Party::Agency,
+            None,
+            Some(Outcome::Granted),
+            None,
+        ),
+        "rejected" => (
+            "رد شد",
+            Party::Agency,
+            None,
+            Some(Outcome::Refused),
+            Some("دلیل رد در سابقه آمده است؛ راه اعتراض در شناسنامهٔ خدمت نوشته شده است."),
+        ),
+        _ => (
+            "با انصراف متقاضی بسته شد",
+            Party::Applicant,
+            None,
+            Some(Outcome::Withdrawn),
+            None,
+        ),
+    };
+    WorkflowState {
+        code: code.into(),
+        name: Text::fa(name),
+        waits_for,
+        sla_days,
+        outcome,
+        next: next.map(Text::fa),
+        issues: false,
+    }
+}
+
 fn roles(list: &[&str]) -> Vec<String> {
     list.iter().map(|r| (*r).to_owned()).collect()
 }
@@ -105,14 +165,7 @@ impl Workflow {
                 asks: Vec::new(),
             };
         let first = stages[0].code;
-        let mut states = vec![state(
-            "submitted",
-            "ثبت شد؛ در نوبت بررسی",
-            Party::Agency,
-            Some(1),
-            None,
-            Some("کاری لازم نیست؛ دستگاه درخواست را بررسی می‌کند."),
-        )];
+        let mut states = vec![common_state("submitted")];
         for stage in stages {
             states.push(state(
                 stage.code,
@@ -127,24 +180,8 @@ impl Workflow {
             ));
         }
         states.extend([
-            state(
-                "needs-documents",
-                "نیاز به مدرک یا اصلاح",
-                Party::Applicant,
-                None,
-                None,
-                Some(
-                    "آنچه خواسته شده را در «درخواست‌های من» یا در دفتر پیشخوانی که درخواست را ثبت کرد بفرستید.",
-                ),
-            ),
-            state(
-                "resubmitted",
-                "مدارک دوباره فرستاده شد؛ در نوبت بررسی",
-                Party::Agency,
-                Some(2),
-                None,
-                Some("کاری لازم نیست؛ دستگاه مدارک را بررسی می‌کند."),
-            ),
+            common_state("needs-documents"),
+            common_state("resubmitted"),
             state(
                 "issued",
                 "صادر شد؛ آمادهٔ تحویل",
@@ -153,23 +190,9 @@ impl Workflow {
                 None,
                 Some("خروجی را در «درخواست‌های من» دریافت کنید، یا در دفتر پیشخوان تحویل بگیرید."),
             ),
-            state("delivered", "تحویل شد", Party::Agency, None, Some(Outcome::Granted), None),
-            state(
-                "rejected",
-                "رد شد",
-                Party::Agency,
-                None,
-                Some(Outcome::Refused),
-                Some("دلیل رد در سابقه آمده است؛ راه اعتراض در شناسنامهٔ خدمت نوشته شده است."),
-            ),
-            state(
-                "withdrawn",
-                "با انصراف متقاضی بسته شد",
-                Party::Applicant,
-                None,
-                Some(Outcome::Withdrawn),
-                None,
-            ),
+            common_state("delivered"),
+            common_state("rejected"),
+            common_state("withdrawn"),
         ]);
         let agency_stages: Vec<String> = stages
             .iter()

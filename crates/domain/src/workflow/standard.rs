@@ -1,6 +1,7 @@
 //! The workflow every service uses until its editors adapt it.
 
-use super::{Action, Asked, MAX_SLA_DAYS, Outcome, Party, Workflow, WorkflowState};
+use super::staged::common_state;
+use super::{Action, Asked, MAX_SLA_DAYS, Party, Workflow, WorkflowState};
 use crate::forms::Text;
 
 impl Workflow {
@@ -43,14 +44,7 @@ impl Workflow {
         let mut workflow = Workflow {
             start: "submitted".into(),
             states: vec![
-                state(
-                    "submitted",
-                    "ثبت شد؛ در نوبت بررسی",
-                    Party::Agency,
-                    Some(1),
-                    None,
-                    Some("کاری لازم نیست؛ دستگاه درخواست را بررسی می‌کند."),
-                ),
+                common_state("submitted"),
                 state(
                     "in-review",
                     "در حال بررسی در دستگاه",
@@ -59,24 +53,8 @@ impl Workflow {
                     None,
                     Some("کاری لازم نیست؛ نتیجه پیامک می‌شود."),
                 ),
-                state(
-                    "needs-documents",
-                    "نیاز به مدرک یا اصلاح",
-                    Party::Applicant,
-                    None,
-                    None,
-                    Some(
-                        "آنچه خواسته شده را در «درخواست‌های من» یا در دفتر پیشخوانی که درخواست را ثبت کرد بفرستید.",
-                    ),
-                ),
-                state(
-                    "resubmitted",
-                    "مدارک دوباره فرستاده شد؛ در نوبت بررسی",
-                    Party::Agency,
-                    Some(2),
-                    None,
-                    Some("کاری لازم نیست؛ دستگاه مدارک را بررسی می‌کند."),
-                ),
+                common_state("needs-documents"),
+                common_state("resubmitted"),
                 state(
                     "approved",
                     "تأیید شد؛ در حال صدور",
@@ -93,30 +71,9 @@ impl Workflow {
                     None,
                     Some("خروجی به نشانی شما فرستاده یا در دفتر تحویل داده می‌شود."),
                 ),
-                state(
-                    "delivered",
-                    "تحویل شد",
-                    Party::Agency,
-                    None,
-                    Some(Outcome::Granted),
-                    None,
-                ),
-                state(
-                    "rejected",
-                    "رد شد",
-                    Party::Agency,
-                    None,
-                    Some(Outcome::Refused),
-                    Some("دلیل رد در سابقه آمده است؛ راه اعتراض در شناسنامهٔ خدمت نوشته شده است."),
-                ),
-                state(
-                    "withdrawn",
-                    "با انصراف متقاضی بسته شد",
-                    Party::Applicant,
-                    None,
-                    Some(Outcome::Withdrawn),
-                    None,
-                ),
+                common_state("delivered"),
+                common_state("rejected"),
+                common_state("withdrawn"),
             ],
             actions: vec![
                 action(

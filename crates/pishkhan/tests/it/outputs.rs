@@ -104,11 +104,17 @@ async fn an_output_verifies_offline_from_its_qr_code_through_rotation_until_its_
     let (exit, said) = verify(dir.path(), &keys, &payload);
     assert_eq!(exit, Some(0), "{said}");
     assert!(said.contains("VALID") && said.contains(&number), "{said}");
-    let pdf = dir
-        .path()
-        .join("data/documents/outputs")
-        .join(format!("{number}.pdf"));
-    assert!(pdf.exists(), "the PDF is stored under its number");
+    let stored = dir.path().join("data/documents/outputs");
+    let pdf = std::fs::read_dir(&stored)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{number}-"))
+        })
+        .expect("the PDF is stored under its number");
     let picture = dir.path().join("page");
     let rendered = std::process::Command::new("pdftoppm")
         .args(["-png", "-r", "150", "-singlefile"])
