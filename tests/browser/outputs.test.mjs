@@ -162,7 +162,16 @@ describe('an output anyone can verify', () => {
     // A wrong code is told plainly.
     await verify.goto(`${server.url}/verify?code=AAAA-BBBB-CCCC`);
     assert.match(await verify.textContent('main'), /سندی با این کد صادر نشده است/);
-    // The QR code's link, as a phone's camera opens it, with one character changed.
+    // The QR code's link, as a phone's camera opens it; and with one character changed.
+    const detail = await api('GET', `/api/v1/applications/${code}`, token);
+    const payload = detail.json.outputs[0].payload;
+    await verify.goto(`${server.url}/verify?p=${payload}`);
+    assert.match(await verify.textContent('main'), /این سند معتبر است/);
+    const at = payload.length - 20;
+    const forged = payload.slice(0, at) + (payload[at] === 'A' ? 'B' : 'A') + payload.slice(at + 1);
+    await verify.goto(`${server.url}/verify?p=${forged}`);
+    assert.match(await verify.textContent('main'), /دست‌کاری شده است/);
+    await shot(verify, 'output-verify-tampered-360');
     const shown = await api('GET', `/api/v1/verify/${verification}`, token);
     assert.equal(shown.json.status, 'valid');
     assert.equal(shown.json.output.national_id, '•••••••291');

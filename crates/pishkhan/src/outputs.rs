@@ -110,19 +110,34 @@ struct KeyEntry {
     revoked: Option<String>,
 }
 
-/// Reads the QR codes in an image; their texts.
+/// Reads the QR codes in an image; their texts. A small picture (a code a few pixels a module)
+/// is read again at twice the size before giving up.
 fn qr_texts(path: &std::path::Path) -> Result<Vec<String>, Failure> {
     let image = image::open(path)
         .map_err(|e| {
             Failure::runtime(format!("{}: not an image I can read ({e})", path.display()))
         })?
         .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    Ok(prepared
-        .detect_grids()
-        .into_iter()
-        .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
-        .collect())
+    let read = |image: image::GrayImage| -> Vec<String> {
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        prepared
+            .detect_grids()
+            .into_iter()
+            .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
+            .collect()
+    };
+    let (width, height) = image.dimensions();
+    let found = read(image.clone());
+    if !found.is_empty() || width.max(height) > 4000 {
+        return Ok(found);
+    }
+    let larger = image::imageops::resize(
+        &image,
+        width * 2,
+        height * 2,
+        image::imageops::FilterType::Triangle,
+    );
+    Ok(read(larger))
 }
 
 /// `pishkhan verify`: exit 0 only for a valid output.

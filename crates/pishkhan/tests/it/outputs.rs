@@ -117,7 +117,7 @@ async fn an_output_verifies_offline_from_its_qr_code_through_rotation_until_its_
         .expect("the PDF is stored under its number");
     let picture = dir.path().join("page");
     let rendered = std::process::Command::new("pdftoppm")
-        .args(["-png", "-r", "150", "-singlefile"])
+        .args(["-png", "-r", "300", "-singlefile"])
         .arg(&pdf)
         .arg(&picture)
         .status()
