@@ -3,12 +3,11 @@
 // page has no accessibility violations.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, binary, launchBrowser, startServer, signInCitizen } from './harness.mjs';
+import { artifacts, axeViolations, launchBrowser, startServer, signInCitizen } from './harness.mjs';
 
 let server;
 let browser;
@@ -23,22 +22,9 @@ after(async () => {
   await server?.stop();
 });
 
-function pishkhan(...args) {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('PISHKHAN_')) delete env[name];
-  }
-  return execFileSync(binary, [...args, '--data-dir', server.dataDir], { encoding: 'utf8', env });
-}
+const pishkhan = (...args) => server.cli(...args);
 
-async function api(method, address, token, body) {
-  const response = await fetch(`${server.url}${address}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, json: await response.json() };
-}
+const api = (...call) => server.api(...call);
 
 const persian = (text) => text.replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d]);
 

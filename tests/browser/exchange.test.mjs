@@ -8,12 +8,11 @@
 // uploading a scan; the clerk reads where it came from and what it says.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, binary, launchBrowser, signInCitizen, startServer, textedCode } from './harness.mjs';
+import { artifacts, axeViolations, launchBrowser, signInCitizen, startServer, textedCode } from './harness.mjs';
 
 const PASSWORD = 'pishkhan-demo-1404-tehran';
 
@@ -30,13 +29,7 @@ after(async () => {
   await server?.stop();
 });
 
-function pishkhan(...args) {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('PISHKHAN_')) delete env[name];
-  }
-  return execFileSync(binary, [...args, '--data-dir', server.dataDir], { encoding: 'utf8', env });
-}
+const pishkhan = (...args) => server.cli(...args);
 
 /** The simulator's address, from the demo's banner. */
 async function simulator() {

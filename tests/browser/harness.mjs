@@ -2,7 +2,7 @@
 // folder, drives Debian's Chromium through playwright-core, and runs axe-core in the page.
 // Later capabilities add their journeys as more *.test.mjs files beside this one.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -69,6 +69,23 @@ export async function startServer(args = ['serve'], extraEnv = {}) {
         return [];
       }
       return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    },
+    /** Runs `pishkhan ARGS --data-dir DATA` (no PISHKHAN_ settings of this shell) and answers its output. */
+    cli(...args) {
+      const clean = { ...process.env };
+      for (const name of Object.keys(clean)) {
+        if (name.startsWith('PISHKHAN_')) delete clean[name];
+      }
+      return execFileSync(binary, [...args, '--data-dir', dataDir], { encoding: 'utf8', env: clean });
+    },
+    /** One API call with a bearer token: the status and the JSON answer. */
+    async api(method, address, token, body) {
+      const response = await fetch(`${url}${address}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, json: await response.json() };
     },
     async stop() {
       if (child.exitCode === null) {
