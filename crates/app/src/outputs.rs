@@ -360,6 +360,24 @@ impl App {
         Ok(Some((record, pdf)))
     }
 
+    /// An output by its number and the application it answers; not found as one.
+    async fn output_and_application(
+        &self,
+        number: &str,
+    ) -> Result<(OutputRecord, ApplicationRecord), ApplicationError> {
+        let output = self
+            .store()
+            .output_by_number(number)
+            .await?
+            .ok_or(ApplicationError::NotFound)?;
+        let application = self
+            .store()
+            .application(&output.application)
+            .await?
+            .ok_or(ApplicationError::NotFound)?;
+        Ok((output, application))
+    }
+
     /// Revokes an output, with a reason: audited, the holder told. Agency staff of its agency
     /// only. Nothing issued is changed; a new output comes only from a new issuing step.
     pub async fn revoke_output(
@@ -370,12 +388,7 @@ impl App {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ApplicationError> {
-        let Some(output) = self.store().output_by_number(number).await? else {
-            return Err(ApplicationError::NotFound);
-        };
-        let Some(application) = self.store().application(&output.application).await? else {
-            return Err(ApplicationError::NotFound);
-        };
+        let (output, application) = self.output_and_application(number).await?;
         let role = self.acting_role(principal, &application);
         if !matches!(
             role,
@@ -454,12 +467,7 @@ impl App {
         number: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ApplicationError> {
-        let Some(output) = self.store().output_by_number(number).await? else {
-            return Err(ApplicationError::NotFound);
-        };
-        let Some(application) = self.store().application(&output.application).await? else {
-            return Err(ApplicationError::NotFound);
-        };
+        let (output, application) = self.output_and_application(number).await?;
         if self.acting_role(principal, &application)
             != Some(pishkhan_domain::identity::Role::Operator)
         {
