@@ -68,10 +68,7 @@ pub fn qr_svg(text: &str) -> Result<String, RenderError> {
 /// The data an output template reads (`d` in the template). The fields a template may use are
 /// those of [`sample_output`], which every template is checked against.
 pub fn output_data(print: &OutputPrint<'_>) -> Result<Value, RenderError> {
-    let issuer = match print.province_name {
-        Some(p) if !print.agency_name.contains(p) => format!("{} — {p}", print.agency_name),
-        _ => print.agency_name.to_owned(),
-    };
+    let issuer = crate::print::issuer(print.agency_name, print.province_name);
     let mut facts = vec![
         json!(["شماره", ltr(print.number)]),
         json!(["تاریخ صدور", print.issued_on]),

@@ -39,7 +39,7 @@ fn fa(n: impl ToString) -> String {
 }
 
 /// The agency, and its province unless the agency's name already says it.
-fn issuer(agency: &str, province: Option<&str>) -> String {
+pub(crate) fn issuer(agency: &str, province: Option<&str>) -> String {
     match province {
         Some(p) if !agency.contains(p) => format!("{agency} — {p}"),
         _ => agency.to_owned(),
