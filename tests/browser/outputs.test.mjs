@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { verifyOutputCredential } from '../oracles/vc.mjs';
 import { artifacts, axeViolations, launchBrowser, signInCitizen, startServer } from './harness.mjs';
 
 let server;
@@ -122,11 +123,36 @@ describe('an output anyone can verify', () => {
     assert.ok(text.includes(verification), 'the code is printed');
     assert.ok(text.includes(`${code}-1`), 'the number is printed');
     execFileSync('pdftoppm', ['-png', '-r', '60', '-singlefile', file, path.join(artifacts, 'output-building-permit')]);
+    // The same permit as a W3C Verifiable Credential, checked by an implementation nobody here
+    // wrote (Digital Bazaar's), with only the contexts Pishkhan ships and its own addresses.
+    const vcHref = await me.getByRole('link', { name: 'دریافت اعتبارنامهٔ دیجیتال' }).getAttribute('href');
+    const vcResponse = await me.request.get(`${server.url}${vcHref}`);
+    assert.equal(vcResponse.status(), 200);
+    assert.equal(vcResponse.headers()['content-type'], 'application/vc');
+    const credential = await vcResponse.json();
+    fs.writeFileSync(path.join(artifacts, 'output-building-permit.vc.json'), JSON.stringify(credential, null, 2));
+    assert.equal(credential.credentialSubject.name, 'مریم احمدی');
+    assert.equal(credential.credentialSubject.outputNumber, `${code}-1`);
+    assert.equal(credential.proof.cryptosuite, 'eddsa-jcs-2022');
+    assert.deepEqual(await verifyOutputCredential(server.url, credential), { verified: true, revoked: false, error: null });
+    // The agency's system gets the very same credential.
+    const viaApi = await api('GET', `/api/v1/outputs/${code}-1/credential`, token);
+    assert.equal(viaApi.status, 200);
+    assert.deepEqual(viaApi.json, credential);
+    // One changed letter, or another issuer's key, and it no longer verifies.
+    const forgedCredential = structuredClone(credential);
+    forgedCredential.credentialSubject.name = 'مریم احمدي';
+    assert.equal((await verifyOutputCredential(server.url, forgedCredential)).verified, false);
+    const otherKey = structuredClone(credential);
+    otherKey.proof.verificationMethod = 'https://example.org/keys/1';
+    assert.equal((await verifyOutputCredential(server.url, otherKey)).verified, false);
     // Someone else's output is not theirs to download.
     const stranger = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
     const otherPage = await stranger.newPage();
     const refused = await otherPage.request.get(`${server.url}${href}`, { maxRedirects: 0 });
     assert.notEqual(refused.status(), 200);
+    const refusedVc = await otherPage.request.get(`${server.url}${vcHref}`, { maxRedirects: 0 });
+    assert.notEqual(refusedVc.status(), 200);
     await phone.close();
 
     // A stranger's phone at /verify: the code as typed, lower case with spaces.
@@ -164,6 +190,29 @@ describe('an output anyone can verify', () => {
     assert.equal(shown.json.output.national_id, '•••••••291');
     const keys = await api('GET', '/api/v1/keys', token);
     assert.equal(keys.json.keys[0].algorithm, 'Ed25519');
+
+    // The municipality finds a mistake and revokes the permit, with the reason: the stranger's
+    // check says so, and so does the credential's status list, read by the same independent code.
+    const revoking = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    const clerk = await revoking.newPage();
+    await clerk.goto(`${server.url}/signin`);
+    await clerk.getByLabel('نام کاربری').fill('clerk.municipality');
+    await clerk.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await clerk.getByRole('button', { name: 'ورود' }).click();
+    await clerk.waitForURL(/\/account$/);
+    await clerk.goto(`${server.url}/desk/applications/${code}`);
+    await clerk.getByText('ابطال خروجی', { exact: true }).first().click();
+    await clerk.getByLabel('دلیل ابطال').fill('شمارهٔ پلاک ثبتی اشتباه نوشته شده است.');
+    await clerk.getByRole('button', { name: 'ابطال خروجی' }).click();
+    assert.match(await clerk.textContent('main'), /باطل شده/);
+    await shot(clerk, 'output-desk-revoked');
+    await revoking.close();
+    await verify.goto(`${server.url}/verify?code=${verification}`);
+    const revokedText = await verify.textContent('main');
+    assert.match(revokedText, /باطل شده/);
+    assert.match(revokedText, /شمارهٔ پلاک ثبتی اشتباه نوشته شده است/);
+    await shot(verify, 'output-verify-revoked-360');
+    assert.deepEqual(await verifyOutputCredential(server.url, credential), { verified: true, revoked: true, error: null });
     await stranger.close();
   });
 });

@@ -11,6 +11,7 @@ pub mod backup;
 mod cache;
 pub mod catalog;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 mod demo_workflows;
 pub mod documents;

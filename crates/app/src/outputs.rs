@@ -84,6 +84,14 @@ fn pdf_key(number: &str) -> String {
     format!("outputs/{number}-{}.pdf", &random[..12])
 }
 
+/// An output's PDF made by the agency's own system and sent with the issuing step, instead of
+/// one Pishkhan typesets.
+pub struct Supplied {
+    pub pdf: Vec<u8>,
+    /// The system account that sent it.
+    pub by: String,
+}
+
 /// An output ready to be written with the step that issues it (its PDF already stored).
 pub(crate) struct Prepared {
     pub row: NewOutput,
@@ -99,6 +107,7 @@ impl App {
         card: &ServiceCard,
         holder_name: &str,
         fields: Vec<(String, String)>,
+        supplied: Option<Supplied>,
         now: DateTime<Utc>,
     ) -> Result<Prepared, ApplicationError> {
         let signers = self.signers().await?;
@@ -118,38 +127,25 @@ impl App {
             key: key_id.to_owned(),
         };
         let payload = output::sign(&claims, key);
-        let origin = self.config().public_origin();
-        let qr_text = format!("{origin}/verify?p={payload}");
-        let verify_address = format!("{origin}/verify");
-        let directory = self.store().org_directory().await?;
-        let (agency, province) = crate::print::names(&directory, &record.agency);
-        let application = pishkhan_domain::tracking::TrackingCode::parse(&record.code)
-            .map(|c| c.grouped_fa())
-            .unwrap_or_else(|_| record.code.clone());
-        let issued_on = today.format_long_fa();
-        let until_fa = until.map(JalaliDate::format_long_fa);
-        let data = output_data(&OutputPrint {
-            title: &card.output.fa,
-            service_title: &card.title.fa,
-            agency_name: &agency,
-            province_name: province.as_deref(),
-            number: &number,
-            holder_name,
-            national_id: &record.national_id,
-            issued_on: &issued_on,
-            valid_until: until_fa.as_deref(),
-            application: &application,
-            fields: &fields,
-            code: &code,
-            qr_text: &qr_text,
-            verify_address: &verify_address,
-        })
-        .map_err(|e| ApplicationError::Documents(e.to_string()))?;
-        let body = card.output_template.as_ref().and_then(|t| t.typst.clone());
-        let pdf = tokio::task::spawn_blocking(move || render_output(body.as_deref(), &data))
-            .await
-            .map_err(|e| ApplicationError::Documents(e.to_string()))?
-            .map_err(|e| ApplicationError::Documents(e.to_string()))?;
+        let stored_fields = serde_json::to_string(&fields).unwrap_or_default();
+        let (pdf, supplied_by) = match supplied {
+            Some(Supplied { pdf, by }) => (pdf, Some(by)),
+            None => (
+                self.render_output_pdf(
+                    record,
+                    card,
+                    holder_name,
+                    &fields,
+                    &number,
+                    &code,
+                    &payload,
+                    today,
+                    until,
+                )
+                .await?,
+                None,
+            ),
+        };
         let key = pdf_key(&number);
         let sha = pishkhan_domain::digest::sha256_hex(&pdf);
         self.documents().put_all(vec![(key.clone(), pdf)]).await?;
@@ -170,8 +166,58 @@ impl App {
                 payload,
                 pdf_key: key,
                 pdf_sha256: sha,
+                fields: Some(stored_fields),
+                supplied_by,
             },
         })
+    }
+
+    /// Typesets an output from the card's template (the standard one if it has none).
+    #[allow(clippy::too_many_arguments)]
+    async fn render_output_pdf(
+        &self,
+        record: &ApplicationRecord,
+        card: &ServiceCard,
+        holder_name: &str,
+        fields: &[(String, String)],
+        number: &str,
+        code: &str,
+        payload: &str,
+        today: JalaliDate,
+        until: Option<JalaliDate>,
+    ) -> Result<Vec<u8>, ApplicationError> {
+        let origin = self.config().public_origin();
+        let qr_text = format!("{origin}/verify?p={payload}");
+        let verify_address = format!("{origin}/verify");
+        let directory = self.store().org_directory().await?;
+        let (agency, province) = crate::print::names(&directory, &record.agency);
+        let application = pishkhan_domain::tracking::TrackingCode::parse(&record.code)
+            .map(|c| c.grouped_fa())
+            .unwrap_or_else(|_| record.code.clone());
+        let issued_on = today.format_long_fa();
+        let until_fa = until.map(JalaliDate::format_long_fa);
+        let data = output_data(&OutputPrint {
+            title: &card.output.fa,
+            service_title: &card.title.fa,
+            agency_name: &agency,
+            province_name: province.as_deref(),
+            number,
+            holder_name,
+            national_id: &record.national_id,
+            issued_on: &issued_on,
+            valid_until: until_fa.as_deref(),
+            application: &application,
+            fields,
+            code,
+            qr_text: &qr_text,
+            verify_address: &verify_address,
+        })
+        .map_err(|e| ApplicationError::Documents(e.to_string()))?;
+        let body = card.output_template.as_ref().and_then(|t| t.typst.clone());
+        tokio::task::spawn_blocking(move || render_output(body.as_deref(), &data))
+            .await
+            .map_err(|e| ApplicationError::Documents(e.to_string()))?
+            .map_err(|e| ApplicationError::Documents(e.to_string()))
     }
 
     /// Revokes a signing key: every output it signed shows revoked from now on (re-issue them

@@ -93,6 +93,11 @@ impl Signers {
         (id, key)
     }
 
+    /// The key with this id, if this node holds it.
+    pub fn key(&self, id: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|(i, _)| i == id).map(|(_, key)| key)
+    }
+
     /// Every key's id and public half (base64url), oldest first.
     pub fn public_keys(&self) -> Vec<(String, String)> {
         self.keys
@@ -105,6 +110,11 @@ impl Signers {
             })
             .collect()
     }
+}
+
+/// A stored public key (base64url) as a key to check with; `None` if it is not one.
+pub fn published_key(public_key: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    PublishedKey::from_base64url("", public_key, false).map(|k| k.key)
 }
 
 /// A published key as the domain checks with it; `None` if the stored key is not one.

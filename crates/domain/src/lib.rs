@@ -8,6 +8,7 @@ pub mod business_days;
 pub mod catalog;
 pub mod catalog_table;
 pub mod cpsv;
+pub mod credential;
 pub mod digest;
 pub mod form_rows;
 pub mod forms;

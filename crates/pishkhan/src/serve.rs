@@ -23,6 +23,10 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     // Take the port before touching the database: a busy port fails fast and changes nothing.
     let listener = bind(config.listen).await?;
     let address = listener.local_addr().map_err(Failure::runtime)?;
+    // `--listen …:0` asks for any free port: links printed on outputs and in credentials name
+    // the one taken, not port 0.
+    let mut config = config;
+    config.listen = address;
     let app = App::start(config).await?;
     let (demo_accounts, demo_services) = if demo {
         let accounts = app.load_demo().await.map_err(Failure::runtime)?;

@@ -39,6 +39,10 @@ pub struct NewOutput {
     pub payload: String,
     pub pdf_key: String,
     pub pdf_sha256: String,
+    /// What the output printed, JSON `[[label, value], ...]`.
+    pub fields: Option<String>,
+    /// The system account that supplied the PDF, when the agency's own system issued it.
+    pub supplied_by: Option<String>,
 }
 
 /// An output as stored.
@@ -64,11 +68,16 @@ pub struct OutputRecord {
     pub revoked_by: Option<String>,
     pub handed_over_at: Option<i64>,
     pub handed_over_by: Option<String>,
+    pub fields: Option<String>,
+    pub supplied_by: Option<String>,
+    /// Its entry in the revocation status list (list = index / 131072).
+    pub status_index: i64,
 }
 
 const COLUMNS: &str = "number, code, application, service, service_version, agency, title, \
     holder_name, national_id, issued_at, valid_until, key_id, payload, pdf_key, pdf_sha256, \
-    revoked_at, revoked_reason, revoked_by, handed_over_at, handed_over_by";
+    revoked_at, revoked_reason, revoked_by, handed_over_at, handed_over_by, fields, supplied_by, \
+    status_index";
 
 /// Writes `output` as part of a step's transaction.
 pub(crate) async fn insert_output_on(
@@ -78,7 +87,8 @@ pub(crate) async fn insert_output_on(
     conn.execute(
         "INSERT INTO outputs (number, code, application, service, service_version, agency, \
          title, holder_name, national_id, issued_at, valid_until, key_id, payload, pdf_key, \
-         pdf_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         pdf_sha256, fields, supplied_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         vec![
             Arg::from(&o.number),
             Arg::from(&o.code),
@@ -95,6 +105,8 @@ pub(crate) async fn insert_output_on(
             Arg::from(&o.payload),
             Arg::from(&o.pdf_key),
             Arg::from(&o.pdf_sha256),
+            Arg::from(&o.fields),
+            Arg::from(&o.supplied_by),
         ],
     )
     .await?;
@@ -256,6 +268,32 @@ impl Store {
             sqlx::query_as::<_, OutputRecord>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(application)
                 .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// The status-list entries in `[from, to)` that say revoked: outputs revoked, and outputs
+    /// whose signing key was revoked.
+    pub async fn revoked_status_entries(&self, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT o.status_index FROM outputs o JOIN signing_keys k ON k.id = o.key_id \
+                 WHERE o.status_index >= $1 AND o.status_index < $2 \
+                 AND (o.revoked_at IS NOT NULL OR k.revoked_at IS NOT NULL) \
+                 ORDER BY o.status_index",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// The highest status-list entry given so far (`None` before the first output).
+    pub async fn last_status_index(&self) -> Result<Option<i64>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(status_index) FROM outputs")
+                .fetch_one(pool)
                 .await?
         }))
     }

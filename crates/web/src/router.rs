@@ -91,6 +91,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/developers", Public, get(developers::reference)),
         g("/verify", Public, get(track::verify)),
         g("/outputs/{number}", SignedIn, get(track::output_pdf)),
+        g(
+            "/outputs/{number}/credential",
+            SignedIn,
+            get(track::output_credential),
+        ),
         g("/track", Public, get(track::form)),
         p("/track", Public, post(track::lookup)),
         p("/track/receipt", Public, post(track::tracked_receipt)),
@@ -532,6 +537,19 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         p("/api/v1/bills/inspect", Public, post(api::bills::inspect)),
         g("/api/v1/verify/{code}", Public, get(api::outputs::verify)),
         g("/api/v1/keys", Public, get(api::outputs::keys)),
+        g("/api/v1/keys/{id}", Public, get(api::outputs::key)),
+        g("/api/v1/issuer", Public, get(api::outputs::issuer)),
+        g(
+            "/api/v1/status/{list}",
+            Public,
+            get(api::outputs::status_list),
+        ),
+        g("/api/v1/contexts", Public, get(api::outputs::contexts)),
+        g(
+            "/api/v1/contexts/{name}",
+            Public,
+            get(api::outputs::context),
+        ),
         g(
             "/api/v1/calendar/business-days",
             Public,
@@ -581,6 +599,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             "/api/v1/applications/{code}/receipt.pdf",
             ApiClient,
             get(api::applications::receipt),
+        ),
+        g(
+            "/api/v1/outputs/{number}/credential",
+            ApiClient,
+            get(api::outputs::credential),
         ),
         p(
             "/api/v1/applications/{code}/actions",

@@ -93,6 +93,7 @@ impl App {
             comment,
             &[],
             documents,
+            None,
             idempotency,
             now,
         )
@@ -102,7 +103,8 @@ impl App {
     /// Takes one workflow action, with the values it asks for (`fields`: code, value).
     /// Checked against the workflow the application started with; refused with a clear reason
     /// and nothing changed when it is not allowed. Entering the workflow's issuing state issues
-    /// the output in the same transaction.
+    /// the output in the same transaction: typeset by Pishkhan, or, when the agency's own system
+    /// takes that step and sends `output_pdf`, the PDF it made (numbered and signed the same way).
     #[tracing::instrument(skip_all, fields(code = %code, action = %action))]
     #[allow(clippy::too_many_arguments)]
     pub async fn act_on_application_with(
@@ -115,6 +117,7 @@ impl App {
         comment: &str,
         fields: &[(String, String)],
         documents: Vec<Upload>,
+        output_pdf: Option<Vec<u8>>,
         idempotency: Option<IdempotencyKey>,
         now: DateTime<Utc>,
     ) -> Result<ApplicationView, ApplicationError> {
@@ -178,6 +181,13 @@ impl App {
             .ok_or_else(|| StoreError::Corrupt(format!("{}: no state {}", card.code, taken.to)))?;
         let deadline = self.deadline(next.sla_days, now).await?;
         let actor = principal.actor_id();
+        let supplied = match output_pdf {
+            None => None,
+            Some(pdf) => Some(crate::outputs::Supplied {
+                pdf: supplied_output(pdf, role, next.issues)?,
+                by: actor.clone(),
+            }),
+        };
         // Entering the issuing state: the output, numbered, rendered, signed and stored now,
         // its row written with this step (or, if the step fails, its file forgotten).
         let output = if next.issues {
@@ -194,7 +204,7 @@ impl App {
                     .map(|(code, value)| (label_of(&taken, code), value.clone())),
             );
             Some(
-                self.prepare_output(&record, &card, &holder, recorded, now)
+                self.prepare_output(&record, &card, &holder, recorded, supplied, now)
                     .await?
                     .row,
             )
@@ -434,4 +444,42 @@ fn transition_events(
         events.push(EventKind::DocumentsAdded.about(&record.agency, &record.code, data));
     }
     events
+}
+
+/// The largest output PDF an agency's system may send.
+pub const MAX_OUTPUT_PDF: usize = 10 * 1024 * 1024;
+
+/// Checks an output PDF an agency's system sends with the step that issues it: only its own
+/// system, only on that step, only a PDF of at most [`MAX_OUTPUT_PDF`].
+fn supplied_output(pdf: Vec<u8>, role: Role, issues: bool) -> Result<Vec<u8>, ApplicationError> {
+    let refuse = |code: &'static str, fa: &'static str, en: &'static str| {
+        Err(ApplicationError::one(
+            "output_pdf",
+            Problem::new(code, fa, en),
+        ))
+    };
+    if role != Role::System {
+        return refuse(
+            "output_pdf_not_yours",
+            "فقط سامانهٔ خود دستگاه می‌تواند خروجی صادرشده در دستگاه را بفرستد.",
+            "Only the agency's own system may send an output it issued.",
+        );
+    }
+    if !issues {
+        return refuse(
+            "output_pdf_not_issuing",
+            "این اقدام خروجی صادر نمی‌کند؛ فایل خروجی را با اقدام صدور بفرستید.",
+            "This action issues nothing: send the output's file with the issuing action.",
+        );
+    }
+    let tail = &pdf[pdf.len().saturating_sub(1024)..];
+    let ends = tail.windows(5).any(|w| w == b"%%EOF");
+    if pdf.len() > MAX_OUTPUT_PDF || !pdf.starts_with(b"%PDF-") || !ends {
+        return refuse(
+            "output_pdf_invalid",
+            "فایل خروجی باید یک PDF کامل و حداکثر ۱۰ مگابایت باشد.",
+            "The output's file must be a whole PDF of at most 10 MB.",
+        );
+    }
+    Ok(pdf)
 }

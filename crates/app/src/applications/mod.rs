@@ -11,6 +11,7 @@
 //! messages, and is acknowledged only once durable. Notifications leave through the outbox.
 
 mod actions;
+pub use actions::MAX_OUTPUT_PDF;
 mod escalation;
 mod filing;
 mod tracking;

@@ -21,6 +21,7 @@ use pishkhan_store::on_both_backends;
 on_both_backends!(
     every_demo_workflow_and_form_passes_its_checks,
     every_tehran_service_runs_its_own_workflow_to_a_verifiable_output,
+    an_agency_system_issues_its_own_pdf_and_the_credential_follows_revocation,
     a_citizen_applies_and_the_agency_works_it_through_the_workflow,
     an_operator_files_only_with_consent_and_a_system_only_for_its_agency,
     deadlines_skip_fridays_and_holidays_and_overdue_work_escalates_once,
@@ -139,6 +140,73 @@ fn pdf_text(pdf: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The way forward from `state`: the action an agency's system takes that neither asks for
+/// documents nor refuses.
+fn way_forward(
+    workflow: &pishkhan_domain::workflow::Workflow,
+    state: &str,
+) -> pishkhan_domain::workflow::Action {
+    workflow
+        .actions_from(state)
+        .find(|a| {
+            !matches!(a.to.as_str(), "needs-documents" | "rejected" | "withdrawn")
+                && a.roles.iter().any(|r| r == "system")
+        })
+        .unwrap_or_else(|| panic!("no way on from {state}"))
+        .clone()
+}
+
+/// Every value `action` asks for, written down (the holder's name as مریم احمدی).
+fn asked_values(action: &pishkhan_domain::workflow::Action) -> Vec<(String, String)> {
+    action
+        .asks
+        .iter()
+        .map(|a| {
+            let value = if a.code == "holder_name" {
+                "مریم احمدی"
+            } else {
+                "۱۲۳۴۵"
+            };
+            (a.code.clone(), value.to_owned())
+        })
+        .collect()
+}
+
+/// The key that checks a credential's proof, from the issuer's published keys.
+async fn credential_key(app: &App, credential: &serde_json::Value) -> ed25519_dalek::VerifyingKey {
+    let method = pishkhan_domain::credential::verification_method(credential).unwrap();
+    let id = method.rsplit('/').next().unwrap();
+    let keys = app.published_keys().await.unwrap();
+    let key = keys.iter().find(|k| k.id == id).unwrap();
+    pishkhan_app::signing::published_key(&key.public_key).unwrap()
+}
+
+/// Whether the status list says `credential`'s output is revoked.
+async fn listed_revoked(app: &App, credential: &serde_json::Value) -> bool {
+    let index: i64 = credential["credentialStatus"]["statusListIndex"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let per_list = pishkhan_domain::credential::STATUS_LIST_LENGTH as i64;
+    let list = app
+        .status_list_credential(index / per_list, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let key = credential_key(app, &list).await;
+    pishkhan_domain::credential::verify(&list, &key).unwrap();
+    assert_eq!(
+        list["issuer"], credential["issuer"]["id"],
+        "the list's issuer is the credential's"
+    );
+    pishkhan_domain::credential::status_list_entry(
+        list["credentialSubject"]["encodedList"].as_str().unwrap(),
+        (index % per_list) as u64,
+    )
+    .unwrap()
+}
+
 async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store: Store) {
     let app = app_on(store.clone()).await;
     let (services, _) = app
@@ -191,31 +259,8 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
                 service.card.code,
                 view.record.state
             );
-            let forward = workflow
-                .actions_from(&view.record.state)
-                .find(|a| {
-                    !matches!(a.to.as_str(), "needs-documents" | "rejected" | "withdrawn")
-                        && a.roles.iter().any(|r| r == "system")
-                })
-                .unwrap_or_else(|| {
-                    panic!(
-                        "{}: no way on from {}",
-                        service.card.code, view.record.state
-                    )
-                })
-                .clone();
-            let fields: Vec<(String, String)> = forward
-                .asks
-                .iter()
-                .map(|a| {
-                    let value = if a.code == "holder_name" {
-                        "مریم احمدی"
-                    } else {
-                        "۱۲۳۴۵"
-                    };
-                    (a.code.clone(), value.to_owned())
-                })
-                .collect();
+            let forward = way_forward(&workflow, &view.record.state);
+            let fields = asked_values(&forward);
             view = app
                 .act_on_application_with(
                     &system,
@@ -226,6 +271,7 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
                     "",
                     &fields,
                     vec![],
+                    None,
                     None,
                     Utc::now(),
                 )
@@ -268,9 +314,199 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
             .await
             .unwrap();
         assert_eq!(by_qr.status, "valid", "{}", service.card.code);
+        // And as a Verifiable Credential: its proof holds, its status entry is clear.
+        let credential = app
+            .output_credential(&system, &output.number, Utc::now())
+            .await
+            .unwrap()
+            .unwrap();
+        let key = credential_key(&app, &credential).await;
+        pishkhan_domain::credential::verify(&credential, &key).unwrap();
+        assert_eq!(credential["credentialSubject"]["name"], "مریم احمدی");
+        assert!(!listed_revoked(&app, &credential).await);
         outputs_seen += 1;
     }
     assert_eq!(outputs_seen, 22);
+}
+
+async fn an_agency_system_issues_its_own_pdf_and_the_credential_follows_revocation(store: Store) {
+    let app = app_on(store.clone()).await;
+    let service = "tehran.building-permit";
+    let card = app.published_service(service).await.unwrap().unwrap().card;
+    let scope = format!("agency:{}", card.agency);
+    let system = match staff(&app, &store, "sys", Role::System, &scope).await {
+        Principal::Staff(user) => Principal::System(user),
+        _ => unreachable!(),
+    };
+    let clerk = staff(&app, &store, "clerk", Role::AgencyClerk, &scope).await;
+    let mut request = complete(&app, service).await;
+    request.national_id = "0082451291".into();
+    request.mobile = "09121234567".into();
+    let filed = app
+        .submit_application(&system, "test", request, Utc::now())
+        .await
+        .unwrap();
+    let code = filed.code.as_str().to_owned();
+    let workflow = card.workflow();
+    let mut view = app.application_for(&system, &code).await.unwrap().unwrap();
+    let act = |who: Principal, revision: i64, action: String, pdf: Option<Vec<u8>>| {
+        let (app, code) = (app.clone(), code.clone());
+        let fields = asked_values(&workflow.action(&action).unwrap().clone());
+        async move {
+            app.act_on_application_with(
+                &who,
+                "test",
+                &code,
+                revision,
+                &action,
+                "",
+                &fields,
+                vec![],
+                pdf,
+                None,
+                Utc::now(),
+            )
+            .await
+        }
+    };
+    // A file sent with a step that issues nothing is refused, and nothing moves.
+    let first = way_forward(&workflow, &view.record.state);
+    let error = act(
+        system.clone(),
+        view.record.revision,
+        first.code.clone(),
+        Some(PDF.to_vec()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(codes(error), vec!["output_pdf_not_issuing"]);
+    loop {
+        let forward = way_forward(&workflow, &view.record.state);
+        if workflow.state(&forward.to).unwrap().issues {
+            break;
+        }
+        view = act(system.clone(), view.record.revision, forward.code, None)
+            .await
+            .unwrap();
+    }
+    let issue = way_forward(&workflow, &view.record.state).code;
+    let revision = view.record.revision;
+    // Only the agency's own system sends its PDF; only a whole PDF; at most 10 MB.
+    let error = act(clerk.clone(), revision, issue.clone(), Some(PDF.to_vec()))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(error), vec!["output_pdf_not_yours"]);
+    let mut huge = PDF.to_vec();
+    huge.resize(pishkhan_app::applications::MAX_OUTPUT_PDF + 1, b' ');
+    huge.extend_from_slice(b"%%EOF");
+    for bad in [
+        b"not a pdf at all".to_vec(),
+        PDF[..PDF.len() / 2].to_vec(),
+        b"%%EOF %PDF-1.7".to_vec(),
+        huge,
+    ] {
+        let error = act(system.clone(), revision, issue.clone(), Some(bad))
+            .await
+            .unwrap_err();
+        assert_eq!(codes(error), vec!["output_pdf_invalid"]);
+    }
+    let unchanged = app.application_for(&system, &code).await.unwrap().unwrap();
+    assert_eq!(unchanged.record.revision, revision);
+    assert!(unchanged.outputs.is_empty());
+
+    // Issued by the agency: its PDF kept as sent, numbered and signed as any other.
+    let issued = act(system.clone(), revision, issue.clone(), Some(PDF.to_vec()))
+        .await
+        .unwrap();
+    let output = issued.outputs[0].clone();
+    let (record, pdf) = app
+        .output_pdf(&system, &output.number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pdf, PDF);
+    assert_eq!(
+        record.supplied_by.as_deref().map(|s| !s.is_empty()),
+        Some(true)
+    );
+    assert_eq!(
+        app.verify_code(&output.code, Utc::now())
+            .await
+            .unwrap()
+            .status,
+        "valid"
+    );
+
+    // Its credential: the same every time, checked by its key, clear in the status list; the
+    // holder may download it, a clerk of another agency may not.
+    let credential = app
+        .output_credential(&system, &output.number, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let again = app
+        .output_credential(
+            &citizen(&store, "0082451291").await,
+            &output.number,
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(credential, again);
+    let other = staff(
+        &app,
+        &store,
+        "other",
+        Role::AgencyClerk,
+        "agency:tehran-tax",
+    )
+    .await;
+    assert!(
+        app.output_credential(&other, &output.number, Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let key = credential_key(&app, &credential).await;
+    pishkhan_domain::credential::verify(&credential, &key).unwrap();
+    assert!(
+        credential["credentialSubject"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["value"] == "۱۲۳۴۵"),
+        "what the steps wrote down is in it"
+    );
+    assert!(!listed_revoked(&app, &credential).await);
+    let issuer = app.issuer_document().await.unwrap();
+    assert_eq!(issuer["id"], credential["issuer"]["id"]);
+    assert!(
+        issuer["assertionMethod"]
+            .as_array()
+            .unwrap()
+            .contains(&credential["proof"]["verificationMethod"])
+    );
+
+    // Revoked: the list says so at once; the credential's own bytes still verify.
+    app.revoke_output(&clerk, "test", &output.number, "نقشه عوض شد.", Utc::now())
+        .await
+        .unwrap();
+    assert!(listed_revoked(&app, &credential).await);
+    pishkhan_domain::credential::verify(&credential, &key).unwrap();
+    // A list no output has reached is not there.
+    assert!(
+        app.status_list_credential(1, Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.status_list_credential(-1, Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: Store) {
@@ -522,6 +758,7 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
                     ("licence_number".to_owned(), "۹۸۷۶۵۴۳۲۱".to_owned()),
                 ],
                 vec![],
+                None,
                 None,
                 Utc::now(),
             )
@@ -950,6 +1187,7 @@ async fn an_operator_files_only_with_consent_and_a_system_only_for_its_agency(st
                 "",
                 &fields,
                 vec![],
+                None,
                 None,
                 Utc::now(),
             )

@@ -118,6 +118,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::SignedInMissing,
     ),
     ("GET", "/outputs/{number}", Who::SignedInMissing),
+    ("GET", "/outputs/{number}/credential", Who::SignedInMissing),
     // The fixture has no such output: 404 to those who may act on outputs.
     (
         "POST",
@@ -267,6 +268,12 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     // An unknown code is a status in the answer, not an error.
     ("GET", "/api/v1/verify/{code}", Who::Everyone),
     ("GET", "/api/v1/keys", Who::Everyone),
+    // What checks a credential without Pishkhan is public; no key has the fixture's id.
+    ("GET", "/api/v1/keys/{id}", Who::NobodyFound),
+    ("GET", "/api/v1/issuer", Who::Everyone),
+    ("GET", "/api/v1/status/{list}", Who::Everyone),
+    ("GET", "/api/v1/contexts", Who::Everyone),
+    ("GET", "/api/v1/contexts/{name}", Who::Everyone),
     ("GET", "/api/v1/services", Who::Everyone),
     ("GET", "/api/v1/suggest", Who::Everyone),
     ("GET", "/api/v1/services/{code}", Who::Everyone),
@@ -288,6 +295,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     (
         "GET",
         "/api/v1/applications/{code}/receipt.pdf",
+        Who::ApiClientMissing,
+    ),
+    (
+        "GET",
+        "/api/v1/outputs/{number}/credential",
         Who::ApiClientMissing,
     ),
     (
@@ -590,6 +602,8 @@ async fn every_route_answers_every_role_as_expected(store: Store) {
             .replace("{token}", "0123456789ab")
             .replace("{agency}", "tehran-tax")
             .replace("{job}", "1")
+            .replace("{list}", "0")
+            .replace("{name}", "credentials-v2")
             .replace("{inquiry}", "no-such-inquiry")
             .replace("{*rest}", "nothing-here");
         let api = path.starts_with("/api/");

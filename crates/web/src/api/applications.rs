@@ -72,6 +72,15 @@ pub struct ActionBody {
     /// `holder_name`.
     #[serde(default)]
     pub fields: std::collections::BTreeMap<String, String>,
+    /// With the action that issues the output, when the agency's own system issued it: the PDF
+    /// it made (base64, at most 10 MB), kept instead of one Pishkhan typesets. It is numbered and
+    /// signed the same way; print the verification code the answer's `outputs` gives on it.
+    #[schema(
+        format = Byte,
+        pattern = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+    )]
+    #[serde(default)]
+    pub output_pdf_base64: Option<String>,
 }
 
 /// A whole number, written as JSON Schema's `integer` allows (`3` or `3.0`).
@@ -601,6 +610,25 @@ pub async fn act(
         Err(error) => return error.into_response(),
     };
     let fields: Vec<(String, String)> = body.fields.into_iter().collect();
+    let output_pdf = match body.output_pdf_base64.map(|text| {
+        data_encoding::BASE64
+            .decode(text.trim().as_bytes())
+            .map_err(|_| {
+                ApiProblem::new(
+                    &Problem::new(
+                        "not_base64",
+                        "محتوای پرونده base64 درستی نیست.",
+                        "The file's content is not valid base64.",
+                    )
+                    .at("output_pdf_base64"),
+                    lang,
+                )
+            })
+    }) {
+        None => None,
+        Some(Ok(pdf)) => Some(pdf),
+        Some(Err(problem)) => return problems_response(vec![problem], lang),
+    };
     match state
         .app
         .act_on_application_with(
@@ -612,6 +640,7 @@ pub async fn act(
             &body.comment,
             &fields,
             documents,
+            output_pdf,
             key,
             Utc::now(),
         )

@@ -39,7 +39,13 @@ use super::{
         events::list,
         inquiries::ask,
         outputs::verify,
-        outputs::keys
+        outputs::keys,
+        outputs::key,
+        outputs::issuer,
+        outputs::status_list,
+        outputs::contexts,
+        outputs::context,
+        outputs::credential
     ),
     modifiers(&BearerAuth),
     components(schemas(
@@ -85,6 +91,8 @@ use super::{
         outputs::VerifiedBody,
         outputs::PublicKey,
         outputs::KeysReply,
+        outputs::ContextsReply,
+        outputs::ContextLink,
     )),
     tags(
         (name = "checks", description = "Is an identifier or date valid, and what does it say?"),

@@ -251,6 +251,7 @@ async fn act_side(
                 &fields,
                 uploads,
                 None,
+                None,
                 Utc::now(),
             )
             .await

@@ -450,6 +450,24 @@ pub async fn output_pdf(
     Ok(pdf_response(pdf, &format!("output-{}.pdf", record.number)))
 }
 
+/// `GET /outputs/{number}/credential`: the output as a W3C Verifiable Credential, for a wallet
+/// or another system, to whoever may download its PDF.
+pub async fn output_credential(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    let principal = visitor.principal().ok_or(WebError::NotFound)?;
+    let credential = state
+        .app
+        .output_credential(principal, number.trim(), chrono::Utc::now())
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(crate::api::outputs::credential_response(
+        credential, &number,
+    ))
+}
+
 #[derive(Deserialize, Default)]
 pub struct VerifyQuery {
     #[serde(default)]

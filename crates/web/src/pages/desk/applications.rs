@@ -605,6 +605,7 @@ pub async fn act(
                 &fields,
                 uploads,
                 None,
+                None,
                 Utc::now(),
             )
             .await
