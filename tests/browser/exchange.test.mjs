@@ -34,7 +34,7 @@ const pishkhan = (...args) => server.cli(...args);
 /** The simulator's address, from the demo's banner. */
 async function simulator() {
   for (let i = 0; i < 50; i += 1) {
-    const line = server.printed.find((l) => l.includes('agency system: a simulator'));
+    const line = server.printed.find((l) => l.includes('agency systems: a simulator'));
     if (line) return line.match(/at (http:\/\/\S+)/)[1];
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -2,6 +2,7 @@
 // its own stages at the desk; the permit is issued with the holder's name; the citizen downloads
 // it from their application's page; a stranger's phone at /verify confirms it from its code, and
 // is told plainly when a code is wrong. At 360 px and at desktop, in Persian, without JavaScript.
+// A business licence's stage waits for three other agencies' answers through the exchange.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -214,5 +215,83 @@ describe('an output anyone can verify', () => {
     await shot(verify, 'output-verify-revoked-360');
     assert.deepEqual(await verifyOutputCredential(server.url, credential), { verified: true, revoked: true, error: null });
     await stranger.close();
+  });
+
+  test('a business licence waits for the union, the public-places police and the health network, asked through the exchange', async () => {
+    pishkhan('user', 'create', '--username', 'system.guilds', '--name', 'سامانهٔ اتاق اصناف',
+      '--role', 'system', '--scope', 'agency:tehran-guilds');
+    const token = pishkhan('token', 'create', '--username', 'system.guilds', '--label', 'browser')
+      .split('(shown only now): ')[1].trim();
+    const example = JSON.parse(pishkhan('applications', 'example', 'tehran.business-licence'));
+    example.national_id = '0082451291';
+    example.mobile = '09121234567';
+    const filed = await api('POST', '/api/v1/applications', token, example);
+    assert.equal(filed.status, 201, JSON.stringify(filed.json));
+    const code = filed.json.code;
+
+    const context = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const desk = await context.newPage();
+    await desk.goto(`${server.url}/signin`);
+    await desk.getByLabel('نام کاربری').fill('clerk.guilds');
+    await desk.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await desk.getByRole('button', { name: 'ورود' }).click();
+    await desk.waitForURL(/\/account$/);
+    await desk.goto(`${server.url}/desk/applications/${code}`);
+    const take = async (action, fields = {}) => {
+      await desk.getByLabel(action, { exact: true }).check();
+      for (const [label, value] of Object.entries(fields)) {
+        await desk.getByLabel(label, { exact: true }).fill(value);
+      }
+      await desk.getByRole('button', { name: 'ثبت اقدام' }).click();
+    };
+    await take('شروع بررسی');
+    await desk.waitForURL(/done=1$/);
+    assert.match(await desk.textContent('main'), /استعلام از اتحادیهٔ صنفی، پلیس اماکن و شبکهٔ بهداشت/);
+    // Ending the stage before the answers came is refused, naming what is missing; nothing moves.
+    await take('ثبت پاسخ استعلام‌ها');
+    const refusedText = await desk.textContent('main');
+    assert.match(refusedText, /پاسخ این استعلام‌ها لازم است/);
+    assert.match(refusedText, /استعلام پلیس اماکن عمومی/);
+    assert.match(refusedText, /استعلام بهداشت محیط محل کسب/);
+    await shot(desk, 'licence-desk-inquiries-needed-360');
+    // The clerk asks each one from the page: the applicant's national ID and the shop's postal
+    // code are already filled from the application; the simulator answers as each agency.
+    for (const inquiry of ['استعلام عضویت و تأیید اتحادیهٔ صنفی', 'استعلام پلیس اماکن عمومی', 'استعلام بهداشت محیط محل کسب']) {
+      await desk.goto(`${server.url}/desk/applications/${code}`);
+      await desk.getByRole('button', { name: `استعلام ${inquiry}` }).click();
+      const answer = await desk.locator('#inquiry-answer').textContent();
+      assert.match(answer, new RegExp(inquiry));
+    }
+    const log = await desk.locator('#inquiry-log').textContent();
+    assert.equal((log.match(/پاسخ داد/g) ?? []).length >= 3, true, log);
+    await shot(desk, 'licence-desk-inquiries-answered-360');
+    await desk.goto(`${server.url}/desk/applications/${code}`);
+    await take('ثبت پاسخ استعلام‌ها');
+    await desk.waitForURL(/done=1$/);
+    assert.match(await desk.textContent('main'), /بازدید اتحادیه از محل کسب/);
+    await take('ثبت نتیجهٔ بازدید');
+    await desk.waitForURL(/done=1$/);
+    await take('تأیید پرداخت');
+    await desk.waitForURL(/done=1$/);
+    await take('صدور', {
+      'شناسهٔ یکتای پروانه': '۱۴۰۵۰۰۷۷۱۲',
+      'نام و نام خانوادگی دارنده (چنان‌که در سوابق دستگاه است)': 'مریم احمدی',
+    });
+    await desk.waitForURL(/done=1$/);
+    const issuedText = await desk.textContent('main');
+    assert.match(issuedText, /صادر شد؛ آمادهٔ تحویل/);
+    await shot(desk, 'licence-desk-issued-360');
+    await context.close();
+    const wide = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const look = await wide.newPage();
+    await look.goto(`${server.url}/signin`);
+    await look.getByLabel('نام کاربری').fill('clerk.guilds');
+    await look.getByLabel('گذرواژه').fill('pishkhan-demo-1404-tehran');
+    await look.getByRole('button', { name: 'ورود' }).click();
+    await look.waitForURL(/\/account$/);
+    await look.goto(`${server.url}/desk/applications/${code}`);
+    await shot(look, 'licence-desk-issued-desktop');
+    assert.deepEqual(await axeViolations(look), []);
+    await wide.close();
   });
 });

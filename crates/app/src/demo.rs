@@ -28,7 +28,7 @@ pub const DEMO_CITIZEN: (&str, &str) = ("0082451291", "09121234567");
 /// added to the file as `national ID,mobile`.
 pub const DEMO_PEOPLE: [(&str, &str); 2] = [DEMO_CITIZEN, ("0076229645", "09131234567")];
 
-const ORGS: [(OrgKind, &str, &str, &str); 7] = [
+const ORGS: [(OrgKind, &str, &str, &str); 8] = [
     (
         OrgKind::Agency,
         "tehran-civil-registry",
@@ -46,6 +46,12 @@ const ORGS: [(OrgKind, &str, &str, &str); 7] = [
         "tehran-municipality",
         "tehran",
         "شهرداری تهران",
+    ),
+    (
+        OrgKind::Agency,
+        "tehran-guilds",
+        "tehran",
+        "اتاق اصناف تهران",
     ),
     (
         OrgKind::Centre,
@@ -135,7 +141,7 @@ fn area_code(province: &str) -> &'static str {
 }
 
 /// (username, name, role, scope, TOTP secret for roles that need one)
-const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 12] = [
+const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 13] = [
     (
         "operator.1001",
         "زهرا کریمی",
@@ -162,6 +168,13 @@ const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 12] = [
         "امیر نوری",
         Role::AgencyClerk,
         "agency:tehran-municipality",
+        None,
+    ),
+    (
+        "clerk.guilds",
+        "نرگس صادقی",
+        Role::AgencyClerk,
+        "agency:tehran-guilds",
         None,
     ),
     (
@@ -247,6 +260,19 @@ const DEMO_ONCE_ONLY: [(&str, usize, &str); 3] = [
     ("driving-licence-renewal", 0, "tehran.birth-record"),
     ("business-licence", 0, "tehran.birth-record"),
 ];
+
+/// The demo's stages that wait for other agencies' answers through the exchange (Tehran's,
+/// whose agencies the simulator plays; elsewhere the clerk writes down the answers received):
+/// (service, the action that ends the stage, the inquiries it waits for).
+const DEMO_STAGE_INQUIRIES: [(&str, &str, &[&str]); 1] = [(
+    "business-licence",
+    "inquiries-done",
+    &[
+        "tehran.guild-union-membership",
+        "tehran.public-places-clearance",
+        "tehran.health-premises",
+    ],
+)];
 
 /// The pilot provinces the demo fills.
 pub const PILOT_PROVINCES: [&str; 4] = ["tehran", "isfahan", "khorasan-razavi", "fars"];
@@ -399,8 +425,20 @@ impl App {
                 let mut card: ServiceCard = serde_json::from_value(card)
                     .map_err(|e| DemoError::Catalogue(format!("{}: {e}", service.key)))?;
                 // Its agency's own procedure, ending in its output.
-                if let Some((workflow, output)) = crate::demo_workflows::demo_workflow(&service.key)
+                if let Some((mut workflow, output)) =
+                    crate::demo_workflows::demo_workflow(&service.key)
                 {
+                    for (key, action, inquiries) in DEMO_STAGE_INQUIRIES {
+                        let waiting = workflow
+                            .actions
+                            .iter_mut()
+                            .find(|a| a.code == action)
+                            .filter(|_| code == "tehran" && service.key == key);
+                        if let Some(waiting) = waiting {
+                            waiting.inquiries = inquiries.iter().map(|i| (*i).to_owned()).collect();
+                            waiting.asks.clear();
+                        }
+                    }
                     card.workflow = Some(workflow);
                     card.output_template = Some(output);
                 }

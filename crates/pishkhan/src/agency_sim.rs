@@ -369,6 +369,14 @@ pub async fn run(args: SimArgs) -> Result<(), Failure> {
 /// The demo's agency whose system the simulator stands in for.
 pub const DEMO_AGENCY: &str = "tehran-civil-registry";
 
+/// The other Tehran agencies whose inquiry services the simulator also answers (the business
+/// licence's checks), each signing with its own webhook secret.
+pub const DEMO_INQUIRY_AGENCIES: [&str; 3] = [
+    "tehran-trade-unions",
+    "tehran-public-places-police",
+    "tehran-health-network",
+];
+
 /// The simulator the demo runs beside Pishkhan: a child process, stopped with the demo.
 pub struct DemoSim {
     child: std::process::Child,
@@ -382,8 +390,9 @@ impl Drop for DemoSim {
     }
 }
 
-/// Starts `pishkhan agency-sim` for the demo's civil registry on a free port and points the
-/// registry's webhook at it, with a fresh secret (a restarted demo rotates it, no overlap).
+/// Starts `pishkhan agency-sim` for the demo's civil registry (and the agencies answering the
+/// business licence's inquiries) on a free port and points their webhooks at it, each with a
+/// fresh secret (a restarted demo rotates them, no overlap).
 /// Its records are `agency-sim.jsonl` in the data folder.
 pub async fn start_beside_demo(app: &pishkhan_app::App) -> Result<DemoSim, Failure> {
     let address = std::net::TcpListener::bind("127.0.0.1:0")
@@ -392,18 +401,24 @@ pub async fn start_beside_demo(app: &pishkhan_app::App) -> Result<DemoSim, Failu
     let url = format!("http://{address}/webhook");
     let cli = pishkhan_app::audit::Actor::command_line();
     let fail = |e: pishkhan_app::webhooks::WebhookError| Failure::runtime(e.to_string());
-    let secret = match app
-        .set_webhook(None, &cli, DEMO_AGENCY, &url)
-        .await
-        .map_err(fail)?
-    {
-        Some(secret) => secret,
-        None => app
-            .rotate_webhook_secret(None, &cli, DEMO_AGENCY, chrono::TimeDelta::zero())
+    // Each agency it plays has a webhook here, with a fresh secret: Pishkhan signs what it
+    // sends that agency with it, and the simulator checks every secret it was given.
+    let mut secrets = Vec::new();
+    for agency in std::iter::once(DEMO_AGENCY).chain(DEMO_INQUIRY_AGENCIES) {
+        let secret = match app
+            .set_webhook(None, &cli, agency, &url)
             .await
             .map_err(fail)?
-            .ok_or_else(|| Failure::runtime("the demo agency's webhook vanished"))?,
-    };
+        {
+            Some(secret) => secret,
+            None => app
+                .rotate_webhook_secret(None, &cli, agency, chrono::TimeDelta::zero())
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| Failure::runtime(format!("the webhook of {agency} vanished")))?,
+        };
+        secrets.push(secret.expose().to_owned());
+    }
     // Its inquiry services, pointing at the simulator, and the answers it gives.
     let definitions: Vec<Value> = serde_json::from_str(pishkhan_app::demo::DEMO_INQUIRIES)
         .map_err(|e| Failure::runtime(format!("the demo's inquiries: {e}")))?;
@@ -429,7 +444,7 @@ pub async fn start_beside_demo(app: &pishkhan_app::App) -> Result<DemoSim, Failu
         .arg(std::process::id().to_string())
         .arg("--data")
         .arg(&data)
-        .env("PISHKHAN_SIM_SECRETS", secret.expose())
+        .env("PISHKHAN_SIM_SECRETS", secrets.join(","))
         .stdout(std::process::Stdio::null())
         .spawn()
         .map_err(|e| Failure::runtime(format!("cannot start the agency simulator: {e}")))?;

@@ -69,9 +69,10 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
         print_demo_accounts(&app, &address, &demo_accounts);
         if let Some(sim) = &demo_sim {
             println!(
-                "  agency system: a simulator for {} at http://{} receives its webhook (what it applied: GET /records)",
+                "  agency systems: a simulator at http://{} receives the webhook of {} (what it applied: GET /records) and answers the inquiries of {}",
+                sim.address,
                 crate::agency_sim::DEMO_AGENCY,
-                sim.address
+                crate::agency_sim::DEMO_INQUIRY_AGENCIES.join(", ")
             );
         }
     }

@@ -36,6 +36,58 @@ impl App {
         }
     }
 
+    /// Has every inquiry `action` waits for been answered for this application through the
+    /// exchange (the log says so: answered by the agency, or its answer reused)? Refused with
+    /// their names otherwise.
+    async fn require_inquiries(
+        &self,
+        record: &ApplicationRecord,
+        action: &pishkhan_domain::workflow::Action,
+    ) -> Result<(), ApplicationError> {
+        if action.inquiries.is_empty() {
+            return Ok(());
+        }
+        let log = self
+            .inquiry_log_of(&record.code, record.consent.as_deref())
+            .await?;
+        let mut missing = Vec::new();
+        for code in &action.inquiries {
+            let answered = log
+                .iter()
+                .any(|l| &l.inquiry == code && matches!(l.outcome.as_str(), "answered" | "cached"));
+            if !answered {
+                let name = self
+                    .inquiry_definition(code)
+                    .await?
+                    .map_or_else(|| code.clone(), |d| d.name.fa);
+                missing.push(name);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let list = missing
+            .iter()
+            .map(|m| format!("«{m}»"))
+            .collect::<Vec<_>>()
+            .join("، ");
+        Err(ApplicationError::one(
+            "action",
+            Problem::new(
+                "inquiries_needed",
+                format!(
+                    "پیش از «{}» پاسخ این استعلام‌ها لازم است؛ آن‌ها را از بخش استعلام همین صفحه بپرسید: {list}.",
+                    action.name.fa
+                ),
+                format!(
+                    "“{}” needs these inquiries answered first; ask them from this page's inquiries: {}.",
+                    action.name.fa,
+                    missing.join(", ")
+                ),
+            ),
+        ))
+    }
+
     /// Is there a consent the applicant gave at the application's centre, still open at `now`?
     async fn require_open_consent(
         &self,
@@ -166,6 +218,7 @@ impl App {
             .clone();
         let asked = Workflow::asked_values(&taken, fields)
             .map_err(|e| ApplicationError::one("fields", e))?;
+        self.require_inquiries(&record, &taken).await?;
         // An operator withdraws in the applicant's name only with their consent, given at this
         // centre by the code texted to them (as for filing).
         if role == Role::Operator && workflow.withdraws(&taken) {

@@ -220,6 +220,8 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
     assert_eq!(tehran.len(), 22);
     let mut systems: std::collections::HashMap<String, Principal> = Default::default();
     let mut outputs_seen = 0;
+    let mut inquiries_asked = 0;
+    demo_agencies_answer(&app).await;
     for service in tehran {
         let agency = service.card.agency.clone();
         if !systems.contains_key(&agency) {
@@ -261,6 +263,35 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
             );
             let forward = way_forward(&workflow, &view.record.state);
             let fields = asked_values(&forward);
+            if !forward.inquiries.is_empty() {
+                // The stage waits for other agencies' answers: refused, naming them, until
+                // they are asked through the exchange for this application.
+                let error = app
+                    .act_on_application_with(
+                        &system,
+                        "test",
+                        &code,
+                        view.record.revision,
+                        &forward.code,
+                        "",
+                        &fields,
+                        vec![],
+                        None,
+                        None,
+                        Utc::now(),
+                    )
+                    .await
+                    .unwrap_err();
+                let ApplicationError::Invalid(problems) = &error else {
+                    panic!("{error:?}")
+                };
+                assert_eq!(problems[0].code, "inquiries_needed");
+                assert!(problems[0].fa.contains("استعلام پلیس اماکن عمومی"));
+                for inquiry in &forward.inquiries {
+                    ask_for(&app, &system, &view, inquiry).await;
+                }
+                inquiries_asked += forward.inquiries.len();
+            }
             view = app
                 .act_on_application_with(
                     &system,
@@ -327,6 +358,88 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
         outputs_seen += 1;
     }
     assert_eq!(outputs_seen, 22);
+    assert_eq!(inquiries_asked, 3, "the business licence's three checks");
+}
+
+/// Registers the demo's inquiry services against an agency system in this test that answers
+/// from the demo's simulator data (as `pishkhan agency-sim` does).
+async fn demo_agencies_answer(app: &App) {
+    use axum::body::Bytes;
+    let data: serde_json::Value = serde_json::from_str(pishkhan_app::demo::DEMO_SIM_DATA).unwrap();
+    let router = axum::Router::new().route(
+        "/inquiries/{name}",
+        axum::routing::post(move |body: Bytes| {
+            let data = data.clone();
+            async move {
+                let question: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let code = question["inquiry"].as_str().unwrap_or_default();
+                let answer = data["inquiries"][code]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|pair| pair["input"] == question["input"])
+                    .map_or_else(
+                        || serde_json::json!({ "found": false }),
+                        |pair| serde_json::json!({ "output": pair["output"] }),
+                    );
+                answer.to_string()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let definitions: Vec<serde_json::Value> =
+        serde_json::from_str(pishkhan_app::demo::DEMO_INQUIRIES).unwrap();
+    for definition in definitions {
+        let text = definition.to_string().replace("{sim}", &sim);
+        app.register_inquiry(None, &Actor::command_line(), &text)
+            .await
+            .unwrap();
+    }
+}
+
+/// Asks `inquiry` for `view`'s application, with what the application says (its national ID,
+/// its answers), and expects it answered.
+async fn ask_for(
+    app: &App,
+    who: &Principal,
+    view: &pishkhan_app::applications::ApplicationView,
+    inquiry: &str,
+) {
+    let definition = app.inquiry_definition(inquiry).await.unwrap().unwrap();
+    let answers: serde_json::Value = serde_json::from_str(&view.record.answers).unwrap();
+    let input = definition
+        .input
+        .iter()
+        .map(|f| {
+            // Answers are kept by form, then by field.
+            let value = if f.id == "national_id" {
+                serde_json::json!(view.record.national_id)
+            } else {
+                answers
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find_map(|form| form.get(&f.id).cloned())
+                    .unwrap_or_default()
+            };
+            (f.id.clone(), value)
+        })
+        .collect();
+    let purpose = pishkhan_app::inquiries::Purpose {
+        application: Some(view.record.code.clone()),
+        consent: None,
+        draft: None,
+    };
+    let answer = app
+        .inquire(who, "test", inquiry, &purpose, &input, Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("{inquiry}: {e:?}"));
+    assert!(
+        answer.found,
+        "{inquiry}: the demo agency knows the applicant"
+    );
 }
 
 async fn an_agency_system_issues_its_own_pdf_and_the_credential_follows_revocation(store: Store) {

@@ -135,6 +135,11 @@ pub struct Action {
     /// What the one taking it writes down (see [`Asked`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub asks: Vec<Asked>,
+    /// Inquiries (the codes of other agencies' inquiry services) that must have been answered
+    /// for the application through the exchange before this action is taken: the business
+    /// licence's union, public-places police and health network checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inquiries: Vec<String>,
 }
 
 /// The roles that may act on applications at all.

@@ -7,7 +7,7 @@ use crate::identity::Role;
 use crate::problem::Problem;
 
 /// The rules a workflow must keep, each a function of its own (with its test below).
-pub const RULES: [fn(&Workflow) -> Vec<Problem>; 12] = [
+pub const RULES: [fn(&Workflow) -> Vec<Problem>; 13] = [
     states_are_well_formed,
     start_is_an_open_state,
     actions_are_well_formed,
@@ -20,6 +20,7 @@ pub const RULES: [fn(&Workflow) -> Vec<Problem>; 12] = [
     someone_can_get_the_output,
     one_state_issues_on_the_way_to_granting,
     asked_fields_are_well_formed,
+    required_inquiries_are_well_formed,
 ];
 
 fn state_at(i: usize) -> String {
@@ -483,6 +484,39 @@ fn asked_fields_are_well_formed(w: &Workflow) -> Vec<Problem> {
     problems
 }
 
+/// The inquiries an action waits for: each named once, by an inquiry code (lower-case letters,
+/// digits, dots and dashes, as `pishkhan inquiry register` takes them), at most ten.
+fn required_inquiries_are_well_formed(w: &Workflow) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, action) in w.actions.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for (j, code) in action.inquiries.iter().enumerate() {
+            let well_formed = !code.is_empty()
+                && code.len() <= 100
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+            if !well_formed || !seen.insert(code.as_str()) || j >= 10 {
+                problems.push(
+                    Problem::new(
+                        "malformed_required_inquiry",
+                        format!(
+                            "استعلام «{code}» در «{}» نادرست یا تکراری است (کد استعلام ثبت‌شده؛ حداکثر ده استعلام).",
+                            action.code
+                        ),
+                        format!(
+                            "Inquiry `{code}` of `{}` is malformed or repeated (a registered inquiry's code; at most ten).",
+                            action.code
+                        ),
+                    )
+                    .at(format!("{}.inquiries[{j}]", action_at(i))),
+                );
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,6 +738,34 @@ mod tests {
         assert_eq!(
             Workflow::asked_values(issue, &given(&[("holder_name", " مریم احمدی ")])).unwrap(),
             given(&[("holder_name", "مریم احمدی")])
+        );
+    }
+
+    #[test]
+    fn required_inquiries_are_codes_named_once() {
+        let mut w = Workflow::standard(5);
+        w.actions[0].inquiries = vec!["tehran.public-places-clearance".into()];
+        assert_eq!(
+            found(required_inquiries_are_well_formed, &w),
+            Vec::<&str>::new()
+        );
+        for bad in ["", "Tehran.Police", "a b", "x;drop"] {
+            w.actions[0].inquiries = vec![bad.into()];
+            assert_eq!(
+                found(required_inquiries_are_well_formed, &w),
+                vec!["malformed_required_inquiry"],
+                "{bad:?}"
+            );
+        }
+        w.actions[0].inquiries = vec!["a.b".into(), "a.b".into()];
+        assert_eq!(
+            found(required_inquiries_are_well_formed, &w),
+            vec!["malformed_required_inquiry"]
+        );
+        w.actions[0].inquiries = (0..11).map(|n| format!("a.b{n}")).collect();
+        assert_eq!(
+            found(required_inquiries_are_well_formed, &w),
+            vec!["malformed_required_inquiry"]
         );
     }
 }

@@ -20,6 +20,8 @@ pub struct Stage {
     pub waits_for: Party,
     /// What the one ending it writes down (code, label, required).
     pub asks: &'static [(&'static str, &'static str, bool)],
+    /// The inquiries that must have been answered through the exchange before it ends.
+    pub inquiries: Vec<String>,
 }
 
 impl Stage {
@@ -37,7 +39,14 @@ impl Stage {
             sla_days,
             waits_for: Party::Agency,
             asks: &[],
+            inquiries: Vec::new(),
         }
+    }
+
+    /// The same stage, ending only once these inquiries were answered for the application.
+    pub fn inquiring(mut self, codes: &[&str]) -> Stage {
+        self.inquiries = codes.iter().map(|c| (*c).to_owned()).collect();
+        self
     }
 
     /// The same stage, asking these values of the one who ends it.
@@ -163,6 +172,7 @@ impl Workflow {
                 document: false,
                 notify,
                 asks: Vec::new(),
+                inquiries: Vec::new(),
             };
         let first = stages[0].code;
         let mut states = vec![common_state("submitted")];
@@ -228,6 +238,7 @@ impl Workflow {
                     required: *required,
                 })
                 .collect();
+            done.inquiries = stage.inquiries.clone();
             if to == "issued" {
                 done.code = "issue".into();
                 done.asks.push(Asked::holder_name());

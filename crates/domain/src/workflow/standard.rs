@@ -39,6 +39,7 @@ impl Workflow {
                 document: false,
                 notify,
                 asks: Vec::new(),
+                inquiries: Vec::new(),
             };
         let review = processing_days.clamp(1, MAX_SLA_DAYS);
         let mut workflow = Workflow {

@@ -404,6 +404,11 @@ async fn inquiry_parts(
         .app
         .inquiries_for_application(principal, &view.record.code)
         .await?;
+    // What the application already says fills an inquiry's field of the same name (the
+    // applicant's national ID; the shop's postal code for the premises check).
+    // Answers are kept by form, then by field.
+    let answers: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(&view.record.answers).unwrap_or_default();
     let forms = definitions
         .iter()
         .map(|d| InquiryForm {
@@ -419,7 +424,11 @@ async fn inquiry_parts(
                         {
                             Some(view.record.national_id.clone())
                         }
-                        _ => None,
+                        _ => answers
+                            .values()
+                            .find_map(|form| form.get(&f.id))
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_owned),
                     }
                     .unwrap_or_default();
                     let hint = match f.kind {

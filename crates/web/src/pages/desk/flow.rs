@@ -308,6 +308,7 @@ impl FlowForm {
                 notify: a[7] == "yes",
                 // Kept from the saved workflow (edited in the JSON view).
                 asks: old.map(|o| o.asks.clone()).unwrap_or_default(),
+                inquiries: old.map(|o| o.inquiries.clone()).unwrap_or_default(),
                 code,
             });
         }
