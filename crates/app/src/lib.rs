@@ -53,6 +53,9 @@ use pishkhan_store::{PoolSettings, Store, StoreError};
 pub use config::{Config, ConfigError, SmsSettings};
 
 /// The stored records the app's use cases hand to the web layer and the command line.
+/// A key file's modification time and size, to notice it changed.
+type KeyFileStamp = Option<(Option<std::time::SystemTime>, u64)>;
+
 pub mod records {
     pub use pishkhan_store::{
         AgencyContact, ApiTokenRecord, ApplicationRecord, CentrePlace, CitizenRecord, City,
@@ -84,8 +87,9 @@ pub struct App {
 struct Inner {
     /// Seals TOTP secrets in the database; the key file is read (or made) on first use.
     sealer: std::sync::OnceLock<Result<sealed::Sealer, String>>,
-    /// Signs outputs; the key file is read (or made) on first use, its public keys registered.
-    signers: tokio::sync::OnceCell<Result<signing::Signers, String>>,
+    /// Signs outputs: the key file as last read (made on first use, its public keys registered),
+    /// with its modification time and size then, to read it again when it changes.
+    signers: tokio::sync::Mutex<Option<(KeyFileStamp, Arc<signing::Signers>)>>,
     config: Config,
     store: Store,
     sms: sms::SmsProvider,
@@ -185,7 +189,7 @@ impl App {
         Ok(App {
             inner: Arc::new(Inner {
                 sealer: std::sync::OnceLock::new(),
-                signers: tokio::sync::OnceCell::new(),
+                signers: tokio::sync::Mutex::new(None),
                 config,
                 store,
                 sms,
@@ -209,24 +213,33 @@ impl App {
 
     /// The keys that sign outputs (see `app::signing`): read or made on first use, and every
     /// public half registered in the database (so other nodes and old outputs verify).
-    pub(crate) async fn signers(&self) -> Result<&signing::Signers, StoreError> {
-        self.inner
-            .signers
-            .get_or_init(|| async {
-                let signers =
-                    signing::Signers::open_or_create(&self.inner.config.signing_key_file())
-                        .map_err(|e| e.to_string())?;
-                for (id, public) in signers.public_keys() {
-                    self.store()
-                        .register_signing_key(&id, &public, chrono::Utc::now())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Ok(signers)
-            })
-            .await
-            .as_ref()
-            .map_err(|e| StoreError::SecretsKey(e.clone()))
+    pub(crate) async fn signers(&self) -> Result<Arc<signing::Signers>, StoreError> {
+        let path = self.inner.config.signing_key_file();
+        let stamp = |path: &std::path::Path| {
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len()))
+        };
+        let mut held = self.inner.signers.lock().await;
+        // Read again when the file changed (`pishkhan keys rotate` on this machine): a running
+        // node signs with the new key at once, never with one revoked after the rotation.
+        let now = stamp(&path);
+        if let Some((seen, signers)) = held.as_ref()
+            && now.is_some()
+            && *seen == now
+        {
+            return Ok(signers.clone());
+        }
+        let signers = signing::Signers::open_or_create(&path)
+            .map_err(|e| StoreError::SecretsKey(e.to_string()))?;
+        for (id, public) in signers.public_keys() {
+            self.store()
+                .register_signing_key(&id, &public, chrono::Utc::now())
+                .await?;
+        }
+        let signers = Arc::new(signers);
+        *held = Some((stamp(&path), signers.clone()));
+        Ok(signers)
     }
 
     /// The key that seals secrets stored in the database (see `app::sealed`).

@@ -2,7 +2,8 @@
 //! in the data folder, created 0600 at first use), one key per line, `ID BASE64(SEED)`. The last
 //! line signs; every line's public half is published (`GET /api/v1/keys`) and recorded in the
 //! database, so what an old key signed keeps verifying after `pishkhan keys rotate` appends a new
-//! one — even on a node whose file no longer holds it. Nodes sharing a database share the file.
+//! one — even on a node whose file no longer holds it. Nodes sharing a database share the file;
+//! a running node reads it again when it changes (`App::signers`), so a rotation takes at once.
 //! A revoked key (`pishkhan keys revoke`) is marked in the database: its outputs show revoked.
 
 use std::path::{Path, PathBuf};

@@ -56,8 +56,9 @@ impl KeysCommand {
                 ctx.with_app(database, |app| async move {
                     app.published_keys().await.map_err(Failure::runtime)?;
                     println!(
-                        "Added key {id} to {}: it signs from now on; the older keys stay \
-                         published. Restart running nodes so they sign with it.",
+                        "Added key {id} to {}: it signs from now on (running nodes that read \
+                         this file sign with it from their next output); the older keys stay \
+                         published.",
                         path.display()
                     );
                     Ok(())
@@ -89,8 +90,9 @@ impl KeysCommand {
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The QR code's content (`PK1.…`, or the verify link holding it), or a PNG or JPEG image of
-    /// the QR code (a photo or a scan of the paper).
+    /// The QR code's content (`PK1.…`, or the verify link holding it), a PNG or JPEG image of
+    /// the QR code (a photo or a scan of the paper), or an output's Verifiable Credential (the
+    /// `.vc.json` file its holder downloaded).
     pub input: String,
     /// The published keys, as `GET /api/v1/keys` gives them (saved once; then no network).
     #[arg(long, value_name = "FILE")]
@@ -156,6 +158,12 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         .filter_map(|k| PublishedKey::from_base64url(&k.id, &k.public_key, k.revoked.is_some()))
         .collect();
     let path = std::path::Path::new(&args.input);
+    if path.is_file()
+        && let Ok(text) = std::fs::read_to_string(path)
+        && text.trim_start().starts_with('{')
+    {
+        return verify_credential(path, &text, &keys);
+    }
     let payload = if path.is_file() {
         let texts = qr_texts(path)?;
         match texts.into_iter().next() {
@@ -207,4 +215,72 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             "UNKNOWN KEY: signed with key {id}, which the keys file does not publish"
         ))),
     }
+}
+
+/// `pishkhan verify` of a Verifiable Credential: its `eddsa-jcs-2022` proof against the saved
+/// keys (the key its `verificationMethod` names), its key's revocation and its validity. Its
+/// own revocation is in the status list it names, which only the network has.
+fn verify_credential(
+    path: &std::path::Path,
+    text: &str,
+    keys: &[PublishedKey],
+) -> Result<(), Failure> {
+    use pishkhan_domain::credential::{self, CredentialError};
+    let credential: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Failure::runtime(format!("{}: not a credential's JSON ({e})", path.display()))
+    })?;
+    let Some(method) = credential::verification_method(&credential) else {
+        return Err(Failure::runtime(
+            "FOREIGN: not a Verifiable Credential with a Data Integrity proof",
+        ));
+    };
+    let id = method.rsplit('/').next().unwrap_or_default();
+    let Some(key) = keys.iter().find(|k| k.id == id) else {
+        return Err(Failure::runtime(format!(
+            "UNKNOWN KEY: signed with {method}, which the keys file does not publish"
+        )));
+    };
+    match credential::verify(&credential, &key.key) {
+        Ok(()) => {}
+        Err(CredentialError::NoProof) => {
+            return Err(Failure::runtime(
+                "FOREIGN: not a credential with an eddsa-jcs-2022 proof",
+            ));
+        }
+        Err(e) => {
+            return Err(Failure::runtime(format!(
+                "TAMPERED: {e}; do not trust this credential"
+            )));
+        }
+    }
+    let subject = &credential["credentialSubject"];
+    let field = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    println!("output   {}", field(&credential["name"]));
+    println!("number   {}", field(&subject["outputNumber"]));
+    println!("holder   {}", field(&subject["name"]));
+    println!("issued   {}", field(&credential["validFrom"]));
+    match credential["validUntil"].as_str() {
+        Some(until) => println!("until    {until}"),
+        None => println!("until    (does not expire)"),
+    }
+    println!("key      {id}");
+    if key.revoked {
+        return Err(Failure::runtime(
+            "REVOKED: the key that signed it was revoked",
+        ));
+    }
+    let expired = credential["validUntil"]
+        .as_str()
+        .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+        .is_some_and(|until| until < chrono::Utc::now());
+    if expired {
+        return Err(Failure::runtime(
+            "EXPIRED: the proof holds, but its validity ended",
+        ));
+    }
+    println!(
+        "VALID: the proof holds (whether the output was revoked since is in its status list: {})",
+        field(&credential["credentialStatus"]["statusListCredential"])
+    );
+    Ok(())
 }

@@ -149,6 +149,29 @@ async fn an_output_verifies_offline_from_its_qr_code_through_rotation_until_its_
     let (exit, said) = verify(dir.path(), &dir.path().join("missing.json"), &payload);
     assert_eq!(exit, Some(1), "{said}");
 
+    // The same output as a Verifiable Credential, checked offline too; one changed letter
+    // breaks it.
+    let credential_file = dir.path().join("output.vc.json");
+    let credential = save_credential(&server.address, &token, &number, &credential_file);
+    let (exit, said) = verify(dir.path(), &keys, credential_file.to_str().unwrap());
+    assert_eq!(exit, Some(0), "{said}");
+    assert!(
+        said.contains("VALID") && said.contains("علی رضایی"),
+        "{said}"
+    );
+    let mut forged = credential.clone();
+    forged["credentialSubject"]["name"] = json!("علی رضائی");
+    let forged_file = dir.path().join("forged.vc.json");
+    std::fs::write(&forged_file, forged.to_string()).unwrap();
+    let (exit, said) = verify(dir.path(), &keys, forged_file.to_str().unwrap());
+    assert_eq!(exit, Some(1));
+    assert!(said.contains("TAMPERED"), "{said}");
+    assert!(!revoked_in_status_list(
+        &server.address,
+        &token,
+        &credential
+    ));
+
     // Rotation: a new key signs; the old output still verifies against the keys now published.
     let first: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
     let old_key = first["keys"][0]["id"].as_str().unwrap().to_owned();
@@ -205,4 +228,60 @@ async fn an_output_verifies_offline_from_its_qr_code_through_rotation_until_its_
     .unwrap();
     let online: Value = serde_json::from_str(&online).unwrap();
     assert_eq!(online["status"], "revoked", "{online}");
+
+    // The credential signed by the revoked key: refused offline, set in the status list, and
+    // its key no longer an assertion method of the issuer. Downloaded again, it carries the
+    // new key's proof, and the status list still says revoked.
+    let (exit, said) = verify(dir.path(), &keys, credential_file.to_str().unwrap());
+    assert_eq!(exit, Some(1));
+    assert!(said.contains("REVOKED"), "{said}");
+    assert!(revoked_in_status_list(&server.address, &token, &credential));
+    let (_, issuer) = request(&server.address, "GET", "/api/v1/issuer", &token, "").unwrap();
+    let issuer: Value = serde_json::from_str(&issuer).unwrap();
+    assert!(
+        !issuer["assertionMethod"]
+            .as_array()
+            .unwrap()
+            .contains(&credential["proof"]["verificationMethod"]),
+        "{issuer}"
+    );
+    let again = save_credential(&server.address, &token, &number, &credential_file);
+    assert!(
+        again["proof"]["verificationMethod"]
+            .as_str()
+            .unwrap()
+            .ends_with(&new_key)
+    );
+    assert!(revoked_in_status_list(&server.address, &token, &again));
+}
+
+fn save_credential(address: &str, token: &str, number: &str, path: &Path) -> Value {
+    let (status, text) = request(
+        address,
+        "GET",
+        &format!("/api/v1/outputs/{number}/credential"),
+        token,
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+    std::fs::write(path, &text).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Reads a credential's entry in the status list it names (signed by a key the issuer lists).
+fn revoked_in_status_list(address: &str, token: &str, credential: &Value) -> bool {
+    let status = &credential["credentialStatus"];
+    let url = status["statusListCredential"].as_str().unwrap();
+    let path = &url[url.find("/api/").unwrap()..];
+    let (code, list) = request(address, "GET", path, token, "").unwrap();
+    assert_eq!(code, 200, "{list}");
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["credentialSubject"]["statusPurpose"], "revocation");
+    let index: u64 = status["statusListIndex"].as_str().unwrap().parse().unwrap();
+    pishkhan_domain::credential::status_list_entry(
+        list["credentialSubject"]["encodedList"].as_str().unwrap(),
+        index % pishkhan_domain::credential::STATUS_LIST_LENGTH,
+    )
+    .unwrap()
 }

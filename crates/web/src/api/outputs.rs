@@ -172,7 +172,7 @@ fn nothing_here(lang: Language, en: &str, fa: &str) -> ApiError {
     get,
     path = "/api/v1/outputs/{number}/credential",
     operation_id = "getOutputCredential",
-    summary = "خروجی به صورت اعتبارنامهٔ تأییدپذیر W3C",
+    summary = "خروجی به صورت اعتبارنامهٔ دیجیتال تأییدپذیر",
     tag = "outputs",
     security(("bearer" = [])),
     params(("number" = String, Path, description = "The output's number (`<tracking code>-<n>`)")),
@@ -249,7 +249,7 @@ pub async fn issuer(State(state): State<WebState>) -> Result<Response, ApiError>
     get,
     path = "/api/v1/keys/{id}",
     operation_id = "getKey",
-    summary = "یک کلید عمومی به صورت Multikey",
+    summary = "یک کلید عمومی برای سنجش اعتبارنامه",
     tag = "outputs",
     params(("id" = String, Path, description = "The key's id (what a payload's `k` names)")),
     responses(
@@ -277,7 +277,7 @@ pub async fn key(
     get,
     path = "/api/v1/status/{list}",
     operation_id = "getStatusList",
-    summary = "فهرست وضعیت ابطال خروجی‌ها (Bitstring Status List)",
+    summary = "فهرست وضعیت ابطال خروجی‌ها",
     tag = "outputs",
     params(("list" = i64, Path, minimum = 0, description = "The list's number: a credential's `statusListIndex` divided by 131072")),
     responses(
@@ -323,7 +323,7 @@ pub struct ContextsReply {
     get,
     path = "/api/v1/contexts",
     operation_id = "listContexts",
-    summary = "زمینه‌های JSON-LD که اعتبارنامه‌ها به کار می‌برند",
+    summary = "زمینه‌های معنایی که اعتبارنامه‌ها به کار می‌برند",
     tag = "outputs",
     responses(
         (status = 200, description = "Every JSON-LD context the credentials and their keys use, and where Pishkhan serves its copy: a verifier needs no network", body = ContextsReply),
@@ -345,7 +345,7 @@ pub async fn contexts() -> Json<ContextsReply> {
     get,
     path = "/api/v1/contexts/{name}",
     operation_id = "getContext",
-    summary = "یک زمینهٔ JSON-LD",
+    summary = "یک زمینهٔ معنایی اعتبارنامه‌ها",
     tag = "outputs",
     params(("name" = String, Path, description = "`credentials-v2`, `did-v1` or `multikey-v1`")),
     responses(
