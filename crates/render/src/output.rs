@@ -53,6 +53,16 @@ fn ltr(text: &str) -> String {
     format!("\u{2066}{}\u{2069}", fa(text))
 }
 
+/// A value written down in a workflow step, as printed: Persian digits; a value without Persian
+/// or Arabic letters (a phone number `+98…`, a code, a number with separators) isolated left to
+/// right, so a leading `+` or a Latin code stays where it was written.
+fn field_value(text: &str) -> String {
+    let rtl = text.chars().any(|c| {
+        c.is_alphabetic() && matches!(c, '\u{0590}'..='\u{08FF}' | '\u{FB1D}'..='\u{FEFC}')
+    });
+    if rtl { fa(text) } else { ltr(text) }
+}
+
 /// A QR code of `text`, as an SVG document (medium error correction: a printed, folded or
 /// photocopied code still reads).
 pub fn qr_svg(text: &str) -> Result<String, RenderError> {
@@ -102,7 +112,11 @@ pub fn output_data(print: &OutputPrint<'_>) -> Result<Value, RenderError> {
         "issued_on": print.issued_on,
         "valid_until": print.valid_until,
         "fields_title": "آنچه در پرونده ثبت شد",
-        "fields": print.fields.iter().map(|(l, v)| json!([l, fa(v)])).collect::<Vec<_>>(),
+        "fields": print
+            .fields
+            .iter()
+            .map(|(l, v)| json!([l, field_value(v)]))
+            .collect::<Vec<_>>(),
         "qr": qr_svg(print.qr_text)?,
         "code": print.code,
         "code_word": "کد تصدیق",
@@ -201,6 +215,19 @@ mod tests {
         let problem = check_output_template(unknown).unwrap_err();
         assert_eq!(problem.line, Some(2), "{problem:?}");
         assert!(problem.message.contains("no_such_field"), "{problem:?}");
+    }
+
+    #[test]
+    fn a_value_without_persian_letters_keeps_its_order_in_persian_text() {
+        // The phone number's "+" stays in front of it (left), not at its end.
+        assert_eq!(
+            field_value("+989121234567"),
+            "\u{2066}+۹۸۹۱۲۱۲۳۴۵۶۷\u{2069}"
+        );
+        assert_eq!(field_value("AB-12"), "\u{2066}AB-۱۲\u{2069}");
+        assert_eq!(field_value("۴۵۰٬۰۰۰٬۰۰۰"), "\u{2066}۴۵۰٬۰۰۰٬۰۰۰\u{2069}");
+        // Persian text stays as written, with Persian digits.
+        assert_eq!(field_value("زمین 200 متری"), "زمین ۲۰۰ متری");
     }
 
     #[test]

@@ -321,6 +321,12 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
             .await
             .unwrap()
             .unwrap();
+        // To look at each kind of output: PISHKHAN_TEST_OUTPUTS=DIR keeps every PDF there.
+        if let Some(dir) = std::env::var_os("PISHKHAN_TEST_OUTPUTS") {
+            let dir = std::path::Path::new(&dir);
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(format!("{}.pdf", service.card.code)), &pdf).unwrap();
+        }
         let raw = pdf_text(&pdf);
         assert!(
             raw.contains(&output.number) && raw.contains(&output.code),

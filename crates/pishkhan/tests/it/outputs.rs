@@ -81,6 +81,27 @@ async fn an_output_verifies_offline_from_its_qr_code_through_rotation_until_its_
             };
             fields.insert(asked["code"].as_str().unwrap().to_owned(), json!(value));
         }
+        if detail["state"] == "submitted" {
+            // An output's PDF sent with a step that issues nothing, or not base64: refused,
+            // each with its code, and nothing moves.
+            for (pdf, refusal) in [
+                ("%%% not base64", "not_base64"),
+                ("JVBERi0xLjQKJSVFT0YK", "output_pdf_not_issuing"),
+            ] {
+                let (status, refused) = request(
+                    &server.address,
+                    "POST",
+                    &format!("/api/v1/applications/{code}/actions"),
+                    &token,
+                    &json!({ "action": action["code"], "revision": detail["revision"],
+                             "output_pdf_base64": pdf })
+                    .to_string(),
+                )
+                .unwrap();
+                assert_eq!(status, 422, "{refused}");
+                assert!(refused.contains(refusal), "{refused}");
+            }
+        }
         let (status, moved) = request(
             &server.address,
             "POST",
