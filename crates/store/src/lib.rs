@@ -17,6 +17,7 @@ mod error;
 mod feed;
 mod holidays;
 mod inquiries;
+mod ledger;
 mod location;
 mod nodes;
 mod orgs;
@@ -56,6 +57,7 @@ pub use error::Unavailable;
 pub use feed::{FeedCursor, FeedEvent, NewFeedEvent, WebhookRecord};
 pub use holidays::{HolidayYearRecord, Replace};
 pub use inquiries::InquiryServiceRecord;
+pub use ledger::{LedgerEntryRecord, NewLedgerEntry, Posted};
 pub use location::DatabaseLocation;
 pub use nodes::NodeRecord;
 pub use orgs::{
