@@ -458,7 +458,7 @@ pub(crate) async fn insert_outbox_on(
 
 /// The statements of one action: the row moves only if its revision is the one the actor saw;
 /// otherwise nothing is written and the answer is [`WriteError::Stale`].
-async fn apply_transition_on(
+pub(crate) async fn apply_transition_on(
     conn: &mut (impl Connection + ?Sized),
     t: &Transition,
 ) -> Result<(), WriteError> {

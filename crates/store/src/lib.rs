@@ -22,6 +22,7 @@ mod location;
 mod nodes;
 mod orgs;
 mod outputs;
+mod payments;
 mod script;
 mod search;
 mod sessions;
@@ -65,6 +66,7 @@ pub use orgs::{
     OrgRecord, Province, ProvinceFigures,
 };
 pub use outputs::{NewOutput, OutputRecord, SigningKeyRecord};
+pub use payments::{NewPayment, PaymentChange, PaymentRecord, PaymentWriteError};
 pub use search::{MAX_SEARCH_MISSES, SearchMiss, SynonymList};
 pub use sessions::{SessionOwner, SessionRecord};
 pub use sweep::FileOwner;
