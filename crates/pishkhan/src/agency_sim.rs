@@ -335,19 +335,7 @@ pub async fn run(args: SimArgs) -> Result<(), Failure> {
             .ok_or_else(|| Failure::config("--pull needs the agency system's --token"))?;
         tokio::spawn(pull(sim.clone(), base, token));
     }
-    // Where there is a /proc to look in (Linux).
-    if let Some(parent) = args
-        .exit_with
-        .filter(|_| std::path::Path::new("/proc/self").exists())
-    {
-        tokio::spawn(async move {
-            let alive = std::path::PathBuf::from(format!("/proc/{parent}"));
-            while alive.exists() {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            std::process::exit(0);
-        });
-    }
+    exit_with(args.exit_with);
     let router = axum::Router::new()
         .route("/webhook", post(webhook))
         .route("/records", get(show_records))
@@ -364,6 +352,20 @@ pub async fn run(args: SimArgs) -> Result<(), Failure> {
         .with_graceful_shutdown(crate::serve::shutdown_signal())
         .await
         .map_err(|e| Failure::runtime(format!("the simulator stopped: {e}")))
+}
+
+/// Ends this process when the one with id `parent` ends (the demo that started it, even if it was
+/// killed), where there is a /proc to look in (Linux).
+pub(crate) fn exit_with(parent: Option<u32>) {
+    if let Some(parent) = parent.filter(|_| std::path::Path::new("/proc/self").exists()) {
+        tokio::spawn(async move {
+            let alive = std::path::PathBuf::from(format!("/proc/{parent}"));
+            while alive.exists() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            std::process::exit(0);
+        });
+    }
 }
 
 /// The demo's agency whose system the simulator stands in for.

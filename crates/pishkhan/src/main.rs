@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod accounts;
 mod agency_sim;
 mod applications;
+mod bank_sim;
 mod catalog;
 mod context;
 mod database;
@@ -109,6 +110,10 @@ enum Command {
     /// A stand-in for an agency's own system, for the demo and the tests: receives and checks
     /// webhooks, pulls the events feed, answers inquiries; can be made slow or failing.
     AgencySim(agency_sim::SimArgs),
+    /// A SANDBOX payment gateway (no money moves), for the demo and the tests: the redirect flow
+    /// of Iranian gateways (token, bank page, callback, verify, settle or reverse, settlement
+    /// file); can be told to decline, time out, call back twice or take a different amount.
+    BankSim(bank_sim::BankArgs),
 }
 
 fn main() -> ExitCode {
@@ -164,5 +169,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Keys(command) => command.run(&ctx).await,
         Command::Verify(args) => outputs::verify(args),
         Command::AgencySim(args) => agency_sim::run(args).await,
+        Command::BankSim(args) => bank_sim::run(args).await,
     }
 }

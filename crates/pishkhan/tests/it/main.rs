@@ -8,6 +8,7 @@ mod access;
 mod api;
 mod applications;
 mod backup;
+mod bank;
 mod catalogue;
 mod cli;
 mod exchange;
