@@ -139,6 +139,9 @@ describe('the desk', () => {
     await editor.page.setViewportSize({ width: 360, height: 800 });
     await editor.page.locator('#workflow').scrollIntoViewIfNeeded();
     await editor.page.screenshot({ path: path.join(artifacts, 'desk-workflow-360.png'), fullPage: true });
+    // Whether the applicant pays in a state is a choice of its own in each state's row.
+    assert.equal(await states.nth(0).getByLabel('متقاضی اینجا هزینه را می‌پردازد').inputValue(), 'no');
+    await states.nth(0).screenshot({ path: path.join(artifacts, 'desk-workflow-state-360.png') });
     await editor.page.setViewportSize({ width: 1280, height: 900 });
     await noViolations(editor.page, 'service page with the workflow tables');
     await editor.page.getByRole('button', { name: 'فرستادن برای بررسی' }).click();

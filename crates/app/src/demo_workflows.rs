@@ -1,8 +1,9 @@
 //! Each demo service's own workflow: the stages its agency really goes through, as
 //! `../shared/design/SERVICES-REFERENCE.md` gives them (paraphrased), with a deadline in
 //! business days only where the reference states one — a stage it marks "unconfirmed" has none,
-//! rather than an invented one. Payments wait on the applicant; the agency records them (issue
-//! 20 turns them into bills). How long each output holds, where the reference says.
+//! rather than an invented one. A payment is a paying stage (`Stage::paying`: it waits on the
+//! applicant; issue 20 makes its bill and moves on once paid). How long each output holds, where
+//! the reference says.
 
 use pishkhan_domain::catalog::OutputTemplate;
 use pishkhan_domain::workflow::{Stage, Workflow};
@@ -11,7 +12,7 @@ use pishkhan_domain::workflow::{Stage, Workflow};
 type Asks = &'static [(&'static str, &'static str, bool)];
 
 const PAYMENT: Stage =
-    Stage::agency("payment", "در انتظار پرداخت هزینه", "تأیید پرداخت", None).on_applicant();
+    Stage::agency("payment", "در انتظار پرداخت هزینه", "تأیید پرداخت", None).paying();
 
 const fn stage(code: &'static str, name: &'static str, done: &'static str) -> Stage {
     Stage::agency(code, name, done, None)
@@ -112,7 +113,7 @@ pub fn demo_workflow(key: &str) -> Option<(Workflow, OutputTemplate)> {
                     "ثبت نتیجهٔ بررسی",
                 )
                 .asking(&[("debt_rials", "بدهی قطعی (ریال)", false)]),
-                stage("debt-payment", "در انتظار پرداخت بدهی", "تأیید پرداخت").on_applicant(),
+                stage("debt-payment", "در انتظار پرداخت بدهی", "تأیید پرداخت").paying(),
                 stage("certificate", "صدور گواهی مادهٔ ۱۸۶", "صدور").asking(NUMBER),
             ],
             2,
@@ -188,7 +189,7 @@ pub fn demo_workflow(key: &str) -> Option<(Workflow, OutputTemplate)> {
                     "در انتظار پرداخت جریمه‌ها",
                     "تأیید پرداخت و صدور رسید",
                 )
-                .on_applicant(),
+                .paying(),
             ],
             1,
             None,
@@ -348,7 +349,7 @@ pub fn demo_workflow(key: &str) -> Option<(Workflow, OutputTemplate)> {
                     "عوارض پروانه (ریال)",
                     true,
                 )]),
-                stage("payment", "در انتظار پرداخت عوارض و بیمه", "تأیید پرداخت").on_applicant(),
+                stage("payment", "در انتظار پرداخت عوارض و بیمه", "تأیید پرداخت").paying(),
                 stage(
                     "technical-approval",
                     "تأیید فنی و تعهدات محضری",
@@ -377,7 +378,7 @@ pub fn demo_workflow(key: &str) -> Option<(Workflow, OutputTemplate)> {
                     "پرداخت عوارض (تخلف: کمیسیون مادهٔ ۱۰۰)",
                     "تأیید پرداخت",
                 )
-                .on_applicant(),
+                .paying(),
                 stage("certificate", "صدور گواهی", "صدور").asking(NUMBER),
             ],
             2,
@@ -421,7 +422,7 @@ pub fn demo_workflow(key: &str) -> Option<(Workflow, OutputTemplate)> {
                     "در انتظار پرداخت عوارض",
                     "تأیید پرداخت و صدور رسید",
                 )
-                .on_applicant(),
+                .paying(),
             ],
             1,
             None,
@@ -505,5 +506,7 @@ mod tests {
         ] {
             assert!(permit.state(stage).is_some(), "{stage}");
         }
+        assert!(permit.state("payment").is_some_and(|s| s.pays));
+        assert!(permit.state("fee-assessment").is_some_and(|s| !s.pays));
     }
 }

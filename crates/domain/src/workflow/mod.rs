@@ -72,6 +72,11 @@ pub struct WorkflowState {
     /// signed, and kept unchanged from then on.
     #[serde(default, skip_serializing_if = "is_false")]
     pub issues: bool,
+    /// The application waits here for its fee bill to be paid: the bill is made on entering it
+    /// (the card's fees, or what an earlier step assessed), and the way out is taken when the
+    /// payment is verified, or by a clerk exempting it with a reason.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pays: bool,
 }
 
 fn is_false(value: &bool) -> bool {

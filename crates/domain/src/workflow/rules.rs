@@ -7,7 +7,7 @@ use crate::identity::Role;
 use crate::problem::Problem;
 
 /// The rules a workflow must keep, each a function of its own (with its test below).
-pub const RULES: [fn(&Workflow) -> Vec<Problem>; 13] = [
+pub const RULES: [fn(&Workflow) -> Vec<Problem>; 14] = [
     states_are_well_formed,
     start_is_an_open_state,
     actions_are_well_formed,
@@ -21,6 +21,7 @@ pub const RULES: [fn(&Workflow) -> Vec<Problem>; 13] = [
     one_state_issues_on_the_way_to_granting,
     asked_fields_are_well_formed,
     required_inquiries_are_well_formed,
+    paying_states_wait_for_the_applicant,
 ];
 
 fn state_at(i: usize) -> String {
@@ -517,6 +518,36 @@ fn required_inquiries_are_well_formed(w: &Workflow) -> Vec<Problem> {
     problems
 }
 
+/// A state where the applicant pays waits for them, is not an ending and issues nothing, and has
+/// a way out that Pishkhan itself (the `system` role) may take once the payment is verified.
+fn paying_states_wait_for_the_applicant(w: &Workflow) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, state) in w.states.iter().enumerate().filter(|(_, s)| s.pays) {
+        let shaped =
+            state.waits_for == super::Party::Applicant && state.outcome.is_none() && !state.issues;
+        let system_leaves = w.actions.iter().any(|a| {
+            a.from.contains(&state.code) && a.roles.iter().any(|r| r == Role::System.code())
+        });
+        if !shaped || !system_leaves {
+            problems.push(
+                Problem::new(
+                    "paying_state_malformed",
+                    format!(
+                        "وضعیت پرداخت «{}» باید منتظر متقاضی باشد، پایانی یا صادرکننده نباشد، و اقدامی برای خروج از آن داشته باشد که «سامانه» (پس از تأیید پرداخت) بتواند انجام دهد.",
+                        state.code
+                    ),
+                    format!(
+                        "Paying state `{}` must wait for the applicant, be neither an ending nor issuing, and have an action out of it the `system` role may take (once the payment is verified).",
+                        state.code
+                    ),
+                )
+                .at(format!("{}.pays", state_at(i))),
+            );
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,6 +679,7 @@ mod tests {
             outcome: None,
             next: None,
             issues: false,
+            pays: false,
         });
         assert_eq!(found(every_state_is_reachable, &w), ["unreachable_state"]);
         assert_eq!(found(every_open_state_has_a_way_out, &w), ["no_way_out"]);
@@ -766,6 +798,50 @@ mod tests {
         assert_eq!(
             found(required_inquiries_are_well_formed, &w),
             vec!["malformed_required_inquiry"]
+        );
+    }
+
+    #[test]
+    fn a_paying_state_waits_for_the_applicant_and_the_system_can_leave_it() {
+        use crate::workflow::Stage;
+        let paying = |stage: Stage| {
+            Workflow::staged(
+                &[Stage::agency("review", "بررسی", "تأیید", Some(3)), stage],
+                2,
+            )
+        };
+        let w = paying(Stage::agency("payment", "پرداخت", "تأیید پرداخت", None).paying());
+        assert!(w.state("payment").is_some_and(|s| s.pays));
+        assert_eq!(
+            found(paying_states_wait_for_the_applicant, &w),
+            Vec::<&str>::new()
+        );
+        // The same state made to wait for the agency, an ending, or issuing: refused.
+        for edit in [
+            (|s: &mut WorkflowState| s.waits_for = Party::Agency) as fn(&mut WorkflowState),
+            |s| s.outcome = Some(Outcome::Granted),
+            |s| s.issues = true,
+        ] {
+            let mut bad = w.clone();
+            let state = bad.states.iter_mut().find(|s| s.code == "payment").unwrap();
+            edit(state);
+            assert_eq!(
+                found(paying_states_wait_for_the_applicant, &bad),
+                vec!["paying_state_malformed"]
+            );
+        }
+        // Nobody but people may leave it: Pishkhan could not move it once paid.
+        let mut bad = w.clone();
+        for action in bad
+            .actions
+            .iter_mut()
+            .filter(|a| a.from.contains(&"payment".to_owned()))
+        {
+            action.roles.retain(|r| r != "system");
+        }
+        assert_eq!(
+            found(paying_states_wait_for_the_applicant, &bad),
+            vec!["paying_state_malformed"]
         );
     }
 }

@@ -22,6 +22,8 @@ pub struct Stage {
     pub asks: &'static [(&'static str, &'static str, bool)],
     /// The inquiries that must have been answered through the exchange before it ends.
     pub inquiries: Vec<String>,
+    /// The applicant pays here (see [`WorkflowState::pays`]).
+    pub pays: bool,
 }
 
 impl Stage {
@@ -40,6 +42,7 @@ impl Stage {
             waits_for: Party::Agency,
             asks: &[],
             inquiries: Vec::new(),
+            pays: false,
         }
     }
 
@@ -58,6 +61,13 @@ impl Stage {
     /// The same stage, waiting for the applicant (the agency records when it is done).
     pub const fn on_applicant(mut self) -> Stage {
         self.waits_for = Party::Applicant;
+        self
+    }
+
+    /// The same stage, where the applicant pays the fee bill (waiting on them).
+    pub const fn paying(mut self) -> Stage {
+        self.waits_for = Party::Applicant;
+        self.pays = true;
         self
     }
 }
@@ -121,6 +131,7 @@ pub(super) fn common_state(code: &str) -> WorkflowState {
         outcome,
         next: next.map(Text::fa),
         issues: false,
+        pays: false,
     }
 }
 
@@ -159,6 +170,7 @@ impl Workflow {
                 outcome,
                 next: next.map(Text::fa),
                 issues: code == "issued",
+                pays: false,
             }
         };
         let action =
@@ -177,17 +189,24 @@ impl Workflow {
         let first = stages[0].code;
         let mut states = vec![common_state("submitted")];
         for stage in stages {
-            states.push(state(
+            let mut entered = state(
                 stage.code,
                 stage.name,
                 stage.waits_for,
                 stage.sla_days,
                 None,
-                Some(match stage.waits_for {
-                    Party::Agency => "کاری لازم نیست؛ هر گام پیامک می‌شود.",
-                    Party::Applicant => "این گام با شماست؛ آنچه لازم است در سابقه آمده است.",
+                Some(match (stage.pays, stage.waits_for) {
+                    (true, _) => {
+                        "هزینه را در صفحهٔ درخواست به‌صورت اینترنتی یا در دفتر پیشخوان بپردازید."
+                    }
+                    (false, Party::Agency) => "کاری لازم نیست؛ هر گام پیامک می‌شود.",
+                    (false, Party::Applicant) => {
+                        "این گام با شماست؛ آنچه لازم است در سابقه آمده است."
+                    }
                 }),
-            ));
+            );
+            entered.pays = stage.pays;
+            states.push(entered);
         }
         states.extend([
             common_state("needs-documents"),

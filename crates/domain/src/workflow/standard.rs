@@ -18,6 +18,7 @@ impl Workflow {
                 outcome,
                 next: next.map(Text::fa),
                 issues: code == "issued",
+                pays: false,
             }
         };
         let agency_roles = || {

@@ -57,6 +57,11 @@ fn state_columns() -> Vec<Column> {
             "خروجی را صادر می‌کند",
             ColumnKind::Choice(choices(&YES_NO)),
         ),
+        Column::new(
+            "pays",
+            "متقاضی اینجا هزینه را می‌پردازد",
+            ColumnKind::Choice(choices(&YES_NO)),
+        ),
     ]
 }
 
@@ -121,6 +126,7 @@ impl FlowForm {
                         s.outcome.map(|o| o.code().to_owned()).unwrap_or_default(),
                         s.next.as_ref().map(|n| n.fa.clone()).unwrap_or_default(),
                         yes(s.issues),
+                        yes(s.pays),
                     ]
                 })
                 .collect(),
@@ -260,6 +266,7 @@ impl FlowForm {
                     .filter(|n| !n.is_empty())
                     .map(|n| keep(n, old.and_then(|o| o.next.as_ref()))),
                 issues: s.get(6).is_some_and(|v| v == "yes"),
+                pays: s.get(7).is_some_and(|v| v == "yes"),
                 code,
             });
         }
