@@ -177,16 +177,9 @@ impl App {
         number: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Value>, ApplicationError> {
-        let Some(record) = self.store().output_by_number(number).await? else {
+        let Some(record) = self.output_seen_by(principal, number).await? else {
             return Ok(None);
         };
-        if self
-            .application_for(principal, &record.application)
-            .await?
-            .is_none()
-        {
-            return Ok(None);
-        }
         let document = self.credential_document(&record).await?;
         let issued = DateTime::from_timestamp_millis(record.issued_at).unwrap_or(now);
         Ok(Some(

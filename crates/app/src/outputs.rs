@@ -385,6 +385,23 @@ impl App {
         }
     }
 
+    /// The output with this number, when `principal` may see its application (the holder, the
+    /// centre that filed it, the agency); None for anyone else, as for an unknown number.
+    pub(crate) async fn output_seen_by(
+        &self,
+        principal: &Principal,
+        number: &str,
+    ) -> Result<Option<OutputRecord>, ApplicationError> {
+        let Some(record) = self.store().output_by_number(number).await? else {
+            return Ok(None);
+        };
+        let seen = self
+            .application_for(principal, &record.application)
+            .await?
+            .is_some();
+        Ok(seen.then_some(record))
+    }
+
     /// An output's PDF, for someone who may see its application (`None` otherwise, as for a
     /// missing one): the holder, the centre that filed it, the agency's staff.
     pub async fn output_pdf(
@@ -392,16 +409,9 @@ impl App {
         principal: &Principal,
         number: &str,
     ) -> Result<Option<(OutputRecord, Vec<u8>)>, ApplicationError> {
-        let Some(record) = self.store().output_by_number(number).await? else {
+        let Some(record) = self.output_seen_by(principal, number).await? else {
             return Ok(None);
         };
-        if self
-            .application_for(principal, &record.application)
-            .await?
-            .is_none()
-        {
-            return Ok(None);
-        }
         let pdf = self.documents().get(&record.pdf_key).await?;
         Ok(Some((record, pdf)))
     }
