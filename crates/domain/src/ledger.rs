@@ -264,6 +264,37 @@ impl FeeBill {
         }
     }
 
+    /// The bill when an earlier step assessed the amount (the `fee_rials` a building permit's
+    /// fee assessment or a connection's costing writes down, as typed: Persian or ASCII digits,
+    /// separators allowed): one line of that amount, owed to the card's agency, no centre share.
+    /// Without an assessment, or with one that is not a positive whole number of rials up to
+    /// [`MAX_POSTING_RIALS`], the card's own fees ([`FeeBill::for_card`]).
+    pub fn assessed(card: &ServiceCard, centre: Option<&str>, assessed: Option<&str>) -> FeeBill {
+        let rials = assessed.and_then(|text| {
+            let digits: String = crate::text::to_ascii_digits(text)
+                .chars()
+                .filter(|c| !matches!(c, ',' | '٬' | '،' | ' ' | '\u{200c}'))
+                .collect();
+            digits
+                .parse::<i64>()
+                .ok()
+                .filter(|r| (1..=MAX_POSTING_RIALS).contains(r))
+        });
+        match rials {
+            None => FeeBill::for_card(card, centre),
+            Some(rials) => FeeBill {
+                agency: card.agency.clone(),
+                centre: centre.map(str::to_owned),
+                lines: vec![BillLine {
+                    title: "هزینهٔ تعیین‌شده در پرونده".to_owned(),
+                    rials,
+                    centre_share: 0,
+                    legal_basis: None,
+                }],
+            },
+        }
+    }
+
     pub fn total(&self) -> i64 {
         self.lines.iter().map(|l| l.rials).sum()
     }
@@ -408,6 +439,35 @@ mod tests {
         let free = FeeBill::for_card(&card_with_fees(&[]), Some("centre-12"));
         assert!(free.is_empty());
         assert_eq!(free.payment_entry(bank()), Err(LedgerError::TooFewPostings));
+    }
+
+    #[test]
+    fn an_assessed_amount_replaces_the_cards_fees() {
+        let card = card_with_fees(&[(230_000, 30_000)]);
+        for typed in ["۴۵۰٬۰۰۰٬۰۰۰", "450,000,000", "450000000", "٤٥٠٠٠٠٠٠٠"] {
+            let bill = FeeBill::assessed(&card, Some("centre-12"), Some(typed));
+            assert_eq!(
+                (bill.total(), bill.centre_share()),
+                (450_000_000, 0),
+                "{typed}"
+            );
+        }
+        // Not an amount: the card's fees, never a guess.
+        for typed in [
+            None,
+            Some(""),
+            Some("0"),
+            Some("-5"),
+            Some("چهارصد"),
+            Some("1e9"),
+            Some("99999999999999999999"),
+        ] {
+            assert_eq!(
+                FeeBill::assessed(&card, Some("centre-12"), typed),
+                FeeBill::for_card(&card, Some("centre-12")),
+                "{typed:?}"
+            );
+        }
     }
 
     #[derive(Debug, Clone)]
