@@ -76,11 +76,6 @@ impl Account {
             _ => return None,
         })
     }
-
-    /// Does this account hold money (a debit balance) rather than owe it?
-    pub fn holds_money(&self) -> bool {
-        matches!(self, Account::Provider(_) | Account::Till(..))
-    }
 }
 
 impl fmt::Display for Account {
@@ -135,7 +130,7 @@ impl Entry {
         if postings.len() < 2 {
             return Err(LedgerError::TooFewPostings);
         }
-        let mut sum: i64 = 0;
+        let mut sum: i128 = 0;
         for posting in &postings {
             if posting.rials == 0 {
                 return Err(LedgerError::ZeroPosting(posting.account.clone()));
@@ -143,11 +138,11 @@ impl Entry {
             if posting.rials.unsigned_abs() > MAX_POSTING_RIALS as u64 {
                 return Err(LedgerError::TooLarge(posting.account.clone()));
             }
-            // Bounded postings: no overflow below 9,000 of them at the bound.
-            sum = sum.saturating_add(posting.rials);
+            sum += i128::from(posting.rials);
         }
         if sum != 0 {
-            return Err(LedgerError::Unbalanced(sum));
+            let by = i64::try_from(sum).unwrap_or(if sum > 0 { i64::MAX } else { i64::MIN });
+            return Err(LedgerError::Unbalanced(by));
         }
         Ok(Entry { postings })
     }
@@ -295,12 +290,18 @@ impl FeeBill {
         }
     }
 
+    /// Saturating: a card whose fees add up past any amount gives a bill too large to post
+    /// ([`LedgerError::TooLarge`]), never a wrapped-around one.
     pub fn total(&self) -> i64 {
-        self.lines.iter().map(|l| l.rials).sum()
+        self.lines
+            .iter()
+            .fold(0i64, |t, l| t.saturating_add(l.rials))
     }
 
     pub fn centre_share(&self) -> i64 {
-        self.lines.iter().map(|l| l.centre_share).sum()
+        self.lines
+            .iter()
+            .fold(0i64, |t, l| t.saturating_add(l.centre_share))
     }
 
     /// Nothing to pay.
@@ -439,6 +440,33 @@ mod tests {
         let free = FeeBill::for_card(&card_with_fees(&[]), Some("centre-12"));
         assert!(free.is_empty());
         assert_eq!(free.payment_entry(bank()), Err(LedgerError::TooFewPostings));
+    }
+
+    #[test]
+    fn amounts_past_any_bound_are_refused_not_wrapped() {
+        // Two fees adding up past i64: too large to post, not a small wrapped number.
+        let huge = FeeBill::for_card(&card_with_fees(&[(i64::MAX, 0), (i64::MAX, 0)]), None);
+        assert_eq!(huge.total(), i64::MAX);
+        assert_eq!(
+            huge.payment_entry(bank()),
+            Err(LedgerError::TooLarge(bank()))
+        );
+        // Ten thousand postings at the bound: their sum is kept whole, so this does not
+        // "balance" by saturating.
+        let mut postings: Vec<Posting> = (0..10_000)
+            .map(|_| Posting {
+                account: bank(),
+                rials: MAX_POSTING_RIALS,
+            })
+            .collect();
+        postings.push(Posting {
+            account: Account::Agency("x".into()),
+            rials: -MAX_POSTING_RIALS,
+        });
+        assert!(matches!(
+            Entry::new(postings),
+            Err(LedgerError::Unbalanced(i64::MAX))
+        ));
     }
 
     #[test]

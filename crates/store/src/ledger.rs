@@ -19,7 +19,9 @@ pub struct NewLedgerEntry {
     /// A line a person reads in a statement.
     pub memo: String,
     /// Posts once, however often it is told: a second entry with the same key is not written
-    /// and the first one's id answered ([`Posted::Already`]).
+    /// and the first one's id answered ([`Posted::Already`]). Two PostgreSQL nodes posting the
+    /// same key at the same instant: the unique key fails the second (nothing of it written),
+    /// and its retry is answered `Already`.
     pub key: Option<String>,
     /// The entry this one undoes; each entry is reversed at most once.
     pub reverses: Option<i64>,
@@ -47,7 +49,7 @@ impl Posted {
 }
 
 /// An entry as stored, with its postings in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LedgerEntryRecord {
     pub id: i64,
     pub posted_at: i64,
@@ -58,19 +60,8 @@ pub struct LedgerEntryRecord {
     pub reverses: Option<i64>,
     pub posted_by: String,
     /// (account key, rials): debit positive, credit negative.
+    #[sqlx(skip)]
     pub postings: Vec<(String, i64)>,
-}
-
-#[derive(sqlx::FromRow)]
-struct EntryRow {
-    id: i64,
-    posted_at: i64,
-    kind: String,
-    reference: String,
-    memo: String,
-    key: Option<String>,
-    reverses: Option<i64>,
-    posted_by: String,
 }
 
 /// Posts `new` inside the caller's transaction: with a payment's state change, a till's close …
@@ -202,8 +193,8 @@ impl Store {
 
     /// One entry with its postings.
     pub async fn ledger_entry(&self, id: i64) -> Result<Option<LedgerEntryRecord>, StoreError> {
-        let row = on_pool!(self, pool => {
-            sqlx::query_as::<_, EntryRow>(
+        let record = on_pool!(self, pool => {
+            sqlx::query_as::<_, LedgerEntryRecord>(
                 "SELECT id, posted_at, kind, reference, memo, key, reverses, posted_by \
                  FROM ledger_entries WHERE id = $1",
             )
@@ -211,8 +202,10 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        let Some(row) = row else { return Ok(None) };
-        let postings = on_pool!(self, pool => {
+        let Some(mut record) = record else {
+            return Ok(None);
+        };
+        record.postings = on_pool!(self, pool => {
             sqlx::query_as::<_, (String, i64)>(
                 "SELECT account, rials FROM ledger_postings WHERE entry_id = $1 ORDER BY line",
             )
@@ -220,16 +213,6 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(Some(LedgerEntryRecord {
-            id: row.id,
-            posted_at: row.posted_at,
-            kind: row.kind,
-            reference: row.reference,
-            memo: row.memo,
-            key: row.key,
-            reverses: row.reverses,
-            posted_by: row.posted_by,
-            postings,
-        }))
+        Ok(Some(record))
     }
 }

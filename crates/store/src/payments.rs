@@ -121,9 +121,13 @@ impl From<WriteError> for PaymentWriteError {
                     PaymentWriteError::Store(StoreError::Database(sqlx::Error::Database(e)))
                 }
             }
-            WriteError::Stale => PaymentWriteError::Stale,
+            // The step's idempotency key used by a request at the same moment: it moved meanwhile.
+            WriteError::Stale | WriteError::KeyTaken => PaymentWriteError::Stale,
             WriteError::Store(e) => PaymentWriteError::Store(e),
-            other => PaymentWriteError::Store(StoreError::Corrupt(other.to_string())),
+            // A payment inserts no application: a tracking code cannot be taken here.
+            WriteError::CodeTaken => PaymentWriteError::Store(StoreError::Corrupt(
+                "a payment's write took a tracking code".into(),
+            )),
         }
     }
 }
