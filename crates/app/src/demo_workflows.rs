@@ -184,12 +184,8 @@ pub fn demo_workflow(key: &str) -> Option<(Workflow, OutputTemplate)> {
                     "جمع جریمه‌ها (ریال)",
                     true,
                 )]),
-                stage(
-                    "payment",
-                    "در انتظار پرداخت جریمه‌ها",
-                    "تأیید پرداخت و صدور رسید",
-                )
-                .paying(),
+                stage("payment", "در انتظار پرداخت جریمه‌ها", "تأیید پرداخت").paying(),
+                stage("receipt", "صدور رسید پرداخت", "صدور رسید"),
             ],
             1,
             None,
@@ -417,12 +413,8 @@ pub fn demo_workflow(key: &str) -> Option<(Workflow, OutputTemplate)> {
                     "عوارض نوسازی (ریال)",
                     true,
                 )]),
-                stage(
-                    "payment",
-                    "در انتظار پرداخت عوارض",
-                    "تأیید پرداخت و صدور رسید",
-                )
-                .paying(),
+                stage("payment", "در انتظار پرداخت عوارض", "تأیید پرداخت").paying(),
+                stage("receipt", "صدور رسید پرداخت", "صدور رسید"),
             ],
             1,
             None,

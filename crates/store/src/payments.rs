@@ -136,6 +136,7 @@ async fn insert_payment_on(
     conn: &mut (impl Connection + ?Sized),
     p: &NewPayment,
     ledger: Option<&NewLedgerEntry>,
+    transition: Option<&Transition>,
     audit: &NewAuditEntry,
 ) -> Result<(), WriteError> {
     let at = p.created_at.timestamp_millis();
@@ -170,6 +171,9 @@ async fn insert_payment_on(
     .await?;
     if let Some(entry) = ledger {
         post_entry_on(conn, entry).await?;
+    }
+    if let Some(transition) = transition {
+        apply_transition_on(conn, transition).await?;
     }
     crate::audit::append_on(conn, audit).await?;
     Ok(())
@@ -218,10 +222,29 @@ impl Store {
         ledger: Option<&NewLedgerEntry>,
         audit: &NewAuditEntry,
     ) -> Result<(), PaymentWriteError> {
-        let (p, l, a) = (payment.clone(), ledger.cloned(), audit.clone());
-        let written: Result<(), WriteError> =
-            async { batched!(self, conn => insert_payment_on(conn, &p, l.as_ref(), &a).await) }
-                .await;
+        self.insert_payment_with_step(payment, ledger, None, audit)
+            .await
+    }
+
+    /// Records a payment taken at a counter with everything it causes, all or nothing: its
+    /// ledger entry and the application's step out of its paying state.
+    pub async fn insert_payment_with_step(
+        &self,
+        payment: &NewPayment,
+        ledger: Option<&NewLedgerEntry>,
+        transition: Option<&Transition>,
+        audit: &NewAuditEntry,
+    ) -> Result<(), PaymentWriteError> {
+        let (p, l, t, a) = (
+            payment.clone(),
+            ledger.cloned(),
+            transition.cloned(),
+            audit.clone(),
+        );
+        let written: Result<(), WriteError> = async {
+            batched!(self, conn => insert_payment_on(conn, &p, l.as_ref(), t.as_ref(), &a).await)
+        }
+        .await;
         Ok(written?)
     }
 
@@ -291,15 +314,43 @@ impl Store {
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
+        self.online_payments_in("pending", before, limit).await
+    }
+
+    /// Online payments in `state` asked for before `before`, oldest first (the sweep's: paid
+    /// ones still to settle with the bank).
+    pub async fn online_payments_in(
+        &self,
+        state: &str,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM payments WHERE state = 'pending' AND method = 'online' \
-             AND created_at < $1 ORDER BY created_at, number LIMIT $2"
+            "SELECT {COLUMNS} FROM payments WHERE state = $1 AND method = 'online' \
+             AND created_at < $2 ORDER BY created_at, number LIMIT $3"
         );
         Ok(on_pool!(self, pool => {
             sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(state)
                 .bind(before.timestamp_millis())
                 .bind(limit)
                 .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// The payment a provider's reference paid, if any.
+    pub async fn payment_by_reference(
+        &self,
+        provider: &str,
+        reference: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM payments WHERE provider = $1 AND reference = $2");
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(provider)
+                .bind(reference)
+                .fetch_optional(pool)
                 .await?
         }))
     }

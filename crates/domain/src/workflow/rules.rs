@@ -525,19 +525,25 @@ fn paying_states_wait_for_the_applicant(w: &Workflow) -> Vec<Problem> {
     for (i, state) in w.states.iter().enumerate().filter(|(_, s)| s.pays) {
         let shaped =
             state.waits_for == super::Party::Applicant && state.outcome.is_none() && !state.issues;
+        // Pishkhan takes that step by itself once the bill is paid: it can write down nothing
+        // and issue nothing, so the step asks for no value and leads to no issuing state.
         let system_leaves = w.actions.iter().any(|a| {
-            a.from.contains(&state.code) && a.roles.iter().any(|r| r == Role::System.code())
+            a.from.contains(&state.code)
+                && a.roles.iter().any(|r| r == Role::System.code())
+                && !a.asks.iter().any(|asked| asked.required)
+                && w.state(&a.to)
+                    .is_some_and(|to| !to.issues && to.outcome.is_none())
         });
         if !shaped || !system_leaves {
             problems.push(
                 Problem::new(
                     "paying_state_malformed",
                     format!(
-                        "وضعیت پرداخت «{}» باید منتظر متقاضی باشد، پایانی یا صادرکننده نباشد، و اقدامی برای خروج از آن داشته باشد که «سامانه» (پس از تأیید پرداخت) بتواند انجام دهد.",
+                        "وضعیت پرداخت «{}» باید منتظر متقاضی باشد، پایانی یا صادرکننده نباشد، و اقدامی برای خروج از آن داشته باشد که «سامانه» (پس از تأیید پرداخت) بتواند انجام دهد: بی‌مقدار الزامی و به وضعیتی که نه صادرکننده است نه پایانی.",
                         state.code
                     ),
                     format!(
-                        "Paying state `{}` must wait for the applicant, be neither an ending nor issuing, and have an action out of it the `system` role may take (once the payment is verified).",
+                        "Paying state `{}` must wait for the applicant, be neither an ending nor issuing, and have an action out of it the `system` role may take (once the payment is verified) that asks no required value and leads to a state neither issuing nor an ending.",
                         state.code
                     ),
                 )
@@ -806,11 +812,37 @@ mod tests {
         use crate::workflow::Stage;
         let paying = |stage: Stage| {
             Workflow::staged(
-                &[Stage::agency("review", "بررسی", "تأیید", Some(3)), stage],
+                &[
+                    Stage::agency("review", "بررسی", "تأیید", Some(3)),
+                    stage,
+                    Stage::agency("receipt", "صدور رسید", "صدور رسید", None),
+                ],
                 2,
             )
         };
         let w = paying(Stage::agency("payment", "پرداخت", "تأیید پرداخت", None).paying());
+        // Paying as the last stage would have Pishkhan issue the output, naming its holder:
+        // refused, as is a way out that asks a value Pishkhan cannot know.
+        let last = Workflow::staged(
+            &[
+                Stage::agency("review", "بررسی", "تأیید", Some(3)),
+                Stage::agency("payment", "پرداخت", "تأیید پرداخت", None).paying(),
+            ],
+            2,
+        );
+        assert_eq!(
+            found(paying_states_wait_for_the_applicant, &last),
+            vec!["paying_state_malformed"]
+        );
+        let asking = paying(
+            Stage::agency("payment", "پرداخت", "تأیید پرداخت", None)
+                .paying()
+                .asking(&[("receipt_no", "شمارهٔ فیش", true)]),
+        );
+        assert_eq!(
+            found(paying_states_wait_for_the_applicant, &asking),
+            vec!["paying_state_malformed"]
+        );
         assert!(w.state("payment").is_some_and(|s| s.pays));
         assert_eq!(
             found(paying_states_wait_for_the_applicant, &w),
