@@ -28,6 +28,7 @@ pub mod orgs;
 pub mod orphans;
 pub mod outputs;
 pub mod ownership;
+pub mod payments;
 pub mod plan;
 pub mod policy;
 pub mod portal;
@@ -50,7 +51,7 @@ use std::time::Duration;
 
 use pishkhan_store::{PoolSettings, Store, StoreError};
 
-pub use config::{Config, ConfigError, SmsSettings};
+pub use config::{Config, ConfigError, PaymentSettings, SmsSettings};
 
 /// The stored records the app's use cases hand to the web layer and the command line.
 /// A key file's modification time and size, to notice it changed.
@@ -60,8 +61,8 @@ pub mod records {
     pub use pishkhan_store::{
         AgencyContact, ApiTokenRecord, ApplicationRecord, CentrePlace, CitizenRecord, City,
         ConsentRecord, DocState, DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord,
-        InboxFilter, Office, OrgDirectory, OrgKind, OrgRecord, Province, ProvinceFigures,
-        ServiceFilter, UserRecord, VersionRecord,
+        InboxFilter, Office, OrgDirectory, OrgKind, OrgRecord, PaymentRecord, Province,
+        ProvinceFigures, ServiceFilter, UserRecord, VersionRecord,
     };
 }
 pub use availability::{is_disk_full, unavailable};

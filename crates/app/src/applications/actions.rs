@@ -219,6 +219,9 @@ impl App {
         let asked = Workflow::asked_values(&taken, fields)
             .map_err(|e| ApplicationError::one("fields", e))?;
         self.require_inquiries(&record, &taken).await?;
+        let exempted = self
+            .require_paid_or_exempted(&record, &card, &workflow, &taken, role, comment)
+            .await?;
         // An operator withdraws in the applicant's name only with their consent, given at this
         // centre by the code texted to them (as for filing).
         if role == Role::Operator && workflow.withdraws(&taken) {
@@ -269,34 +272,9 @@ impl App {
         let output_file = output.as_ref().map(|o| o.pdf_key.clone());
         let code_text = code.as_str().to_owned();
         let events = transition_events(&record, &workflow, &taken, role, documents.len());
-        let mut outbox = Vec::new();
-        if taken.notify {
-            let comment = if next.waits_for == Party::Applicant {
-                comment
-            } else {
-                ""
-            };
-            let text = self
-                .notification_text(
-                    "application.changed",
-                    &[
-                        ("code", &code.grouped_fa()),
-                        ("service", &card.title.fa),
-                        ("state", &next.name.fa),
-                        ("comment", comment),
-                        // Straight to the application, where what was asked for is at the top.
-                        (
-                            "link",
-                            &format!(
-                                "{}/me/applications/{code_text}",
-                                self.config().public_origin()
-                            ),
-                        ),
-                    ],
-                )
-                .await?;
-            outbox.extend(self.notice(&code, &record.mobile, &record.email, &text));
-        }
+        let outbox = self
+            .step_notice(&code, &record, &card, &taken, next, comment)
+            .await?;
         let key_row = idempotency
             .as_ref()
             .map(|key| Self::idempotency_row(principal, key, &json!({ "code": code_text })));
@@ -325,13 +303,19 @@ impl App {
                 target_kind: "application".into(),
                 target_id: code_text.clone(),
                 source: source.to_owned(),
-                details: json!({
-                    "action": taken.code,
-                    "from": record.state,
-                    "to": taken.to,
-                    "role": role.code(),
-                })
-                .to_string(),
+                details: {
+                    let mut details = json!({
+                        "action": taken.code,
+                        "from": record.state,
+                        "to": taken.to,
+                        "role": role.code(),
+                    });
+                    if let Some(rials) = exempted {
+                        details["fee_exempted_rials"] = json!(rials);
+                        details["reason"] = json!(comment);
+                    }
+                    details.to_string()
+                },
             },
         };
         match self.store().apply_transition(transition).await {
@@ -359,6 +343,179 @@ impl App {
             .await?
             .ok_or(ApplicationError::NotFound)?;
         self.view(record).await
+    }
+
+    /// The text messages a step sends the applicant when its action notifies.
+    async fn step_notice(
+        &self,
+        code: &TrackingCode,
+        record: &ApplicationRecord,
+        card: &pishkhan_domain::catalog::ServiceCard,
+        taken: &pishkhan_domain::workflow::Action,
+        next: &pishkhan_domain::workflow::WorkflowState,
+        comment: &str,
+    ) -> Result<Vec<pishkhan_store::NewOutboxMessage>, ApplicationError> {
+        if !taken.notify {
+            return Ok(Vec::new());
+        }
+        let comment = if next.waits_for == Party::Applicant {
+            comment
+        } else {
+            ""
+        };
+        let text = self
+            .notification_text(
+                "application.changed",
+                &[
+                    ("code", &code.grouped_fa()),
+                    ("service", &card.title.fa),
+                    ("state", &next.name.fa),
+                    ("comment", comment),
+                    // Straight to the application, where what was asked for is at the top.
+                    (
+                        "link",
+                        &format!(
+                            "{}/me/applications/{}",
+                            self.config().public_origin(),
+                            code.as_str()
+                        ),
+                    ),
+                ],
+            )
+            .await?;
+        Ok(self.notice(code, &record.mobile, &record.email, &text))
+    }
+
+    /// Leaving a paying state onward (not to an ending such as withdrawal) needs the bill paid:
+    /// only Pishkhan moves it, when it has verified the payment (`payments.rs`). An agency's
+    /// clerk or admin may exempt it, with the reason in the comment (at least 10 letters), which
+    /// the audit line keeps with the amount: `Some(rials exempted)`. So may the agency's own
+    /// system, with its reason (a fee its own cashier took): the same audited exemption. A bill
+    /// of nothing owes nothing.
+    async fn require_paid_or_exempted(
+        &self,
+        record: &ApplicationRecord,
+        card: &pishkhan_domain::catalog::ServiceCard,
+        workflow: &Workflow,
+        taken: &pishkhan_domain::workflow::Action,
+        role: Role,
+        comment: &str,
+    ) -> Result<Option<i64>, ApplicationError> {
+        let paying = workflow.state(&record.state).is_some_and(|s| s.pays);
+        let onward = workflow
+            .state(&taken.to)
+            .is_some_and(|s| s.outcome.is_none());
+        if !paying || !onward {
+            return Ok(None);
+        }
+        let bill = self.fee_bill(record, card).await?;
+        if bill.is_empty() {
+            return Ok(None);
+        }
+        let amount =
+            pishkhan_domain::Rials(bill.total()).format_rials(pishkhan_domain::Language::Persian);
+        match role {
+            Role::AgencyClerk | Role::AgencyAdmin | Role::System
+                if comment.chars().count() >= 10 =>
+            {
+                Ok(Some(bill.total()))
+            }
+            Role::AgencyClerk | Role::AgencyAdmin => Err(ApplicationError::one(
+                "comment",
+                Problem::new(
+                    "payment_exemption_reason",
+                    format!(
+                        "هزینهٔ این پرونده ({amount}) پرداخت نشده است. پرونده پس از پرداخت خودکار پیش می‌رود؛ برای معاف کردن متقاضی، دلیل و مستند معافیت را در توضیح بنویسید (دست‌کم ۱۰ نویسه)."
+                    ),
+                    "The fee is unpaid. The application moves on by itself once it is paid; to exempt the applicant, write the reason and its basis in the comment (at least 10 characters).",
+                ),
+            )),
+            _ => Err(ApplicationError::one(
+                "action",
+                Problem::new(
+                    "payment_required",
+                    format!(
+                        "هزینهٔ این پرونده ({amount}) هنوز پرداخت نشده است؛ پس از پرداخت، پرونده خودکار به گام بعد می‌رود."
+                    ),
+                    "The fee is not paid yet; once it is paid the application moves on by itself.",
+                ),
+            )),
+        }
+    }
+
+    /// The step Pishkhan takes, as `actor`, when an application's bill is paid: the action out
+    /// of its paying state that the `system` role may take onward (the workflow's checks make
+    /// sure there is one that asks for nothing and issues nothing). `None` when the application
+    /// is not in a paying state.
+    pub(crate) async fn paid_step(
+        &self,
+        record: &ApplicationRecord,
+        actor: &str,
+        source: &str,
+        payment: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Transition>, ApplicationError> {
+        let card = self
+            .card_at(&record.service, record.service_version)
+            .await?;
+        let workflow = card.workflow();
+        if !workflow.state(&record.state).is_some_and(|s| s.pays) {
+            return Ok(None);
+        }
+        let Some(taken) = workflow.actions.iter().find(|a| {
+            a.from.contains(&record.state)
+                && a.roles.iter().any(|r| r == Role::System.code())
+                && !a.asks.iter().any(|asked| asked.required)
+                && workflow
+                    .state(&a.to)
+                    .is_some_and(|to| !to.issues && to.outcome.is_none())
+        }) else {
+            return Ok(None);
+        };
+        let next = workflow
+            .state(&taken.to)
+            .ok_or_else(|| StoreError::Corrupt(format!("{}: no state {}", card.code, taken.to)))?;
+        let code = TrackingCode::parse(&record.code).map_err(|_| ApplicationError::NotFound)?;
+        let deadline = self.deadline(next.sla_days, now).await?;
+        let comment = "هزینه پرداخت شد.".to_owned();
+        let outbox = self
+            .step_notice(&code, record, &card, taken, next, "")
+            .await?;
+        Ok(Some(Transition {
+            idempotency: None,
+            code: record.code.clone(),
+            revision: record.revision,
+            action: taken.code.clone(),
+            from_state: record.state.clone(),
+            to_state: taken.to.clone(),
+            actor: actor.to_owned(),
+            actor_role: Role::System.code().to_owned(),
+            comment,
+            deadline: deadline.map(|d| d.format_numeric()),
+            outcome: None,
+            at: now,
+            documents: Vec::new(),
+            outbox,
+            events: transition_events(record, &workflow, taken, Role::System, 0),
+            fields: None,
+            output: None,
+            audit: NewAuditEntry {
+                at: now,
+                actor: actor.to_owned(),
+                action: "application.act".into(),
+                target_kind: "application".into(),
+                target_id: record.code.clone(),
+                source: source.to_owned(),
+                details: json!({
+                    "action": taken.code,
+                    "from": record.state,
+                    "to": taken.to,
+                    "role": Role::System.code(),
+                    "payment": payment,
+                })
+                .to_string(),
+            },
+        }))
     }
 
     /// Forgets a file written for a step that did not happen.

@@ -320,7 +320,11 @@ impl App {
 
     /// The card as it was at `version` (applications keep the workflow they started with).
     /// Versions never change, so they are kept in memory once read.
-    async fn card_at(&self, code: &str, version: i64) -> Result<ServiceCard, StoreError> {
+    pub(crate) async fn card_at(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Result<ServiceCard, StoreError> {
         let key = format!("{code}@{version}");
         if let Some(card) = self.inner.card_versions.get(&key) {
             return Ok((*card).clone());

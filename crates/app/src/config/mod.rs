@@ -70,6 +70,20 @@ pub struct Config {
     pub signing_key_file: Option<PathBuf>,
     /// The bearer token `/metrics` asks for; empty: `/metrics` is off (404).
     pub metrics_token: Secret<String>,
+    /// The payment gateway fees are paid online through; unset: online payment is off and
+    /// fees are paid at a counter (or exempted by the agency).
+    pub payment: Option<PaymentSettings>,
+}
+
+/// A bank gateway's redirect flow (token → the bank's page → callback → verify → settle).
+#[derive(Debug, Clone)]
+pub struct PaymentSettings {
+    /// The gateway's address (`https://gateway.bank.ir`); the sandbox bank in the demo.
+    pub url: String,
+    /// Pishkhan's merchant terminal at the gateway.
+    pub terminal: String,
+    /// The terminal's key: never logged.
+    pub key: Secret<String>,
 }
 
 /// What one process accepts at once, and how long it waits (see `web::server`).
@@ -290,6 +304,9 @@ impl Config {
         let mobile_field = r.read(&MOBILE_OWNERSHIP_MOBILE_FIELD);
         let match_field = r.read(&MOBILE_OWNERSHIP_MATCH_FIELD);
         let ownership_timeout = r.read(&MOBILE_OWNERSHIP_TIMEOUT);
+        let payment_url = r.read(&PAYMENT_GATEWAY_URL);
+        let payment_terminal = r.read(&PAYMENT_TERMINAL);
+        let payment_key = r.read(&PAYMENT_KEY);
 
         let sms = match (sms_provider, sms_url) {
             (SmsProvider::File, _) => SmsSettings::File,
@@ -350,6 +367,28 @@ impl Config {
                 OwnershipSettings::File
             }
         };
+        let payment = match payment_url {
+            None => None,
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                r.refuse(
+                    &PAYMENT_GATEWAY_URL,
+                    "must be an http:// or https:// address",
+                );
+                None
+            }
+            Some(_) if payment_terminal.is_empty() || payment_key.expose().is_empty() => {
+                r.refuse(
+                    &PAYMENT_GATEWAY_URL,
+                    "is set, which needs `payment_terminal` and `payment_key` (the merchant's terminal at the gateway) too",
+                );
+                None
+            }
+            Some(url) => Some(PaymentSettings {
+                url: url.trim_end_matches('/').to_owned(),
+                terminal: payment_terminal,
+                key: payment_key,
+            }),
+        };
         Config {
             listen,
             data_dir,
@@ -371,6 +410,7 @@ impl Config {
             metrics_token,
             secrets_key_file,
             signing_key_file,
+            payment,
         }
     }
 

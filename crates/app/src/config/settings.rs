@@ -479,6 +479,33 @@ pub(super) const MOBILE_OWNERSHIP_TIMEOUT: Setting<Duration> = Setting {
     parse: duration,
 };
 
+pub(super) const PAYMENT_GATEWAY_URL: Setting<Option<String>> = Setting {
+    key: "payment_gateway_url",
+    env: "PISHKHAN_PAYMENT_GATEWAY_URL",
+    flag: None,
+    secret: false,
+    default: || None,
+    parse: optional_text,
+};
+
+pub(super) const PAYMENT_TERMINAL: Setting<String> = Setting {
+    key: "payment_terminal",
+    env: "PISHKHAN_PAYMENT_TERMINAL",
+    flag: None,
+    secret: false,
+    default: String::new,
+    parse: |value| Ok(text(value)?.trim().to_owned()),
+};
+
+pub(super) const PAYMENT_KEY: Setting<Secret<String>> = Setting {
+    key: "payment_key",
+    env: "PISHKHAN_PAYMENT_KEY",
+    flag: None,
+    secret: true,
+    default: || Secret::new(String::new()),
+    parse: |value| Ok(Secret::new(text(value)?.trim().to_owned())),
+};
+
 pub(super) const DOCUMENTS_SHARED: Setting<bool> = Setting {
     key: "documents_shared",
     env: "PISHKHAN_DOCUMENTS_SHARED",

@@ -7,10 +7,12 @@ use pishkhan_app::applications::{ApplicationError, SubmitApplication, Upload};
 use pishkhan_app::audit::Actor;
 use pishkhan_app::config::Sources;
 use pishkhan_app::jobs::JobKind;
+use pishkhan_app::payments::PaymentError;
 use pishkhan_app::policy::Principal;
 use pishkhan_app::records::{CitizenRecord, InboxFilter, ServiceFilter};
 use pishkhan_app::{App, Config, Secret};
 use pishkhan_domain::identity::{Role, RoleGrant, Scope};
+use pishkhan_domain::payment::Method;
 use pishkhan_domain::tracking::TrackingCode;
 use pishkhan_store::{
     NewApplication, NewAuditEntry, NewDocument, NewOutboxMessage, Store, WriteError,
@@ -221,6 +223,7 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
     let mut systems: std::collections::HashMap<String, Principal> = Default::default();
     let mut outputs_seen = 0;
     let mut inquiries_asked = 0;
+    let mut exempted = 0;
     demo_agencies_answer(&app).await;
     for service in tehran {
         let agency = service.card.agency.clone();
@@ -292,14 +295,70 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
                 }
                 inquiries_asked += forward.inquiries.len();
             }
+            // A paying state: the agency's system cannot move it on unpaid, nor can a clerk
+            // without a reason; a clerk exempting with one can (audited). Paying online and at
+            // the counter are the payments tests'.
+            let owes = app.owed_bill(&view.record).await.unwrap().is_some();
+            let (actor, comment) = if owes {
+                let refused = |error: ApplicationError| match error {
+                    ApplicationError::Invalid(problems) => problems[0].code,
+                    other => panic!("{other:?}"),
+                };
+                let unpaid = app
+                    .act_on_application_with(
+                        &system,
+                        "test",
+                        &code,
+                        view.record.revision,
+                        &forward.code,
+                        "",
+                        &fields,
+                        vec![],
+                        None,
+                        None,
+                        Utc::now(),
+                    )
+                    .await
+                    .unwrap_err();
+                assert_eq!(refused(unpaid), "payment_required", "{}", service.card.code);
+                let clerk = staff(
+                    &app,
+                    &store,
+                    &format!("clerk-{code}"),
+                    Role::AgencyClerk,
+                    &format!("agency:{agency}"),
+                )
+                .await;
+                let no_reason = app
+                    .act_on_application_with(
+                        &clerk,
+                        "test",
+                        &code,
+                        view.record.revision,
+                        &forward.code,
+                        "",
+                        &fields,
+                        vec![],
+                        None,
+                        None,
+                        Utc::now(),
+                    )
+                    .await
+                    .unwrap_err();
+                assert_eq!(refused(no_reason), "payment_exemption_reason");
+                exempted += 1;
+                (clerk, "معافیت آزمون: فیش بانکی در دستگاه دیده شد")
+            } else {
+                (system.clone(), "")
+            };
             view = app
                 .act_on_application_with(
-                    &system,
+                    &actor,
                     "test",
                     &code,
                     view.record.revision,
                     &forward.code,
-                    "",
+                    comment,
                     &fields,
                     vec![],
                     None,
@@ -365,6 +424,10 @@ async fn every_tehran_service_runs_its_own_workflow_to_a_verifiable_output(store
     }
     assert_eq!(outputs_seen, 22);
     assert_eq!(inquiries_asked, 3, "the business licence's three checks");
+    assert!(
+        exempted >= 4,
+        "the services that bill on the way: {exempted}"
+    );
 }
 
 /// Registers the demo's inquiry services against an agency system in this test that answers
@@ -471,6 +534,12 @@ async fn an_agency_system_issues_its_own_pdf_and_the_credential_follows_revocati
     let act = |who: Principal, revision: i64, action: String, pdf: Option<Vec<u8>>| {
         let (app, code) = (app.clone(), code.clone());
         let fields = asked_values(&workflow.action(&action).unwrap().clone());
+        // The agency's own cashier took the fee: its system says so (an audited exemption).
+        let comment = if action == "payment-done" {
+            "هزینه در صندوق دستگاه دریافت شد"
+        } else {
+            ""
+        };
         async move {
             app.act_on_application_with(
                 &who,
@@ -478,7 +547,7 @@ async fn an_agency_system_issues_its_own_pdf_and_the_credential_follows_revocati
                 &code,
                 revision,
                 &action,
-                "",
+                comment,
                 &fields,
                 vec![],
                 pdf,
@@ -850,9 +919,15 @@ async fn a_citizen_applies_and_the_agency_works_it_through_the_workflow(store: S
         .await
         .unwrap();
     assert_eq!(v.record.state, "payment");
-    let v = act(clerk.clone(), v.record.revision, "payment-done", "")
-        .await
-        .unwrap();
+    // Unpaid, the clerk moves it on only as an exemption, with its reason (audited).
+    let v = act(
+        clerk.clone(),
+        v.record.revision,
+        "payment-done",
+        "فیش بانکی پرداخت در دستگاه دیده شد",
+    )
+    .await
+    .unwrap();
     assert_eq!(v.record.state, "printing");
     // Issuing asks for the holder's name as the agency's records have it.
     assert_eq!(
@@ -1296,6 +1371,35 @@ async fn an_operator_files_only_with_consent_and_a_system_only_for_its_agency(st
             ],
         ),
     ] {
+        if action == "payment-done" {
+            // The fee is taken at the counter that filed it, in cash: into the operator's
+            // till, and the application moves on with it. A card needs the terminal's
+            // reference; someone from another centre cannot take it.
+            let refused = app
+                .pay_at_counter(&operator, "test", &code, Method::Card, "x", Utc::now())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(refused, PaymentError::Refused(p) if p.code == "payment_bad_reference")
+            );
+            let paid = app
+                .pay_at_counter(&operator, "test", &code, Method::Cash, "", Utc::now())
+                .await
+                .unwrap();
+            assert_eq!((paid.state.as_str(), paid.rials), ("paid", 120_000));
+            let again = app
+                .pay_at_counter(&operator, "test", &code, Method::Cash, "", Utc::now())
+                .await
+                .unwrap_err();
+            assert!(matches!(again, PaymentError::Refused(p) if p.code == "payment_not_owed"));
+            assert_eq!(store.ledger_total().await.unwrap(), 0);
+            let tills = store.ledger_balances("till:").await.unwrap();
+            assert_eq!(tills.len(), 1);
+            assert_eq!(tills[0].1, 120_000);
+            moved = app.application_for(&system, &code).await.unwrap().unwrap();
+            assert_ne!(moved.record.state, "payment");
+            continue;
+        }
         moved = app
             .act_on_application_with(
                 &system,
