@@ -77,7 +77,31 @@ describe('an output anyone can verify', () => {
     await take('صدور دستور نقشه', {}, /تهیهٔ نقشه‌ها و تأیید نظام مهندسی/);
     await take('ثبت تأیید نقشه‌ها', {}, /محاسبهٔ عوارض/);
     await take('ثبت عوارض', { 'عوارض پروانه (ریال)': '۴۵۰٬۰۰۰٬۰۰۰' }, /در انتظار پرداخت عوارض و بیمه/);
-    await take('تأیید پرداخت', {}, /تأیید فنی و تعهدات محضری/);
+    // The citizen pays the permit's fee online at the sandbox bank (the demo starts it), on a
+    // phone; the application moves on by itself: the clerk confirms no payment.
+    const payer = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const paying = await payer.newPage();
+    await paying.goto(`${server.url}/signin/citizen`);
+    await signInCitizen(paying, server, '0082451291', '09121234567');
+    await paying.goto(`${server.url}/me/applications/${code}`);
+    assert.match(await paying.locator('section.bill').textContent(), /۴۵۰٬۰۰۰٬۰۰۰ ریال/);
+    await shot(paying, 'pay-bill-360');
+    await paying.getByRole('button', { name: /پرداخت اینترنتی/ }).click();
+    await paying.waitForURL(/\/pay\/SBX/);
+    assert.match(await paying.textContent('body'), /هیچ پولی جابه‌جا نمی‌شود/);
+    await shot(paying, 'pay-bank-360');
+    await paying.getByRole('button', { name: 'پرداخت', exact: true }).click();
+    // Without JavaScript the bank's page waits for a tap to go back.
+    await paying.getByRole('button', { name: 'بازگشت به پیشخوان' }).click();
+    await paying.waitForURL(/payment=PAY-/);
+    const paid = await paying.textContent('main');
+    assert.match(paid, /پرداخت ثبت شد/);
+    assert.match(paid, /تأیید فنی و تعهدات محضری/);
+    assert.doesNotMatch(paid, /پرداخت اینترنتی/);
+    await shot(paying, 'pay-done-360');
+    await payer.close();
+    await desk.goto(`${server.url}/desk/applications/${code}`);
+    assert.match(await desk.textContent('main'), /تأیید فنی و تعهدات محضری/);
     await take('تأیید فنی', {}, /تنظیم و امضای پروانه/);
     await shot(desk, 'output-desk-before-issue');
     await take('صدور پروانه', {
@@ -271,6 +295,7 @@ describe('an output anyone can verify', () => {
     assert.match(await desk.textContent('main'), /بازدید اتحادیه از محل کسب/);
     await take('ثبت نتیجهٔ بازدید');
     await desk.waitForURL(/done=1$/);
+    // The union's fee is not announced on the card (a bill of nothing): the clerk moves it on.
     await take('تأیید پرداخت');
     await desk.waitForURL(/done=1$/);
     await take('صدور', {

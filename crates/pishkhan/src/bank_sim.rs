@@ -523,6 +523,58 @@ pub async fn run(args: BankArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime(format!("the sandbox bank stopped: {e}")))
 }
 
+/// The terminal the demo's Pishkhan pays through at the sandbox bank.
+pub const DEMO_TERMINAL: &str = "PISHKHAN-DEMO";
+
+/// The sandbox bank the demo runs beside Pishkhan: a child process, stopped with the demo.
+pub struct DemoBank {
+    child: std::process::Child,
+    pub address: SocketAddr,
+}
+
+impl Drop for DemoBank {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Starts `pishkhan bank-sim` on a free port with a fresh terminal key, and points Pishkhan's
+/// online payments at it (unless a gateway is configured: then the demo pays through that).
+pub fn start_beside_demo(config: &mut pishkhan_app::Config) -> Result<Option<DemoBank>, Failure> {
+    if config.payment.is_some() {
+        return Ok(None);
+    }
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(Failure::runtime)?;
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let exe = std::env::current_exe().map_err(Failure::runtime)?;
+    let child = std::process::Command::new(exe)
+        .arg("bank-sim")
+        .arg("--listen")
+        .arg(address.to_string())
+        .arg("--exit-with")
+        .arg(std::process::id().to_string())
+        .env("PISHKHAN_BANK_TERMINALS", format!("{DEMO_TERMINAL}:{key}"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| Failure::runtime(format!("cannot start the sandbox bank: {e}")))?;
+    // Ready before the first person is sent to it.
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(address).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    config.payment = Some(pishkhan_app::PaymentSettings {
+        url: format!("http://{address}"),
+        terminal: DEMO_TERMINAL.to_owned(),
+        key: pishkhan_app::Secret::new(key),
+    });
+    Ok(Some(DemoBank { child, address }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

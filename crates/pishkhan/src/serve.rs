@@ -27,6 +27,12 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     // the one taken, not port 0.
     let mut config = config;
     config.listen = address;
+    // The demo pays fees online through a sandbox bank of its own, stopped with it.
+    let demo_bank = if demo {
+        crate::bank_sim::start_beside_demo(&mut config)?
+    } else {
+        None
+    };
     let app = App::start(config).await?;
     let (demo_accounts, demo_services) = if demo {
         let accounts = app.load_demo().await.map_err(Failure::runtime)?;
@@ -51,6 +57,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let indexed = app.rebuild_search().await.map_err(Failure::runtime)?;
     let follower = tokio::spawn(app.clone().follow_catalogue());
     let application_jobs = tokio::spawn(app.clone().run_application_jobs());
+    let payment_sweep = tokio::spawn(app.clone().run_payment_sweep());
 
     println!(
         "Pishkhan {} is serving http://{address}",
@@ -59,6 +66,13 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     println!("  database:    {}", app.database_description());
     println!("  documents:   {}", app.documents().describe());
     println!("  mobile lines: {}", app.mobile_ownership().describe());
+    match &app.config().payment {
+        Some(gateway) => println!(
+            "  payments:    online through {} (terminal {})",
+            gateway.url, gateway.terminal
+        ),
+        None => println!("  payments:    at counters only (no payment gateway configured)"),
+    }
     println!("  data folder: {}", app.config().data_dir.display());
     println!("  search index: {indexed} published services");
     if demo {
@@ -67,6 +81,12 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
             pishkhan_app::demo::PILOT_PROVINCES.join(", ")
         );
         print_demo_accounts(&app, &address, &demo_accounts);
+        if let Some(bank) = &demo_bank {
+            println!(
+                "  sandbox bank: http://{} plays the payment gateway: no money moves (tell it to fail, time out, call back twice or take less: POST /control)",
+                bank.address
+            );
+        }
         if let Some(sim) = &demo_sim {
             println!(
                 "  agency systems: a simulator at http://{} receives the webhook of {} (what it applied: GET /records) and answers the inquiries of {}",
@@ -97,7 +117,9 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     heartbeats.abort();
     follower.abort();
     application_jobs.abort();
+    payment_sweep.abort();
     drop(demo_sim);
+    drop(demo_bank);
     if let Err(e) = app.stop_node(&node).await {
         tracing::warn!(error = %e, "could not record the node's stop");
     }

@@ -17,9 +17,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{guard, load_visitor};
+use crate::auth::{PAYMENT_CALLBACK, guard, load_visitor};
 use crate::pages::{
-    account, admin, apply, counter, desk, developers, errors, exchange, home, language, mine,
+    account, admin, apply, counter, desk, developers, errors, exchange, home, language, mine, pay,
     portal, signin, track,
 };
 use crate::state::WebState;
@@ -97,6 +97,13 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             get(track::output_credential),
         ),
         g("/track", Public, get(track::form)),
+        // The bank's page sends the person back here (a form from another site: no CSRF token;
+        // only its token is read, and the bank is asked what was paid).
+        p(
+            PAYMENT_CALLBACK,
+            Public,
+            post(pay::callback).layer(axum::extract::DefaultBodyLimit::max(4096)),
+        ),
         p("/track", Public, post(track::lookup)),
         p("/track/receipt", Public, post(track::tracked_receipt)),
         g(
@@ -175,6 +182,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             Citizen,
             get(mine::withdraw_form),
         ),
+        p("/me/applications/{code}/pay", Citizen, post(pay::pay)),
         p(
             "/me/applications/{code}/withdraw",
             Citizen,
@@ -262,6 +270,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(COUNTER_ROLES),
             post(mine::counter_act)
                 .layer(axum::extract::DefaultBodyLimit::max(track::ACT_BODY_LIMIT)),
+        ),
+        p(
+            "/counter/applications/{code}/pay",
+            StaffWith(COUNTER_ROLES),
+            post(pay::counter_pay),
         ),
         p(
             "/counter/outputs/{number}/hand-over",

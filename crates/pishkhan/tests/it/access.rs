@@ -103,6 +103,15 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/counter/applications/{code}/withdraw",
         Who::Counter,
     ),
+    ("POST", "/me/applications/{code}/pay", Who::CitizenMissing),
+    (
+        "POST",
+        "/counter/applications/{code}/pay",
+        Who::CounterMissing,
+    ),
+    // The bank's form, from another site: no session or token needed, and an unknown payment
+    // is not found for anyone.
+    ("POST", "/payments/callback", Who::NobodyFound),
     ("POST", "/track/receipt", Who::Everyone),
     ("GET", "/desk/applications/{code}", Who::WorkersMissing),
     ("POST", "/desk/applications/{code}", Who::Workers),

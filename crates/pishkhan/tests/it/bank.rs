@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use crate::applications::request;
 use crate::support::{Server, pishkhan};
 
-const TERMINAL: &str = "T-1001";
-const KEY: &str = "sandbox-key-1001";
+pub(crate) const TERMINAL: &str = "T-1001";
+pub(crate) const KEY: &str = "sandbox-key-1001";
 
-fn bank(dir: &std::path::Path) -> Server {
+pub(crate) fn bank(dir: &std::path::Path) -> Server {
     let mut command = pishkhan(dir);
     command
         .args(["bank-sim", "--listen", "127.0.0.1:0"])
@@ -26,7 +26,7 @@ fn post(bank: &Server, path: &str, body: &Value) -> (u16, Value) {
 }
 
 /// A form POST, as the person's browser sends it: status and page.
-fn post_form(address: &str, path: &str, form: &str) -> (u16, String) {
+pub(crate) fn post_form(address: &str, path: &str, form: &str) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))

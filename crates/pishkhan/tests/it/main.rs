@@ -15,6 +15,7 @@ mod exchange;
 mod http;
 mod limits;
 mod outputs;
+mod payments;
 mod portal;
 mod proxy;
 mod readiness;

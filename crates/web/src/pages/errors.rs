@@ -108,3 +108,18 @@ pub fn from_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .unwrap_or_else(|| "unknown panic".to_owned());
     WebError::internal_message(format!("panic: {detail}")).into_response()
 }
+
+/// A page that says one thing that went wrong (`text`), with `status`: for refusals that have
+/// no page of their own to be shown on (the bank's callback).
+pub fn message_page(page: PageContext, status: axum::http::StatusCode, text: &str) -> Response {
+    let view = ErrorView {
+        title: page.t.string("pay-callback-title"),
+        page,
+        text: text.to_owned(),
+        incident: None,
+    };
+    match view.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => WebError::internal_message(e.to_string()).into_response(),
+    }
+}

@@ -39,14 +39,14 @@ impl Side {
         }
     }
 
-    fn base(self) -> &'static str {
+    pub(crate) fn base(self) -> &'static str {
         match self {
             Side::Citizen => "/me/applications",
             Side::Counter => "/counter/applications",
         }
     }
 
-    fn principal(self, visitor: &Visitor) -> Result<&Principal, WebError> {
+    pub(crate) fn principal(self, visitor: &Visitor) -> Result<&Principal, WebError> {
         visitor
             .principal()
             .filter(|p| match self {
@@ -63,7 +63,7 @@ impl Side {
 
 #[derive(Template)]
 #[template(path = "me_application.html")]
-struct ApplicantView {
+pub(crate) struct ApplicantView {
     page: PageContext,
     side: Side,
     tracked: Tracked,
@@ -85,6 +85,8 @@ struct ApplicantView {
     comment_hint: Option<&'static str>,
     /// The applicant may withdraw now: a link to the page that asks first.
     may_withdraw: bool,
+    /// What the application owes at its paying state, and how to pay it here.
+    bill: Option<crate::pages::pay::BillView>,
 }
 
 /// The action that withdraws the application from its current state, if `role` may.
@@ -96,7 +98,7 @@ fn withdrawal(view: &ApplicationView, role: Role) -> Option<String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn page_of(
+pub(crate) async fn page_of(
     state: &WebState,
     page: PageContext,
     side: Side,
@@ -121,6 +123,7 @@ async fn page_of(
         .collect();
     let may_withdraw = withdrawal(&view, role).is_some();
     let asked = crate::pages::track::asked_inputs(&view.workflow, &actions);
+    let bill = crate::pages::pay::BillView::of(state, &view.record, &page).await?;
     Ok(ApplicantView {
         asked,
         tracked: {
@@ -142,6 +145,7 @@ async fn page_of(
         comment_label: "me-comment",
         comment_hint: None,
         may_withdraw,
+        bill,
         side,
         page,
     })
@@ -156,7 +160,12 @@ async fn show_side(
     query: DoneQuery,
 ) -> Result<Response, WebError> {
     let principal = side.principal(&visitor)?;
+    let paid = match &query.payment {
+        Some(number) => crate::pages::pay::payment_notice(&state, &code, number, &page).await?,
+        None => None,
+    };
     let notice = match (query.done, &query.filed) {
+        _ if paid.is_some() => paid,
         (_, Some(_)) if side == Side::Citizen => Some(page.t.string("me-filed")),
         (Some(_), _) => Some(page.t.string("inbox-done")),
         _ => None,
@@ -173,7 +182,7 @@ async fn show_side(
     )
     .await?;
     view.filed = side == Side::Counter && query.filed.is_some();
-    render(&view)
+    crate::pages::pay::allowing_gateway(&state, render(&view))
 }
 
 /// `GET /me/applications/{code}`

@@ -11,6 +11,7 @@ pub mod exchange;
 pub mod home;
 pub mod language;
 pub mod mine;
+pub mod pay;
 pub mod portal;
 pub mod signin;
 pub mod track;

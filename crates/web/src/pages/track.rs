@@ -265,6 +265,9 @@ pub struct DoneQuery {
     /// `?filed=1` right after the application was filed.
     #[serde(default)]
     pub filed: Option<String>,
+    /// `?payment=NUMBER` back from paying: what became of that payment.
+    #[serde(default)]
+    pub payment: Option<String>,
 }
 
 /// What to tell a person whose action was refused; a missing application is a 404 and a
