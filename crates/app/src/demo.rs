@@ -28,7 +28,7 @@ pub const DEMO_CITIZEN: (&str, &str) = ("0082451291", "09121234567");
 /// added to the file as `national ID,mobile`.
 pub const DEMO_PEOPLE: [(&str, &str); 2] = [DEMO_CITIZEN, ("0076229645", "09131234567")];
 
-const ORGS: [(OrgKind, &str, &str, &str); 8] = [
+const ORGS: [(OrgKind, &str, &str, &str); 9] = [
     (
         OrgKind::Agency,
         "tehran-civil-registry",
@@ -52,6 +52,13 @@ const ORGS: [(OrgKind, &str, &str, &str); 8] = [
         "tehran-guilds",
         "tehran",
         "اتاق اصناف تهران",
+    ),
+    // Before the catalogue: the water company's clerk (`clerk.water`) needs it.
+    (
+        OrgKind::Agency,
+        "tehran-water",
+        "tehran",
+        "شرکت آب و فاضلاب استان تهران",
     ),
     (
         OrgKind::Centre,
@@ -140,8 +147,31 @@ fn area_code(province: &str) -> &'static str {
     }
 }
 
+/// Bills a walk-in might bring to a Tehran counter in the demo: (what, bill ID, payment ID),
+/// issued as Tehran's water, electricity and gas companies would.
+pub fn sample_bills() -> Vec<(&'static str, String, String)> {
+    use pishkhan_domain::id::{BillServiceType, issue_bill};
+    [
+        ("water", 3_021_455, 11, BillServiceType::Water, 845_000),
+        (
+            "electricity",
+            5_511_234,
+            21,
+            BillServiceType::Electricity,
+            612_000,
+        ),
+        ("gas", 8_800_123, 31, BillServiceType::Gas, 1_750_000),
+    ]
+    .into_iter()
+    .filter_map(|(what, file, company, service, rials)| {
+        let (bill, payment) = issue_bill(file, company, service, rials, 5, 8)?;
+        Some((what, bill.as_str().to_owned(), payment.as_str().to_owned()))
+    })
+    .collect()
+}
+
 /// (username, name, role, scope, TOTP secret for roles that need one)
-const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 13] = [
+const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 14] = [
     (
         "operator.1001",
         "زهرا کریمی",
@@ -175,6 +205,13 @@ const ACCOUNTS: [(&str, &str, Role, &str, Option<&str>); 13] = [
         "نرگس صادقی",
         Role::AgencyClerk,
         "agency:tehran-guilds",
+        None,
+    ),
+    (
+        "clerk.water",
+        "رضا جعفری",
+        Role::AgencyClerk,
+        "agency:tehran-water",
         None,
     ),
     (

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 mod availability;
 pub mod backup;
+pub mod bills;
 mod cache;
 pub mod catalog;
 pub mod config;
@@ -36,10 +37,12 @@ pub mod print;
 pub mod sealed;
 pub mod search;
 mod secret;
+pub mod settlement;
 pub mod signing;
 pub mod sms;
 pub mod synth;
 pub mod templates;
+pub mod tills;
 pub mod users;
 pub mod webhooks;
 
@@ -62,7 +65,7 @@ pub mod records {
         AgencyContact, ApiTokenRecord, ApplicationRecord, CentrePlace, CitizenRecord, City,
         ConsentRecord, DocState, DocumentRecord, EventRecord, HistoryEntry, HolidayYearRecord,
         InboxFilter, Office, OrgDirectory, OrgKind, OrgRecord, PaymentRecord, Province,
-        ProvinceFigures, ServiceFilter, UserRecord, VersionRecord,
+        ProvinceFigures, ServiceFilter, TillCloseRecord, UserRecord, VersionRecord,
     };
 }
 pub use availability::{is_disk_full, unavailable};

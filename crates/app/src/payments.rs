@@ -69,7 +69,7 @@ impl From<ApplicationError> for PaymentError {
     }
 }
 
-fn refused(code: &'static str, fa: impl Into<String>, en: &str) -> PaymentError {
+pub(crate) fn refused(code: &'static str, fa: impl Into<String>, en: &str) -> PaymentError {
     PaymentError::Refused(Problem::new(code, fa, en))
 }
 
@@ -199,13 +199,36 @@ pub fn bill_of_payment(payment: &PaymentRecord) -> FeeBill {
     }
 }
 
+/// The card terminal's reference a counter payment keeps: none for cash, a well-formed one for a
+/// card; online is not a counter's method.
+pub(crate) fn counter_reference(
+    method: Method,
+    reference: &str,
+) -> Result<Option<String>, PaymentError> {
+    let reference = reference.trim();
+    match method {
+        Method::Cash => Ok(None),
+        Method::Card if is_reference(reference) => Ok(Some(reference.to_owned())),
+        Method::Card => Err(refused(
+            "payment_bad_reference",
+            "شمارهٔ مرجع کارت‌خوان را همان‌طور که روی رسید دستگاه چاپ شده بنویسید (۶ تا ۴۰ رقم یا حرف لاتین).",
+            "Write the card terminal's reference as printed on its slip (6 to 40 digits or letters).",
+        )),
+        Method::Online => Err(refused(
+            "payment_bad_method",
+            "در پیشخوان، روش پرداخت نقدی یا کارت‌خوان است.",
+            "At a counter the method is cash or card.",
+        )),
+    }
+}
+
 /// A fresh payment number: `PAY-` and 16 hex digits.
-fn payment_number() -> String {
+pub(crate) fn payment_number() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("PAY-{}", &id[..16].to_uppercase())
 }
 
-fn audit(
+pub(crate) fn audit(
     actor: &str,
     source: &str,
     action: &str,
@@ -697,26 +720,9 @@ impl App {
                 "Taking a fee at a counter is for an operator of the centre that filed it.",
             ));
         };
-        let reference = reference.trim();
-        let reference = match method {
-            Method::Cash => None,
-            Method::Card if is_reference(reference) => Some(reference.to_owned()),
-            Method::Card => {
-                return Err(refused(
-                    "payment_bad_reference",
-                    "شمارهٔ مرجع کارت‌خوان را همان‌طور که روی رسید دستگاه چاپ شده بنویسید (۶ تا ۴۰ رقم یا حرف لاتین).",
-                    "Write the card terminal's reference as printed on its slip (6 to 40 digits or letters).",
-                ));
-            }
-            Method::Online => {
-                return Err(refused(
-                    "payment_bad_method",
-                    "در پیشخوان، روش پرداخت نقدی یا کارت‌خوان است.",
-                    "At a counter the method is cash or card.",
-                ));
-            }
-        };
+        let reference = counter_reference(method, reference)?;
         let operator = principal.actor_id();
+        self.till_open(&centre, &operator, now).await?;
         let number = payment_number();
         let step = self
             .paid_step(&record, &operator, source, &number, now)
@@ -787,7 +793,7 @@ impl App {
     }
 }
 
-fn write_error(error: PaymentWriteError) -> PaymentError {
+pub(crate) fn write_error(error: PaymentWriteError) -> PaymentError {
     match error {
         PaymentWriteError::Stale => refused(
             "payment_stale",

@@ -23,6 +23,7 @@ pub mod output;
 pub mod password;
 pub mod payment;
 pub mod problem;
+pub mod settlement;
 pub mod text;
 pub mod totp;
 pub mod tracking;

@@ -81,6 +81,14 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
             pishkhan_app::demo::PILOT_PROVINCES.join(", ")
         );
         print_demo_accounts(&app, &address, &demo_accounts);
+        let bills: Vec<String> = pishkhan_app::demo::sample_bills()
+            .into_iter()
+            .map(|(what, bill, payment)| format!("{what} {bill} / {payment}"))
+            .collect();
+        println!(
+            "  bills:       a walk-in's bills to pay at a counter (/counter/bills, bill ID / payment ID): {}; the water company's clerk.water sees what was paid at /desk/bills",
+            bills.join(", ")
+        );
         if let Some(bank) = &demo_bank {
             println!(
                 "  sandbox bank: http://{} plays the payment gateway: no money moves (tell it to fail, time out, call back twice or take less: POST /control)",

@@ -31,6 +31,7 @@ mod sweep;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
+mod tills;
 mod unit;
 mod users;
 mod writer;
@@ -71,6 +72,7 @@ pub use search::{MAX_SEARCH_MISSES, SearchMiss, SynonymList};
 pub use sessions::{SessionOwner, SessionRecord};
 pub use sweep::FileOwner;
 pub use throttle::{Attempt, Limit};
+pub use tills::{CentreDayRecord, CloseWriteError, TillCloseRecord};
 pub use unit::Unit;
 pub use users::{ApiTokenRecord, CreateUserError, NewUser, UserRecord, api_token_id};
 pub use writer::{WriteStats, WriterSettings};

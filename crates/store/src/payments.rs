@@ -66,7 +66,7 @@ pub struct PaymentRecord {
     pub note: Option<String>,
 }
 
-const COLUMNS: &str = "number, purpose, application, bill_id, payment_id, payee, rials, lines, \
+pub(crate) const COLUMNS: &str = "number, purpose, application, bill_id, payment_id, payee, rials, lines, \
     method, state, provider, terminal, token, reference, centre, operator, payer, created_at, \
     paid_at, ended_at, note";
 
@@ -334,6 +334,48 @@ impl Store {
                 .bind(state)
                 .bind(before.timestamp_millis())
                 .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// The bill payments paid to `payee` (a utility company's account holder), newest first,
+    /// at most `limit`: what the company sees of its bills paid through Pishkhan.
+    pub async fn bill_payments_to(
+        &self,
+        payee: &str,
+        limit: i64,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM payments WHERE purpose = 'bill' AND payee = $1 \
+             AND state IN ('paid', 'settled', 'reversed') \
+             ORDER BY created_at DESC, number DESC LIMIT $2"
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(payee)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Online payments asked for, or ended (settled, reversed, failed), between `from` and
+    /// `until`: what a day's settlement file is reconciled against.
+    pub async fn online_payments_around(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM payments WHERE method = 'online' AND token IS NOT NULL \
+             AND ((created_at >= $1 AND created_at < $2) OR (ended_at >= $1 AND ended_at < $2)) \
+             ORDER BY created_at, number"
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(from.timestamp_millis())
+                .bind(until.timestamp_millis())
                 .fetch_all(pool)
                 .await?
         }))

@@ -19,8 +19,8 @@ use tracing::Level;
 
 use crate::auth::{PAYMENT_CALLBACK, guard, load_visitor};
 use crate::pages::{
-    account, admin, apply, counter, desk, developers, errors, exchange, home, language, mine, pay,
-    portal, signin, track,
+    account, admin, apply, bills, counter, desk, developers, errors, exchange, home, language,
+    mine, pay, portal, signin, till, track,
 };
 use crate::state::WebState;
 use crate::{api, assets, limits, metrics, ops};
@@ -213,6 +213,25 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         ),
         // Counter (service centres)
         g("/counter", StaffWith(COUNTER_ROLES), get(counter::show)),
+        g("/counter/bills", StaffWith(COUNTER_ROLES), get(bills::show)),
+        g("/counter/till", StaffWith(COUNTER_ROLES), get(till::show)),
+        p("/counter/till", StaffWith(COUNTER_ROLES), post(till::close)),
+        p(
+            "/counter/till/approve",
+            StaffWith(COUNTER_ROLES),
+            post(till::approve),
+        ),
+        p(
+            "/counter/till/day",
+            StaffWith(COUNTER_ROLES),
+            post(till::close_day),
+        ),
+        p("/counter/bills", StaffWith(COUNTER_ROLES), post(bills::pay)),
+        g(
+            "/counter/payments/{number}",
+            StaffWith(COUNTER_ROLES),
+            get(bills::receipt),
+        ),
         p(
             "/counter/inquiries/{inquiry}",
             StaffWith(COUNTER_ROLES),
@@ -291,7 +310,12 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(COUNTER_ROLES),
             post(mine::counter_withdraw),
         ),
-        // Agency desk: applications
+        // Agency desk: applications, and the bills paid to the agency
+        g(
+            "/desk/bills",
+            StaffWith(APPLICATION_WORKERS),
+            get(bills::company),
+        ),
         g(
             "/desk/applications",
             StaffWith(APPLICATION_WORKERS),

@@ -229,6 +229,57 @@ impl BillCheck {
     }
 }
 
+/// The bill ID and payment ID a company issues for a bill: file number, company code (3 digits)
+/// and service type make the bill ID; the amount (whole thousands of rials), the year's last
+/// digit and the period (1–99) make the payment ID, its last digit tying it to the bill ID.
+/// `None` when a part is out of range (a file number of 1 to 8 digits; an amount below a
+/// thousand billion rials).
+pub fn issue_bill(
+    file_number: u32,
+    company: u16,
+    service: BillServiceType,
+    rials: i64,
+    year_digit: u8,
+    period: u8,
+) -> Option<(BillId, PaymentId)> {
+    let type_digit = BillServiceType::TABLE
+        .iter()
+        .find(|(_, t)| *t == service)
+        .map(|(d, _)| *d)?;
+    if file_number == 0
+        || file_number > 99_999_999
+        || company > 999
+        || rials < 1000
+        || rials % 1000 != 0
+        || rials >= 1_000_000_000_000
+        || year_digit > 9
+        || !(1..=99).contains(&period)
+    {
+        return None;
+    }
+    let body = format!("{file_number}{company:03}{type_digit}");
+    let bill = format!("{body}{}", m11(&body));
+    let payment_body = format!("{}{year_digit}{period:02}", rials / 1000);
+    let check1 = m11(&payment_body);
+    let joined = format!("{bill}{payment_body}{check1}");
+    let payment = format!("{payment_body}{check1}{}", m11(&joined));
+    Some((BillId::parse(&bill).ok()?, PaymentId::parse(&payment).ok()?))
+}
+
+/// The bill ID and payment ID a 26-digit barcode (as a scanner or a person types it, Persian
+/// digits and spaces allowed) carries; `None` when it is not 26 digits.
+pub fn split_barcode(input: &str) -> Option<(String, String)> {
+    let digits: String = crate::text::to_ascii_digits(input)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if digits.len() != 26 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let part = |s: &str| s.trim_start_matches('0').to_owned();
+    Some((part(&digits[..13]), part(&digits[13..])))
+}
+
 pub fn inspect_bill(bill_id: &str, payment_id: &str) -> BillCheck {
     let bill = BillId::parse(bill_id);
     let payment = PaymentId::parse(payment_id);
@@ -270,6 +321,44 @@ mod tests {
         assert_eq!(check.pair_matches, Some(false));
         assert!(!check.is_valid());
         assert_eq!(check.barcode(), None);
+    }
+
+    #[test]
+    fn issued_bills_read_back() {
+        let (bill, payment) =
+            issue_bill(77483178, 1, BillServiceType::FixedTelephone, 17_000, 7, 1).unwrap();
+        assert_eq!(
+            (bill.as_str(), payment.as_str()),
+            ("7748317800142", "1770160")
+        );
+        let (bill, payment) =
+            issue_bill(1234567, 22, BillServiceType::Water, 1_250_000, 4, 8).unwrap();
+        let check = inspect_bill(bill.as_str(), payment.as_str());
+        assert!(check.is_valid(), "{check:?}");
+        assert_eq!(bill.service_type(), Some(BillServiceType::Water));
+        assert_eq!(bill.company_code(), "022");
+        assert_eq!(payment.amount_rials(), 1_250_000);
+        assert_eq!((payment.year_digit(), payment.period()), (4, "08"));
+        assert!(issue_bill(1, 1, BillServiceType::Gas, 999, 4, 1).is_none());
+        assert!(issue_bill(1, 1, BillServiceType::Gas, 1500, 4, 1).is_none());
+        assert!(issue_bill(1, 1, BillServiceType::Gas, 1000, 4, 0).is_none());
+    }
+
+    #[test]
+    fn a_barcode_carries_both_ids() {
+        let check = inspect_bill("7748317800142", "1770160");
+        let barcode = check.barcode().unwrap();
+        assert_eq!(
+            split_barcode(&barcode),
+            Some(("7748317800142".into(), "1770160".into()))
+        );
+        assert_eq!(
+            split_barcode("۷۷۴۸۳۱۷۸۰۰۱۴۲ ۰۰۰۰۰۰۱۷۷۰۱۶۰"),
+            Some(("7748317800142".into(), "1770160".into()))
+        );
+        assert_eq!(split_barcode("7748317800142"), None);
+        assert_eq!(split_barcode("7748317800142000000177016x"), None);
+        assert_eq!(split_barcode(""), None);
     }
 
     #[test]

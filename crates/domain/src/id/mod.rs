@@ -15,7 +15,9 @@ mod plate;
 mod postal_code;
 mod sheba;
 
-pub use bill::{BillCheck, BillId, BillServiceType, PaymentId, inspect_bill};
+pub use bill::{
+    BillCheck, BillId, BillServiceType, PaymentId, inspect_bill, issue_bill, split_barcode,
+};
 pub use legal_id::LegalId;
 pub use mobile::{MobileNumber, MobileOperator};
 pub use national_id::NationalId;

@@ -104,6 +104,16 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Counter,
     ),
     ("POST", "/me/applications/{code}/pay", Who::CitizenMissing),
+    ("GET", "/counter/bills", Who::Counter),
+    // Without a method the form is refused (422) before any bill is read.
+    ("POST", "/counter/bills", Who::Counter),
+    ("GET", "/counter/payments/{number}", Who::CounterMissing),
+    ("GET", "/counter/till", Who::Counter),
+    // Empty forms: the amounts (or the operator) are refused by name, nothing closed.
+    ("POST", "/counter/till", Who::Counter),
+    ("POST", "/counter/till/approve", Who::Counter),
+    ("POST", "/counter/till/day", Who::Counter),
+    ("GET", "/desk/bills", Who::Workers),
     (
         "POST",
         "/counter/applications/{code}/pay",

@@ -19,7 +19,11 @@ use serde_json::{Value, json};
 use crate::applications::request;
 use crate::support::{Server, on_both_backends, test_config};
 
-on_both_backends!(a_fee_is_paid_online_once_and_every_fault_ends_balanced);
+on_both_backends!(
+    a_fee_is_paid_online_once_and_every_fault_ends_balanced,
+    a_bill_is_paid_once_at_the_counter_and_its_company_sees_it,
+    a_till_closes_once_and_only_its_manager_approves_a_difference
+);
 
 const SERVICE: &str = "tehran.traffic-fines";
 use crate::bank::{KEY, TERMINAL, bank};
@@ -380,5 +384,583 @@ async fn a_fee_is_paid_online_once_and_every_fault_ends_balanced(store: Store) {
     assert_eq!(
         books(&store).await.iter().map(|(_, r)| r.abs()).max(),
         Some(370_000)
+    );
+}
+
+fn refusal(error: PaymentError) -> String {
+    match error {
+        PaymentError::Refused(problem) => problem.code.to_owned(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A walk-in's water bill at a counter: read (by IDs or barcode), paid once however often or
+/// however concurrently it is tried, into the operator's till and owed to the province's water
+/// company, whose clerk sees it and whose neighbour does not; bad, forged and foreign input
+/// refused; the books balanced throughout.
+async fn a_bill_is_paid_once_at_the_counter_and_its_company_sees_it(store: Store) {
+    use pishkhan_app::records::OrgKind;
+    use pishkhan_domain::id::{BillServiceType, issue_bill};
+    let app = App::with_store(test_config(), store.clone()).unwrap();
+    let cli = Actor::command_line();
+    for (kind, code) in [
+        (OrgKind::Centre, "tehran-c-bills"),
+        (OrgKind::Centre, "tehran-c-other"),
+        (OrgKind::Agency, "tehran-water"),
+        (OrgKind::Agency, "tehran-gas"),
+    ] {
+        app.add_org(&cli, kind, code, "tehran", "سازمان آزمون")
+            .await
+            .unwrap();
+    }
+    let operator = staff(
+        &app,
+        &store,
+        "op-bills",
+        Role::Operator,
+        "centre:tehran-c-bills",
+    )
+    .await;
+    let neighbour = staff(
+        &app,
+        &store,
+        "op-other",
+        Role::Operator,
+        "centre:tehran-c-other",
+    )
+    .await;
+    let manager = staff(
+        &app,
+        &store,
+        "mgr-bills",
+        Role::CentreManager,
+        "centre:tehran-c-bills",
+    )
+    .await;
+    let water_clerk = staff(
+        &app,
+        &store,
+        "clerk-water",
+        Role::AgencyClerk,
+        "agency:tehran-water",
+    )
+    .await;
+    let gas_clerk = staff(
+        &app,
+        &store,
+        "clerk-gas",
+        Role::AgencyClerk,
+        "agency:tehran-gas",
+    )
+    .await;
+    let (bill, payment) = issue_bill(4455667, 12, BillServiceType::Water, 1_230_000, 5, 7).unwrap();
+    let (bill, payment) = (bill.as_str().to_owned(), payment.as_str().to_owned());
+
+    // Read first: what it is, whom it is for, not paid.
+    let read = app
+        .read_bill("tehran-c-bills", &bill, &payment)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            read.rials,
+            read.payee.as_str(),
+            read.period.as_str(),
+            read.paid.is_none()
+        ),
+        (1_230_000, "tehran-water", "07", true)
+    );
+    // The barcode in the first box says the same; Persian digits too.
+    let barcode = pishkhan_domain::id::inspect_bill(&bill, &payment)
+        .barcode()
+        .unwrap();
+    let persian = pishkhan_domain::text::to_persian_digits(&barcode);
+    let by_barcode = app.read_bill("tehran-c-bills", &persian, "").await.unwrap();
+    assert_eq!(
+        (by_barcode.bill_id, by_barcode.payment_id),
+        (bill.clone(), payment.clone())
+    );
+    // A mobile bill has no provincial agency: it is owed to its company by code.
+    let (mobile, mobile_payment) =
+        issue_bill(99, 3, BillServiceType::Mobile, 50_000, 5, 2).unwrap();
+    let mobile_read = app
+        .read_bill("tehran-c-bills", mobile.as_str(), mobile_payment.as_str())
+        .await
+        .unwrap();
+    assert_eq!(mobile_read.payee, "mobile-003");
+
+    // Bad and forged input: each refused by name, nothing written.
+    let now = Utc::now();
+    let wrong_digit = format!(
+        "{}{}",
+        &bill[..bill.len() - 1],
+        (bill.as_bytes()[bill.len() - 1] - b'0' + 1) % 10
+    );
+    for (b, p, code) in [
+        (wrong_digit.as_str(), payment.as_str(), "checksum"),
+        ("", payment.as_str(), "empty"),
+        (bill.as_str(), "1770160", "bill_pair_mismatch"),
+        ("12", "", "wrong_length"),
+        (&*"9".repeat(5000), "", "wrong_length"),
+    ] {
+        let error = app
+            .pay_bill_at_counter(
+                &operator,
+                "test",
+                "tehran-c-bills",
+                b,
+                p,
+                Method::Cash,
+                "",
+                now,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(error), code, "{b} / {p}");
+    }
+    let card_without = app
+        .pay_bill_at_counter(
+            &operator,
+            "test",
+            "tehran-c-bills",
+            &bill,
+            &payment,
+            Method::Card,
+            "",
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(card_without), "payment_bad_reference");
+    // Someone from the neighbouring centre, its manager, a clerk: not their counter's till.
+    for who in [&neighbour, &manager, &water_clerk] {
+        let error = app
+            .pay_bill_at_counter(
+                who,
+                "test",
+                "tehran-c-bills",
+                &bill,
+                &payment,
+                Method::Cash,
+                "",
+                now,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(error), "payment_counter_only");
+    }
+    assert!(
+        store
+            .bill_payments_to("tehran-water", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Eight counters' tries at once: one pays, the rest are told it is paid.
+    let mut tries = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, operator, bill, payment) =
+            (app.clone(), operator.clone(), bill.clone(), payment.clone());
+        tries.spawn(async move {
+            app.pay_bill_at_counter(
+                &operator,
+                "test",
+                "tehran-c-bills",
+                &bill,
+                &payment,
+                Method::Cash,
+                "",
+                Utc::now(),
+            )
+            .await
+        });
+    }
+    let results = tries.join_all().await;
+    let paid: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(paid.len(), 1, "{results:?}");
+    for result in results.iter().filter(|r| r.is_err()) {
+        match result {
+            Err(PaymentError::Refused(p)) => assert_eq!(p.code, "bill_paid"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let number = paid[0].number.clone();
+    assert_eq!(
+        (
+            paid[0].purpose.as_str(),
+            paid[0].rials,
+            paid[0].method.as_str()
+        ),
+        ("bill", 1_230_000, "cash")
+    );
+    // Later, the same bill again: refused, saying when and by which payment.
+    let again = app
+        .pay_bill_at_counter(
+            &operator,
+            "test",
+            "tehran-c-bills",
+            &bill,
+            &payment,
+            Method::Cash,
+            "",
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+    match again {
+        PaymentError::Refused(p) => {
+            assert_eq!(p.code, "bill_paid");
+            assert!(p.fa.contains(&number), "{}", p.fa);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        app.read_bill("tehran-c-bills", &bill, &payment)
+            .await
+            .unwrap()
+            .paid
+            .is_some()
+    );
+
+    // The books: the till holds it, the water company is owed it, nothing else moved.
+    assert_eq!(store.ledger_total().await.unwrap(), 0);
+    let books = books(&store).await;
+    assert!(
+        books.contains(&("company:tehran-water".to_owned(), -1_230_000)),
+        "{books:?}"
+    );
+    assert!(
+        books.iter().any(
+            |(account, rials)| account.starts_with("till:tehran-c-bills/") && *rials == 1_230_000
+        ),
+        "{books:?}"
+    );
+
+    // The receipt: this centre's staff; not the neighbour's.
+    assert_eq!(
+        app.counter_payment(&manager, &number).await.unwrap().number,
+        number
+    );
+    assert!(matches!(
+        app.counter_payment(&neighbour, &number).await,
+        Err(PaymentError::NotFound)
+    ));
+    // The water company's clerk sees it; the gas company's does not, and cannot ask for water's.
+    let seen = app
+        .bills_paid_to(&water_clerk, "tehran-water")
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.iter().map(|p| p.number.clone()).collect::<Vec<_>>(),
+        vec![number.clone()]
+    );
+    assert!(
+        app.bills_paid_to(&gas_clerk, "tehran-gas")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        app.bills_paid_to(&gas_clerk, "tehran-water").await,
+        Err(PaymentError::NotFound)
+    ));
+
+    // By card: the terminal's reference kept; the same reference cannot pay another bill.
+    let (gas, gas_payment) = issue_bill(777, 5, BillServiceType::Gas, 80_000, 5, 3).unwrap();
+    let by_card = app
+        .pay_bill_at_counter(
+            &operator,
+            "test",
+            "tehran-c-bills",
+            gas.as_str(),
+            gas_payment.as_str(),
+            Method::Card,
+            "REF778899",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_card.reference.as_deref(), Some("REF778899"));
+    let reused = app
+        .pay_bill_at_counter(
+            &operator,
+            "test",
+            "tehran-c-bills",
+            mobile.as_str(),
+            mobile_payment.as_str(),
+            Method::Card,
+            "REF778899",
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(reused), "payment_reference_used");
+    assert_eq!(store.ledger_total().await.unwrap(), 0);
+    // Every payment is audited.
+    let (chain, _) = store.audit_chain().await.unwrap();
+    let audited: Vec<_> = chain
+        .iter()
+        .filter(|e| e.fields.target_id == number)
+        .map(|e| e.fields.action.clone())
+        .collect();
+    assert_eq!(audited, vec!["payment.bill".to_owned()]);
+}
+
+/// Two operators' tills and their centre's day: expected totals by method from what each took,
+/// an unexplained difference refused, an explained one waiting for the manager (not for the
+/// neighbouring centre's, nor the operator), approved once into the centre's differences
+/// account; a till closed twice (even at once) refused, a closed till taking no more money,
+/// the centre's day closed only when every till is; the books balanced throughout.
+async fn a_till_closes_once_and_only_its_manager_approves_a_difference(store: Store) {
+    use pishkhan_app::records::OrgKind;
+    use pishkhan_domain::JalaliDate;
+    use pishkhan_domain::id::{BillServiceType, issue_bill};
+    let app = App::with_store(test_config(), store.clone()).unwrap();
+    let cli = Actor::command_line();
+    for (kind, code) in [
+        (OrgKind::Centre, "tehran-c-till"),
+        (OrgKind::Centre, "tehran-c-next"),
+        (OrgKind::Agency, "tehran-water"),
+    ] {
+        app.add_org(&cli, kind, code, "tehran", "سازمان آزمون")
+            .await
+            .unwrap();
+    }
+    let here = "centre:tehran-c-till";
+    let first = staff(&app, &store, "op-first", Role::Operator, here).await;
+    let second = staff(&app, &store, "op-second", Role::Operator, here).await;
+    let third = staff(&app, &store, "op-third", Role::Operator, here).await;
+    let manager = staff(&app, &store, "mgr-till", Role::CentreManager, here).await;
+    let next_manager = staff(
+        &app,
+        &store,
+        "mgr-next",
+        Role::CentreManager,
+        "centre:tehran-c-next",
+    )
+    .await;
+    let now = Utc::now();
+    let today = JalaliDate::in_iran(now);
+    let pay = |who: &Principal, file: u32, rials: i64, method: Method, reference: &str| {
+        let (bill, payment) = issue_bill(file, 7, BillServiceType::Water, rials, 5, 9).unwrap();
+        let (app, who, reference) = (app.clone(), who.clone(), reference.to_owned());
+        async move {
+            app.pay_bill_at_counter(
+                &who,
+                "test",
+                "tehran-c-till",
+                bill.as_str(),
+                payment.as_str(),
+                method,
+                &reference,
+                now,
+            )
+            .await
+        }
+    };
+    pay(&first, 101, 1_230_000, Method::Cash, "").await.unwrap();
+    pay(&first, 102, 80_000, Method::Card, "POS000111")
+        .await
+        .unwrap();
+    pay(&second, 103, 50_000, Method::Cash, "").await.unwrap();
+
+    let till = app.till_day(&first, "tehran-c-till", today).await.unwrap();
+    assert_eq!(
+        (till.expected_cash, till.expected_card, till.takings.len()),
+        (1_230_000, 80_000, 2)
+    );
+    // The manager cannot read an operator's own till as theirs; a neighbour sees nothing.
+    assert!(matches!(
+        app.till_day(&manager, "tehran-c-till", today).await,
+        Err(PaymentError::NotFound)
+    ));
+    assert!(matches!(
+        app.centre_day(&next_manager, "tehran-c-till", today).await,
+        Err(PaymentError::NotFound)
+    ));
+
+    // Refused: short without a reason, a negative count, a day not yet come, another's centre.
+    let close = |who: &Principal, cash: i64, card: i64, why: &str, day: JalaliDate| {
+        let (app, who, why) = (app.clone(), who.clone(), why.to_owned());
+        async move {
+            app.close_till(&who, "test", "tehran-c-till", day, cash, card, &why, now)
+                .await
+        }
+    };
+    for (cash, card, why, day, code) in [
+        (1_200_000, 80_000, "", today, "till_unexplained"),
+        (1_200_000, 80_000, "کم", today, "till_unexplained"),
+        (
+            -1,
+            80_000,
+            "یک اسکناس گم شده است",
+            today,
+            "till_negative_count",
+        ),
+        (1_230_000, 80_000, "", today.add_days(1), "till_future_day"),
+    ] {
+        let error = close(&first, cash, card, why, day).await.unwrap_err();
+        assert_eq!(refusal(error), code, "{cash} {card} {why}");
+    }
+    let elsewhere = app
+        .close_till(&first, "test", "tehran-c-next", today, 0, 0, "", now)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(elsewhere), "till_not_yours");
+
+    // Short by 30,000 and explained: waits for the manager.
+    let closed = close(
+        &first,
+        1_200_000,
+        80_000,
+        "یک اسکناس سی هزار ریالی کم آمد",
+        today,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (closed.state.as_str(), closed.difference),
+        ("awaiting", -30_000)
+    );
+    // Closed twice: refused; a closed till takes no more money today.
+    assert_eq!(
+        refusal(
+            close(&first, 1_230_000, 80_000, "", today)
+                .await
+                .unwrap_err()
+        ),
+        "till_closed_already"
+    );
+    assert_eq!(
+        refusal(
+            pay(&first, 104, 10_000, Method::Cash, "")
+                .await
+                .unwrap_err()
+        ),
+        "till_closed"
+    );
+    // The centre's day waits for every till.
+    assert_eq!(
+        refusal(
+            app.close_centre_day(&manager, "test", "tehran-c-till", today, now)
+                .await
+                .unwrap_err()
+        ),
+        "centre_tills_open"
+    );
+    // The second operator closes exactly, twice at once: one close stands.
+    let (a, b) = tokio::join!(
+        close(&second, 50_000, 0, "", today),
+        close(&second, 50_000, 0, "", today)
+    );
+    let results = [a, b];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    let failed = results.into_iter().find_map(Result::err).unwrap();
+    assert_eq!(refusal(failed), "till_closed_already");
+    assert_eq!(
+        app.till_day(&second, "tehran-c-till", today)
+            .await
+            .unwrap()
+            .close
+            .unwrap()
+            .state,
+        "closed"
+    );
+
+    // Only this centre's manager approves, once.
+    for who in [&first, &next_manager] {
+        let error = app
+            .approve_till_close(who, "test", "tehran-c-till", &first.actor_id(), today, now)
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(error), "till_manager_only");
+    }
+    let before = books(&store).await;
+    app.approve_till_close(
+        &manager,
+        "test",
+        "tehran-c-till",
+        &first.actor_id(),
+        today,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refusal(
+            app.approve_till_close(
+                &manager,
+                "test",
+                "tehran-c-till",
+                &first.actor_id(),
+                today,
+                now
+            )
+            .await
+            .unwrap_err()
+        ),
+        "till_nothing_to_approve"
+    );
+    let after = books(&store).await;
+    assert_ne!(before, after);
+    assert_eq!(store.ledger_total().await.unwrap(), 0);
+    let till_key = format!("till:tehran-c-till/{}", first.actor_id());
+    assert!(after.contains(&(till_key, 1_280_000)), "{after:?}");
+    assert!(
+        after.contains(&("differences:tehran-c-till".to_owned(), 30_000)),
+        "{after:?}"
+    );
+
+    // Now the day closes, once; after it nobody at this centre takes money today.
+    let day = app
+        .close_centre_day(&manager, "test", "tehran-c-till", today, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (day.cash, day.card, day.difference, day.tills),
+        (1_250_000, 80_000, -30_000, 2)
+    );
+    assert_eq!(
+        refusal(
+            app.close_centre_day(&manager, "test", "tehran-c-till", today, now)
+                .await
+                .unwrap_err()
+        ),
+        "centre_day_closed_already"
+    );
+    assert_eq!(
+        refusal(
+            pay(&third, 105, 10_000, Method::Cash, "")
+                .await
+                .unwrap_err()
+        ),
+        "till_closed"
+    );
+    let shown = app
+        .centre_day(&manager, "tehran-c-till", today)
+        .await
+        .unwrap();
+    assert_eq!(shown.tills.len(), 2);
+    assert!(shown.closed.is_some());
+    // Each close is audited.
+    let (chain, _) = store.audit_chain().await.unwrap();
+    let actions: Vec<_> = chain
+        .iter()
+        .filter(|e| e.fields.target_kind == "till")
+        .map(|e| e.fields.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "till.close",
+            "till.close",
+            "till.approve",
+            "centre_day.close"
+        ]
     );
 }

@@ -237,7 +237,10 @@ pub async fn refused(
     Ok(response)
 }
 
-async fn centres(state: &WebState, visitor: &Visitor) -> Result<Vec<CentreOption>, WebError> {
+pub(crate) async fn centres(
+    state: &WebState,
+    visitor: &Visitor,
+) -> Result<Vec<CentreOption>, WebError> {
     let directory = state.app.org_directory().await?;
     Ok(counter_centres(staff(visitor)?)
         .into_iter()

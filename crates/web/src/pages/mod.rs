@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod apply;
+pub mod bills;
 pub mod counter;
 pub mod desk;
 pub mod developers;
@@ -14,4 +15,5 @@ pub mod mine;
 pub mod pay;
 pub mod portal;
 pub mod signin;
+pub mod till;
 pub mod track;

@@ -1,0 +1,312 @@
+//! Paying a utility or fine bill at a counter: a payment, not an application. The bill ID and
+//! payment ID (or the 26-digit barcode) are checked and described by the Persian core; a bill
+//! already paid is refused before any money is taken (and again by the database, for two
+//! counters at the same instant); the money goes from the operator's till to the utility
+//! company's account, and the company sees what was paid for its bills.
+
+use chrono::{DateTime, Utc};
+use pishkhan_domain::Problem;
+use pishkhan_domain::id::{BillServiceType, inspect_bill, split_barcode};
+use pishkhan_domain::identity::{Role, Scope};
+use pishkhan_domain::ledger::{Account, Entry};
+use pishkhan_domain::payment::Method;
+use pishkhan_store::{NewLedgerEntry, NewPayment, PaymentRecord, StoreError};
+use serde_json::json;
+
+use crate::App;
+use crate::payments::{
+    PaymentError, audit, counter_reference, payment_number, refused, write_error,
+};
+use crate::policy::Principal;
+
+/// The most bill payments a company's list shows.
+pub const COMPANY_LIST_LIMIT: i64 = 500;
+
+/// A bill as the counter reads it before taking the money.
+#[derive(Debug, Clone)]
+pub struct BillToPay {
+    pub bill_id: String,
+    pub payment_id: String,
+    pub service: BillServiceType,
+    /// The company's three-digit code in the bill ID.
+    pub company_code: String,
+    pub file_number: String,
+    /// The period (two digits) and the last digit of its year, from the payment ID.
+    pub period: String,
+    pub year_digit: u8,
+    pub rials: i64,
+    /// Whose account the money goes to: the province's agency for this kind of bill when
+    /// Pishkhan knows one, else `{service}-{company code}`.
+    pub payee: String,
+    pub payee_name: String,
+    /// The payment that paid it already.
+    pub paid: Option<PaymentRecord>,
+}
+
+impl BillToPay {
+    /// The receipt's line: what the bill is for.
+    pub fn title_fa(&self) -> String {
+        pishkhan_domain::text::to_persian_digits(&format!(
+            "قبض {} — پرونده {} — دورهٔ {}",
+            self.service.name_fa(),
+            self.file_number,
+            self.period
+        ))
+    }
+}
+
+/// The demo's agency key of each kind of bill ("{province}-{key}" is the agency's code).
+fn agency_key(service: BillServiceType) -> Option<&'static str> {
+    Some(match service {
+        BillServiceType::Water => "water",
+        BillServiceType::Electricity => "electricity",
+        BillServiceType::Gas => "gas",
+        BillServiceType::FixedTelephone => "telecom",
+        BillServiceType::Municipality => "municipality",
+        BillServiceType::Tax => "tax",
+        BillServiceType::TrafficFines => "traffic-police",
+        BillServiceType::Mobile => return None,
+    })
+}
+
+/// The person's input: a barcode in the first box (second empty), or the two IDs.
+fn ids_of(bill_id: &str, payment_id: &str) -> (String, String) {
+    if payment_id.trim().is_empty()
+        && let Some(pair) = split_barcode(bill_id)
+    {
+        return pair;
+    }
+    (bill_id.to_owned(), payment_id.to_owned())
+}
+
+fn operator_centre(principal: &Principal, centre: &str) -> Result<String, PaymentError> {
+    let holds = principal
+        .scopes_of(Role::Operator)
+        .into_iter()
+        .any(|s| *s == Scope::Centre(centre.to_owned()));
+    if !holds {
+        return Err(refused(
+            "payment_counter_only",
+            "دریافت پول قبض با متصدی همان دفتر پیشخوان است.",
+            "Taking a bill's money is for an operator of this centre.",
+        ));
+    }
+    Ok(centre.to_owned())
+}
+
+impl App {
+    /// Reads a bill at `centre`'s counter: checked, described, and whether it is paid already.
+    pub async fn read_bill(
+        &self,
+        centre: &str,
+        bill_id: &str,
+        payment_id: &str,
+    ) -> Result<BillToPay, PaymentError> {
+        let (bill_id, payment_id) = ids_of(bill_id, payment_id);
+        let check = inspect_bill(&bill_id, &payment_id);
+        let bill = check.bill.clone().map_err(PaymentError::Refused)?;
+        let payment = check.payment.clone().map_err(PaymentError::Refused)?;
+        if !check.is_valid() {
+            return Err(PaymentError::Refused(Problem::new(
+                "bill_pair_mismatch",
+                "این شناسهٔ پرداخت از آنِ این شناسهٔ قبض نیست؛ هر دو را دوباره از روی همان قبض بخوانید.",
+                "This payment ID does not belong to this bill ID; read both again from the same bill.",
+            )));
+        }
+        let Some(service) = bill.service_type() else {
+            return Err(refused(
+                "unknown_service_type",
+                "نوع خدمت این قبض شناخته نیست.",
+                "This bill's service type is unknown.",
+            ));
+        };
+        let rials = payment.amount_rials();
+        if rials <= 0 {
+            return Err(refused(
+                "bill_nothing_owed",
+                "مبلغ این قبض صفر است و پرداختی ندارد.",
+                "This bill's amount is zero: nothing to pay.",
+            ));
+        }
+        let directory = self.org_directory().await?;
+        let province = directory.centre(centre).map(|c| c.province.clone());
+        let agency = agency_key(service)
+            .zip(province)
+            .map(|(key, province)| format!("{province}-{key}"))
+            .and_then(|code| directory.agency(&code).cloned());
+        let (payee, payee_name) = match agency {
+            Some(agency) => (agency.code, agency.name_fa),
+            None => (
+                format!("{}-{}", service.code(), bill.company_code()),
+                format!("شرکت {} (کد {})", service.name_fa(), bill.company_code()),
+            ),
+        };
+        let paid = self
+            .store()
+            .bill_payment(bill.as_str(), payment.as_str())
+            .await?;
+        Ok(BillToPay {
+            bill_id: bill.as_str().to_owned(),
+            payment_id: payment.as_str().to_owned(),
+            service,
+            company_code: bill.company_code().to_owned(),
+            file_number: bill.file_number().to_owned(),
+            period: payment.period().to_owned(),
+            year_digit: payment.year_digit(),
+            rials,
+            payee,
+            payee_name,
+            paid,
+        })
+    }
+
+    /// An operator of `centre` takes a bill's money in cash or by card: the payment, its ledger
+    /// entry (till → company) and the audit line, in one transaction. A bill paid already is
+    /// refused, saying when and where.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn pay_bill_at_counter(
+        &self,
+        principal: &Principal,
+        source: &str,
+        centre: &str,
+        bill_id: &str,
+        payment_id: &str,
+        method: Method,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentRecord, PaymentError> {
+        let centre = operator_centre(principal, centre)?;
+        let reference = counter_reference(method, reference)?;
+        let bill = self.read_bill(&centre, bill_id, payment_id).await?;
+        if let Some(paid) = &bill.paid {
+            return Err(paid_already(paid));
+        }
+        let operator = principal.actor_id();
+        self.till_open(&centre, &operator, now).await?;
+        let number = payment_number();
+        let entry = Entry::transfer(
+            Account::Company(bill.payee.clone()),
+            Account::Till(centre.clone(), operator.clone()),
+            bill.rials,
+        )
+        .map_err(|e| StoreError::Corrupt(format!("{number}: {e}")))?;
+        let payment = NewPayment {
+            number: number.clone(),
+            purpose: "bill".into(),
+            application: None,
+            bill_id: Some(bill.bill_id.clone()),
+            payment_id: Some(bill.payment_id.clone()),
+            payee: bill.payee.clone(),
+            rials: bill.rials,
+            lines: json!([{
+                "title": bill.title_fa(), "rials": bill.rials, "centre_share": 0,
+                "legal_basis": null,
+            }])
+            .to_string(),
+            method: method.code().into(),
+            state: "paid".into(),
+            provider: reference.as_ref().map(|_| format!("card:{centre}")),
+            terminal: None,
+            token: None,
+            reference: reference.clone(),
+            centre: Some(centre.clone()),
+            operator: Some(operator.clone()),
+            payer: None,
+            created_at: now,
+        };
+        let ledger = NewLedgerEntry {
+            kind: "payment".into(),
+            reference: number.clone(),
+            memo: format!(
+                "{} در پیشخوان برای قبض {} / {}",
+                method.name_fa(),
+                bill.bill_id,
+                bill.payment_id
+            ),
+            key: Some(format!("payment:{number}")),
+            reverses: None,
+            posted_by: operator.clone(),
+            posted_at: now,
+            entry,
+        };
+        let audit_line = audit(
+            &operator,
+            source,
+            "payment.bill",
+            &number,
+            now,
+            json!({
+                "bill_id": bill.bill_id, "payment_id": bill.payment_id, "rials": bill.rials,
+                "method": method.code(), "reference": reference, "payee": bill.payee,
+            }),
+        );
+        self.store()
+            .insert_payment(&payment, Some(&ledger), &audit_line)
+            .await
+            .map_err(write_error)?;
+        self.store()
+            .payment(&number)
+            .await?
+            .ok_or(PaymentError::NotFound)
+    }
+
+    /// A payment taken at one of this person's counters (its receipt), or `NotFound`.
+    pub async fn counter_payment(
+        &self,
+        principal: &Principal,
+        number: &str,
+    ) -> Result<PaymentRecord, PaymentError> {
+        let centres = crate::policy::counter_centres(principal);
+        self.store()
+            .payment(number)
+            .await?
+            .filter(|p| p.centre.as_ref().is_some_and(|c| centres.contains(c)))
+            .ok_or(PaymentError::NotFound)
+    }
+
+    /// The bills paid to `agency` through Pishkhan, newest first, for its clerks and admins.
+    pub async fn bills_paid_to(
+        &self,
+        principal: &Principal,
+        agency: &str,
+    ) -> Result<Vec<PaymentRecord>, PaymentError> {
+        let works_there = crate::policy::APPLICATION_WORKERS.iter().any(|role| {
+            principal
+                .scopes_of(*role)
+                .into_iter()
+                .any(|s| matches!(s, Scope::Agency { agency: a, .. } if a == agency))
+        });
+        if !works_there {
+            return Err(PaymentError::NotFound);
+        }
+        Ok(self
+            .store()
+            .bill_payments_to(agency, COMPANY_LIST_LIMIT)
+            .await?)
+    }
+}
+
+/// "Paid already", with when and by which way, so the person knows it is not lost.
+fn paid_already(paid: &PaymentRecord) -> PaymentError {
+    let when = paid
+        .paid_at
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .map(|at| {
+            let local = pishkhan_domain::jalali::iran_local_time(at);
+            let date = pishkhan_domain::JalaliDate::from_gregorian(local.date());
+            pishkhan_domain::text::to_persian_digits(&format!(
+                "{} ساعت {}",
+                date.format_long_fa(),
+                local.format("%H:%M")
+            ))
+        })
+        .unwrap_or_default();
+    refused(
+        "bill_paid",
+        format!(
+            "این قبض پیش‌تر پرداخت شده است ({when}، پرداخت شمارهٔ {}) و دوباره پول گرفته نمی‌شود.",
+            paid.number
+        ),
+        "This bill is paid already; no money is taken twice.",
+    )
+}
