@@ -22,8 +22,8 @@ pub enum ReconcileError {
     /// The file is not a settlement file: each problem on its line.
     #[error("the settlement file has {} problem(s)", .0.len())]
     Invalid(Vec<Problem>),
-    /// No payment gateway is configured: there is nothing online to reconcile.
-    #[error("no payment gateway is configured")]
+    /// No terminal was named and no payment gateway is configured.
+    #[error("no payment gateway is configured: name the terminal the file is for")]
     NoGateway,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -49,17 +49,17 @@ fn ours(p: &PaymentRecord) -> OurPayment {
 impl App {
     /// Reconciles the gateway's settlement file of `day` (the bank's calendar day, UTC) with
     /// the online payments asked for or ended around it, and those its lines name.
+    /// `terminal`: the gateway terminal the file is for; the configured one when `None`.
     pub async fn reconcile_settlement(
         &self,
         actor: &Actor,
+        terminal: Option<&str>,
         day: NaiveDate,
         file: &str,
     ) -> Result<Reconciliation, ReconcileError> {
-        let terminal = self
-            .config()
-            .payment
-            .as_ref()
-            .map(|g| g.terminal.clone())
+        let terminal = terminal
+            .map(str::to_owned)
+            .or_else(|| self.config().payment.as_ref().map(|g| g.terminal.clone()))
             .ok_or(ReconcileError::NoGateway)?;
         let lines = parse_settlement(file).map_err(ReconcileError::Invalid)?;
         // A payment is settled within hours of being asked; three days either side is ample,

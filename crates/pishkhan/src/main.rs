@@ -18,6 +18,7 @@ mod context;
 mod database;
 mod holidays;
 mod outputs;
+mod payments;
 mod serve;
 
 use std::path::PathBuf;
@@ -101,6 +102,9 @@ enum Command {
     /// The log of exchanges with agencies' systems: verify it.
     #[command(subcommand)]
     Exchange(ExchangeCommand),
+    /// Payments: reconcile the gateway's daily settlement file.
+    #[command(subcommand)]
+    Payments(payments::PaymentsCommand),
     /// The keys that sign outputs: list, rotate, revoke.
     #[command(subcommand)]
     Keys(outputs::KeysCommand),
@@ -167,6 +171,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Inquiry(command) => command.run(&ctx).await,
         Command::Exchange(command) => command.run(&ctx).await,
         Command::Keys(command) => command.run(&ctx).await,
+        Command::Payments(command) => command.run(&ctx).await,
         Command::Verify(args) => outputs::verify(args),
         Command::AgencySim(args) => agency_sim::run(args).await,
         Command::BankSim(args) => bank_sim::run(args).await,

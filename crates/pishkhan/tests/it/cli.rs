@@ -661,3 +661,57 @@ fn the_outbox_lists_dead_letters_and_refuses_to_replay_a_live_one() {
         replay.stderr
     );
 }
+
+#[test]
+fn a_settlement_file_is_reconciled_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let reconcile = |file: &std::path::Path, terminal: Option<&str>| {
+        let mut command = pishkhan(dir.path());
+        command.args([
+            "payments",
+            "reconcile",
+            "--date",
+            "2026-12-04",
+            file.to_str().unwrap(),
+            "--data-dir",
+            "data",
+        ]);
+        if let Some(terminal) = terminal {
+            command.args(["--terminal", terminal]);
+        }
+        run(command, LIMIT)
+    };
+    let header = "date,terminal,order,token,reference,amount\n";
+    // An empty day matches: exit 0.
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, header).unwrap();
+    let finished = reconcile(&empty, Some("T-1"));
+    assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+    assert!(
+        finished.stdout.contains("0 payment(s) matched"),
+        "{}",
+        finished.stdout
+    );
+    // A line Pishkhan never took: listed, in Persian, exit 1.
+    let forged = dir.path().join("forged.csv");
+    std::fs::write(
+        &forged,
+        format!("{header}2026-12-04,T-1,PAY-X,SBXFORGED,R1,5000\n"),
+    )
+    .unwrap();
+    let finished = reconcile(&forged, Some("T-1"));
+    assert_eq!(finished.code, Some(1), "{}", finished.stderr);
+    assert!(
+        finished.stdout.contains("unknown: سطر ۲"),
+        "{}",
+        finished.stdout
+    );
+    // Not a settlement file: each problem on its line, exit 2; no terminal named or set: said so.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, format!("{header}2026-12-04,T-1,PAY-X\n")).unwrap();
+    let finished = reconcile(&bad, Some("T-1"));
+    assert_eq!(finished.code, Some(2), "{}", finished.stderr);
+    assert!(finished.stderr.contains("سطر ۲"), "{}", finished.stderr);
+    let line = one_line_failure(&reconcile(&empty, None), 2);
+    assert!(line.contains("--terminal"), "{line}");
+}

@@ -22,7 +22,8 @@ use crate::support::{Server, on_both_backends, test_config};
 on_both_backends!(
     a_fee_is_paid_online_once_and_every_fault_ends_balanced,
     a_bill_is_paid_once_at_the_counter_and_its_company_sees_it,
-    a_till_closes_once_and_only_its_manager_approves_a_difference
+    a_till_closes_once_and_only_its_manager_approves_a_difference,
+    the_banks_settlement_file_is_reconciled_and_every_mismatch_listed
 );
 
 const SERVICE: &str = "tehran.traffic-fines";
@@ -963,4 +964,135 @@ async fn a_till_closes_once_and_only_its_manager_approves_a_difference(store: St
             "centre_day.close"
         ]
     );
+}
+
+/// The sandbox bank's own settlement file of the day, against the payments Pishkhan settled
+/// with it: everything matches; then a tampered copy (an amount changed, a line the bank never
+/// had, a line twice, a payment left out) lists each by name, and a file that is not one is
+/// refused line by line. Reconciling changes nothing.
+async fn the_banks_settlement_file_is_reconciled_and_every_mismatch_listed(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let bank = bank(dir.path());
+    let app = app_with_bank(store.clone(), &bank).await;
+    app.load_demo_catalogue().await.unwrap();
+    let (services, _) = app
+        .published_services(&pishkhan_app::records::ServiceFilter::default(), 500, 0)
+        .await
+        .unwrap();
+    let agency = services
+        .iter()
+        .find(|s| s.card.code == SERVICE)
+        .map(|s| s.card.agency.clone())
+        .unwrap();
+    let police = staff(
+        &app,
+        &store,
+        "police.recon",
+        Role::System,
+        &format!("agency:{agency}"),
+    )
+    .await;
+    let citizen = person(&store).await;
+    let mut numbers = Vec::new();
+    for fines in ["۱۲۰٬۰۰۰", "۳۴۰٬۰۰۰"] {
+        let code = owing(&app, &citizen, &police, fines).await;
+        let page = app
+            .start_online_payment(&citizen, "test", &code, Utc::now())
+            .await
+            .unwrap();
+        let token = pay_at_bank(&bank, &page).unwrap();
+        let (payment, _) = app.payment_returned(&token, Utc::now()).await.unwrap();
+        assert_eq!(payment.state, "settled");
+        numbers.push(payment.number);
+    }
+    let day = Utc::now().date_naive();
+    let (status, file) = request(
+        &bank.address,
+        "GET",
+        &format!("/api/settlement?terminal={TERMINAL}&key={KEY}&date={day}"),
+        "",
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file.lines().count(), 3, "{file}");
+    let books = books(&store).await;
+    let actor = Actor::command_line();
+
+    let clean = app
+        .reconcile_settlement(&actor, None, day, &file)
+        .await
+        .unwrap();
+    assert_eq!((clean.matched, clean.matched_rials), (2, 460_000));
+    assert!(clean.mismatches.is_empty(), "{:?}", clean.mismatches);
+
+    // Tampered: the first line's amount, an unknown line, the second line twice; then the
+    // second line left out of another copy.
+    let lines: Vec<&str> = file.lines().collect();
+    let changed = lines[1]
+        .rsplit_once(',')
+        .map(|(head, _)| format!("{head},999000"))
+        .unwrap();
+    let tampered = format!(
+        "{}\n{changed}\n{}\n{day},{TERMINAL},PAY-X,SBXFORGED,REF9,5000\n{}\n",
+        lines[0], lines[2], lines[2]
+    );
+    let listed = app
+        .reconcile_settlement(&actor, None, day, &tampered)
+        .await
+        .unwrap();
+    let codes: Vec<_> = listed.mismatches.iter().map(|m| m.code()).collect();
+    assert_eq!(
+        codes,
+        vec!["amount", "unknown", "duplicate"],
+        "{:?}",
+        listed.mismatches
+    );
+    assert_eq!(listed.matched, 1);
+    let short = format!("{}\n{}\n", lines[0], lines[1]);
+    let missing = app
+        .reconcile_settlement(&actor, None, day, &short)
+        .await
+        .unwrap();
+    assert_eq!(missing.mismatches.len(), 1);
+    assert_eq!(missing.mismatches[0].code(), "missing");
+    assert!(
+        missing.mismatches[0].describe_fa().contains(&numbers[1])
+            || missing.mismatches[0].describe_fa().contains(&numbers[0])
+    );
+    // Another day's file for this terminal: every line is not this file's.
+    let yesterday = day.pred_opt().unwrap();
+    let other = app
+        .reconcile_settlement(&actor, None, yesterday, &file)
+        .await
+        .unwrap();
+    assert_eq!(
+        other
+            .mismatches
+            .iter()
+            .map(|m| m.code())
+            .collect::<Vec<_>>(),
+        vec!["not_this_file", "not_this_file"]
+    );
+    // Not a settlement file: refused, each problem on its line.
+    match app
+        .reconcile_settlement(&actor, None, day, &format!("{}\nnonsense\n", lines[0]))
+        .await
+    {
+        Err(pishkhan_app::settlement::ReconcileError::Invalid(problems)) => {
+            assert_eq!(
+                (problems[0].code, problems[0].line),
+                ("settlement_fields", Some(2))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing changed; each run audited.
+    assert_eq!(books, crate::payments::books(&store).await);
+    let (chain, _) = store.audit_chain().await.unwrap();
+    let runs = chain
+        .iter()
+        .filter(|e| e.fields.action == "payments.reconcile")
+        .count();
+    assert_eq!(runs, 4);
 }
