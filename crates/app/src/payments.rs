@@ -813,3 +813,13 @@ pub(crate) fn write_error(error: PaymentWriteError) -> PaymentError {
         PaymentWriteError::Store(e) => PaymentError::Store(e),
     }
 }
+
+impl App {
+    /// The books at a glance, for checks and benchmarks: the sum of every posting (0 while they
+    /// balance) and how many entries are posted.
+    pub async fn books_check(&self) -> Result<(i64, u64), StoreError> {
+        let total = self.store().ledger_total().await?;
+        let entries = self.store().ledger_entry_count().await?;
+        Ok((total, entries))
+    }
+}

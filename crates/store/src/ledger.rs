@@ -174,6 +174,16 @@ impl Store {
         }))
     }
 
+    /// How many entries are posted.
+    pub async fn ledger_entry_count(&self) -> Result<u64, StoreError> {
+        let count = on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ledger_entries")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Each account's balance (debit positive) whose key starts with `prefix` (`centre:`,
     /// `agency:tehran-municipality`, or "" for all), in key order.
     pub async fn ledger_balances(&self, prefix: &str) -> Result<Vec<(String, i64)>, StoreError> {
