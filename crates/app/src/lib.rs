@@ -40,6 +40,7 @@ mod secret;
 pub mod settlement;
 pub mod signing;
 pub mod sms;
+pub mod statements;
 pub mod synth;
 pub mod templates;
 pub mod tills;

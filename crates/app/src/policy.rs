@@ -147,6 +147,8 @@ pub const ADMIN_AREA: &[Role] = &[
 pub const EXCHANGE_ADMINS: &[Role] = &[Role::GovernorateAdmin, Role::AgencyAdmin];
 /// Roles that file for citizens at a centre.
 pub const COUNTER_ROLES: &[Role] = &[Role::Operator, Role::CentreManager];
+/// Roles that look after a centre's money: its tills' differences, its day, its statements.
+pub const CENTRE_MANAGERS: &[Role] = &[Role::CentreManager];
 /// Roles that work applications at the agency desk.
 pub const APPLICATION_WORKERS: &[Role] = &[Role::AgencyClerk, Role::AgencyAdmin];
 /// Roles that edit the province's plan and import its catalogue.

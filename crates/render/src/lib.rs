@@ -23,7 +23,8 @@ pub use output::{
     sample_output,
 };
 pub use print::{
-    CardPrint, CounterPrint, FormPrint, ReceiptPrint, card_data, form_data, receipt_data,
+    CardPrint, CounterPrint, FormPrint, ReceiptPrint, StatementPrint, card_data, form_data,
+    receipt_data, statement_data,
 };
 
 static FONT_FILES: [&[u8]; 2] = [
@@ -64,6 +65,8 @@ pub enum Template {
     Card,
     /// The receipt of a filed application.
     Receipt,
+    /// A centre's monthly statement of the shares it earned.
+    Statement,
 }
 
 /// A template's source: the shared part, then the document's own.
@@ -79,6 +82,9 @@ static CARD_SOURCE: LazyLock<Option<Source>> =
 
 static RECEIPT_SOURCE: LazyLock<Option<Source>> =
     LazyLock::new(|| template("/receipt.typ", include_str!("../templates/receipt.typ")));
+
+static STATEMENT_SOURCE: LazyLock<Option<Source>> =
+    LazyLock::new(|| template("/statement.typ", include_str!("../templates/statement.typ")));
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -154,6 +160,7 @@ pub fn render(template: Template, data: &serde_json::Value) -> Result<Vec<u8>, R
         Template::Form => FORM_SOURCE.as_ref(),
         Template::Card => CARD_SOURCE.as_ref(),
         Template::Receipt => RECEIPT_SOURCE.as_ref(),
+        Template::Statement => STATEMENT_SOURCE.as_ref(),
     }
     .ok_or(RenderError::Template)?;
     typeset(source.clone(), data).map_err(|(error, _)| error)

@@ -453,3 +453,45 @@ pub fn receipt_data(print: &ReceiptPrint<'_>) -> Value {
         "footer": format!("پیشخوان — رسید درخواست \u{2066}{}\u{2069} — {}", print.code, print.track_address),
     })
 }
+
+/// What a centre's monthly statement prints: everything already in Persian.
+pub struct StatementPrint<'a> {
+    pub centre_name: &'a str,
+    pub province_name: Option<&'a str>,
+    /// `آذر ۱۴۰۵`
+    pub month: &'a str,
+    /// (when, what, reference, the share in rials) per posting, oldest first.
+    pub lines: &'a [(String, String, String, i64)],
+    pub total_rials: i64,
+    pub printed_on: &'a str,
+}
+
+/// The data of a centre's monthly statement.
+pub fn statement_data(print: &StatementPrint<'_>) -> Value {
+    let rials = |r: i64| pishkhan_domain::Rials(r).format_rials(pishkhan_domain::Language::Persian);
+    json!({
+        "title": format!("صورت‌حساب سهم دفتر — {}", print.month),
+        "issuer": issuer(print.centre_name, print.province_name),
+        "facts": [
+            ["ماه", print.month],
+            ["جمع سهم", rials(print.total_rials)],
+            ["تاریخ چاپ", print.printed_on],
+        ],
+        "summary": format!(
+            "سهم {} از هزینهٔ خدمت‌هایی که در {} در این دفتر پرداخت شده است، پرداخت به پرداخت، از دفتر حساب پیشخوان.",
+            print.centre_name, print.month
+        ),
+        "about": [],
+        "sections": [{
+            "title": "سهم‌ها",
+            "kind": "table",
+            "columns": ["auto", "auto", "1fr", "auto", "auto"],
+            "head": ["#", "زمان", "بابت", "مرجع", "سهم"],
+            "rows": print.lines.iter().enumerate().map(|(i, (at, memo, reference, r))| json!([
+                fa(i + 1), at, memo, format!("\u{2066}{reference}\u{2069}"), rials(*r),
+            ])).collect::<Vec<_>>(),
+            "total": format!("جمع: {}", rials(print.total_rials)),
+        }],
+        "footer": format!("پیشخوان — صورت‌حساب ماهانهٔ {} — {}", print.centre_name, print.month),
+    })
+}

@@ -174,6 +174,29 @@ impl Store {
         }))
     }
 
+    /// The postings to one account between `from` and `until`, oldest first: (posted at in
+    /// milliseconds, the entry's kind, reference and memo, rials).
+    pub async fn account_postings(
+        &self,
+        account: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(i64, String, String, String, i64)>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, (i64, String, String, String, i64)>(
+                "SELECT e.posted_at, e.kind, e.reference, e.memo, p.rials \
+                 FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id \
+                 WHERE p.account = $1 AND e.posted_at >= $2 AND e.posted_at < $3 \
+                 ORDER BY e.posted_at, e.id, p.line",
+            )
+            .bind(account)
+            .bind(from.timestamp_millis())
+            .bind(until.timestamp_millis())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// How many entries are posted.
     pub async fn ledger_entry_count(&self) -> Result<u64, StoreError> {
         let count = on_pool!(self, pool => {

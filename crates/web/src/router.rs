@@ -20,7 +20,7 @@ use tracing::Level;
 use crate::auth::{PAYMENT_CALLBACK, guard, load_visitor};
 use crate::pages::{
     account, admin, apply, bills, counter, desk, developers, errors, exchange, home, language,
-    mine, pay, portal, signin, till, track,
+    mine, pay, portal, signin, statement, till, track,
 };
 use crate::state::WebState;
 use crate::{api, assets, limits, metrics, ops};
@@ -43,8 +43,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
     use Access::*;
     use pishkhan_app::catalog::EDITORS;
     use pishkhan_app::policy::{
-        ADMIN_AREA, APPLICATION_WORKERS, COUNTER_ROLES, EXCHANGE_ADMINS, NATIONAL_SETTINGS_EDITORS,
-        PROVINCE_EDITORS, USER_ADMINS,
+        ADMIN_AREA, APPLICATION_WORKERS, CENTRE_MANAGERS, COUNTER_ROLES, EXCHANGE_ADMINS,
+        NATIONAL_SETTINGS_EDITORS, PROVINCE_EDITORS, USER_ADMINS,
     };
     let g = |path, access, handler: MethodRouter<WebState>| {
         (
@@ -215,6 +215,21 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
         g("/counter", StaffWith(COUNTER_ROLES), get(counter::show)),
         g("/counter/bills", StaffWith(COUNTER_ROLES), get(bills::show)),
         g("/counter/till", StaffWith(COUNTER_ROLES), get(till::show)),
+        g(
+            "/counter/statement",
+            StaffWith(CENTRE_MANAGERS),
+            get(statement::show),
+        ),
+        g(
+            "/counter/statement/pdf",
+            StaffWith(CENTRE_MANAGERS),
+            get(statement::pdf),
+        ),
+        g(
+            "/counter/statement/xlsx",
+            StaffWith(CENTRE_MANAGERS),
+            get(statement::xlsx),
+        ),
         p("/counter/till", StaffWith(COUNTER_ROLES), post(till::close)),
         p(
             "/counter/till/approve",

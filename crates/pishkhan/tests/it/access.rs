@@ -49,6 +49,8 @@ enum Who {
     ApiClient,
     /// The citizen, asking for an application the fixture does not have: 404.
     CitizenMissing,
+    /// Centre managers (a centre's money).
+    CentreManagers,
     /// Agency clerks and admins (the applications' desk).
     Workers,
     /// Workers, asking for an application the fixture does not have: 404 for them.
@@ -109,6 +111,9 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/counter/bills", Who::Counter),
     ("GET", "/counter/payments/{number}", Who::CounterMissing),
     ("GET", "/counter/till", Who::Counter),
+    ("GET", "/counter/statement", Who::CentreManagers),
+    ("GET", "/counter/statement/pdf", Who::CentreManagers),
+    ("GET", "/counter/statement/xlsx", Who::CentreManagers),
     // Empty forms: the amounts (or the operator) are refused by name, nothing closed.
     ("POST", "/counter/till", Who::Counter),
     ("POST", "/counter/till/approve", Who::Counter),
@@ -405,6 +410,7 @@ fn expected(who: Who, principal: &str, role: Option<Role>, api: bool) -> Outcome
         Who::Staff => staff,
         Who::Citizen | Who::CitizenMissing => principal == "citizen",
         Who::Counter | Who::CounterMissing => has(&[Role::Operator, Role::CentreManager]),
+        Who::CentreManagers => has(&[Role::CentreManager]),
         Who::Workers | Who::WorkersMissing => has(&[Role::AgencyClerk, Role::AgencyAdmin]),
         Who::UserAdmins | Who::UserAdminsOfTarget | Who::UserAdminsMissing => has(&[
             Role::GovernorateAdmin,

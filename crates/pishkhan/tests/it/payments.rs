@@ -23,7 +23,8 @@ on_both_backends!(
     a_fee_is_paid_online_once_and_every_fault_ends_balanced,
     a_bill_is_paid_once_at_the_counter_and_its_company_sees_it,
     a_till_closes_once_and_only_its_manager_approves_a_difference,
-    the_banks_settlement_file_is_reconciled_and_every_mismatch_listed
+    the_banks_settlement_file_is_reconciled_and_every_mismatch_listed,
+    a_centres_monthly_statement_lists_its_shares_on_the_page_in_pdf_and_xlsx
 );
 
 const SERVICE: &str = "tehran.traffic-fines";
@@ -1095,4 +1096,190 @@ async fn the_banks_settlement_file_is_reconciled_and_every_mismatch_listed(store
         .filter(|e| e.fields.action == "payments.reconcile")
         .count();
     assert_eq!(runs, 4);
+}
+
+/// A centre's shares in one month, from the books: the entries its payments post (a fee bill
+/// with the centre's share, as a counter payment posts it), one of them last month. Its
+/// manager reads the month on the page, as PDF and as XLSX, each with the same total; the
+/// neighbouring centre's manager is told it does not exist, an operator is refused, and a month
+/// that does not exist is said so.
+async fn a_centres_monthly_statement_lists_its_shares_on_the_page_in_pdf_and_xlsx(store: Store) {
+    use calamine::{DataType, Reader, Xlsx};
+    use pishkhan_app::records::OrgKind;
+    use pishkhan_domain::JalaliDate;
+    use pishkhan_domain::ledger::{Account, BillLine, FeeBill};
+    use pishkhan_store::{NewLedgerEntry, SessionOwner, SessionRecord};
+
+    let app = App::with_store(test_config(), store.clone()).unwrap();
+    let cli = Actor::command_line();
+    for code in ["tehran-c-stmt", "tehran-c-near"] {
+        app.add_org(&cli, OrgKind::Centre, code, "tehran", "دفتر پیشخوان آزمون")
+            .await
+            .unwrap();
+    }
+    let manager = staff(
+        &app,
+        &store,
+        "mgr-stmt",
+        Role::CentreManager,
+        "centre:tehran-c-stmt",
+    )
+    .await;
+    let near = staff(
+        &app,
+        &store,
+        "mgr-near",
+        Role::CentreManager,
+        "centre:tehran-c-near",
+    )
+    .await;
+    let operator = staff(
+        &app,
+        &store,
+        "op-stmt",
+        Role::Operator,
+        "centre:tehran-c-stmt",
+    )
+    .await;
+    let bill = FeeBill {
+        agency: "tehran-civil-registry".into(),
+        centre: Some("tehran-c-stmt".into()),
+        lines: vec![
+            BillLine {
+                title: "هزینهٔ صدور".into(),
+                rials: 230_000,
+                centre_share: 0,
+                legal_basis: None,
+            },
+            BillLine {
+                title: "کارمزد دفتر".into(),
+                rials: 120_000,
+                centre_share: 120_000,
+                legal_basis: None,
+            },
+        ],
+    };
+    let now = Utc::now();
+    for (n, at) in [(1, now), (2, now), (3, now - TimeDelta::days(40))] {
+        store
+            .post_ledger_entry(&NewLedgerEntry {
+                kind: "payment".into(),
+                reference: format!("PAY-STMT{n}"),
+                memo: format!("نقدی در پیشخوان برای پروندهٔ {n}"),
+                key: Some(format!("payment:PAY-STMT{n}")),
+                reverses: None,
+                posted_by: operator.actor_id(),
+                posted_at: at,
+                entry: bill
+                    .payment_entry(Account::Till("tehran-c-stmt".into(), operator.actor_id()))
+                    .unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+    let today = JalaliDate::in_iran(now);
+    let month = JalaliDate::new(today.year(), today.month(), 1).unwrap();
+    let statement = app
+        .centre_statement(&manager, "tehran-c-stmt", month)
+        .await
+        .unwrap();
+    // Two this month (unless the month began under 40 days ago and the third is in it too).
+    let expected: Vec<_> = [now, now, now - TimeDelta::days(40)]
+        .into_iter()
+        .filter(|at| {
+            let d = JalaliDate::in_iran(*at);
+            (d.year(), d.month()) == (today.year(), today.month())
+        })
+        .collect();
+    assert_eq!(statement.lines.len(), expected.len());
+    assert_eq!(statement.total, 120_000 * expected.len() as i64);
+    assert!(matches!(
+        app.centre_statement(&near, "tehran-c-stmt", month).await,
+        Err(PaymentError::NotFound)
+    ));
+    assert!(matches!(
+        app.centre_statement(&operator, "tehran-c-stmt", month)
+            .await,
+        Err(PaymentError::NotFound)
+    ));
+
+    // Through the pages, signed in as the manager.
+    let token = "statement-manager-session-token-0123456789";
+    let id = match &manager {
+        Principal::Staff(user) => user.id.clone(),
+        _ => unreachable!(),
+    };
+    store
+        .insert_session(&SessionRecord {
+            token_hash: pishkhan_domain::digest::sha256_hex(token.as_bytes()),
+            owner: SessionOwner::User(id),
+            stage: "full".to_owned(),
+            csrf: "statement-csrf".to_owned(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + TimeDelta::hours(1),
+            ip: "192.0.2.1".to_owned(),
+            user_agent: "test".to_owned(),
+            pending_secret: None,
+        })
+        .await
+        .unwrap();
+    let router = crate::support::router_on(store.clone());
+    let cookie = format!("pishkhan_session={token}");
+    let headers = [("cookie", cookie.as_str())];
+    let month_key = format!("{:04}/{:02}", month.year(), month.month());
+    let query = format!("centre=tehran-c-stmt&month={month_key}");
+    let total_fa =
+        pishkhan_domain::Rials(statement.total).format_rials(pishkhan_domain::Language::Persian);
+    let page = crate::support::get(&router, &format!("/counter/statement?{query}"), &headers).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&total_fa), "{total_fa} in the page");
+    let pdf = crate::support::get(
+        &router,
+        &format!("/counter/statement/pdf?{query}"),
+        &headers,
+    )
+    .await;
+    assert_eq!(
+        (pdf.status.as_u16(), pdf.header("content-type")),
+        (200, "application/pdf")
+    );
+    if let Some(text) = crate::portal::pdftotext(&pdf.bytes) {
+        assert!(
+            text.contains(&pishkhan_render::comparable("صورت‌حساب سهم دفتر")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&pishkhan_render::comparable("کارمزد"))
+                || text.contains(&pishkhan_render::comparable("پیشخوان")),
+            "{text}"
+        );
+    }
+    let xlsx = crate::support::get(
+        &router,
+        &format!("/counter/statement/xlsx?{query}"),
+        &headers,
+    )
+    .await;
+    assert_eq!(xlsx.status, 200);
+    let mut book = Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let numbers: Vec<f64> = sheet
+        .rows()
+        .filter_map(|row| row.get(3).and_then(|c| c.get_float()))
+        .collect();
+    // Each share, then the total.
+    assert_eq!(numbers.len(), expected.len() + 1, "{numbers:?}");
+    assert_eq!(*numbers.last().unwrap(), statement.total as f64);
+    // Another centre in the query: this manager's own is shown (never the neighbour's).
+    let other = crate::support::get(
+        &router,
+        &format!("/counter/statement/xlsx?centre=tehran-c-near&month={month_key}"),
+        &headers,
+    )
+    .await;
+    assert_eq!(other.status, 200);
+    let bad = crate::support::get(&router, "/counter/statement?month=1405/13", &headers).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("۱۴۰۵/۰۹"), "says how to write a month");
 }

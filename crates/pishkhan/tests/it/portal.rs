@@ -167,7 +167,7 @@ async fn search_is_scoped_ranked_and_helpful() {
     );
 }
 
-fn pdftotext(pdf: &[u8]) -> Option<String> {
+pub(crate) fn pdftotext(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("doc.pdf");
     std::fs::write(&path, pdf).unwrap();

@@ -15,5 +15,6 @@ pub mod mine;
 pub mod pay;
 pub mod portal;
 pub mod signin;
+pub mod statement;
 pub mod till;
 pub mod track;
