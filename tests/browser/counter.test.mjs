@@ -7,6 +7,7 @@
 // each new page.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -134,6 +135,16 @@ describe('the counter takes money and closes its day', () => {
     assert.match(receipt, /قبض آب — پرونده ۳۰۲۱۴۵۵ — دورهٔ ۰۸/);
     assert.match(receipt, /۸۴۵٬۰۰۰ ریال/);
     await shot(page, 'counter-bill-receipt-360');
+    // The receipt to print and hand over, as a PDF: it names the payment.
+    const number = receiptUrl.match(/PAY-[0-9A-F]{16}/)[0];
+    const pdfHref = await page.getByRole('link', { name: /دریافت رسید برای چاپ/ }).getAttribute('href');
+    const pdfReply = await context.request.get(`${server.url}${pdfHref}`);
+    assert.equal(pdfReply.status(), 200);
+    assert.equal(pdfReply.headers()['content-type'], 'application/pdf');
+    const pdfFile = path.join(artifacts, 'counter-bill-receipt.pdf');
+    fs.writeFileSync(pdfFile, await pdfReply.body());
+    const pdfText = execFileSync('pdftotext', ['-layout', pdfFile, '-'], { encoding: 'utf8' });
+    assert.ok(pdfText.includes(number), pdfText);
     // The same bill again: refused, saying it is paid.
     await page.goto(`${server.url}/counter/bills?bill_id=${WATER.bill}&payment_id=${WATER.payment}`);
     assert.match(await page.textContent('main'), /پیش‌تر پرداخت شده است/);

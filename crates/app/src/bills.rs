@@ -310,3 +310,82 @@ fn paid_already(paid: &PaymentRecord) -> PaymentError {
         "This bill is paid already; no money is taken twice.",
     )
 }
+
+impl App {
+    /// The receipt of a payment taken at one of this person's counters, as a PDF.
+    pub async fn counter_payment_pdf(
+        &self,
+        principal: &Principal,
+        number: &str,
+    ) -> Result<Vec<u8>, PaymentError> {
+        use pishkhan_domain::text::to_persian_digits;
+        let payment = self.counter_payment(principal, number).await?;
+        let directory = self.org_directory().await?;
+        let centre_name = payment
+            .centre
+            .as_deref()
+            .and_then(|c| directory.centre(c))
+            .map(|c| c.name_fa.clone())
+            .unwrap_or_default();
+        let payee = directory
+            .agency(&payment.payee)
+            .map_or_else(|| payment.payee.clone(), |a| a.name_fa.clone());
+        let isolated = |text: &str| format!("\u{2066}{}\u{2069}", to_persian_digits(text));
+        let mut about: Vec<(String, String)> = crate::payments::bill_of_payment(&payment)
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    "بابت".to_owned(),
+                    format!(
+                        "{} — {}",
+                        to_persian_digits(&l.title),
+                        pishkhan_domain::Rials(l.rials)
+                            .format_rials(pishkhan_domain::Language::Persian)
+                    ),
+                )
+            })
+            .collect();
+        if let Some(code) = &payment.application {
+            about.push(("پرونده".into(), isolated(code)));
+        }
+        if let (Some(bill), Some(pay)) = (&payment.bill_id, &payment.payment_id) {
+            about.push(("شناسهٔ قبض".into(), isolated(bill)));
+            about.push(("شناسهٔ پرداخت".into(), isolated(pay)));
+        }
+        about.push(("دریافت‌کننده".into(), payee));
+        let method = Method::parse(&payment.method).map_or("", |m| m.name_fa());
+        about.push((
+            "روش".into(),
+            match &payment.reference {
+                Some(r) => format!("{method} — مرجع {}", isolated(r)),
+                None => method.to_owned(),
+            },
+        ));
+        let paid_on = payment
+            .paid_at
+            .and_then(DateTime::<Utc>::from_timestamp_millis)
+            .map(|at| {
+                let local = pishkhan_domain::jalali::iran_local_time(at);
+                to_persian_digits(&format!(
+                    "{} ساعت {}",
+                    pishkhan_domain::JalaliDate::from_gregorian(local.date()).format_long_fa(),
+                    local.format("%H:%M")
+                ))
+            })
+            .unwrap_or_default();
+        let data = pishkhan_render::payment_receipt_data(&pishkhan_render::PaymentReceiptPrint {
+            number: &payment.number,
+            centre_name: &centre_name,
+            about: &about,
+            total_rials: payment.rials,
+            paid_on: &paid_on,
+        });
+        tokio::task::spawn_blocking(move || {
+            pishkhan_render::render(pishkhan_render::Template::PaymentReceipt, &data)
+        })
+        .await
+        .map_err(|e| PaymentError::Store(StoreError::Corrupt(format!("typesetting: {e}"))))?
+        .map_err(|e| PaymentError::Store(StoreError::Corrupt(format!("typesetting: {e}"))))
+    }
+}

@@ -23,8 +23,8 @@ pub use output::{
     sample_output,
 };
 pub use print::{
-    CardPrint, CounterPrint, FormPrint, ReceiptPrint, StatementPrint, card_data, form_data,
-    receipt_data, statement_data,
+    CardPrint, CounterPrint, FormPrint, PaymentReceiptPrint, ReceiptPrint, StatementPrint,
+    card_data, form_data, payment_receipt_data, receipt_data, statement_data,
 };
 
 static FONT_FILES: [&[u8]; 2] = [
@@ -67,6 +67,8 @@ pub enum Template {
     Receipt,
     /// A centre's monthly statement of the shares it earned.
     Statement,
+    /// The receipt of a payment taken at a counter.
+    PaymentReceipt,
 }
 
 /// A template's source: the shared part, then the document's own.
@@ -82,6 +84,13 @@ static CARD_SOURCE: LazyLock<Option<Source>> =
 
 static RECEIPT_SOURCE: LazyLock<Option<Source>> =
     LazyLock::new(|| template("/receipt.typ", include_str!("../templates/receipt.typ")));
+
+static PAYMENT_RECEIPT_SOURCE: LazyLock<Option<Source>> = LazyLock::new(|| {
+    template(
+        "/payment_receipt.typ",
+        include_str!("../templates/payment_receipt.typ"),
+    )
+});
 
 static STATEMENT_SOURCE: LazyLock<Option<Source>> =
     LazyLock::new(|| template("/statement.typ", include_str!("../templates/statement.typ")));
@@ -161,6 +170,7 @@ pub fn render(template: Template, data: &serde_json::Value) -> Result<Vec<u8>, R
         Template::Card => CARD_SOURCE.as_ref(),
         Template::Receipt => RECEIPT_SOURCE.as_ref(),
         Template::Statement => STATEMENT_SOURCE.as_ref(),
+        Template::PaymentReceipt => PAYMENT_RECEIPT_SOURCE.as_ref(),
     }
     .ok_or(RenderError::Template)?;
     typeset(source.clone(), data).map_err(|(error, _)| error)

@@ -495,3 +495,32 @@ pub fn statement_data(print: &StatementPrint<'_>) -> Value {
         "footer": format!("پیشخوان — صورت‌حساب ماهانهٔ {} — {}", print.centre_name, print.month),
     })
 }
+
+/// What a counter payment's receipt prints: everything already in Persian.
+pub struct PaymentReceiptPrint<'a> {
+    pub number: &'a str,
+    pub centre_name: &'a str,
+    /// (label, value) lines: what it was for, the bill's IDs, the payee, the method …
+    pub about: &'a [(String, String)],
+    pub total_rials: i64,
+    pub paid_on: &'a str,
+}
+
+/// The data of a counter payment's receipt.
+pub fn payment_receipt_data(print: &PaymentReceiptPrint<'_>) -> Value {
+    let total =
+        pishkhan_domain::Rials(print.total_rials).format_rials(pishkhan_domain::Language::Persian);
+    json!({
+        "title": "رسید پرداخت",
+        "issuer": print.centre_name,
+        "facts": [
+            ["شمارهٔ پرداخت", format!("\u{2066}{}\u{2069}", print.number)],
+            ["مبلغ", total],
+            ["زمان", print.paid_on],
+        ],
+        "summary": format!("مبلغ {total} در {} دریافت شد.", print.centre_name),
+        "about": print.about.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        "sections": [],
+        "footer": format!("پیشخوان — رسید پرداخت \u{2066}{}\u{2069}", print.number),
+    })
+}

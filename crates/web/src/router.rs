@@ -247,6 +247,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(COUNTER_ROLES),
             get(bills::receipt),
         ),
+        g(
+            "/counter/payments/{number}/pdf",
+            StaffWith(COUNTER_ROLES),
+            get(bills::receipt_pdf),
+        ),
         p(
             "/counter/inquiries/{inquiry}",
             StaffWith(COUNTER_ROLES),

@@ -110,6 +110,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     // Without a method the form is refused (422) before any bill is read.
     ("POST", "/counter/bills", Who::Counter),
     ("GET", "/counter/payments/{number}", Who::CounterMissing),
+    ("GET", "/counter/payments/{number}/pdf", Who::CounterMissing),
     ("GET", "/counter/till", Who::Counter),
     ("GET", "/counter/statement", Who::CentreManagers),
     ("GET", "/counter/statement/pdf", Who::CentreManagers),

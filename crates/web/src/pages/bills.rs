@@ -372,3 +372,30 @@ pub async fn company(
     }
     render(&CompanyPage { page, companies })
 }
+
+/// `GET /counter/payments/{number}/pdf`: the receipt to print and hand over.
+pub async fn receipt_pdf(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+) -> Result<Response, WebError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let principal = staff(&visitor)?;
+    let pdf = match state.app.counter_payment_pdf(principal, &number).await {
+        Ok(pdf) => pdf,
+        Err(PaymentError::Store(e)) => return Err(e.into()),
+        Err(_) => return Err(WebError::NotFound),
+    };
+    let mut response = pdf.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{number}.pdf\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
