@@ -518,7 +518,15 @@ impl App {
             None => None,
         };
         let Some(step) = step else {
-            // Nothing to move: paid twice (another tab) or exempted meanwhile. Give it back.
+            // Nothing to move. If this very payment moved it (the callback twice at once: the
+            // other concluded it between our reading the payment and the application), it is
+            // paid now — the payment and the step commit together, and the application was read
+            // first, so reading the payment again tells. Otherwise the application was paid by
+            // another payment (another tab) or exempted meanwhile: give this one back.
+            let now_is = self.reread(&payment).await?;
+            if now_is.state != "pending" {
+                return Ok((now_is, None));
+            }
             gateway.finish("/api/reverse", &token).await?;
             self.fail(
                 &payment,

@@ -24,7 +24,8 @@ on_both_backends!(
     a_bill_is_paid_once_at_the_counter_and_its_company_sees_it,
     a_till_closes_once_and_only_its_manager_approves_a_difference,
     the_banks_settlement_file_is_reconciled_and_every_mismatch_listed,
-    a_centres_monthly_statement_lists_its_shares_on_the_page_in_pdf_and_xlsx
+    a_centres_monthly_statement_lists_its_shares_on_the_page_in_pdf_and_xlsx,
+    callbacks_racing_each_other_never_give_back_the_payment_that_moved_the_application
 );
 
 const SERVICE: &str = "tehran.traffic-fines";
@@ -158,15 +159,9 @@ async fn state_of(app: &App, who: &Principal, code: &str) -> String {
         .state
 }
 
-async fn books(store: &Store) -> Vec<(String, i64)> {
-    assert_eq!(store.ledger_total().await.unwrap(), 0, "the books balance");
-    store.ledger_balances("").await.unwrap()
-}
-
-async fn a_fee_is_paid_online_once_and_every_fault_ends_balanced(store: Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let bank = bank(dir.path());
-    let app = app_with_bank(store.clone(), &bank).await;
+/// The demo catalogue loaded, and the traffic police's system (whose fines the tests pay) with
+/// the police's agency code.
+async fn police_system(app: &App, store: &Store, name: &str) -> (Principal, String) {
     app.load_demo_catalogue().await.unwrap();
     let (services, _) = app
         .published_services(&pishkhan_app::records::ServiceFilter::default(), 500, 0)
@@ -177,14 +172,20 @@ async fn a_fee_is_paid_online_once_and_every_fault_ends_balanced(store: Store) {
         .find(|s| s.card.code == SERVICE)
         .map(|s| s.card.agency.clone())
         .unwrap();
-    let police = staff(
-        &app,
-        &store,
-        "police.system",
-        Role::System,
-        &format!("agency:{agency}"),
-    )
-    .await;
+    let police = staff(app, store, name, Role::System, &format!("agency:{agency}")).await;
+    (police, agency)
+}
+
+async fn books(store: &Store) -> Vec<(String, i64)> {
+    assert_eq!(store.ledger_total().await.unwrap(), 0, "the books balance");
+    store.ledger_balances("").await.unwrap()
+}
+
+async fn a_fee_is_paid_online_once_and_every_fault_ends_balanced(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let bank = bank(dir.path());
+    let app = app_with_bank(store.clone(), &bank).await;
+    let (police, agency) = police_system(&app, &store, "police.system").await;
     let citizen = person(&store).await;
 
     // The bill: the fines the police listed, owed at the payment step. Their system cannot
@@ -975,24 +976,7 @@ async fn the_banks_settlement_file_is_reconciled_and_every_mismatch_listed(store
     let dir = tempfile::tempdir().unwrap();
     let bank = bank(dir.path());
     let app = app_with_bank(store.clone(), &bank).await;
-    app.load_demo_catalogue().await.unwrap();
-    let (services, _) = app
-        .published_services(&pishkhan_app::records::ServiceFilter::default(), 500, 0)
-        .await
-        .unwrap();
-    let agency = services
-        .iter()
-        .find(|s| s.card.code == SERVICE)
-        .map(|s| s.card.agency.clone())
-        .unwrap();
-    let police = staff(
-        &app,
-        &store,
-        "police.recon",
-        Role::System,
-        &format!("agency:{agency}"),
-    )
-    .await;
+    let (police, _) = police_system(&app, &store, "police.recon").await;
     let citizen = person(&store).await;
     let mut numbers = Vec::new();
     for fines in ["۱۲۰٬۰۰۰", "۳۴۰٬۰۰۰"] {
@@ -1282,4 +1266,38 @@ async fn a_centres_monthly_statement_lists_its_shares_on_the_page_in_pdf_and_xls
     let bad = crate::support::get(&router, "/counter/statement?month=1405/13", &headers).await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("۱۴۰۵/۰۹"), "says how to write a month");
+}
+
+/// The bank's answer arriving four times at once, ten payments over: every one ends paid once
+/// and settled, at Pishkhan and at the bank — none given back by a callback that read the
+/// application after another had moved it (a race found under load).
+async fn callbacks_racing_each_other_never_give_back_the_payment_that_moved_the_application(
+    store: Store,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let bank = bank(dir.path());
+    let app = app_with_bank(store.clone(), &bank).await;
+    let (police, _) = police_system(&app, &store, "police.race").await;
+    let citizen = person(&store).await;
+    for _ in 0..10 {
+        let code = owing(&app, &citizen, &police, "۹۰٬۰۰۰").await;
+        let page = app
+            .start_online_payment(&citizen, "test", &code, Utc::now())
+            .await
+            .unwrap();
+        let token = pay_at_bank(&bank, &page).unwrap();
+        let mut racing = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let (app, token) = (app.clone(), token.clone());
+            racing.spawn(async move { app.payment_returned(&token, Utc::now()).await });
+        }
+        for answer in racing.join_all().await {
+            answer.unwrap();
+        }
+        let (payment, _) = app.payment_returned(&token, Utc::now()).await.unwrap();
+        assert_eq!(payment.state, "settled", "{payment:?}");
+        assert_eq!(bank_status(&bank, &token), "settled");
+        assert_eq!(state_of(&app, &citizen, &code).await, "receipt");
+    }
+    books(&store).await;
 }

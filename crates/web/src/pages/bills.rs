@@ -147,7 +147,9 @@ async fn bill_page(
     )
 }
 
-fn refusal_text(page: &PageContext, error: PaymentError) -> Result<String, WebError> {
+/// What a refused payment, till or statement step tells the person on the page; not found and
+/// the store's failures are answered as such.
+pub(crate) fn refusal_text(page: &PageContext, error: PaymentError) -> Result<String, WebError> {
     match error {
         PaymentError::Refused(problem) => Ok(problem.message(page.lang).to_owned()),
         PaymentError::NotFound => Err(WebError::NotFound),

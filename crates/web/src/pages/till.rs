@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::auth::{Visitor, redirect, staff};
 use crate::error::WebError;
 use crate::page::{PageContext, with_status};
+use crate::pages::bills::refusal_text;
 use crate::pages::counter::{CentreOption, centres};
 use crate::state::WebState;
 
@@ -229,15 +230,6 @@ struct Kept {
     counted_cash: String,
     counted_card: String,
     explanation: String,
-}
-
-fn refusal_text(page: &PageContext, error: PaymentError) -> Result<String, WebError> {
-    match error {
-        PaymentError::Refused(problem) => Ok(problem.message(page.lang).to_owned()),
-        PaymentError::NotFound => Err(WebError::NotFound),
-        PaymentError::Store(e) => Err(e.into()),
-        PaymentError::Gateway(_) => Ok(page.t.string("pay-gateway-down")),
-    }
 }
 
 fn parse_day(day: &str, now: DateTime<Utc>) -> Result<JalaliDate, PaymentError> {
