@@ -928,3 +928,4 @@ statement-xlsx = Download the statement (Excel)
 statement-none = No share was recorded this month.
 statement-share = Centre's share
 receipt-pdf = Download the receipt to print (PDF)
+billpay-operator-only = A bill's money is taken by the centre's operators; you can only read it here.

@@ -929,3 +929,4 @@ statement-xlsx = دریافت صورت‌حساب (اکسل)
 statement-none = در این ماه سهمی ثبت نشده است.
 statement-share = سهم دفتر
 receipt-pdf = دریافت رسید برای چاپ (پی‌دی‌اف)
+billpay-operator-only = پول قبض را متصدی دفتر می‌گیرد؛ شما این قبض را فقط می‌بینید.

@@ -1263,6 +1263,33 @@ async fn a_centres_monthly_statement_lists_its_shares_on_the_page_in_pdf_and_xls
     )
     .await;
     assert_eq!(other.status, 200);
+    // The manager reads a bill at the counter's page but is not offered to take its money.
+    let (bill, payment) = pishkhan_domain::id::issue_bill(
+        4321,
+        11,
+        pishkhan_domain::id::BillServiceType::Gas,
+        50_000,
+        5,
+        8,
+    )
+    .unwrap();
+    let read = crate::support::get(
+        &router,
+        &format!(
+            "/counter/bills?bill_id={}&payment_id={}",
+            bill.as_str(),
+            payment.as_str()
+        ),
+        &headers,
+    )
+    .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert!(read.body.contains("۵۰٬۰۰۰ ریال"));
+    assert!(
+        !read.body.contains("name=\"method\""),
+        "no cash-or-card form"
+    );
+    assert!(read.body.contains("متصدی دفتر می‌گیرد"));
     let bad = crate::support::get(&router, "/counter/statement?month=1405/13", &headers).await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("۱۴۰۵/۰۹"), "says how to write a month");

@@ -44,6 +44,8 @@ struct BillPage {
     bill_id: String,
     payment_id: String,
     shown: Option<BillShown>,
+    /// This person takes money at this centre (an operator there); a manager reads only.
+    can_take: bool,
     error: Option<String>,
 }
 
@@ -133,10 +135,15 @@ async fn bill_page(
     } else {
         StatusCode::OK
     };
+    let can_take = staff(visitor)?
+        .scopes_of(pishkhan_domain::identity::Role::Operator)
+        .into_iter()
+        .any(|s| *s == Scope::Centre(centre.clone()));
     with_status(
         status,
         &BillPage {
             page,
+            can_take,
             centres,
             centre,
             bill_id: query.bill_id,
