@@ -262,12 +262,13 @@ fn state_name(page: &PageContext, state: &str) -> String {
     })
 }
 
-async fn receipt_of(
-    state: &WebState,
+/// A payment as its receipt shows it; `directory` names the payee (loaded once per page, not
+/// once per payment: the company's list shows up to 500).
+fn receipt_of(
+    directory: &pishkhan_app::records::OrgDirectory,
     page: &PageContext,
     payment: &PaymentRecord,
-) -> Result<ReceiptShown, WebError> {
-    let directory = state.app.org_directory().await?;
+) -> ReceiptShown {
     let payee = directory
         .agency(&payment.payee)
         .map(|a| a.name_fa.clone())
@@ -278,7 +279,7 @@ async fn receipt_of(
         .map(|l| l.title.clone())
         .collect::<Vec<_>>()
         .join("، ");
-    Ok(ReceiptShown {
+    ReceiptShown {
         number: payment.number.clone(),
         title,
         bill: payment.bill_id.clone().zip(payment.payment_id.clone()),
@@ -290,7 +291,7 @@ async fn receipt_of(
         reference: payment.reference.clone(),
         paid: when(page, payment.paid_at.or(Some(payment.created_at))),
         state: state_name(page, &payment.state),
-    })
+    }
 }
 
 /// `GET /counter/payments/{number}`: the receipt of a payment taken at this person's centre.
@@ -313,7 +314,7 @@ pub async fn receipt(
         .and_then(|c| directory.name_of(&Scope::Centre(c.to_owned())))
         .unwrap_or_default()
         .to_owned();
-    let receipt = receipt_of(&state, &page, &payment).await?;
+    let receipt = receipt_of(&directory, &page, &payment);
     render(&ReceiptPage {
         page,
         receipt,
@@ -367,7 +368,7 @@ pub async fn company(
             .fold(0i64, |t, p| t.saturating_add(p.rials));
         let mut payments = Vec::with_capacity(paid.len());
         for p in &paid {
-            payments.push(receipt_of(&state, &page, p).await?);
+            payments.push(receipt_of(&directory, &page, p));
         }
         companies.push(CompanyBills {
             name: directory
@@ -388,23 +389,15 @@ pub async fn receipt_pdf(
     visitor: Visitor,
     Path(number): Path<String>,
 ) -> Result<Response, WebError> {
-    use axum::http::{HeaderValue, header};
-    use axum::response::IntoResponse;
     let principal = staff(&visitor)?;
     let pdf = match state.app.counter_payment_pdf(principal, &number).await {
         Ok(pdf) => pdf,
         Err(PaymentError::Store(e)) => return Err(e.into()),
         Err(_) => return Err(WebError::NotFound),
     };
-    let mut response = pdf.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{number}.pdf\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(crate::pages::statement::download(
+        pdf,
+        "application/pdf",
+        &format!("{number}.pdf"),
+    ))
 }
