@@ -5,7 +5,7 @@
 //! took money is closed, the manager closes the centre's day. A closed till takes no more money
 //! that day.
 
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::identity::{Role, Scope};
 use pishkhan_domain::ledger::{Account, Entry};
@@ -22,13 +22,9 @@ use crate::App;
 use crate::payments::{PaymentError, refused};
 use crate::policy::Principal;
 
-/// Iran's offset from UTC (no daylight saving since 1401).
-const IRAN_OFFSET: TimeDelta = TimeDelta::minutes(3 * 60 + 30);
-
 /// The instants a Jalali day in Iran time runs between: [start, end).
 pub fn day_bounds(day: JalaliDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = day.to_gregorian().and_time(NaiveTime::MIN).and_utc() - IRAN_OFFSET;
-    (start, start + TimeDelta::days(1))
+    pishkhan_domain::jalali::iran_day_bounds(day)
 }
 
 /// One operator's till on one day.

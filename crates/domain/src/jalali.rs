@@ -304,10 +304,25 @@ impl std::fmt::Display for JalaliDate {
     }
 }
 
+/// The instants a Jalali day in Iran runs between: [its midnight, the next midnight), in UTC.
+pub fn iran_day_bounds(
+    day: JalaliDate,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let start = day
+        .to_gregorian()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        - chrono::TimeDelta::seconds(i64::from(IRAN_UTC_OFFSET_SECONDS));
+    (start, start + chrono::TimeDelta::days(1))
+}
+
 /// Days in a Jalali month: 31 for the first six, 30 for the next five, 29 or 30 for Esfand.
+/// Iran's offset from UTC, in seconds: +03:30 all year (no daylight saving since 1401).
+pub const IRAN_UTC_OFFSET_SECONDS: i32 = 3 * 3600 + 1800;
+
 /// The wall-clock time in Iran at an instant: UTC+03:30 all year (no daylight saving since 1401).
 pub fn iran_local_time(instant: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
-    chrono::FixedOffset::east_opt(3 * 3600 + 1800).map_or_else(
+    chrono::FixedOffset::east_opt(IRAN_UTC_OFFSET_SECONDS).map_or_else(
         || instant.naive_utc(),
         |o| instant.with_timezone(&o).naive_local(),
     )
@@ -416,5 +431,19 @@ mod tests {
         assert_eq!(date(1403, 12, 30).add_days(1), date(1404, 1, 1));
         assert_eq!(date(1404, 1, 1).add_days(-1), date(1403, 12, 30));
         assert_eq!(date(1404, 1, 1).days_until(date(1405, 1, 1)), 365);
+    }
+
+    #[test]
+    fn an_iranian_day_starts_at_midnight_tehran_time() {
+        // 1405/09/13 is 2026-12-04; its midnight in Tehran is 20:30 UTC the evening before.
+        let (start, end) = iran_day_bounds(date(1405, 9, 13));
+        assert_eq!(start.to_rfc3339(), "2026-12-03T20:30:00+00:00");
+        assert_eq!((end - start).num_hours(), 24);
+        assert_eq!(JalaliDate::in_iran(start), date(1405, 9, 13));
+        assert_eq!(
+            JalaliDate::in_iran(start - chrono::TimeDelta::seconds(1)),
+            date(1405, 9, 12)
+        );
+        assert_eq!(JalaliDate::in_iran(end), date(1405, 9, 14));
     }
 }
