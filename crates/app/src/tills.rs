@@ -22,6 +22,9 @@ use crate::App;
 use crate::payments::{PaymentError, refused};
 use crate::policy::Principal;
 
+/// The longest explanation of a till's difference kept (the form allows as much).
+const MAX_EXPLANATION: usize = 1000;
+
 /// The instants a Jalali day in Iran time runs between: [start, end).
 pub fn day_bounds(day: JalaliDate) -> (DateTime<Utc>, DateTime<Utc>) {
     pishkhan_domain::jalali::iran_day_bounds(day)
@@ -231,6 +234,13 @@ impl App {
             },
         ];
         let explanation = explanation.trim();
+        if explanation.chars().count() > MAX_EXPLANATION {
+            return Err(refused(
+                "till_explanation_too_long",
+                "علت اختلاف را کوتاه‌تر بنویسید (حداکثر ۱۰۰۰ نویسه).",
+                "Explain the difference in at most 1,000 characters.",
+            ));
+        }
         let difference = check_close(&counts, Some(explanation)).map_err(|e| match e {
             CloseRefusal::NegativeCount(_) => refused(
                 "till_negative_count",

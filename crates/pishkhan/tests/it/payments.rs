@@ -802,6 +802,13 @@ async fn a_till_closes_once_and_only_its_manager_approves_a_difference(store: St
             "till_negative_count",
         ),
         (1_230_000, 80_000, "", today.add_days(1), "till_future_day"),
+        (
+            1_200_000,
+            80_000,
+            &*"کم".repeat(600),
+            today,
+            "till_explanation_too_long",
+        ),
     ] {
         let error = close(&first, cash, card, why, day).await.unwrap_err();
         assert_eq!(refusal(error), code, "{cash} {card} {why}");
