@@ -225,6 +225,11 @@ pub struct BillLine {
     pub legal_basis: Option<String>,
 }
 
+/// A fee line that is wholly the filing centre's: the counter's own fee.
+fn is_counter_fee(fee: &crate::catalog::FeeLine) -> bool {
+    fee.centre_share_rials > 0 && fee.centre_share_rials >= fee.rials
+}
+
 /// What an application owes: its card's announced fee lines, the centre's shares when a centre
 /// filed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,7 +241,9 @@ pub struct FeeBill {
 
 impl FeeBill {
     /// The bill for an application of `card` filed at `centre` (None: online). Fee lines without
-    /// an announced amount (0) are left off: nothing is charged that the card does not state.
+    /// an announced amount (0) are left off: nothing is charged that the card does not state. A
+    /// line that is wholly the centre's (the counter's own fee, «کارمزد دفتر») is charged only
+    /// when a centre filed it: online, no counter did the work.
     pub fn for_card(card: &ServiceCard, centre: Option<&str>) -> FeeBill {
         FeeBill {
             agency: card.agency.clone(),
@@ -245,6 +252,7 @@ impl FeeBill {
                 .fees
                 .iter()
                 .filter(|fee| fee.rials > 0)
+                .filter(|fee| centre.is_some() || !is_counter_fee(fee))
                 .map(|fee| BillLine {
                     title: fee.title.fa.clone(),
                     rials: fee.rials,
@@ -261,7 +269,8 @@ impl FeeBill {
 
     /// The bill when an earlier step assessed the amount (the `fee_rials` a building permit's
     /// fee assessment or a connection's costing writes down, as typed: Persian or ASCII digits,
-    /// separators allowed): one line of that amount, owed to the card's agency, no centre share.
+    /// separators allowed): one line of that amount, owed to the card's agency, and — filed at a
+    /// centre — the card's counter fee lines, which the assessment does not replace.
     /// Without an assessment, or with one that is not a positive whole number of rials up to
     /// [`MAX_POSTING_RIALS`], the card's own fees ([`FeeBill::for_card`]).
     pub fn assessed(card: &ServiceCard, centre: Option<&str>, assessed: Option<&str>) -> FeeBill {
@@ -277,16 +286,24 @@ impl FeeBill {
         });
         match rials {
             None => FeeBill::for_card(card, centre),
-            Some(rials) => FeeBill {
-                agency: card.agency.clone(),
-                centre: centre.map(str::to_owned),
-                lines: vec![BillLine {
-                    title: "هزینهٔ تعیین‌شده در پرونده".to_owned(),
-                    rials,
-                    centre_share: 0,
-                    legal_basis: None,
-                }],
-            },
+            Some(rials) => {
+                let counter = FeeBill::for_card(card, centre)
+                    .lines
+                    .into_iter()
+                    .filter(|l| centre.is_some() && l.rials > 0 && l.centre_share == l.rials);
+                FeeBill {
+                    agency: card.agency.clone(),
+                    centre: centre.map(str::to_owned),
+                    lines: std::iter::once(BillLine {
+                        title: "هزینهٔ تعیین‌شده در پرونده".to_owned(),
+                        rials,
+                        centre_share: 0,
+                        legal_basis: None,
+                    })
+                    .chain(counter)
+                    .collect(),
+                }
+            }
         }
     }
 
@@ -467,6 +484,33 @@ mod tests {
             Entry::new(postings),
             Err(LedgerError::Unbalanced(i64::MAX))
         ));
+    }
+
+    #[test]
+    fn the_counters_own_fee_is_charged_only_where_a_counter_filed_it() {
+        let card = card_with_fees(&[(230_000, 0), (120_000, 120_000)]);
+        let online = FeeBill::for_card(&card, None);
+        assert_eq!((online.total(), online.centre_share()), (230_000, 0));
+        let at_centre = FeeBill::for_card(&card, Some("centre-12"));
+        assert_eq!(
+            (at_centre.total(), at_centre.centre_share()),
+            (350_000, 120_000)
+        );
+        // An assessed amount replaces the agency's fees, not the counter's.
+        let assessed = FeeBill::assessed(&card, Some("centre-12"), Some("3,200,000"));
+        assert_eq!(
+            (assessed.total(), assessed.centre_share()),
+            (3_320_000, 120_000)
+        );
+        let online = FeeBill::assessed(&card, None, Some("3,200,000"));
+        assert_eq!((online.total(), online.centre_share()), (3_200_000, 0));
+        let entry = assessed
+            .payment_entry(Account::Till("centre-12".into(), "op".into()))
+            .unwrap();
+        let mut books = Balances::default();
+        books.apply(&entry);
+        assert_eq!(books.of(&Account::Centre("centre-12".into())), -120_000);
+        assert_eq!(books.of(&Account::Agency(card.agency.clone())), -3_200_000);
     }
 
     #[test]
