@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { artifacts, axeViolations, launchBrowser, startServer, textedCode } from './harness.mjs';
+import { artifacts, axeViolations, launchBrowser, signInCitizen, startServer, textedCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -30,8 +30,10 @@ after(async () => {
   await server?.stop();
 });
 
-// The demo's sample water bill (printed in its banner): 845,000 rials, Tehran's water company.
+// The demo's sample bills (printed in its banner): water, 845,000 rials, Tehran's water company;
+// gas, paid online by a citizen below.
 const WATER = { bill: '302145501110', payment: '84550823' };
+const GAS = { bill: '880012303130', payment: '175050847' };
 
 async function shot(page, name) {
   fs.mkdirSync(artifacts, { recursive: true });
@@ -105,7 +107,11 @@ describe('the counter takes money and closes its day', () => {
 
     // The walk-in pays the charge in cash at the counter; the application moves on by itself.
     await page.goto(`${server.url}/counter/applications/${code}`);
-    assert.match(await page.locator('section.bill').textContent(), /۳٬۲۰۰٬۰۰۰ ریال/);
+    // The municipality's charge and the counter's own fee (its share, in the statement below).
+    const bill = await page.locator('section.bill').textContent();
+    assert.match(bill, /۳٬۲۰۰٬۰۰۰ ریال/);
+    assert.match(bill, /کارمزد دفتر پیشخوان/);
+    assert.match(bill, /۳٬۳۲۰٬۰۰۰ ریال/);
     await page.getByLabel('نقدی').check();
     await page.getByRole('button', { name: /ثبت دریافت/ }).click();
     await page.waitForURL(/payment=PAY-/);
@@ -153,18 +159,18 @@ describe('the counter takes money and closes its day', () => {
     await page.goto(`${server.url}/counter/bills?bill_id=302145501111&payment_id=${WATER.payment}`);
     assert.match(await page.locator('.error-summary').textContent(), /رقم کنترل شناسهٔ قبض/);
 
-    // The till: 3,200,000 + 845,000 in cash by the books.
+    // The till: 3,320,000 + 845,000 in cash by the books.
     await page.goto(`${server.url}/counter`);
     await page.getByRole('link', { name: 'صندوق روز و بستن آن' }).click();
     const till = await page.textContent('main');
-    assert.match(till, /۴٬۰۴۵٬۰۰۰ ریال/);
-    await page.getByLabel('نقدی شمارش‌شده').fill('۴٬۰۰۰٬۰۰۰');
+    assert.match(till, /۴٬۱۶۵٬۰۰۰ ریال/);
+    await page.getByLabel('نقدی شمارش‌شده').fill('۴٬۱۲۰٬۰۰۰');
     await page.getByLabel('جمع رسیدهای کارت‌خوان').fill('۰');
     await page.getByRole('button', { name: 'بستن صندوق' }).click();
     assert.match(await page.locator('.error-summary').textContent(), /کسری ۴۵٬۰۰۰ ریال/);
     await shot(page, 'counter-till-short-360');
     // Recounted: it matches; closed, no difference.
-    await page.getByLabel('نقدی شمارش‌شده').fill('4,045,000');
+    await page.getByLabel('نقدی شمارش‌شده').fill('4,165,000');
     await page.getByRole('button', { name: 'بستن صندوق' }).click();
     await page.waitForURL(/done=closed/);
     assert.match(await page.textContent('main'), /بسته، بدون اختلاف/);
@@ -190,6 +196,29 @@ describe('the counter takes money and closes its day', () => {
     assert.ok(await fitsAt360(manager.page), 'the centre\'s day fits a phone');
     await shot(manager.page, 'counter-day-closed-360');
     await accessible(manager.context, `${server.url}/counter/till`, 'the centre\'s day');
+    // The month's statement: the counter's fee on the renovation charge is the centre's share,
+    // the same on the page, in the PDF and in the spreadsheet.
+    await manager.page.getByRole('link', { name: 'صورت‌حساب ماهانهٔ سهم دفتر' }).click();
+    await manager.page.waitForURL(/\/counter\/statement/);
+    const statement = await manager.page.textContent('main');
+    assert.match(statement, /جمع سهم این ماه: ۱۲۰٬۰۰۰ ریال/);
+    const persianCode = code.replace(/\d/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d]);
+    assert.match(statement, new RegExp(`پروندهٔ ${persianCode}`));
+    assert.ok(await fitsAt360(manager.page), 'the statement fits a phone');
+    await shot(manager.page, 'counter-statement-360');
+    const statementPdf = await manager.page.getByRole('link', { name: /صورت‌حساب \(پی‌دی‌اف\)/ }).getAttribute('href');
+    const statementReply = await manager.context.request.get(`${server.url}${statementPdf.replaceAll('&amp;', '&')}`);
+    assert.equal(statementReply.status(), 200);
+    assert.equal(statementReply.headers()['content-type'], 'application/pdf');
+    const statementFile = path.join(artifacts, 'counter-statement.pdf');
+    fs.writeFileSync(statementFile, await statementReply.body());
+    const statementText = execFileSync('pdftotext', ['-layout', statementFile, '-'], { encoding: 'utf8' });
+    assert.ok(statementText.includes('۱۲۰٬۰۰۰'), statementText);
+    const xlsxHref = await manager.page.getByRole('link', { name: /صورت‌حساب \(اکسل\)/ }).getAttribute('href');
+    const xlsxReply = await manager.context.request.get(`${server.url}${xlsxHref.replaceAll('&amp;', '&')}`);
+    assert.equal(xlsxReply.status(), 200);
+    assert.match(xlsxReply.headers()['content-disposition'], /\.xlsx/);
+    await accessible(manager.context, manager.page.url(), 'the statement');
     await manager.context.close();
 
     // The water company's clerk sees the bill paid.
@@ -201,7 +230,79 @@ describe('the counter takes money and closes its day', () => {
     assert.match(seen, /۸۴۵٬۰۰۰ ریال/);
     await shot(water.page, 'desk-bills-1280');
     await accessible(water.context, `${server.url}/desk/bills`, 'the bills paid');
+    // The payment's own page: taken at a counter, so not refunded through the bank.
+    await water.page.getByRole('link', { name: number }).click();
+    await water.page.waitForURL(/\/desk\/payments\/PAY-/);
+    const paymentPage = await water.page.textContent('main');
+    assert.match(paymentPage, /۸۴۵٬۰۰۰ ریال/);
+    assert.match(paymentPage, /از راه درگاه بانک برنمی‌گردد/);
+    assert.equal(await water.page.getByLabel('علت بازپرداخت').count(), 0);
+    await shot(water.page, 'desk-payment-1280');
+    await accessible(water.context, water.page.url(), 'a payment to the agency');
     await water.context.close();
     await desk.context.close();
+  });
+});
+
+describe('a citizen pays a bill online', () => {
+  test('reads the bill, pays it at the sandbox bank, gets the receipt and cannot pay it twice', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    context.setDefaultTimeout(15000);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/signin/citizen`);
+    await signInCitizen(page, server, '0082451291', '09121234567');
+    await page.goto(`${server.url}/me`);
+    await page.getByRole('link', { name: 'پرداخت قبض' }).first().click();
+    await page.waitForURL(/\/me\/bills$/);
+    // A mistyped payment ID: told in Persian, nothing asked of the bank.
+    await page.getByLabel('شناسهٔ قبض').fill(GAS.bill);
+    await page.getByLabel('شناسهٔ پرداخت').fill('175050848');
+    await page.getByRole('button', { name: 'خواندن قبض' }).click();
+    assert.ok(await page.locator('.error-summary').count() > 0);
+    // Read as printed, in Persian digits.
+    await page.getByLabel('شناسهٔ قبض').fill('۸۸۰۰۱۲۳۰۳۱۳۰');
+    await page.getByLabel('شناسهٔ پرداخت').fill(GAS.payment);
+    await page.getByRole('button', { name: 'خواندن قبض' }).click();
+    const read = await page.textContent('main');
+    assert.match(read, /گاز/);
+    assert.match(read, /۱٬۷۵۰٬۰۰۰ ریال/);
+    assert.ok(await fitsAt360(page), 'the bill fits a phone');
+    await shot(page, 'me-bill-read-360');
+    await page.getByRole('button', { name: /پرداخت اینترنتی/ }).click();
+    await page.waitForURL(/\/pay\/SBX/);
+    await page.getByRole('button', { name: 'پرداخت', exact: true }).click();
+    await page.getByRole('button', { name: 'بازگشت به پیشخوان' }).click();
+    await page.waitForURL(/\/me\/bills\/PAY-[0-9A-F]{16}$/);
+    const receipt = await page.textContent('main');
+    assert.match(receipt, /قبض پرداخت شد/);
+    assert.match(receipt, /۱٬۷۵۰٬۰۰۰ ریال/);
+    assert.match(receipt, /پرداخت اینترنتی/);
+    assert.ok(await fitsAt360(page), 'the receipt fits a phone');
+    await shot(page, 'me-bill-receipt-360');
+    const number = page.url().match(/PAY-[0-9A-F]{16}/)[0];
+    const pdfHref = await page.getByRole('link', { name: /دریافت رسید برای چاپ/ }).getAttribute('href');
+    const pdfReply = await context.request.get(`${server.url}${pdfHref}`);
+    assert.equal(pdfReply.status(), 200);
+    const pdfFile = path.join(artifacts, 'me-bill-receipt.pdf');
+    fs.writeFileSync(pdfFile, await pdfReply.body());
+    const pdfText = execFileSync('pdftotext', ['-layout', pdfFile, '-'], { encoding: 'utf8' });
+    assert.ok(pdfText.includes(number), pdfText);
+    // Listed as paid; the same bill again is refused before the bank is asked.
+    await page.goto(`${server.url}/me/bills?bill_id=${GAS.bill}&payment_id=${GAS.payment}`);
+    const again = await page.textContent('main');
+    assert.match(again, /پیش‌تر پرداخت شده است/);
+    assert.equal(await page.getByRole('button', { name: /پرداخت اینترنتی/ }).count(), 0);
+    assert.ok(again.includes(number));
+    await accessible(context, `${server.url}/me/bills`, 'the bills page');
+    await accessible(context, `${server.url}/me/bills/${number}`, 'the online receipt');
+    // Someone else's receipt is not found.
+    const stranger = await browser.newContext({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
+    const other = await stranger.newPage();
+    await other.goto(`${server.url}/signin/citizen`);
+    await signInCitizen(other, server, '0076229645', '09131234567');
+    const reply = await other.goto(`${server.url}/me/bills/${number}`);
+    assert.equal(reply.status(), 404);
+    await stranger.close();
+    await context.close();
   });
 });

@@ -44,6 +44,41 @@ pub struct BillToPay {
 }
 
 impl BillToPay {
+    /// A payment of this bill, by `method`, in `state`; who took it and how are the caller's.
+    pub(crate) fn payment(
+        &self,
+        number: &str,
+        method: Method,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> NewPayment {
+        NewPayment {
+            number: number.to_owned(),
+            purpose: "bill".into(),
+            application: None,
+            bill_id: Some(self.bill_id.clone()),
+            payment_id: Some(self.payment_id.clone()),
+            payee: self.payee.clone(),
+            rials: self.rials,
+            lines: json!([{
+                "title": self.title_fa(), "rials": self.rials, "centre_share": 0,
+                "legal_basis": null,
+            }])
+            .to_string(),
+            method: method.code().into(),
+            state: state.into(),
+            provider: None,
+            terminal: None,
+            token: None,
+            reference: None,
+            centre: None,
+            operator: None,
+            payer: None,
+            created_at: now,
+            till_day: None,
+        }
+    }
+
     /// The receipt's line: what the bill is for.
     pub fn title_fa(&self) -> String {
         pishkhan_domain::text::to_persian_digits(&format!(
@@ -67,6 +102,24 @@ fn agency_key(service: BillServiceType) -> Option<&'static str> {
         BillServiceType::TrafficFines => "traffic-police",
         BillServiceType::Mobile => return None,
     })
+}
+
+/// The name of a payment's payee as people read it: the agency's, or for a company Pishkhan
+/// has no agency for (`{service}-{company code}`), «شرکت گاز (کد ۰۳۱)».
+pub fn payee_name(directory: &pishkhan_store::OrgDirectory, payee: &str) -> String {
+    if let Some(agency) = directory.agency(payee) {
+        return agency.name_fa.clone();
+    }
+    match payee
+        .rsplit_once('-')
+        .and_then(|(service, company)| Some((BillServiceType::from_code(service)?, company)))
+    {
+        Some((service, company)) => pishkhan_domain::text::to_persian_digits(&format!(
+            "شرکت {} (کد {company})",
+            service.name_fa()
+        )),
+        None => payee.to_owned(),
+    }
 }
 
 /// The person's input: a barcode in the first box (second empty), or the two IDs.
@@ -102,6 +155,33 @@ impl App {
         bill_id: &str,
         payment_id: &str,
     ) -> Result<BillToPay, PaymentError> {
+        let directory = self.org_directory().await?;
+        let province = directory.centre(centre).map(|c| c.province.clone());
+        self.read_bill_in(&directory, province, bill_id, payment_id)
+            .await
+    }
+
+    /// Reads a bill a person pays online: as at a counter, in the installation's province.
+    pub async fn read_bill_online(
+        &self,
+        bill_id: &str,
+        payment_id: &str,
+    ) -> Result<BillToPay, PaymentError> {
+        let directory = self.org_directory().await?;
+        let province = directory.sole_province().map(str::to_owned);
+        self.read_bill_in(&directory, province, bill_id, payment_id)
+            .await
+    }
+
+    /// Checks and describes a bill; its payee is `province`'s agency for its kind when there is
+    /// one.
+    async fn read_bill_in(
+        &self,
+        directory: &pishkhan_store::OrgDirectory,
+        province: Option<String>,
+        bill_id: &str,
+        payment_id: &str,
+    ) -> Result<BillToPay, PaymentError> {
         let (bill_id, payment_id) = ids_of(bill_id, payment_id);
         let check = inspect_bill(&bill_id, &payment_id);
         let bill = check.bill.clone().map_err(PaymentError::Refused)?;
@@ -128,19 +208,15 @@ impl App {
                 "This bill's amount is zero: nothing to pay.",
             ));
         }
-        let directory = self.org_directory().await?;
-        let province = directory.centre(centre).map(|c| c.province.clone());
         let agency = agency_key(service)
             .zip(province)
             .map(|(key, province)| format!("{province}-{key}"))
             .and_then(|code| directory.agency(&code).cloned());
-        let (payee, payee_name) = match agency {
-            Some(agency) => (agency.code, agency.name_fa),
-            None => (
-                format!("{}-{}", service.code(), bill.company_code()),
-                format!("شرکت {} (کد {})", service.name_fa(), bill.company_code()),
-            ),
+        let payee = match agency {
+            Some(agency) => agency.code,
+            None => format!("{}-{}", service.code(), bill.company_code()),
         };
+        let payee_name = payee_name(directory, &payee);
         let paid = self
             .store()
             .bill_payment(bill.as_str(), payment.as_str())
@@ -191,28 +267,12 @@ impl App {
         )
         .map_err(|e| StoreError::Corrupt(format!("{number}: {e}")))?;
         let payment = NewPayment {
-            number: number.clone(),
-            purpose: "bill".into(),
-            application: None,
-            bill_id: Some(bill.bill_id.clone()),
-            payment_id: Some(bill.payment_id.clone()),
-            payee: bill.payee.clone(),
-            rials: bill.rials,
-            lines: json!([{
-                "title": bill.title_fa(), "rials": bill.rials, "centre_share": 0,
-                "legal_basis": null,
-            }])
-            .to_string(),
-            method: method.code().into(),
-            state: "paid".into(),
             provider: reference.as_ref().map(|_| format!("card:{centre}")),
-            terminal: None,
-            token: None,
             reference: reference.clone(),
             centre: Some(centre.clone()),
             operator: Some(operator.clone()),
-            payer: None,
-            created_at: now,
+            till_day: Some(pishkhan_domain::JalaliDate::in_iran(now).format_numeric()),
+            ..bill.payment(&number, method, "paid", now)
         };
         let ledger = NewLedgerEntry {
             kind: "payment".into(),
@@ -286,6 +346,94 @@ impl App {
     }
 }
 
+/// The most bill payments a person's own list shows.
+pub const MINE_LIST_LIMIT: i64 = 100;
+
+impl App {
+    /// A citizen starts paying a bill online: the bill is read and checked as at a counter, a
+    /// bill paid already is refused before the bank is asked, and the payment is recorded
+    /// pending with the gateway's token. Answers the bank page's address.
+    #[tracing::instrument(skip_all)]
+    pub async fn start_online_bill_payment(
+        &self,
+        principal: &Principal,
+        source: &str,
+        bill_id: &str,
+        payment_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, PaymentError> {
+        if principal.citizen().is_none() {
+            return Err(refused(
+                "payment_citizen_only",
+                "پرداخت اینترنتی قبض با خود شهروند است؛ در دفتر، پول قبض را نقدی یا با کارت‌خوان بگیرید.",
+                "Paying a bill online is the citizen's own; at a counter take it in cash or by card.",
+            ));
+        }
+        let Some(settings) = self.config().payment.clone() else {
+            return Err(refused(
+                "payment_online_off",
+                "پرداخت اینترنتی در این سامانه راه‌اندازی نشده است؛ قبض را در یکی از دفترهای پیشخوان بپردازید.",
+                "Online payment is not set up here; pay the bill at a service centre.",
+            ));
+        };
+        let bill = self.read_bill_online(bill_id, payment_id).await?;
+        if let Some(paid) = &bill.paid {
+            return Err(paid_already(paid));
+        }
+        let number = payment_number();
+        let token = crate::payments::ask_token(&settings, self, &number, bill.rials).await?;
+        let payer = principal.actor_id();
+        let payment = NewPayment {
+            provider: Some(crate::payments::GATEWAY.into()),
+            terminal: Some(settings.terminal.clone()),
+            token: Some(token.clone()),
+            payer: Some(payer.clone()),
+            ..bill.payment(&number, Method::Online, "pending", now)
+        };
+        let entry = audit(
+            &payer,
+            source,
+            "payment.asked",
+            &number,
+            now,
+            json!({
+                "bill_id": bill.bill_id, "payment_id": bill.payment_id, "rials": bill.rials,
+                "method": "online", "payee": bill.payee,
+            }),
+        );
+        self.store()
+            .insert_payment(&payment, None, &entry)
+            .await
+            .map_err(write_error)?;
+        Ok(format!("{}/pay/{token}", settings.url))
+    }
+
+    /// The bills this person paid or tried to pay online, newest first.
+    pub async fn my_bill_payments(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<PaymentRecord>, PaymentError> {
+        Ok(self
+            .store()
+            .bill_payments_of_payer(&principal.actor_id(), MINE_LIST_LIMIT)
+            .await?)
+    }
+
+    /// A payment this person made online (its receipt), or `NotFound`.
+    pub async fn my_payment(
+        &self,
+        principal: &Principal,
+        number: &str,
+    ) -> Result<PaymentRecord, PaymentError> {
+        let me = principal.actor_id();
+        self.store()
+            .payment(number)
+            .await?
+            .filter(|p| p.payer.as_deref() == Some(me.as_str()))
+            .ok_or(PaymentError::NotFound)
+    }
+}
+
 /// "Paid already", with when and by which way, so the person knows it is not lost.
 fn paid_already(paid: &PaymentRecord) -> PaymentError {
     let when = paid
@@ -318,20 +466,35 @@ impl App {
         principal: &Principal,
         number: &str,
     ) -> Result<Vec<u8>, PaymentError> {
-        use pishkhan_domain::text::to_persian_digits;
         let payment = self.counter_payment(principal, number).await?;
+        self.payment_receipt_pdf(&payment).await
+    }
+
+    /// The receipt of a payment this person made online, as a PDF: only once it is paid.
+    pub async fn my_payment_pdf(
+        &self,
+        principal: &Principal,
+        number: &str,
+    ) -> Result<Vec<u8>, PaymentError> {
+        let payment = self.my_payment(principal, number).await?;
+        if !matches!(payment.state.as_str(), "paid" | "settled") {
+            return Err(PaymentError::NotFound);
+        }
+        self.payment_receipt_pdf(&payment).await
+    }
+
+    async fn payment_receipt_pdf(&self, payment: &PaymentRecord) -> Result<Vec<u8>, PaymentError> {
+        use pishkhan_domain::text::to_persian_digits;
         let directory = self.org_directory().await?;
         let centre_name = payment
             .centre
             .as_deref()
             .and_then(|c| directory.centre(c))
             .map(|c| c.name_fa.clone())
-            .unwrap_or_default();
-        let payee = directory
-            .agency(&payment.payee)
-            .map_or_else(|| payment.payee.clone(), |a| a.name_fa.clone());
+            .unwrap_or_else(|| "درگاه پرداخت اینترنتی پیشخوان".to_owned());
+        let payee = payee_name(&directory, &payment.payee);
         let isolated = |text: &str| format!("\u{2066}{}\u{2069}", to_persian_digits(text));
-        let mut about: Vec<(String, String)> = crate::payments::bill_of_payment(&payment)
+        let mut about: Vec<(String, String)> = crate::payments::bill_of_payment(payment)
             .lines
             .iter()
             .map(|l| {
@@ -377,6 +540,7 @@ impl App {
         let data = pishkhan_render::payment_receipt_data(&pishkhan_render::PaymentReceiptPrint {
             number: &payment.number,
             centre_name: &centre_name,
+            at_counter: payment.centre.is_some(),
             about: &about,
             total_rials: payment.rials,
             paid_on: &paid_on,

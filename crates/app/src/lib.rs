@@ -34,6 +34,7 @@ pub mod plan;
 pub mod policy;
 pub mod portal;
 pub mod print;
+pub mod refunds;
 pub mod sealed;
 pub mod search;
 mod secret;

@@ -93,7 +93,7 @@ fn client() -> &'static reqwest::Client {
 
 /// The gateway's API, as the redirect flow Iranian banks offer: every call names the terminal
 /// and its key.
-struct Gateway<'a>(&'a PaymentSettings);
+pub(crate) struct Gateway<'a>(pub(crate) &'a PaymentSettings);
 
 impl Gateway<'_> {
     async fn call(&self, path: &str, mut body: Value) -> Result<(u16, Value), PaymentError> {
@@ -149,11 +149,42 @@ impl Gateway<'_> {
         })
     }
 
+    /// Gives back `rials` of a settled payment to the card it came from: the refund's reference
+    /// at the bank, or the bank's refusal (what it says is left, say).
+    pub(crate) async fn refund(
+        &self,
+        token: &str,
+        rials: i64,
+    ) -> Result<Result<String, String>, PaymentError> {
+        let (status, body) = self
+            .call("/api/refund", json!({ "token": token, "amount": rials }))
+            .await?;
+        match (status, body["refund"].as_str()) {
+            (200, Some(reference)) if !reference.is_empty() && reference.len() <= 100 => {
+                Ok(Ok(reference.to_owned()))
+            }
+            (409, _) => Ok(Err(body["message"].as_str().unwrap_or("").to_owned())),
+            _ => Err(PaymentError::Gateway(format!("refund answered {status}"))),
+        }
+    }
+
     /// Settles (`/api/settle`) or reverses (`/api/reverse`): true when the bank says it did.
     async fn finish(&self, path: &str, token: &str) -> Result<bool, PaymentError> {
         let (status, _) = self.call(path, json!({ "token": token })).await?;
         Ok(status == 200)
     }
+}
+
+/// Asks the gateway for a token for payment `number` of `rials`, the bank to send the person
+/// back to this installation's callback.
+pub(crate) async fn ask_token(
+    settings: &PaymentSettings,
+    app: &App,
+    number: &str,
+    rials: i64,
+) -> Result<String, PaymentError> {
+    let callback = format!("{}/payments/callback", app.config().public_origin());
+    Gateway(settings).token(number, rials, &callback).await
 }
 
 /// An application's bill at its paying state, and what was done about it so far.
@@ -261,6 +292,15 @@ impl App {
             .filter(|p| p.application.as_deref() == Some(code)))
     }
 
+    /// Every payment of application `code`, oldest first: for a page that has already checked
+    /// that its reader may see the application.
+    pub async fn payments_of_application(
+        &self,
+        code: &str,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        self.store().payments_of_application(code).await
+    }
+
     /// Is online payment configured (a gateway, its terminal and key)?
     pub fn pays_online(&self) -> bool {
         self.config().payment.is_some()
@@ -363,9 +403,7 @@ impl App {
             ));
         }
         let number = payment_number();
-        let callback = format!("{}/payments/callback", self.config().public_origin());
-        let gateway = Gateway(&settings);
-        let token = gateway.token(&number, bill.total(), &callback).await?;
+        let token = ask_token(&settings, self, &number, bill.total()).await?;
         let payment = NewPayment {
             number: number.clone(),
             purpose: "fee".into(),
@@ -385,6 +423,7 @@ impl App {
             operator: None,
             payer: Some(principal.actor_id()),
             created_at: now,
+            till_day: None,
         };
         let entry = audit(
             &principal.actor_id(),
@@ -505,6 +544,11 @@ impl App {
             self.fail(&payment, &note, source, now).await?;
             return Ok((self.reread(&payment).await?, Some(refusal)));
         }
+        if payment.purpose == "bill" {
+            return self
+                .conclude_bill(&gateway, &payment, &asked, &said, source, now)
+                .await;
+        }
         // Paid as asked: the application moves on with it, in the same transaction.
         let application = match &payment.application {
             Some(code) => self.store().application(code).await?,
@@ -588,6 +632,77 @@ impl App {
         let paid = self.reread(&payment).await?;
         self.settle(&gateway, &paid, source, now).await?;
         Ok((self.reread(&payment).await?, None))
+    }
+
+    /// A bill paid online as asked: recorded paid with its entry (the gateway's account → the
+    /// company's), then settled. If the same bill was paid meanwhile another way (at a counter,
+    /// in another tab), the database refuses the second and this one is given back.
+    async fn conclude_bill(
+        &self,
+        gateway: &Gateway<'_>,
+        payment: &PaymentRecord,
+        asked: &PaymentRequest,
+        said: &BankSays,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(PaymentRecord, Option<Refusal>), PaymentError> {
+        let entry = pishkhan_domain::ledger::Entry::transfer(
+            Account::Company(payment.payee.clone()),
+            Account::Provider(asked.terminal.clone()),
+            payment.rials,
+        )
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", payment.number)))?;
+        let change = PaymentChange {
+            number: payment.number.clone(),
+            from: "pending".into(),
+            to: "paid".into(),
+            reference: Some(said.confirmation.reference.clone()),
+            note: None,
+            at: now,
+            ledger: Some(NewLedgerEntry {
+                kind: "payment".into(),
+                reference: payment.number.clone(),
+                memo: format!(
+                    "پرداخت اینترنتی قبض {} / {}",
+                    payment.bill_id.clone().unwrap_or_default(),
+                    payment.payment_id.clone().unwrap_or_default()
+                ),
+                key: Some(format!("payment:{}", payment.number)),
+                reverses: None,
+                posted_by: PAYMENTS_ACTOR.into(),
+                posted_at: now,
+                entry,
+            }),
+            transition: None,
+            audit: audit(
+                PAYMENTS_ACTOR,
+                source,
+                "payment.paid",
+                &payment.number,
+                now,
+                json!({ "reference": said.confirmation.reference, "rials": payment.rials }),
+            ),
+        };
+        match self.store().change_payment(&change).await {
+            Ok(()) => {}
+            // Concluded by the other callback, or the sweep, at the same moment.
+            Err(PaymentWriteError::Stale) => return Ok((self.reread(payment).await?, None)),
+            Err(PaymentWriteError::BillPaid) => {
+                gateway.finish("/api/reverse", &asked.token).await?;
+                self.fail(
+                    payment,
+                    "این قبض هم‌زمان از راه دیگری پرداخت شد؛ این پرداخت از بانک برگشت داده شد.",
+                    source,
+                    now,
+                )
+                .await?;
+                return Ok((self.reread(payment).await?, Some(Refusal::NotPaid)));
+            }
+            Err(e) => return Err(write_error(e)),
+        }
+        let paid = self.reread(payment).await?;
+        self.settle(gateway, &paid, source, now).await?;
+        Ok((self.reread(payment).await?, None))
     }
 
     async fn reread(&self, payment: &PaymentRecord) -> Result<PaymentRecord, PaymentError> {
@@ -764,6 +879,7 @@ impl App {
             operator: Some(operator.clone()),
             payer: None,
             created_at: now,
+            till_day: Some(pishkhan_domain::JalaliDate::in_iran(now).format_numeric()),
         };
         let entry = NewLedgerEntry {
             kind: "payment".into(),
@@ -818,8 +934,23 @@ pub(crate) fn write_error(error: PaymentWriteError) -> PaymentError {
             "این قبض پیش‌تر پرداخت شده است.",
             "This bill is paid already.",
         ),
+        PaymentWriteError::TillClosed => till_closed(),
+        PaymentWriteError::RefundTooMuch => refused(
+            "refund_too_large",
+            "بازپرداخت بیش از مانده است.",
+            "More than is left of the payment after earlier refunds.",
+        ),
         PaymentWriteError::Store(e) => PaymentError::Store(e),
     }
+}
+
+/// The till (or the centre's day) is closed for today.
+pub(crate) fn till_closed() -> PaymentError {
+    refused(
+        "till_closed",
+        "صندوق شما برای امروز بسته شده است و پولی در آن گرفته نمی‌شود؛ فردا دوباره باز است.",
+        "Your till is closed for today and takes no more money; it opens again tomorrow.",
+    )
 }
 
 impl App {

@@ -109,12 +109,18 @@ fn close_error(error: CloseWriteError, closed: PaymentError) -> PaymentError {
             "این صندوق هم‌زمان تغییر کرد؛ صفحه را دوباره باز کنید.",
             "This till changed meanwhile; reload the page.",
         ),
+        CloseWriteError::Moved => refused(
+            "till_moved",
+            "در همین لحظه پولی در صندوق ثبت شد و شمارش شما دیگر با دفتر نمی‌خواند؛ صفحه را دوباره باز کنید و دوباره بشمارید.",
+            "Money was taken while you counted; reload the page and count again.",
+        ),
         CloseWriteError::Store(e) => PaymentError::Store(e),
     }
 }
 
 impl App {
-    /// Refuses taking money at a till closed for today, or at a centre whose day is closed.
+    /// Refuses taking money at a till closed for today, or at a centre whose day is closed: said
+    /// early here, and checked again inside the payment's transaction (its `till_day`).
     pub(crate) async fn till_open(
         &self,
         centre: &str,
@@ -129,11 +135,7 @@ impl App {
             .is_some()
             || self.store().centre_day(centre, &day).await?.is_some();
         if closed {
-            return Err(refused(
-                "till_closed",
-                "صندوق شما برای امروز بسته شده است و پولی در آن گرفته نمی‌شود؛ فردا دوباره باز است.",
-                "Your till is closed for today and takes no more money; it opens again tomorrow.",
-            ));
+            return Err(crate::payments::till_closed());
         }
         Ok(())
     }
@@ -287,7 +289,7 @@ impl App {
             }),
         );
         self.store()
-            .insert_till_close(&record, &line)
+            .insert_till_close(&record, day_bounds(day), &line)
             .await
             .map_err(|e| close_error(e, closed_already()))?;
         Ok(record)
@@ -494,8 +496,12 @@ impl App {
             now,
             json!({ "cash": cash, "card": card, "difference": difference, "tills": record.tills }),
         );
+        let expected = centre_day.tills.iter().fold(0i64, |t, till| {
+            t.saturating_add(till.expected_cash)
+                .saturating_add(till.expected_card)
+        });
         self.store()
-            .insert_centre_day(&record, &line)
+            .insert_centre_day(&record, expected, day_bounds(day), &line)
             .await
             .map_err(|e| close_error(e, closed_already()))?;
         Ok(record)

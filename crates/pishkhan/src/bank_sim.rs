@@ -12,6 +12,8 @@
 //!   same by order, for a payment whose person never came back;
 //! - `POST /api/settle` and `POST /api/reverse` `{terminal, key, token}`: the merchant keeps the
 //!   money, or gives it back (within the reversal window);
+//! - `POST /api/refund` `{terminal, key, token, amount}`: gives back part or all of a settled
+//!   payment, never more than is left of it; answers the refund's reference;
 //! - `GET /api/settlement?terminal=&key=&date=YYYY-MM-DD`: the day's settlement file, CSV, as a
 //!   bank sends it for reconciliation;
 //! - `POST /control` `{"mode": …}`: how it behaves from now on — `normal`; `fail` (declines every
@@ -73,6 +75,8 @@ struct Payment {
     reference: String,
     paid_at: Option<DateTime<Utc>>,
     settled_at: Option<DateTime<Utc>>,
+    /// Given back after settling, in rials (never more than `taken`).
+    refunded: i64,
 }
 
 struct Bank {
@@ -109,7 +113,7 @@ fn refuse(status: StatusCode, error: &str, message: &str) -> Response {
 fn described(p: &Payment) -> Value {
     json!({
         "token": p.token, "order": p.order, "terminal": p.terminal, "status": p.status,
-        "amount": p.taken, "reference": p.reference,
+        "amount": p.taken, "reference": p.reference, "refunded": p.refunded,
         "paid_at": p.paid_at.map(|t| t.to_rfc3339()),
     })
 }
@@ -177,6 +181,7 @@ async fn token(State(bank): State<Arc<Bank>>, Json(ask): Json<TokenAsk>) -> Resp
             reference: String::new(),
             paid_at: None,
             settled_at: None,
+            refunded: 0,
         },
     );
     Json(json!({ "token": token })).into_response()
@@ -420,6 +425,57 @@ async fn finish(bank: &Bank, ask: &ByToken, to: &'static str) -> Response {
     Json(described(p)).into_response()
 }
 
+#[derive(Deserialize)]
+struct RefundAsk {
+    terminal: String,
+    key: String,
+    token: String,
+    amount: i64,
+}
+
+/// Gives back part or all of a settled payment, to the card it came from: never more than what
+/// is left of it. Answers the refund's own reference.
+async fn refund(State(bank): State<Arc<Bank>>, Json(ask): Json<RefundAsk>) -> Response {
+    let by_token = ByToken {
+        terminal: ask.terminal.clone(),
+        key: ask.key.clone(),
+        token: Some(ask.token.clone()),
+        order: None,
+    };
+    let found = match find(&bank, &by_token).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let reference = bank.draw(12);
+    let mut payments = bank.payments.lock().await;
+    let Some(p) = payments.get_mut(&found.token) else {
+        return refuse(StatusCode::NOT_FOUND, "unknown", "no such payment");
+    };
+    if p.status != "settled" {
+        return refuse(
+            StatusCode::CONFLICT,
+            "not_settled",
+            &format!(
+                "only a settled payment is refunded; this one is {}",
+                p.status
+            ),
+        );
+    }
+    if ask.amount < 1 || ask.amount > p.taken - p.refunded {
+        return refuse(
+            StatusCode::CONFLICT,
+            "too_much",
+            &format!("{} rials are left to refund", p.taken - p.refunded),
+        );
+    }
+    p.refunded += ask.amount;
+    Json(json!({
+        "token": p.token, "refund": format!("R{reference}"), "amount": ask.amount,
+        "refunded": p.refunded,
+    }))
+    .into_response()
+}
+
 async fn settle(State(bank): State<Arc<Bank>>, Json(ask): Json<ByToken>) -> Response {
     finish(&bank, &ask, "settled").await
 }
@@ -508,6 +564,7 @@ pub async fn run(args: BankArgs) -> Result<(), Failure> {
         .route("/api/inquire", post(verify))
         .route("/api/settle", post(settle))
         .route("/api/reverse", post(reverse))
+        .route("/api/refund", post(refund))
         .route("/api/settlement", get(settlement))
         .route("/control", post(control))
         .route("/health", get(|| async { "ok" }))

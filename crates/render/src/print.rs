@@ -496,17 +496,20 @@ pub fn statement_data(print: &StatementPrint<'_>) -> Value {
     })
 }
 
-/// What a counter payment's receipt prints: everything already in Persian.
+/// What a payment's receipt prints: everything already in Persian.
 pub struct PaymentReceiptPrint<'a> {
     pub number: &'a str,
+    /// Who took it: the centre, or the online gateway.
     pub centre_name: &'a str,
+    /// Taken at a counter: room for its stamp and the operator's signature.
+    pub at_counter: bool,
     /// (label, value) lines: what it was for, the bill's IDs, the payee, the method …
     pub about: &'a [(String, String)],
     pub total_rials: i64,
     pub paid_on: &'a str,
 }
 
-/// The data of a counter payment's receipt.
+/// The data of a payment's receipt.
 pub fn payment_receipt_data(print: &PaymentReceiptPrint<'_>) -> Value {
     let total =
         pishkhan_domain::Rials(print.total_rials).format_rials(pishkhan_domain::Language::Persian);
@@ -521,6 +524,7 @@ pub fn payment_receipt_data(print: &PaymentReceiptPrint<'_>) -> Value {
         "summary": format!("مبلغ {total} در {} دریافت شد.", print.centre_name),
         "about": print.about.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
         "sections": [],
+        "stamp": print.at_counter,
         "footer": format!("پیشخوان — رسید پرداخت \u{2066}{}\u{2069}", print.number),
     })
 }

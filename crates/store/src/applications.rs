@@ -129,6 +129,10 @@ pub enum WriteError {
     /// The application changed since the actor looked at it.
     #[error("the application changed meanwhile")]
     Stale,
+    /// What the write found in its transaction forbids it (a closed till, takings that moved
+    /// while they were counted): nothing of it was written. The reason's stable code.
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

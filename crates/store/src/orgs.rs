@@ -62,6 +62,18 @@ impl OrgDirectory {
         self.centres.get(code)
     }
 
+    /// The one province this installation's agencies and centres are in, when they are all in
+    /// one (a province runs its own Pishkhan): where a bill paid online is taken to be from.
+    pub fn sole_province(&self) -> Option<&str> {
+        let mut provinces = self
+            .agencies
+            .values()
+            .chain(self.centres.values())
+            .map(|o| o.province.as_str());
+        let first = provinces.next()?;
+        provinces.all(|p| p == first).then_some(first)
+    }
+
     /// Every agency and centre, agencies first, each by code.
     pub fn all(&self) -> Vec<&OrgRecord> {
         let mut agencies: Vec<&OrgRecord> = self.agencies.values().collect();

@@ -38,6 +38,9 @@ pub struct NewPayment {
     /// Who paid: a national ID when known.
     pub payer: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// A counter payment's Jalali day (its till's, `1405/09/13`): checked open in the payment's
+    /// own transaction, after taking the centre's day row that closes also take.
+    pub till_day: Option<String>,
 }
 
 /// A payment as stored.
@@ -100,6 +103,12 @@ pub enum PaymentWriteError {
     /// The payment (or its application) moved meanwhile.
     #[error("the payment changed meanwhile")]
     Stale,
+    /// The counter's till (or the centre's day) was closed for the day: it takes no money.
+    #[error("the till is closed")]
+    TillClosed,
+    /// A refund that would give back more than was paid, with what earlier refunds gave.
+    #[error("more than is left to refund")]
+    RefundTooMuch,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -123,6 +132,11 @@ impl From<WriteError> for PaymentWriteError {
             }
             // The step's idempotency key used by a request at the same moment: it moved meanwhile.
             WriteError::Stale | WriteError::KeyTaken => PaymentWriteError::Stale,
+            WriteError::Refused("till_closed") => PaymentWriteError::TillClosed,
+            WriteError::Refused("refund_too_much") => PaymentWriteError::RefundTooMuch,
+            WriteError::Refused(why) => {
+                PaymentWriteError::Store(StoreError::Corrupt(format!("a payment's write: {why}")))
+            }
             WriteError::Store(e) => PaymentWriteError::Store(e),
             // A payment inserts no application: a tracking code cannot be taken here.
             WriteError::CodeTaken => PaymentWriteError::Store(StoreError::Corrupt(
@@ -141,6 +155,9 @@ async fn insert_payment_on(
 ) -> Result<(), WriteError> {
     let at = p.created_at.timestamp_millis();
     let paid_at = (p.state == "paid").then_some(at);
+    if let (Some(day), Some(centre), Some(operator)) = (&p.till_day, &p.centre, &p.operator) {
+        crate::tills::till_open_on(conn, centre, operator, day).await?;
+    }
     conn.execute(
         "INSERT INTO payments (number, purpose, application, bill_id, payment_id, payee, rials, \
          lines, method, state, provider, terminal, token, reference, centre, operator, payer, \
@@ -303,6 +320,89 @@ impl Store {
                 .bind(bill_id)
                 .bind(payment_id)
                 .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// What the refunds of payment `number` gave back so far, in rials.
+    pub async fn refunded(&self, number: &str) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(COALESCE(SUM(p.rials), 0) AS BIGINT) FROM ledger_postings p \
+                 JOIN ledger_entries e ON e.id = p.entry_id \
+                 WHERE e.kind = 'refund' AND e.reference = $1 AND p.rials > 0",
+            )
+            .bind(number)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Posts a refund of payment `number` (of `paid` rials) with its audit line. In the same
+    /// transaction the payment's row is taken first (two refunds at once run one after the
+    /// other) and what was refunded so far read again: more than `paid` in all is
+    /// [`PaymentWriteError::RefundTooMuch`], nothing written.
+    pub async fn post_refund(
+        &self,
+        number: &str,
+        paid: i64,
+        entry: &NewLedgerEntry,
+        audit: &NewAuditEntry,
+    ) -> Result<(), PaymentWriteError> {
+        let (number, entry, audit) = (number.to_owned(), entry.clone(), audit.clone());
+        let written: Result<(), WriteError> = async {
+            batched!(self, conn => {
+                let found = conn
+                    .execute(
+                        "UPDATE payments SET state = state WHERE number = $1",
+                        vec![Arg::from(&number)],
+                    )
+                    .await?;
+                if found != 1 {
+                    return Err(WriteError::Stale);
+                }
+                let before = conn
+                    .fetch_int(
+                        "SELECT CAST(COALESCE(SUM(p.rials), 0) AS BIGINT) FROM ledger_postings p \
+                         JOIN ledger_entries e ON e.id = p.entry_id \
+                         WHERE e.kind = 'refund' AND e.reference = $1 AND p.rials > 0",
+                        vec![Arg::from(&number)],
+                    )
+                    .await?;
+                let asked: i64 = entry
+                    .entry
+                    .postings()
+                    .iter()
+                    .map(|p| p.rials)
+                    .filter(|r| *r > 0)
+                    .sum();
+                if before.saturating_add(asked) > paid {
+                    return Err(WriteError::Refused("refund_too_much"));
+                }
+                post_entry_on(conn, &entry).await?;
+                crate::audit::append_on(conn, &audit).await?;
+                Ok(())
+            })
+        }
+        .await;
+        Ok(written?)
+    }
+
+    /// The bills a person paid (or tried to pay) online, newest first, at most `limit`.
+    pub async fn bill_payments_of_payer(
+        &self,
+        payer: &str,
+        limit: i64,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM payments WHERE purpose = 'bill' AND payer = $1 \
+             ORDER BY created_at DESC, number DESC LIMIT $2"
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(payer)
+                .bind(limit)
+                .fetch_all(pool)
                 .await?
         }))
     }

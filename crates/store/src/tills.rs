@@ -58,6 +58,10 @@ pub enum CloseWriteError {
     /// The close is not waiting for approval (approved meanwhile, or never needed one).
     #[error("the close changed meanwhile")]
     Stale,
+    /// Money was taken while the till (or the day) was being counted: what the close counted
+    /// is not what the books now hold.
+    #[error("the takings moved while they were counted")]
+    Moved,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -71,12 +75,86 @@ impl From<WriteError> for CloseWriteError {
                 CloseWriteError::Closed
             }
             WriteError::Stale | WriteError::KeyTaken => CloseWriteError::Stale,
+            WriteError::Refused(_) => CloseWriteError::Moved,
             WriteError::Store(e) => CloseWriteError::Store(e),
             WriteError::CodeTaken => CloseWriteError::Store(StoreError::Corrupt(
                 "a till's close took a tracking code".into(),
             )),
         }
     }
+}
+
+/// Takes `centre`'s `day` row of `counter_locks`: PostgreSQL holds it until the transaction
+/// ends, so a counter payment and a close of the same centre's day run one after the other, and
+/// the second sees what the first wrote (SQLite has one writer already).
+async fn lock_counter_day(
+    conn: &mut (impl Connection + ?Sized),
+    centre: &str,
+    day: &str,
+) -> Result<(), WriteError> {
+    conn.execute(
+        "INSERT INTO counter_locks (centre, day) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        vec![Arg::from(centre), Arg::from(day)],
+    )
+    .await?;
+    conn.execute(
+        "UPDATE counter_locks SET writes = writes + 1 WHERE centre = $1 AND day = $2",
+        vec![Arg::from(centre), Arg::from(day)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// In a counter payment's transaction: its till and its centre's day are still open on `day`
+/// (else [`WriteError::Refused`], nothing written).
+pub(crate) async fn till_open_on(
+    conn: &mut (impl Connection + ?Sized),
+    centre: &str,
+    operator: &str,
+    day: &str,
+) -> Result<(), WriteError> {
+    lock_counter_day(conn, centre, day).await?;
+    let tills = conn
+        .fetch_int(
+            "SELECT COUNT(*) FROM till_closes WHERE centre = $1 AND operator = $2 AND day = $3",
+            vec![Arg::from(centre), Arg::from(operator), Arg::from(day)],
+        )
+        .await?;
+    let days = conn
+        .fetch_int(
+            "SELECT COUNT(*) FROM centre_days WHERE centre = $1 AND day = $2",
+            vec![Arg::from(centre), Arg::from(day)],
+        )
+        .await?;
+    if tills + days > 0 {
+        return Err(WriteError::Refused("till_closed"));
+    }
+    Ok(())
+}
+
+/// What the books hold of a centre's counter takings by `method` in `[from, until)`, for one
+/// operator or (`operator` empty) all of them, read inside a close's transaction.
+async fn takings_on(
+    conn: &mut (impl Connection + ?Sized),
+    centre: &str,
+    operator: &str,
+    method: &str,
+    bounds: (DateTime<Utc>, DateTime<Utc>),
+) -> Result<i64, WriteError> {
+    Ok(conn
+        .fetch_int(
+            "SELECT CAST(COALESCE(SUM(rials), 0) AS BIGINT) FROM payments \
+             WHERE centre = $1 AND ($2 = '' OR operator = $2) AND method = $3 \
+             AND state IN ('paid', 'settled') AND paid_at >= $4 AND paid_at < $5",
+            vec![
+                Arg::from(centre),
+                Arg::from(operator),
+                Arg::from(method),
+                Arg::Int(bounds.0.timestamp_millis()),
+                Arg::Int(bounds.1.timestamp_millis()),
+            ],
+        )
+        .await?)
 }
 
 impl Store {
@@ -129,14 +207,23 @@ impl Store {
     }
 
     /// Records a till's close, audited. A till closed for this day already: [`CloseWriteError::Closed`].
+    /// `bounds` are the day's in Iran time: if the operator took money since they counted (the
+    /// close's expected amounts are no longer the books'), [`CloseWriteError::Moved`].
     pub async fn insert_till_close(
         &self,
         close: &TillCloseRecord,
+        bounds: (DateTime<Utc>, DateTime<Utc>),
         audit: &NewAuditEntry,
     ) -> Result<(), CloseWriteError> {
         let (c, a) = (close.clone(), audit.clone());
         let written: Result<(), WriteError> = async {
             batched!(self, conn => {
+                lock_counter_day(conn, &c.centre, &c.day).await?;
+                let cash = takings_on(conn, &c.centre, &c.operator, "cash", bounds).await?;
+                let card = takings_on(conn, &c.centre, &c.operator, "card", bounds).await?;
+                if (cash, card) != (c.expected_cash, c.expected_card) {
+                    return Err(WriteError::Refused("till_moved"));
+                }
                 conn.execute(
                     "INSERT INTO till_closes (centre, operator, day, expected_cash, counted_cash, \
                      expected_card, counted_card, difference, explanation, state, closed_at) \
@@ -256,14 +343,24 @@ impl Store {
     }
 
     /// Closes a centre's day, audited; closed already: [`CloseWriteError::Closed`].
+    /// `expected` is what the manager saw taken that day (every method, every till) within
+    /// `bounds`: money taken since is [`CloseWriteError::Moved`], nothing written.
     pub async fn insert_centre_day(
         &self,
         record: &CentreDayRecord,
+        expected: i64,
+        bounds: (DateTime<Utc>, DateTime<Utc>),
         audit: &NewAuditEntry,
     ) -> Result<(), CloseWriteError> {
         let (r, a) = (record.clone(), audit.clone());
         let written: Result<(), WriteError> = async {
             batched!(self, conn => {
+                lock_counter_day(conn, &r.centre, &r.day).await?;
+                let cash = takings_on(conn, &r.centre, "", "cash", bounds).await?;
+                let card = takings_on(conn, &r.centre, "", "card", bounds).await?;
+                if cash.saturating_add(card) != expected {
+                    return Err(WriteError::Refused("centre_day_moved"));
+                }
                 conn.execute(
                     "INSERT INTO centre_days (centre, day, cash, card, difference, tills, \
                      closed_by, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -16,6 +16,7 @@ on_both_backends!(
     a_bank_reference_pays_one_payment,
     a_confirmation_told_twice_is_counted_once,
     the_sweep_finds_what_the_bank_never_confirmed,
+    refunds_at_the_same_instant_never_add_up_past_the_payment,
 );
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -54,6 +55,7 @@ fn bill_payment(number: &str, state: &str) -> NewPayment {
         operator: Some("op-1".into()),
         payer: None,
         created_at: at(0),
+        till_day: None,
     }
 }
 
@@ -249,4 +251,64 @@ async fn the_sweep_finds_what_the_bank_never_confirmed(store: Store) {
             .number,
         "P-2"
     );
+}
+
+/// Eight refunds of 5,000 rials of a 17,000-rial payment at once: three pass, the rest are
+/// refused in their own transaction, and the books hold exactly what passed.
+async fn refunds_at_the_same_instant_never_add_up_past_the_payment(store: Store) {
+    store
+        .insert_payment(
+            &bill_payment("P-R", "paid"),
+            Some(&entry("P-R", Account::Provider("sandbox".into()))),
+            &audit("payment.taken", "P-R"),
+        )
+        .await
+        .unwrap();
+    let mut refunds = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = store.clone();
+        refunds.spawn(async move {
+            let refund = NewLedgerEntry {
+                kind: "refund".into(),
+                reference: "P-R".into(),
+                memo: "بازپرداخت".into(),
+                key: Some(format!("refund:P-R:{i}")),
+                reverses: None,
+                posted_by: "admin-1".into(),
+                posted_at: at(120),
+                entry: Entry::transfer(
+                    Account::Provider("sandbox".into()),
+                    Account::Company("tci".into()),
+                    5_000,
+                )
+                .unwrap(),
+            };
+            store
+                .post_refund("P-R", 17_000, &refund, &audit("payment.refund", "P-R"))
+                .await
+        });
+    }
+    let results = refunds.join_all().await;
+    let passed = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(passed, 3, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(()) | Err(PaymentWriteError::RefundTooMuch))),
+        "{results:?}"
+    );
+    assert_eq!(store.refunded("P-R").await.unwrap(), 15_000);
+    assert_eq!(store.ledger_total().await.unwrap(), 0);
+    // A payment that is not there refunds nothing.
+    let none = NewLedgerEntry {
+        key: Some("refund:nothing".into()),
+        reference: "P-NONE".into(),
+        ..entry("P-NONE", Account::Provider("sandbox".into()))
+    };
+    assert!(matches!(
+        store
+            .post_refund("P-NONE", 17_000, &none, &audit("payment.refund", "P-NONE"))
+            .await,
+        Err(PaymentWriteError::Stale)
+    ));
 }

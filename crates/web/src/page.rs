@@ -75,7 +75,7 @@ impl PageContext {
             Principal::Citizen(citizen) => Nav {
                 name: pishkhan_domain::text::to_persian_digits(&citizen.national_id),
                 home: "/me",
-                areas: vec![("nav-me", "/me")],
+                areas: vec![("nav-me", "/me"), ("nav-bills", "/me/bills")],
             },
             Principal::Staff(user) | Principal::System(user) => {
                 let has = |roles: &[pishkhan_domain::identity::Role]| {
@@ -105,12 +105,12 @@ impl PageContext {
     }
 
     /// May this visitor open the area at `href` (`/me`, `/counter`, `/desk`, `/admin`)? Someone
-    /// signed out may (it leads to the sign-in); a citizen only `/me`; staff the areas their
+    /// signed out may (it leads to the sign-in); a citizen only `/me` and below; staff the areas their
     /// roles open. Links to anything else are not hidden.
     pub fn may_open(&self, href: &str) -> bool {
         match &self.nav {
             None => true,
-            Some(nav) if nav.home == "/me" => href == "/me",
+            Some(nav) if nav.home == "/me" => href == "/me" || href.starts_with("/me/"),
             Some(nav) => {
                 href != "/me"
                     && (nav.areas.iter().any(|(_, area)| *area == href)

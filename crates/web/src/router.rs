@@ -20,7 +20,7 @@ use tracing::Level;
 use crate::auth::{PAYMENT_CALLBACK, guard, load_visitor};
 use crate::pages::{
     account, admin, apply, bills, counter, desk, developers, errors, exchange, home, language,
-    mine, pay, portal, signin, statement, till, track,
+    mine, my_bills, pay, portal, refunds, signin, statement, till, track,
 };
 use crate::state::WebState;
 use crate::{api, assets, limits, metrics, ops};
@@ -183,6 +183,14 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             get(mine::withdraw_form),
         ),
         p("/me/applications/{code}/pay", Citizen, post(pay::pay)),
+        g("/me/bills", Citizen, get(my_bills::show)),
+        p("/me/bills/pay", Citizen, post(my_bills::pay)),
+        g("/me/bills/{number}", Citizen, get(my_bills::receipt)),
+        g(
+            "/me/bills/{number}/pdf",
+            Citizen,
+            get(my_bills::receipt_pdf),
+        ),
         p(
             "/me/applications/{code}/withdraw",
             Citizen,
@@ -330,11 +338,21 @@ fn table() -> Vec<(RouteSpec, MethodRouter<WebState>)> {
             StaffWith(COUNTER_ROLES),
             post(mine::counter_withdraw),
         ),
-        // Agency desk: applications, and the bills paid to the agency
+        // Agency desk: applications, the bills paid to the agency, a payment and its refunds
         g(
             "/desk/bills",
             StaffWith(APPLICATION_WORKERS),
             get(bills::company),
+        ),
+        g(
+            "/desk/payments/{number}",
+            StaffWith(APPLICATION_WORKERS),
+            get(refunds::show),
+        ),
+        p(
+            "/desk/payments/{number}/refund",
+            StaffWith(APPLICATION_WORKERS),
+            post(refunds::refund),
         ),
         g(
             "/desk/applications",

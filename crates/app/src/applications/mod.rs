@@ -136,6 +136,9 @@ impl From<WriteError> for ApplicationError {
             WriteError::KeyTaken => ApplicationError::Store(StoreError::Corrupt(
                 "an idempotency key was taken and then not found".into(),
             )),
+            WriteError::Refused(why) => ApplicationError::Store(StoreError::Corrupt(format!(
+                "an application's write: {why}"
+            ))),
             WriteError::Store(e) => ApplicationError::Store(e),
         }
     }

@@ -36,6 +36,14 @@ impl BillServiceType {
             .map(|(_, t)| *t)
     }
 
+    /// The type a stable code names ([`BillServiceType::code`]).
+    pub fn from_code(code: &str) -> Option<BillServiceType> {
+        Self::TABLE
+            .iter()
+            .map(|(_, t)| *t)
+            .find(|t| t.code() == code)
+    }
+
     /// A stable code for APIs.
     pub fn code(self) -> &'static str {
         match self {

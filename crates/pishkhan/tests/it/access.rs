@@ -106,6 +106,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Counter,
     ),
     ("POST", "/me/applications/{code}/pay", Who::CitizenMissing),
+    ("GET", "/me/bills", Who::Citizen),
+    // An empty form: the bill is refused by code (422) before the bank is asked.
+    ("POST", "/me/bills/pay", Who::Citizen),
+    ("GET", "/me/bills/{number}", Who::CitizenMissing),
+    ("GET", "/me/bills/{number}/pdf", Who::CitizenMissing),
     ("GET", "/counter/bills", Who::Counter),
     // Without a method the form is refused (422) before any bill is read.
     ("POST", "/counter/bills", Who::Counter),
@@ -120,6 +125,12 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/counter/till/approve", Who::Counter),
     ("POST", "/counter/till/day", Who::Counter),
     ("GET", "/desk/bills", Who::Workers),
+    ("GET", "/desk/payments/{number}", Who::WorkersMissing),
+    (
+        "POST",
+        "/desk/payments/{number}/refund",
+        Who::WorkersMissing,
+    ),
     (
         "POST",
         "/counter/applications/{code}/pay",

@@ -25,7 +25,10 @@ on_both_backends!(
     a_till_closes_once_and_only_its_manager_approves_a_difference,
     the_banks_settlement_file_is_reconciled_and_every_mismatch_listed,
     a_centres_monthly_statement_lists_its_shares_on_the_page_in_pdf_and_xlsx,
-    callbacks_racing_each_other_never_give_back_the_payment_that_moved_the_application
+    callbacks_racing_each_other_never_give_back_the_payment_that_moved_the_application,
+    a_bill_is_paid_online_once_and_one_paid_meanwhile_at_a_counter_is_given_back,
+    a_payment_and_its_tills_close_at_the_same_instant_never_both_pass,
+    an_agencys_admin_refunds_an_online_payment_never_more_than_is_left
 );
 
 const SERVICE: &str = "tehran.traffic-fines";
@@ -1334,4 +1337,498 @@ async fn callbacks_racing_each_other_never_give_back_the_payment_that_moved_the_
         assert_eq!(state_of(&app, &citizen, &code).await, "receipt");
     }
     books(&store).await;
+}
+
+async fn a_bill_is_paid_online_once_and_one_paid_meanwhile_at_a_counter_is_given_back(
+    store: Store,
+) {
+    use pishkhan_app::records::OrgKind;
+    use pishkhan_domain::id::{BillServiceType, issue_bill};
+    let dir = tempfile::tempdir().unwrap();
+    let bank = bank(dir.path());
+    let app = app_with_bank(store.clone(), &bank).await;
+    let cli = Actor::command_line();
+    for (kind, code) in [
+        (OrgKind::Centre, "tehran-c-online"),
+        (OrgKind::Agency, "tehran-electricity"),
+    ] {
+        app.add_org(&cli, kind, code, "tehran", "سازمان آزمون")
+            .await
+            .unwrap();
+    }
+    let operator = staff(
+        &app,
+        &store,
+        "op-online",
+        Role::Operator,
+        "centre:tehran-c-online",
+    )
+    .await;
+    let citizen = person(&store).await;
+    let stranger = Principal::Citizen(
+        store
+            .ensure_citizen(&CitizenRecord {
+                id: uuid::Uuid::new_v4().to_string(),
+                national_id: "0076229645".into(),
+                mobile: "+989121112233".into(),
+                created_at: Utc::now(),
+            })
+            .await
+            .unwrap(),
+    );
+    let ids = |file: u32, service, rials| {
+        let (bill, payment) = issue_bill(file, 1, service, rials, 9, 5).unwrap();
+        (bill.as_str().to_owned(), payment.as_str().to_owned())
+    };
+
+    // Forged and wrong input is refused by code before the bank is asked; staff pay at a
+    // counter, not online.
+    let (bill, payment) = ids(7788990, BillServiceType::Electricity, 800_000);
+    let refused = |e: PaymentError| refusal(e);
+    assert_eq!(
+        refused(
+            app.start_online_bill_payment(&operator, "test", &bill, &payment, Utc::now())
+                .await
+                .unwrap_err()
+        ),
+        "payment_citizen_only"
+    );
+    let forged = format!("{}{}", &payment[..payment.len() - 1], "0");
+    let forged = if forged == payment {
+        format!("{}{}", &payment[..payment.len() - 1], "1")
+    } else {
+        forged
+    };
+    for (b, p) in [
+        (bill.as_str(), forged.as_str()),
+        ("12", payment.as_str()),
+        (&"9".repeat(5000), ""),
+    ] {
+        let error = app
+            .start_online_bill_payment(&citizen, "test", b, p, Utc::now())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, PaymentError::Refused(_)), "{error:?}");
+    }
+    assert!(
+        books(&store).await.is_empty(),
+        "nothing asked, nothing posted"
+    );
+
+    // Paid at the bank, its answer told twice at once: paid once, into the company's account,
+    // settled with the bank; the person's list and receipt have it, a stranger's do not.
+    let read = app.read_bill_online(&bill, &payment).await.unwrap();
+    assert_eq!(
+        (read.payee.as_str(), read.rials),
+        ("tehran-electricity", 800_000)
+    );
+    let page = app
+        .start_online_bill_payment(&citizen, "test", &bill, &payment, Utc::now())
+        .await
+        .unwrap();
+    let token = pay_at_bank(&bank, &page).unwrap();
+    let (first, second) = tokio::join!(
+        app.payment_returned(&token, Utc::now()),
+        app.payment_returned(&token, Utc::now())
+    );
+    let (paid, refusal_said) = first.unwrap();
+    second.unwrap();
+    assert_eq!(refusal_said, None);
+    let paid = app.my_payment(&citizen, &paid.number).await.unwrap();
+    assert_eq!(
+        (paid.state.as_str(), paid.purpose.as_str()),
+        ("settled", "bill")
+    );
+    assert_eq!(bank_status(&bank, &token), "settled");
+    assert_eq!(
+        books(&store).await,
+        vec![
+            ("company:tehran-electricity".to_owned(), -800_000),
+            (format!("provider:{TERMINAL}"), 800_000),
+        ]
+    );
+    let mine = app.my_bill_payments(&citizen).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert!(matches!(
+        app.my_payment(&stranger, &paid.number).await,
+        Err(PaymentError::NotFound)
+    ));
+    assert!(matches!(
+        app.my_payment_pdf(&stranger, &paid.number).await,
+        Err(PaymentError::NotFound)
+    ));
+    assert!(app.my_bill_payments(&stranger).await.unwrap().is_empty());
+    let pdf = app.my_payment_pdf(&citizen, &paid.number).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+
+    // Paying it again, online or at the counter, is refused before any money is taken.
+    assert_eq!(
+        refused(
+            app.start_online_bill_payment(&citizen, "test", &bill, &payment, Utc::now())
+                .await
+                .unwrap_err()
+        ),
+        "bill_paid"
+    );
+    assert_eq!(
+        refused(
+            app.pay_bill_at_counter(
+                &operator,
+                "test",
+                "tehran-c-online",
+                &bill,
+                &payment,
+                Method::Cash,
+                "",
+                Utc::now()
+            )
+            .await
+            .unwrap_err()
+        ),
+        "bill_paid"
+    );
+
+    // Started online, then paid at a counter while the person was on the bank's page: the
+    // counter's payment stands, the bank's money goes back, nothing is counted twice.
+    let (gas_bill, gas_payment) = ids(5566778, BillServiceType::Gas, 450_000);
+    let page = app
+        .start_online_bill_payment(&citizen, "test", &gas_bill, &gas_payment, Utc::now())
+        .await
+        .unwrap();
+    app.pay_bill_at_counter(
+        &operator,
+        "test",
+        "tehran-c-online",
+        &gas_bill,
+        &gas_payment,
+        Method::Cash,
+        "",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let token = pay_at_bank(&bank, &page).unwrap();
+    let (given_back, _) = app.payment_returned(&token, Utc::now()).await.unwrap();
+    assert_eq!(given_back.state, "failed");
+    assert!(given_back.note.unwrap().contains("برگشت"));
+    assert_eq!(bank_status(&bank, &token), "reversed");
+    let gas_payee = app
+        .read_bill_online(&gas_bill, &gas_payment)
+        .await
+        .unwrap()
+        .payee;
+    let balances = books(&store).await;
+    assert!(
+        balances.contains(&(format!("company:{gas_payee}"), -450_000)),
+        "{balances:?}"
+    );
+    assert!(balances.contains(&(format!("provider:{TERMINAL}"), 800_000)));
+
+    // The bank settles another amount than asked: refused, reversed, never counted.
+    tell(&bank, "amount");
+    let (water_bill, water_payment) = ids(3344556, BillServiceType::Water, 120_000);
+    let page = app
+        .start_online_bill_payment(&citizen, "test", &water_bill, &water_payment, Utc::now())
+        .await
+        .unwrap();
+    let token = pay_at_bank(&bank, &page).unwrap();
+    let (wrong, why) = app.payment_returned(&token, Utc::now()).await.unwrap();
+    assert_eq!(why.map(|r| r.code()), Some("payment_wrong_amount"));
+    assert_eq!(wrong.state, "failed");
+    assert_eq!(bank_status(&bank, &token), "reversed");
+    assert_eq!(books(&store).await, balances);
+    tell(&bank, "normal");
+}
+
+async fn a_payment_and_its_tills_close_at_the_same_instant_never_both_pass(store: Store) {
+    use pishkhan_app::records::OrgKind;
+    use pishkhan_domain::JalaliDate;
+    use pishkhan_domain::id::{BillServiceType, issue_bill};
+    let app = App::with_store(test_config(), store.clone()).unwrap();
+    app.add_org(
+        &Actor::command_line(),
+        OrgKind::Centre,
+        "tehran-c-race",
+        "tehran",
+        "دفتر آزمون",
+    )
+    .await
+    .unwrap();
+    let operator = staff(
+        &app,
+        &store,
+        "op-race",
+        Role::Operator,
+        "centre:tehran-c-race",
+    )
+    .await;
+    // Each round: a bill paid in cash and the till closed (counting nothing new) at once. Either
+    // the close counted the payment (it came first), or the payment was refused (the close came
+    // first): never a close whose count misses a payment the till took.
+    for round in 0..12u32 {
+        let (bill, payment) =
+            issue_bill(1_000_000 + round, 1, BillServiceType::Water, 10_000, 1, 5).unwrap();
+        let (bill, payment) = (bill.as_str().to_owned(), payment.as_str().to_owned());
+        let at = Utc::now() - TimeDelta::days(i64::from(round) + 1);
+        let day = JalaliDate::in_iran(at);
+        let till = app.till_day(&operator, "tehran-c-race", day).await.unwrap();
+        let (paying, closing) = tokio::join!(
+            app.pay_bill_at_counter(
+                &operator,
+                "test",
+                "tehran-c-race",
+                &bill,
+                &payment,
+                Method::Cash,
+                "",
+                at
+            ),
+            app.close_till(
+                &operator,
+                "test",
+                "tehran-c-race",
+                day,
+                till.expected_cash,
+                till.expected_card,
+                "",
+                at
+            )
+        );
+        let after = app.till_day(&operator, "tehran-c-race", day).await.unwrap();
+        match (&paying, &closing) {
+            // The payment first: the close that counted without it was refused (in its own
+            // transaction, or before it when the close read the books after the payment), and
+            // the till stays open to be counted again.
+            (Ok(_), Err(e)) => {
+                let e = format!("{e:?}");
+                assert!(
+                    e.contains("till_moved") || e.contains("till_unexplained"),
+                    "{e}"
+                );
+                assert!(after.close.is_none());
+                assert_eq!(after.expected_cash, 10_000);
+            }
+            // The close first: the payment was refused, and the close counted everything.
+            (Err(e), Ok(close)) => {
+                assert!(format!("{e:?}").contains("till_closed"), "{e:?}");
+                assert_eq!(close.expected_cash, after.expected_cash, "round {round}");
+            }
+            (Ok(_), Ok(close)) => panic!(
+                "both passed: the close counted {} of {}",
+                close.expected_cash, after.expected_cash
+            ),
+            (Err(a), Err(b)) => panic!("both refused: {a:?} {b:?}"),
+        }
+    }
+    assert_eq!(store.ledger_total().await.unwrap(), 0);
+}
+
+async fn an_agencys_admin_refunds_an_online_payment_never_more_than_is_left(store: Store) {
+    use pishkhan_app::records::OrgKind;
+    let dir = tempfile::tempdir().unwrap();
+    let bank = bank(dir.path());
+    let app = app_with_bank(store.clone(), &bank).await;
+    let (police, agency) = police_system(&app, &store, "police.refunds").await;
+    app.add_org(
+        &Actor::command_line(),
+        OrgKind::Agency,
+        "tehran-neighbour",
+        "tehran",
+        "دستگاه همسایه",
+    )
+    .await
+    .unwrap();
+    let citizen = person(&store).await;
+    let admin = staff(
+        &app,
+        &store,
+        "admin-refunds",
+        Role::AgencyAdmin,
+        &format!("agency:{agency}"),
+    )
+    .await;
+    let clerk = staff(
+        &app,
+        &store,
+        "clerk-refunds",
+        Role::AgencyClerk,
+        &format!("agency:{agency}"),
+    )
+    .await;
+    let neighbour = staff(
+        &app,
+        &store,
+        "admin-neighbour",
+        Role::AgencyAdmin,
+        "agency:tehran-neighbour",
+    )
+    .await;
+    let code = owing(&app, &citizen, &police, "250000").await;
+    let page = app
+        .start_online_payment(&citizen, "test", &code, Utc::now())
+        .await
+        .unwrap();
+    let token = pay_at_bank(&bank, &page).unwrap();
+    let (paid, _) = app.payment_returned(&token, Utc::now()).await.unwrap();
+    assert_eq!(paid.state, "settled");
+    let number = paid.number.clone();
+    let why = "جریمه به اشتباه دو بار ثبت شده بود";
+    let refund = |who: &Principal, amount: &str, reason: &str| {
+        let (app, who, number) = (app.clone(), who.clone(), number.clone());
+        let (amount, reason) = (amount.to_owned(), reason.to_owned());
+        async move {
+            app.refund_payment(&who, "test", &number, &amount, &reason, Utc::now())
+                .await
+        }
+    };
+
+    // The neighbour agency does not see it; the clerk sees it and may not refund.
+    assert!(matches!(
+        app.agency_payment(&neighbour, &number).await,
+        Err(PaymentError::NotFound)
+    ));
+    assert!(matches!(
+        refund(&neighbour, "1000", why).await,
+        Err(PaymentError::NotFound)
+    ));
+    assert!(
+        !app.agency_payment(&clerk, &number)
+            .await
+            .unwrap()
+            .may_refund
+    );
+    assert_eq!(
+        refusal(refund(&clerk, "1000", why).await.unwrap_err()),
+        "refund_admin_only"
+    );
+    // Bad amounts and a missing reason: refused by code, nothing asked of the bank.
+    for (amount, reason, code) in [
+        ("100000", "اشتباه", "refund_reason_required"),
+        ("0", why, "refund_not_positive"),
+        ("-5", why, "invalid_amount"),
+        ("صد", why, "invalid_amount"),
+        ("250001", why, "refund_too_large"),
+        ("99999999999999999999999", why, "invalid_amount"),
+    ] {
+        let said = refusal(refund(&admin, amount, reason).await.unwrap_err());
+        assert!(
+            said == code || (code == "invalid_amount" && said != "refund_too_large"),
+            "{amount}: {said}"
+        );
+    }
+    assert_eq!(
+        refusal(refund(&admin, "1000", &"ب".repeat(1001)).await.unwrap_err()),
+        "refund_reason_too_long"
+    );
+    assert_eq!(store.refunded(&number).await.unwrap(), 0);
+
+    // Part of it given back, through the desk's page: the bank refunds, the books take it from
+    // the agency. More than is left is refused on the page, in Persian, and nothing moves.
+    let router = pishkhan_web::router(pishkhan_web::WebState::new(app.clone()).unwrap());
+    let session = "refund-admin-session-token-0123456789ab";
+    let now = Utc::now();
+    store
+        .insert_session(&pishkhan_store::SessionRecord {
+            token_hash: pishkhan_domain::digest::sha256_hex(session.as_bytes()),
+            owner: pishkhan_store::SessionOwner::User(match &admin {
+                Principal::Staff(user) => user.id.clone(),
+                _ => unreachable!(),
+            }),
+            stage: "full".to_owned(),
+            csrf: "refund-csrf".to_owned(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + TimeDelta::hours(1),
+            ip: "192.0.2.1".to_owned(),
+            user_agent: "test".to_owned(),
+            pending_secret: None,
+        })
+        .await
+        .unwrap();
+    let cookie = format!("pishkhan_session={session}");
+    let headers = [("cookie", cookie.as_str())];
+    let shown = crate::support::get(&router, &format!("/desk/payments/{number}"), &headers).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.body.contains("۲۵۰٬۰۰۰ ریال"));
+    assert!(
+        shown.body.contains("name=\"reason\""),
+        "the admin is offered a refund"
+    );
+    let path = format!("/desk/payments/{number}/refund");
+    let too_much = crate::support::send_form(
+        &router,
+        http::Method::POST,
+        &path,
+        "csrf=refund-csrf&amount=300000&reason=%D8%AC%D8%B1%DB%8C%D9%85%D9%87%20%D8%A8%D9%87%20%D8%A7%D8%B4%D8%AA%D8%A8%D8%A7%D9%87%20%D8%AB%D8%A8%D8%AA%20%D8%B4%D8%AF",
+        &headers,
+    )
+    .await;
+    assert_eq!(too_much.status, 422, "{}", too_much.body);
+    assert!(too_much.body.contains("بیش از مانده"), "{}", too_much.body);
+    let done = crate::support::send_form(
+        &router,
+        http::Method::POST,
+        &path,
+        "csrf=refund-csrf&amount=%DB%B1%DB%B0%DB%B0%D9%AC%DB%B0%DB%B0%DB%B0&reason=%D8%AC%D8%B1%DB%8C%D9%85%D9%87%20%D8%A8%D9%87%20%D8%A7%D8%B4%D8%AA%D8%A8%D8%A7%D9%87%20%D8%AB%D8%A8%D8%AA%20%D8%B4%D8%AF",
+        &headers,
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        done.header("location"),
+        format!("/desk/payments/{number}?done=1")
+    );
+    let after = app.agency_payment(&admin, &number).await.unwrap();
+    assert_eq!(after.refunded, 100_000);
+    assert!(after.may_refund);
+    assert_eq!(
+        books(&store).await,
+        vec![
+            (format!("agency:{agency}"), -150_000),
+            (format!("provider:{TERMINAL}"), 150_000),
+        ]
+    );
+    // Two refunds of 100,000 at once, with 150,000 left: one passes.
+    let (a, b) = tokio::join!(refund(&admin, "100000", why), refund(&admin, "100000", why));
+    assert_eq!(
+        [&a, &b].iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let refused_one = if a.is_err() { a } else { b };
+    let code = refusal(refused_one.unwrap_err());
+    assert!(
+        ["refund_too_large", "refund_bank_refused"].contains(&code.as_str()),
+        "{code}"
+    );
+    // What is left, then nothing more.
+    let last = refund(&admin, "50,000", why).await.unwrap();
+    assert_eq!(last.refunded, 250_000);
+    assert!(!last.may_refund);
+    assert_eq!(
+        refusal(refund(&admin, "1", why).await.unwrap_err()),
+        "refund_too_large"
+    );
+    assert_eq!(
+        books(&store).await,
+        vec![
+            (format!("agency:{agency}"), 0),
+            (format!("provider:{TERMINAL}"), 0),
+        ]
+    );
+    let said = bank_said(&bank, &token);
+    assert_eq!(said["refunded"], 250_000);
+}
+
+/// Everything the bank says of the payment `token`.
+fn bank_said(bank: &Server, token: &str) -> Value {
+    let (_, said) = request(
+        &bank.address,
+        "POST",
+        "/api/verify",
+        "",
+        &json!({ "terminal": TERMINAL, "key": KEY, "token": token }).to_string(),
+    )
+    .unwrap();
+    serde_json::from_str::<Value>(&said).unwrap()
 }

@@ -59,7 +59,7 @@ pub struct BillQuery {
     payment_id: String,
 }
 
-fn money(page: &PageContext, rials: i64) -> String {
+pub(crate) fn money(page: &PageContext, rials: i64) -> String {
     page.digits(&Rials(rials).format_rials(page.lang))
 }
 
@@ -77,10 +77,10 @@ fn full_year(digit: u8) -> i32 {
     this_year - (this_year - i32::from(digit)).rem_euclid(10)
 }
 
-fn shown(page: &PageContext, bill: &BillToPay) -> BillShown {
+pub(crate) fn shown(page: &PageContext, bill: &BillToPay) -> BillShown {
     BillShown {
         service: bill.service.name_fa().to_owned(),
-        payee: bill.payee_name.clone(),
+        payee: page.digits(&bill.payee_name),
         file_number: page.digits(&bill.file_number),
         period: page.digits(&format!("{} / {}", bill.period, full_year(bill.year_digit))),
         amount: money(page, bill.rials),
@@ -247,13 +247,20 @@ pub struct ReceiptShown {
 
 #[derive(Template)]
 #[template(path = "counter_receipt.html")]
-struct ReceiptPage {
-    page: PageContext,
-    receipt: ReceiptShown,
-    centre: String,
+pub(crate) struct ReceiptPage {
+    pub page: PageContext,
+    pub receipt: ReceiptShown,
+    /// The centre that took it; none for a payment online.
+    pub centre: Option<String>,
+    /// Where "back" leads: (href, label key), and "pay another" ….
+    pub links: Vec<(&'static str, &'static str)>,
+    /// What the page says of the payment first, and whether it is good news.
+    pub lead: (String, bool),
+    /// The PDF's address, once it is paid.
+    pub pdf: Option<String>,
 }
 
-fn state_name(page: &PageContext, state: &str) -> String {
+pub(crate) fn state_name(page: &PageContext, state: &str) -> String {
     page.t.string(match state {
         "reversed" => "receipt-reversed",
         "pending" => "receipt-pending",
@@ -264,15 +271,12 @@ fn state_name(page: &PageContext, state: &str) -> String {
 
 /// A payment as its receipt shows it; `directory` names the payee (loaded once per page, not
 /// once per payment: the company's list shows up to 500).
-fn receipt_of(
+pub(crate) fn receipt_of(
     directory: &pishkhan_app::records::OrgDirectory,
     page: &PageContext,
     payment: &PaymentRecord,
 ) -> ReceiptShown {
-    let payee = directory
-        .agency(&payment.payee)
-        .map(|a| a.name_fa.clone())
-        .unwrap_or_else(|| payment.payee.clone());
+    let payee = page.digits(&pishkhan_app::bills::payee_name(directory, &payment.payee));
     let title = pishkhan_app::payments::bill_of_payment(payment)
         .lines
         .iter()
@@ -315,10 +319,17 @@ pub async fn receipt(
         .unwrap_or_default()
         .to_owned();
     let receipt = receipt_of(&directory, &page, &payment);
+    let lead = (page.t.string("receipt-lead"), true);
     render(&ReceiptPage {
+        pdf: Some(format!("/counter/payments/{}/pdf", receipt.number)),
         page,
         receipt,
-        centre,
+        centre: Some(centre),
+        links: vec![
+            ("/counter/bills", "billpay-next"),
+            ("/counter", "counter-back"),
+        ],
+        lead,
     })
 }
 

@@ -244,13 +244,16 @@ pub struct Callback {
 
 /// `POST /payments/callback`: the bank's page sends the person back here with a form. Only its
 /// token is read; what was paid is asked of the bank itself. Then on to the application's page,
-/// which says what became of the payment.
+/// which says what became of the payment (a bill: to its receipt).
 pub async fn callback(
     State(state): State<WebState>,
     page: PageContext,
     axum::Form(form): axum::Form<Callback>,
 ) -> Result<Response, WebError> {
     match state.app.payment_returned(&form.token, Utc::now()).await {
+        Ok((payment, _)) if payment.purpose == "bill" => {
+            Ok(redirect(&format!("/me/bills/{}", payment.number)))
+        }
         Ok((payment, _)) => {
             let code = payment.application.unwrap_or_default();
             Ok(redirect(&format!(

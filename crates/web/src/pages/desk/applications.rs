@@ -213,6 +213,8 @@ struct ApplicationPage {
     inquiry_log: Vec<InquiryLine>,
     /// The answer to the inquiry just asked.
     inquiry_answer: Option<InquiryShown>,
+    /// Its payments that moved money (paid, settled, reversed), each linking to its page.
+    payments: Vec<crate::pages::bills::ReceiptShown>,
 }
 
 /// One inquiry the page offers: its code, name and input fields (id, label, value, hint).
@@ -506,7 +508,17 @@ async fn application_page(
             .unwrap_or_else(|| page.t.string("inbox-assigned-other")),
     };
     let (inquiries, inquiry_log) = inquiry_parts(state, &page, principal, &view).await?;
+    let directory = state.app.org_directory().await?;
+    let payments = state
+        .app
+        .payments_of_application(&view.record.code)
+        .await?
+        .iter()
+        .filter(|p| matches!(p.state.as_str(), "paid" | "settled" | "reversed"))
+        .map(|p| crate::pages::bills::receipt_of(&directory, &page, p))
+        .collect();
     Ok(ApplicationPage {
+        payments,
         inquiries,
         inquiry_log,
         inquiry_answer: None,
