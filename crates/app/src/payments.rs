@@ -175,6 +175,46 @@ impl Gateway<'_> {
     }
 }
 
+/// A pending online payment moved to paid as the bank said: its reference, its entry (keyed by
+/// the payment, so it posts once), the application's step when paying moves it on, the audit line.
+fn paid_as_said(
+    payment: &PaymentRecord,
+    said: &BankSays,
+    entry: pishkhan_domain::ledger::Entry,
+    memo: String,
+    step: Option<pishkhan_store::Transition>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> PaymentChange {
+    PaymentChange {
+        number: payment.number.clone(),
+        from: "pending".into(),
+        to: "paid".into(),
+        reference: Some(said.confirmation.reference.clone()),
+        note: None,
+        at: now,
+        ledger: Some(NewLedgerEntry {
+            kind: "payment".into(),
+            reference: payment.number.clone(),
+            memo,
+            key: Some(format!("payment:{}", payment.number)),
+            reverses: None,
+            posted_by: PAYMENTS_ACTOR.into(),
+            posted_at: now,
+            entry,
+        }),
+        transition: step,
+        audit: audit(
+            PAYMENTS_ACTOR,
+            source,
+            "payment.paid",
+            &payment.number,
+            now,
+            json!({ "reference": said.confirmation.reference, "rials": payment.rials }),
+        ),
+    }
+}
+
 /// Asks the gateway for a token for payment `number` of `rials`, the bank to send the person
 /// back to this installation's callback.
 pub(crate) async fn ask_token(
@@ -585,36 +625,11 @@ impl App {
         let ledger = bill
             .payment_entry(Account::Provider(asked.terminal.clone()))
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", payment.number)))?;
-        let change = PaymentChange {
-            number: payment.number.clone(),
-            from: "pending".into(),
-            to: "paid".into(),
-            reference: Some(said.confirmation.reference.clone()),
-            note: None,
-            at: now,
-            ledger: Some(NewLedgerEntry {
-                kind: "payment".into(),
-                reference: payment.number.clone(),
-                memo: format!(
-                    "پرداخت اینترنتی پروندهٔ {}",
-                    payment.application.clone().unwrap_or_default()
-                ),
-                key: Some(format!("payment:{}", payment.number)),
-                reverses: None,
-                posted_by: PAYMENTS_ACTOR.into(),
-                posted_at: now,
-                entry: ledger,
-            }),
-            transition: Some(step),
-            audit: audit(
-                PAYMENTS_ACTOR,
-                source,
-                "payment.paid",
-                &payment.number,
-                now,
-                json!({ "reference": said.confirmation.reference, "rials": payment.rials }),
-            ),
-        };
+        let memo = format!(
+            "پرداخت اینترنتی پروندهٔ {}",
+            payment.application.clone().unwrap_or_default()
+        );
+        let change = paid_as_said(&payment, &said, ledger, memo, Some(step), source, now);
         match self.store().change_payment(&change).await {
             Ok(()) => {}
             // Someone else concluded it (the callback twice, the sweep at the same moment):
@@ -652,37 +667,12 @@ impl App {
             payment.rials,
         )
         .map_err(|e| StoreError::Corrupt(format!("{}: {e}", payment.number)))?;
-        let change = PaymentChange {
-            number: payment.number.clone(),
-            from: "pending".into(),
-            to: "paid".into(),
-            reference: Some(said.confirmation.reference.clone()),
-            note: None,
-            at: now,
-            ledger: Some(NewLedgerEntry {
-                kind: "payment".into(),
-                reference: payment.number.clone(),
-                memo: format!(
-                    "پرداخت اینترنتی قبض {} / {}",
-                    payment.bill_id.clone().unwrap_or_default(),
-                    payment.payment_id.clone().unwrap_or_default()
-                ),
-                key: Some(format!("payment:{}", payment.number)),
-                reverses: None,
-                posted_by: PAYMENTS_ACTOR.into(),
-                posted_at: now,
-                entry,
-            }),
-            transition: None,
-            audit: audit(
-                PAYMENTS_ACTOR,
-                source,
-                "payment.paid",
-                &payment.number,
-                now,
-                json!({ "reference": said.confirmation.reference, "rials": payment.rials }),
-            ),
-        };
+        let memo = format!(
+            "پرداخت اینترنتی قبض {} / {}",
+            payment.bill_id.clone().unwrap_or_default(),
+            payment.payment_id.clone().unwrap_or_default()
+        );
+        let change = paid_as_said(payment, said, entry, memo, None, source, now);
         match self.store().change_payment(&change).await {
             Ok(()) => {}
             // Concluded by the other callback, or the sweep, at the same moment.
@@ -954,6 +944,12 @@ pub(crate) fn till_closed() -> PaymentError {
 }
 
 impl App {
+    /// Each account's balance in the books whose key starts with `prefix` (`agency:` …), in
+    /// byte order: for the operator of the installation (the command line).
+    pub async fn balances(&self, prefix: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        self.store().ledger_balances(prefix).await
+    }
+
     /// The books at a glance, for checks and benchmarks: the sum of every posting (0 while they
     /// balance) and how many entries are posted.
     pub async fn books_check(&self) -> Result<(i64, u64), StoreError> {

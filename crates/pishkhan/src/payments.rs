@@ -1,4 +1,4 @@
-//! `payments`: reconciling the payment gateway's daily settlement file.
+//! `payments`: reconciling the payment gateway's daily settlement file, and the books' balances.
 
 use std::path::PathBuf;
 
@@ -30,6 +30,15 @@ pub enum PaymentsCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Each account's balance in the books (rials; debit positive, credit negative): providers,
+    /// tills, agencies, centres, companies, differences. Exits 1 if the books do not sum to zero.
+    Balances {
+        /// Only accounts whose key starts with this (`agency:`, `centre:tehran-1001` …).
+        #[arg(default_value = "")]
+        prefix: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 impl PaymentsCommand {
@@ -41,6 +50,7 @@ impl PaymentsCommand {
                 file,
                 database,
             } => reconcile(ctx, date, terminal, file, database).await,
+            PaymentsCommand::Balances { prefix, database } => balances(ctx, prefix, database).await,
         }
     }
 }
@@ -105,4 +115,27 @@ async fn reconcile(
         )),
         Err(ReconcileError::Store(e)) => Err(Failure::runtime(e)),
     }
+}
+
+async fn balances(ctx: &Context, prefix: String, database: DatabaseArgs) -> Result<(), Failure> {
+    let (balances, (total, entries)) = ctx
+        .with_app(database, |app| async move {
+            let balances = app.balances(&prefix).await.map_err(Failure::runtime)?;
+            let books = app.books_check().await.map_err(Failure::runtime)?;
+            Ok((balances, books))
+        })
+        .await?;
+    for (account, rials) in &balances {
+        println!("{account}\t{rials}");
+    }
+    println!(
+        "{} account(s); {entries} entr(ies) in the books; all postings sum to {total}",
+        balances.len()
+    );
+    if total != 0 {
+        return Err(Failure::runtime(format!(
+            "the books do not balance: all postings sum to {total} rials"
+        )));
+    }
+    Ok(())
 }

@@ -714,4 +714,14 @@ fn a_settlement_file_is_reconciled_from_the_command_line() {
     assert!(finished.stderr.contains("سطر ۲"), "{}", finished.stderr);
     let line = one_line_failure(&reconcile(&empty, None), 2);
     assert!(line.contains("--terminal"), "{line}");
+    // The books' balances: none yet, and they sum to zero.
+    let mut command = pishkhan(dir.path());
+    command.args(["payments", "balances", "agency:", "--data-dir", "data"]);
+    let finished = run(command, LIMIT);
+    assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+    assert!(
+        finished.stdout.contains("0 account(s)") && finished.stdout.contains("sum to 0"),
+        "{}",
+        finished.stdout
+    );
 }

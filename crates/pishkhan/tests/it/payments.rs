@@ -1818,6 +1818,10 @@ async fn an_agencys_admin_refunds_an_online_payment_never_more_than_is_left(stor
     );
     let said = bank_said(&bank, &token);
     assert_eq!(said["refunded"], 250_000);
+    assert_eq!(
+        app.balances("agency:").await.unwrap(),
+        vec![(format!("agency:{agency}"), 0)]
+    );
 }
 
 /// Everything the bank says of the payment `token`.

@@ -401,14 +401,24 @@ pub async fn receipt_pdf(
     Path(number): Path<String>,
 ) -> Result<Response, WebError> {
     let principal = staff(&visitor)?;
-    let pdf = match state.app.counter_payment_pdf(principal, &number).await {
-        Ok(pdf) => pdf,
-        Err(PaymentError::Store(e)) => return Err(e.into()),
-        Err(_) => return Err(WebError::NotFound),
-    };
-    Ok(crate::pages::statement::download(
-        pdf,
-        "application/pdf",
-        &format!("{number}.pdf"),
-    ))
+    receipt_pdf_reply(
+        state.app.counter_payment_pdf(principal, &number).await,
+        &number,
+    )
+}
+
+/// A payment's receipt PDF as a download; a payment this person may not see is not found.
+pub(crate) fn receipt_pdf_reply(
+    pdf: Result<Vec<u8>, PaymentError>,
+    number: &str,
+) -> Result<Response, WebError> {
+    match pdf {
+        Ok(pdf) => Ok(crate::pages::statement::download(
+            pdf,
+            "application/pdf",
+            &format!("{number}.pdf"),
+        )),
+        Err(PaymentError::Store(e)) => Err(e.into()),
+        Err(_) => Err(WebError::NotFound),
+    }
 }

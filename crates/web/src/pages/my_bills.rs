@@ -190,14 +190,8 @@ pub async fn receipt_pdf(
     Path(number): Path<String>,
 ) -> Result<Response, WebError> {
     let principal = Side::Citizen.principal(&visitor)?;
-    let pdf = match state.app.my_payment_pdf(principal, &number).await {
-        Ok(pdf) => pdf,
-        Err(PaymentError::Store(e)) => return Err(e.into()),
-        Err(_) => return Err(WebError::NotFound),
-    };
-    Ok(crate::pages::statement::download(
-        pdf,
-        "application/pdf",
-        &format!("{number}.pdf"),
-    ))
+    crate::pages::bills::receipt_pdf_reply(
+        state.app.my_payment_pdf(principal, &number).await,
+        &number,
+    )
 }
