@@ -953,3 +953,5 @@ refund-reason-hint = At least 10 letters; kept in the payment's record and the b
 refund-submit = Refund to the payer's card
 refund-done = Refunded, and posted to the books.
 refund-counter = This was taken at a Pishkhan counter; it is not refunded through the bank's gateway.
+home-area-bills = Pay a bill
+home-area-bills-text = Pay a water, electricity, gas, telephone or municipal bill online by its bill and payment IDs, or its barcode; the bill is read and checked before you pay.

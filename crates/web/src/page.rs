@@ -105,14 +105,15 @@ impl PageContext {
     }
 
     /// May this visitor open the area at `href` (`/me`, `/counter`, `/desk`, `/admin`)? Someone
-    /// signed out may (it leads to the sign-in); a citizen only `/me` and below; staff the areas their
-    /// roles open. Links to anything else are not hidden.
+    /// signed out may (it leads to the sign-in); a citizen only `/me` and below; staff not those,
+    /// and the areas their roles open. Links to anything else are not hidden.
     pub fn may_open(&self, href: &str) -> bool {
         match &self.nav {
             None => true,
             Some(nav) if nav.home == "/me" => href == "/me" || href.starts_with("/me/"),
             Some(nav) => {
                 href != "/me"
+                    && !href.starts_with("/me/")
                     && (nav.areas.iter().any(|(_, area)| *area == href)
                         || !matches!(href, "/counter" | "/desk" | "/admin"))
             }
