@@ -112,24 +112,19 @@ async fn bill_page(
 ) -> Result<Response, WebError> {
     let centres = centres(state, visitor).await?;
     let centre = chosen(&centres, &query.centre);
-    let mut message = match error {
-        Some(e) => Some(refusal_text(&page, e)?),
-        None => None,
-    };
-    let mut shown_bill = None;
     // The bill stays in view after a refused payment (a method not chosen, a bad reference),
     // so the operator corrects only what was wrong.
-    if !query.bill_id.trim().is_empty() {
-        match state
-            .app
-            .read_bill(&centre, &query.bill_id, &query.payment_id)
-            .await
-        {
-            Ok(bill) => shown_bill = Some(shown(&page, &bill)),
-            Err(e) if message.is_none() => message = Some(refusal_text(&page, e)?),
-            Err(_) => {}
-        }
-    }
+    let read = if query.bill_id.trim().is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .app
+                .read_bill(&centre, &query.bill_id, &query.payment_id)
+                .await,
+        )
+    };
+    let (shown_bill, message) = bill_and_message(&page, read, error)?;
     let status = if message.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -152,6 +147,26 @@ async fn bill_page(
             error: message,
         },
     )
+}
+
+/// The bill a form named, as shown, and what the page says first: the refusal of the step just
+/// tried, else why the bill could not be read.
+pub(crate) fn bill_and_message(
+    page: &PageContext,
+    read: Option<Result<BillToPay, PaymentError>>,
+    error: Option<PaymentError>,
+) -> Result<(Option<BillShown>, Option<String>), WebError> {
+    let mut message = match error {
+        Some(e) => Some(refusal_text(page, e)?),
+        None => None,
+    };
+    let mut shown_bill = None;
+    match read {
+        Some(Ok(bill)) => shown_bill = Some(shown(page, &bill)),
+        Some(Err(e)) if message.is_none() => message = Some(refusal_text(page, e)?),
+        _ => {}
+    }
+    Ok((shown_bill, message))
 }
 
 /// What a refused payment, till or statement step tells the person on the page; not found and

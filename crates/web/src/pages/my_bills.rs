@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::auth::{Visitor, redirect};
 use crate::error::WebError;
 use crate::page::{PageContext, render, with_status};
-use crate::pages::bills::{BillShown, ReceiptPage, ReceiptShown, receipt_of, refusal_text, shown};
+use crate::pages::bills::{BillShown, ReceiptPage, ReceiptShown, bill_and_message, receipt_of};
 use crate::pages::mine::Side;
 use crate::pages::pay::allowing_gateway;
 use crate::state::WebState;
@@ -49,22 +49,17 @@ async fn bills_page(
     error: Option<PaymentError>,
 ) -> Result<Response, WebError> {
     let principal = Side::Citizen.principal(visitor)?;
-    let mut message = match error {
-        Some(e) => Some(refusal_text(&page, e)?),
-        None => None,
+    let read = if query.bill_id.trim().is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .app
+                .read_bill_online(&query.bill_id, &query.payment_id)
+                .await,
+        )
     };
-    let mut shown_bill = None;
-    if !query.bill_id.trim().is_empty() {
-        match state
-            .app
-            .read_bill_online(&query.bill_id, &query.payment_id)
-            .await
-        {
-            Ok(bill) => shown_bill = Some(shown(&page, &bill)),
-            Err(e) if message.is_none() => message = Some(refusal_text(&page, e)?),
-            Err(_) => {}
-        }
-    }
+    let (shown_bill, message) = bill_and_message(&page, read, error)?;
     let directory = state.app.org_directory().await?;
     let paid = match state.app.my_bill_payments(principal).await {
         Ok(list) => list,
