@@ -330,13 +330,7 @@ impl App {
         principal: &Principal,
         agency: &str,
     ) -> Result<Vec<PaymentRecord>, PaymentError> {
-        let works_there = crate::policy::APPLICATION_WORKERS.iter().any(|role| {
-            principal
-                .scopes_of(*role)
-                .into_iter()
-                .any(|s| matches!(s, Scope::Agency { agency: a, .. } if a == agency))
-        });
-        if !works_there {
+        if !crate::policy::works_at_agency(principal, crate::policy::APPLICATION_WORKERS, agency) {
             return Err(PaymentError::NotFound);
         }
         Ok(self

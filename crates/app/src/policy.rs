@@ -203,6 +203,16 @@ pub fn may_manage_user(actor: &Principal, target: &UserRecord, directory: &dyn D
         && target.grants.iter().all(|g| may_grant(actor, g, directory))
 }
 
+/// Does `principal` hold one of `roles` in `agency` (any of its sections)?
+pub fn works_at_agency(principal: &Principal, roles: &[Role], agency: &str) -> bool {
+    roles.iter().any(|role| {
+        principal
+            .scopes_of(*role)
+            .into_iter()
+            .any(|s| matches!(s, Scope::Agency { agency: a, .. } if a == agency))
+    })
+}
+
 /// The centres in which `actor` may file for citizens.
 pub fn counter_centres(actor: &Principal) -> Vec<String> {
     let mut centres: Vec<String> = COUNTER_ROLES

@@ -6,16 +6,16 @@
 
 use chrono::{DateTime, Utc};
 use pishkhan_domain::Rials;
-use pishkhan_domain::identity::{Role, Scope};
+use pishkhan_domain::identity::Role;
 use pishkhan_domain::ledger::{Account, Entry};
 use pishkhan_domain::payment::{PaymentState, RefundRefusal, check_refund};
-use pishkhan_domain::text::to_persian_digits;
 use pishkhan_store::{NewLedgerEntry, PaymentRecord, PaymentWriteError, StoreError};
 use serde_json::json;
 
 use crate::App;
-use crate::payments::{Gateway, PAYMENTS_ACTOR, PaymentError, audit, refused, write_error};
-use crate::policy::{APPLICATION_WORKERS, Principal};
+use crate::payments::{Gateway, PaymentError, audit, bill_of_payment, refused, write_error};
+use crate::policy::{APPLICATION_WORKERS, Principal, works_at_agency};
+use crate::tills::fa_rials;
 
 /// The longest reason a refund keeps.
 pub const MAX_REASON: usize = 1000;
@@ -26,22 +26,22 @@ pub struct AgencyPayment {
     pub payment: PaymentRecord,
     /// Given back so far, in rials.
     pub refunded: i64,
+    /// What may be given back in all ([`refundable`]).
+    pub refundable: i64,
     /// This person may refund it (the agency's admin, an online payment settled with the bank,
     /// something left).
     pub may_refund: bool,
 }
 
-fn works_at(principal: &Principal, roles: &[Role], agency: &str) -> bool {
-    roles.iter().any(|role| {
-        principal
-            .scopes_of(*role)
-            .into_iter()
-            .any(|s| matches!(s, Scope::Agency { agency: a, .. } if a == agency))
-    })
-}
-
-fn fa_rials(rials: i64) -> String {
-    to_persian_digits(&Rials(rials).format_rials(pishkhan_domain::Language::Persian))
+/// What the agency may give back of a payment: what it received. A counter's share of a fee
+/// paid online for an application it filed was the counter's work, and stays the counter's.
+pub fn refundable(payment: &PaymentRecord) -> i64 {
+    let share = if payment.purpose != "bill" && payment.centre.is_some() {
+        bill_of_payment(payment).centre_share()
+    } else {
+        0
+    };
+    payment.rials.saturating_sub(share).max(0)
 }
 
 /// The account a payment's money was owed to: the company's for a bill, else the agency's.
@@ -65,14 +65,15 @@ impl App {
             .store()
             .payment(number)
             .await?
-            .filter(|p| works_at(principal, APPLICATION_WORKERS, &p.payee))
+            .filter(|p| works_at_agency(principal, APPLICATION_WORKERS, &p.payee))
             .ok_or(PaymentError::NotFound)?;
         let refunded = self.store().refunded(&payment.number).await?;
-        let may_refund = works_at(principal, &[Role::AgencyAdmin], &payment.payee)
+        let may_refund = works_at_agency(principal, &[Role::AgencyAdmin], &payment.payee)
             && payment.method == "online"
             && payment.state == "settled"
-            && refunded < payment.rials;
+            && refunded < refundable(&payment);
         Ok(AgencyPayment {
+            refundable: refundable(&payment),
             payment,
             refunded,
             may_refund,
@@ -94,7 +95,7 @@ impl App {
     ) -> Result<AgencyPayment, PaymentError> {
         let seen = self.agency_payment(principal, number).await?;
         let payment = seen.payment;
-        if !works_at(principal, &[Role::AgencyAdmin], &payment.payee) {
+        if !works_at_agency(principal, &[Role::AgencyAdmin], &payment.payee) {
             return Err(refused(
                 "refund_admin_only",
                 "بازپرداخت را مدیر همان دستگاه انجام می‌دهد.",
@@ -130,15 +131,16 @@ impl App {
             refused(
                 "refund_too_large",
                 format!(
-                    "بازپرداخت بیش از مانده است: از این پرداخت {} پرداخت و {} پیش‌تر بازپرداخت شده؛ دست‌بالا {} را می‌توان بازگرداند.",
-                    fa_rials(payment.rials),
+                    "بازپرداخت بیش از مانده است: از این پرداخت {} به دستگاه رسیده و {} پیش‌تر بازپرداخت شده؛ دست‌بالا {} را می‌توان بازگرداند.",
+                    fa_rials(refundable(&payment)),
                     fa_rials(seen.refunded),
                     fa_rials(left)
                 ),
                 "More than is left of the payment after earlier refunds.",
             )
         };
-        check_refund(state, payment.rials, seen.refunded, asked).map_err(|e| match e {
+        let limit = refundable(&payment);
+        check_refund(state, limit, seen.refunded, asked).map_err(|e| match e {
             RefundRefusal::NotPositive => refused(
                 "refund_not_positive",
                 "مبلغ بازپرداخت را بیش از صفر ریال بنویسید.",
@@ -201,7 +203,7 @@ impl App {
         );
         match self
             .store()
-            .post_refund(&payment.number, payment.rials, &ledger, &line)
+            .post_refund(&payment.number, limit, &ledger, &line)
             .await
         {
             Ok(()) => {}
@@ -209,16 +211,63 @@ impl App {
                 // The bank gave it back but the books would go past the payment: another refund
                 // was posted at the same instant. Said loudly: reconciliation must look at it.
                 tracing::error!(
-                    payment = %payment.number, bank_reference = %bank_ref, actor = PAYMENTS_ACTOR,
+                    payment = %payment.number, bank_reference = %bank_ref,
                     "a refund the bank made was not posted: it would pass the payment's amount"
                 );
-                let left = payment
-                    .rials
-                    .saturating_sub(self.store().refunded(&payment.number).await?);
+                let left = limit.saturating_sub(self.store().refunded(&payment.number).await?);
                 return Err(too_large(left.max(0)));
             }
             Err(e) => return Err(write_error(e)),
         }
         self.agency_payment(principal, number).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paid_online(purpose: &str, centre: Option<&str>, lines: &str) -> PaymentRecord {
+        PaymentRecord {
+            number: "PAY-1".into(),
+            purpose: purpose.into(),
+            application: None,
+            bill_id: None,
+            payment_id: None,
+            payee: "tehran-registry".into(),
+            rials: 350_000,
+            lines: lines.into(),
+            method: "online".into(),
+            state: "settled".into(),
+            provider: Some("gateway".into()),
+            terminal: Some("T-1".into()),
+            token: Some("SBX1".into()),
+            reference: Some("123456".into()),
+            centre: centre.map(str::to_owned),
+            operator: None,
+            payer: Some("citizen:1".into()),
+            created_at: 0,
+            paid_at: Some(0),
+            ended_at: Some(0),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn an_agency_gives_back_what_it_received_not_the_counters_share() {
+        let lines = r#"[{"title":"تعرفه","rials":230000,"centre_share":0},
+                        {"title":"کارمزد دفتر","rials":120000,"centre_share":120000}]"#;
+        // Filed at a counter, paid online: the counter's 120,000 was its work.
+        assert_eq!(
+            refundable(&paid_online("fee", Some("tehran-1001"), lines)),
+            230_000
+        );
+        // Filed online: no counter, the whole payment went to the agency.
+        assert_eq!(refundable(&paid_online("fee", None, lines)), 350_000);
+        // A bill: the company received all of it.
+        assert_eq!(refundable(&paid_online("bill", None, "[]")), 350_000);
+        // Lines that claim more share than was paid never make it negative.
+        let greedy = r#"[{"title":"x","rials":350000,"centre_share":999999999}]"#;
+        assert_eq!(refundable(&paid_online("fee", Some("c"), greedy)), 0);
     }
 }

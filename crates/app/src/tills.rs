@@ -87,7 +87,7 @@ fn audit(
     }
 }
 
-fn fa_rials(rials: i64) -> String {
+pub(crate) fn fa_rials(rials: i64) -> String {
     Rials(rials).format_rials(Language::Persian)
 }
 

@@ -146,6 +146,11 @@ impl From<WriteError> for PaymentWriteError {
     }
 }
 
+/// What the refunds of the payment numbered `$1` gave back so far (their positive postings).
+const REFUNDED: &str = "SELECT CAST(COALESCE(SUM(p.rials), 0) AS BIGINT) FROM ledger_postings p \
+     JOIN ledger_entries e ON e.id = p.entry_id \
+     WHERE e.kind = 'refund' AND e.reference = $1 AND p.rials > 0";
+
 async fn insert_payment_on(
     conn: &mut (impl Connection + ?Sized),
     p: &NewPayment,
@@ -328,9 +333,7 @@ impl Store {
     pub async fn refunded(&self, number: &str) -> Result<i64, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_scalar::<_, i64>(
-                "SELECT CAST(COALESCE(SUM(p.rials), 0) AS BIGINT) FROM ledger_postings p \
-                 JOIN ledger_entries e ON e.id = p.entry_id \
-                 WHERE e.kind = 'refund' AND e.reference = $1 AND p.rials > 0",
+                REFUNDED,
             )
             .bind(number)
             .fetch_one(pool)
@@ -363,9 +366,7 @@ impl Store {
                 }
                 let before = conn
                     .fetch_int(
-                        "SELECT CAST(COALESCE(SUM(p.rials), 0) AS BIGINT) FROM ledger_postings p \
-                         JOIN ledger_entries e ON e.id = p.entry_id \
-                         WHERE e.kind = 'refund' AND e.reference = $1 AND p.rials > 0",
+                        REFUNDED,
                         vec![Arg::from(&number)],
                     )
                     .await?;

@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use pishkhan_app::payments::PaymentError;
-use pishkhan_domain::payment::Method;
 use serde::Deserialize;
 
 use crate::auth::{Visitor, redirect};
@@ -143,31 +142,15 @@ pub async fn receipt(
     let directory = state.app.org_directory().await?;
     let mut receipt = receipt_of(&directory, &page, &payment);
     let paid = matches!(payment.state.as_str(), "paid" | "settled");
-    let lead = match payment.state.as_str() {
-        "paid" | "settled" => {
-            let mut text = format!("{} {}.", page.t.get("billpay-online-done"), receipt.amount);
-            if let Some(reference) = &payment.reference {
-                text.push_str(&format!(
-                    " {} {}",
-                    page.t.get("pay-reference"),
-                    page.digits(reference)
-                ));
-            }
-            (text, true)
-        }
-        "pending" => (page.t.string("billpay-online-waiting"), false),
-        _ => (
-            payment
-                .note
-                .clone()
-                .unwrap_or_else(|| page.t.string("pay-failed")),
-            false,
-        ),
-    };
+    let lead = crate::pages::pay::what_became_of(
+        &page,
+        &payment,
+        "billpay-online-done",
+        "billpay-online-waiting",
+    );
     if !paid {
         receipt.paid = String::new();
     }
-    receipt.method = Method::Online.name_fa().to_owned();
     render(&ReceiptPage {
         pdf: paid.then(|| format!("/me/bills/{}/pdf", payment.number)),
         page,

@@ -81,10 +81,24 @@ pub async fn payment_notice(
     let Some(payment) = state.app.payment_of_application(code, number).await? else {
         return Ok(None);
     };
+    Ok(Some(
+        what_became_of(page, &payment, "pay-done", "pay-waiting").0,
+    ))
+}
+
+/// What became of an online payment, as its person reads it, and whether it is good news:
+/// paid (the `done` message, the amount, the bank's reference), waiting for the bank (`waiting`),
+/// or why it did not pay.
+pub(crate) fn what_became_of(
+    page: &PageContext,
+    payment: &pishkhan_app::records::PaymentRecord,
+    done: &str,
+    waiting: &str,
+) -> (String, bool) {
     let amount = page.digits(&Rials(payment.rials).format_rials(page.lang));
-    Ok(Some(match payment.state.as_str() {
+    match payment.state.as_str() {
         "paid" | "settled" => {
-            let mut text = format!("{} {amount}.", page.t.get("pay-done"));
+            let mut text = format!("{} {amount}.", page.t.get(done));
             if let Some(reference) = &payment.reference {
                 text.push_str(&format!(
                     " {} {}",
@@ -92,14 +106,17 @@ pub async fn payment_notice(
                     page.digits(reference)
                 ));
             }
-            text
+            (text, true)
         }
-        "pending" => page.t.string("pay-waiting"),
-        _ => payment
-            .note
-            .clone()
-            .unwrap_or_else(|| page.t.string("pay-failed")),
-    }))
+        "pending" => (page.t.string(waiting), false),
+        _ => (
+            payment
+                .note
+                .clone()
+                .unwrap_or_else(|| page.t.string("pay-failed")),
+            false,
+        ),
+    }
 }
 
 /// A page with the pay form may send its form on to the gateway: `form-action` names the

@@ -66,10 +66,7 @@ async fn payment_page(
     let view = PaymentPage {
         application: seen.payment.application.clone(),
         refunded: money(&page, seen.refunded),
-        left: money(
-            &page,
-            seen.payment.rials.saturating_sub(seen.refunded).max(0),
-        ),
+        left: money(&page, seen.refundable.saturating_sub(seen.refunded).max(0)),
         may_refund: seen.may_refund,
         at_counter: seen.payment.method != "online",
         receipt,
